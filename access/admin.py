@@ -1,0 +1,58 @@
+"""Admin console pages for roles and tokens; a token secret is shown once, at creation."""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from access.models import ApiToken, RepositoryRole, generate_token_secret, hash_token
+from access.services import token_revoke
+
+
+@admin.register(RepositoryRole)
+class RepositoryRoleAdmin(admin.ModelAdmin):
+    list_display = ["repository", "user", "group", "role"]
+    list_filter = ["role", "repository"]
+    autocomplete_fields = ["user", "group", "repository"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = [
+        "token_prefix",
+        "name",
+        "user",
+        "created",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "user__username", "token_prefix"]
+    readonly_fields = ["token_prefix", "created", "last_used_at", "revoked_at"]
+    fields = [
+        "user",
+        "name",
+        "repositories",
+        "read_only",
+        "expires_at",
+        "token_prefix",
+        "created",
+        "last_used_at",
+        "revoked_at",
+    ]
+    filter_horizontal = ["repositories"]
+    actions = ["revoke"]
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form, change: bool) -> None:
+        if not change:
+            secret = generate_token_secret()
+            obj.token_hash = hash_token(secret)
+            obj.token_prefix = secret[:10]
+            messages.warning(request, f"New token (copy it now, it is not shown again): {secret}")
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        for token in queryset:
+            token_revoke(token=token)
+        self.message_user(request, f"Revoked {queryset.count()} token(s).")

@@ -1,0 +1,105 @@
+"""Who is calling: every client style resolves to a user and, for tokens, the token used.
+
+Accepted: HTTP Basic with a password or with an API token as the password (any username,
+``__token__`` by convention, as twine sends), and ``Authorization: Bearer <token>``.
+Formats may add bearer verifiers (the OCI registry token is a JWT) with ``register_bearer``.
+"""
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib.auth import authenticate as password_authenticate
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.http import HttpRequest
+from django.utils import timezone
+
+from access.errors import AuthenticationFailed
+from access.models import TOKEN_PREFIX, ApiToken, hash_token
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of a request: a user (possibly anonymous) and the token it presented."""
+
+    user: AbstractBaseUser | AnonymousUser
+    token: ApiToken | None = None
+    # Extra limits a bearer credential carries, e.g. the scopes granted in an OCI JWT.
+    claims: dict | None = None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return not self.user.is_authenticated
+
+
+BearerVerifier = Callable[[str], Principal | None]
+_bearer_verifiers: list[BearerVerifier] = []
+ANONYMOUS = Principal(user=AnonymousUser())
+
+
+def register_bearer(verifier: BearerVerifier) -> None:
+    """Let a format accept another kind of bearer credential (tried after API tokens)."""
+    if verifier not in _bearer_verifiers:
+        _bearer_verifiers.append(verifier)
+
+
+def principal_for_token(secret: str) -> Principal | None:
+    """Return the principal of an active API token, or None if ``secret`` is not one."""
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = ApiToken.objects.select_related("user").filter(token_hash=hash_token(secret)).first()
+    if token is None or not token.is_active or not token.user.is_active:
+        raise AuthenticationFailed("token is invalid, expired or revoked")
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return Principal(user=token.user, token=token)
+
+
+def _basic(request: HttpRequest, encoded: str) -> Principal:
+    try:
+        username, _, password = base64.b64decode(encoded).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise AuthenticationFailed("malformed Basic credentials") from None
+    by_token = principal_for_token(password)
+    if by_token is not None:
+        return by_token
+    user = password_authenticate(request, username=username, password=password)
+    if user is None:
+        raise AuthenticationFailed("invalid username or password")
+    return Principal(user=user)
+
+
+def _bearer(secret: str) -> Principal:
+    principal = principal_for_token(secret)
+    for verifier in _bearer_verifiers:
+        if principal is not None:
+            break
+        principal = verifier(secret)
+    if principal is None:
+        raise AuthenticationFailed("invalid bearer token")
+    return principal
+
+
+def authenticate(request: HttpRequest) -> Principal:
+    """Return the caller of ``request`` (cached); raise AuthenticationFailed on bad credentials.
+
+    Without an Authorization header the session user (web UI) or the anonymous user is used.
+    """
+    cached = getattr(request, "_registry_principal", None)
+    if cached is not None:
+        return cached
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    scheme = scheme.lower()
+    if scheme == "basic":
+        principal = _basic(request, credentials.strip())
+    elif scheme == "bearer":
+        principal = _bearer(credentials.strip())
+    else:
+        session_user = getattr(request, "user", None)
+        authenticated = session_user is not None and session_user.is_authenticated
+        principal = Principal(user=session_user) if authenticated else ANONYMOUS
+    request._registry_principal = principal
+    request.user = principal.user
+    return principal

@@ -1,0 +1,38 @@
+"""The shared permission check, adapted to DRF for the management API."""
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from access.auth import Principal
+from access.permissions import DELETE, READ, WRITE, has_permission
+from formats.models import Repository
+
+
+def principal_of(request: Request) -> Principal:
+    """Return the caller of an API request, however it authenticated."""
+    if isinstance(request.auth, Principal):
+        return request.auth
+    return Principal(user=request.user)
+
+
+class RepositoryPermission(BasePermission):
+    """Reads need the read role on the object's repository, deletes delete, other writes write.
+
+    Views declare ``repository_of(obj)``; lists are filtered by their querysets instead.
+    """
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        return bool(request.user and request.user.is_authenticated)
+
+    def has_object_permission(self, request: Request, view: APIView, obj: object) -> bool:
+        repository: Repository = view.repository_of(obj)  # type: ignore[attr-defined]
+        if request.method in SAFE_METHODS:
+            action = READ
+        elif request.method == "DELETE":
+            action = DELETE
+        else:
+            action = WRITE
+        return has_permission(principal=principal_of(request), repository=repository, action=action)

@@ -1,0 +1,7 @@
+"""Authentication errors."""
+
+from registry_project.errors import AuthenticationRequired
+
+
+class AuthenticationFailed(AuthenticationRequired):
+    """invalid credentials"""

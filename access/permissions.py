@@ -1,0 +1,79 @@
+"""The one permission check every endpoint goes through."""
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Max, Q, QuerySet
+from django.http import HttpRequest
+
+from access.auth import Principal, authenticate
+from access.models import RepositoryRole, Role
+from formats.models import Repository
+from registry_project.errors import AuthenticationRequired, PermissionDenied
+
+# An action needs at least this role.
+READ, WRITE, DELETE, ADMIN = Role.READ, Role.WRITE, Role.DELETE, Role.ADMIN
+
+
+def role_of(*, principal: Principal, repository: Repository) -> Role | None:
+    """Return the strongest role the principal holds on ``repository`` (None for none)."""
+    user = principal.user
+    if isinstance(user, AnonymousUser) or not user.is_active:
+        return Role.READ if repository.anonymous_read else None
+    token = principal.token
+    scoped = token is not None and token.repositories.exists()
+    if scoped and not token.repositories.filter(pk=repository.pk).exists():
+        return None
+    if user.is_superuser:
+        role: Role | None = Role.ADMIN
+    else:
+        granted = RepositoryRole.objects.filter(
+            Q(user=user) | Q(group__in=user.groups.all()), repository=repository
+        ).aggregate(best=Max("role"))["best"]
+        role = Role(granted) if granted else None
+        if role is None and repository.anonymous_read:
+            role = Role.READ
+    if role is not None and token is not None and token.read_only:
+        role = Role.READ
+    if role is not None and principal.claims is not None:
+        role = min(role, principal.claims.get(repository.name, 0)) or None
+        role = Role(role) if role else None
+    return role
+
+
+def has_permission(*, principal: Principal, repository: Repository, action: Role) -> bool:
+    """Return whether the principal may perform ``action`` on ``repository``."""
+    role = role_of(principal=principal, repository=repository)
+    return role is not None and role >= action
+
+
+def require(
+    request: HttpRequest,
+    *,
+    repository: Repository,
+    action: Role,
+    challenge: str = 'Basic realm="registry"',
+) -> Principal:
+    """Return the caller if it may perform ``action``; else raise 401 (anonymous) or 403."""
+    principal = authenticate(request)
+    if has_permission(principal=principal, repository=repository, action=action):
+        return principal
+    if principal.is_anonymous:
+        raise AuthenticationRequired("authentication required", challenge=challenge)
+    raise PermissionDenied(f"{action.label} access to {repository.name!r} denied")
+
+
+def readable_repositories(*, principal: Principal) -> QuerySet[Repository]:
+    """Return the repositories the principal may read."""
+    repositories = Repository.objects.all()
+    user = principal.user
+    if isinstance(user, AnonymousUser) or not user.is_active:
+        return repositories.filter(anonymous_read=True)
+    if principal.token is not None and principal.token.repositories.exists():
+        repositories = repositories.filter(pk__in=principal.token.repositories.all())
+    if principal.claims is not None:
+        repositories = repositories.filter(name__in=list(principal.claims))
+    if user.is_superuser:
+        return repositories
+    granted = RepositoryRole.objects.filter(Q(user=user) | Q(group__in=user.groups.all()))
+    return repositories.filter(
+        Q(anonymous_read=True) | Q(pk__in=granted.values("repository"))
+    ).distinct()

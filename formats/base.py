@@ -1,0 +1,52 @@
+"""The plugin contract: a format is a Django app whose AppConfig subclasses FormatConfig."""
+
+from collections.abc import Iterator
+from types import ModuleType
+
+from django.apps import AppConfig, apps
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from registry_project.errors import RegistryError
+
+
+class FormatConfig(AppConfig):
+    """Base class for a package-format app; subclass it in ``formats/<name>/apps.py``.
+
+    Attributes:
+        format_name: the value of ``Repository.format`` this app serves.
+        protocol_urls: URLconf resolved against the path below ``/repository/<repo>/``;
+            its views receive the Repository as the ``repository`` keyword argument.
+        root_urls: optional URLconf mounted at the site root (OCI needs ``/v2/``).
+    """
+
+    format_name: str
+    protocol_urls: str
+    root_urls: str = ""
+
+    def __init__(self, app_name: str, app_module: ModuleType | None) -> None:
+        super().__init__(app_name, app_module)
+        missing = [attr for attr in ("format_name", "protocol_urls") if not hasattr(self, attr)]
+        if missing:
+            raise ImproperlyConfigured(f"{app_name} must define {', '.join(missing)}")
+
+    def render_error(self, request: HttpRequest, error: RegistryError) -> HttpResponse:
+        """Render ``error`` in the envelope this format's clients understand."""
+        response = JsonResponse({"error": error.message}, status=error.http_status)
+        for name, value in error.headers.items():
+            response[name] = value
+        return response
+
+    def auth_challenge(self, request: HttpRequest) -> str:
+        """Return the WWW-Authenticate value sent with a 401 from this format."""
+        return 'Basic realm="registry"'
+
+
+def format_configs() -> Iterator[FormatConfig]:
+    """Yield the installed format apps."""
+    return (config for config in apps.get_app_configs() if isinstance(config, FormatConfig))
+
+
+def format_config(format_name: str) -> FormatConfig | None:
+    """Return the installed app serving ``format_name``, or None."""
+    return next((c for c in format_configs() if c.format_name == format_name), None)

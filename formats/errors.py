@@ -1,0 +1,39 @@
+"""Errors of the shared version model."""
+
+from registry_project.errors import Conflict, InvalidName, NotFound
+
+
+class RepositoryUnknown(NotFound):
+    """repository not found"""
+
+    code = "NAME_UNKNOWN"
+
+
+class PackageUnknown(NotFound):
+    """package not found"""
+
+
+class VersionUnknown(NotFound):
+    """version not found"""
+
+
+class AssetUnknown(NotFound):
+    """file not found"""
+
+
+class VersionExists(Conflict):
+    """this version already exists and published versions cannot be changed"""
+
+
+class AssetExists(Conflict):
+    """this file already exists and the repository does not allow redeploy"""
+
+
+class TagImmutable(Conflict):
+    """tags in this repository are immutable"""
+
+    code = "TAG_INVALID"
+
+
+class InvalidPath(InvalidName):
+    """invalid path"""

@@ -1,0 +1,33 @@
+"""``manage.py bootstrap``: idempotent first-run set-up (default repositories and an admin)."""
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from formats.models import Repository
+from formats.services import repository_create
+
+DEFAULT_REPOSITORIES = [
+    ("raw", "raw", {}),
+    ("pypi", "pypi", {}),
+    ("npm", "npm", {}),
+    ("maven-releases", "maven", {"version_policy": "release"}),
+    ("maven-snapshots", "maven", {"version_policy": "snapshot"}),
+    ("oci", "oci", {}),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the default hosted repositories and, if none exists, a superuser 'admin'."
+
+    def handle(self, *args, **options) -> None:
+        for name, format_name, config in DEFAULT_REPOSITORIES:
+            if not Repository.objects.filter(name=name).exists():
+                repository_create(name=name, format=format_name, config=config)
+                self.stdout.write(f"created {format_name} repository {name}")
+        users = get_user_model().objects
+        if not users.filter(is_superuser=True).exists():
+            password = secrets.token_urlsafe(16)
+            users.create_superuser("admin", "", password)
+            self.stdout.write(f"created superuser admin with password: {password}")

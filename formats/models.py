@@ -1,0 +1,198 @@
+"""The version model every format translates its protocol onto.
+
+A digest is a fact (``storage.Blob``), a tag is an opinion (``Tag``, every move kept in
+``TagEvent``), and a published version is immutable.
+"""
+
+import re
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+from storage.models import Blob
+
+REPOSITORY_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+FORMAT_CHOICES = [(name, name) for name in ("raw", "pypi", "npm", "maven", "oci")]
+
+
+class Repository(models.Model):
+    """A named place for artifacts of one format, served under ``/repository/<name>/``."""
+
+    class Kind(models.TextChoices):
+        HOSTED = "hosted"
+        PROXY = "proxy"
+        GROUP = "group"
+
+    name = models.CharField(
+        max_length=64,
+        unique=True,
+        validators=[RegexValidator(REPOSITORY_NAME_PATTERN, "lowercase letters, digits, . _ -")],
+    )
+    format = models.CharField(max_length=16, choices=FORMAT_CHOICES)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.HOSTED)
+    anonymous_read = models.BooleanField(
+        default=False, help_text="Anyone, signed in or not, may read (pull, install, download)."
+    )
+    allow_redeploy = models.BooleanField(
+        default=False, help_text="A file or version that exists may be uploaded again."
+    )
+    immutable_tags = models.BooleanField(
+        default=False, help_text="Tags, once set, may not move (except the exceptions below)."
+    )
+    immutable_tag_exceptions = models.CharField(
+        max_length=255,
+        default="latest",
+        blank=True,
+        help_text="Comma-separated tag patterns (fnmatch) that stay movable.",
+    )
+    # Format-specific policy, e.g. {"version_policy": "release"} for Maven.
+    config = models.JSONField(default=dict, blank=True)
+    upstream_url = models.URLField(blank=True, default="", help_text="For proxy repositories.")
+    members = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, help_text="For group repositories, in order."
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "repositories"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Package(models.Model):
+    """A named package in a repository; ``normalized_name`` is the format's identity rule."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="packages")
+    name = models.CharField(max_length=512)
+    normalized_name = models.CharField(max_length=512)
+    metadata = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["normalized_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "normalized_name"], name="unique_package_per_repository"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository.name}/{self.name}"
+
+
+class Version(models.Model):
+    """A published version; its files never change once published."""
+
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="versions")
+    version = models.CharField(max_length=255)
+    metadata = models.JSONField(default=dict, blank=True)
+    published_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    yanked = models.BooleanField(default=False)
+    yanked_reason = models.TextField(blank=True, default="")
+    deprecated = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["package", "published_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["package", "version"], name="unique_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.package.name}@{self.version}"
+
+
+class Tag(models.Model):
+    """A movable pointer (dist-tag, image tag, latest) from a name to a version."""
+
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=255)
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="tags")
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["package", "name"]
+        constraints = [models.UniqueConstraint(fields=["package", "name"], name="unique_tag")]
+
+    def __str__(self) -> str:
+        return f"{self.package.name}:{self.name}"
+
+
+class TagEvent(models.Model):
+    """One move of a tag, kept even after the tag, version or user is gone."""
+
+    class Action(models.TextChoices):
+        SET = "set"
+        MOVE = "move"
+        DELETE = "delete"
+
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="tag_events")
+    tag = models.CharField(max_length=255)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    from_version = models.CharField(max_length=255, blank=True, default="")
+    to_version = models.CharField(max_length=255, blank=True, default="")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_name = models.CharField(max_length=150, blank=True, default="")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.tag}: {self.from_version or '-'} -> {self.to_version or '-'}"
+
+
+class Asset(models.Model):
+    """A file at a path in a repository, backed by a blob; usually part of a version."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="assets")
+    version = models.ForeignKey(
+        Version, null=True, blank=True, on_delete=models.CASCADE, related_name="assets"
+    )
+    path = models.CharField(max_length=1024)
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="assets")
+    media_type = models.CharField(max_length=255, default="application/octet-stream")
+    metadata = models.JSONField(default=dict, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "path"], name="unique_asset_path")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository.name}/{self.path}"
+
+
+class Document(models.Model):
+    """A generated metadata document (packument, simple page, maven-metadata.xml, tag list).
+
+    Formats rebuild it on write; reads serve it with one query and a strong ETag.
+    """
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="documents")
+    key = models.CharField(max_length=1024)
+    content = models.BinaryField()
+    content_type = models.CharField(max_length=255)
+    etag = models.CharField(max_length=80)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "key"], name="unique_document_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository.name}:{self.key}"

@@ -1,0 +1,871 @@
+"""Pure parsing and building for the OCI distribution protocol: no Django, no database.
+
+Implements the request/response grammar of the OCI distribution-spec v1.1
+(https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md) and the document shapes
+of the OCI image-spec v1.1 (https://github.com/opencontainers/image-spec/blob/v1.1.0/manifest.md,
+``image-index.md``, ``descriptor.md``), plus Docker's image manifest v2 schema 2 and manifest list
+(https://distribution.github.io/distribution/spec/manifest-v2-2/), which clients still push.
+The token-endpoint helpers follow https://distribution.github.io/distribution/spec/auth/scope/.
+
+Errors raised here are ``ValueError`` subclasses whose ``code`` is the spec's error code; the
+protocol views map them onto the ``RegistryError`` classes of ``formats/oci/errors.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+# --- Media types -----------------------------------------------------------------------------
+
+MIME_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+MIME_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MIME_OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+MIME_OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
+MIME_OCI_LAYER_TAR_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+MIME_OCI_LAYER_TAR_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
+MIME_OCI_EMPTY = "application/vnd.oci.empty.v1+json"
+
+MIME_DOCKER_MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
+MIME_DOCKER_MANIFEST_LIST_V2 = "application/vnd.docker.distribution.manifest.list.v2+json"
+MIME_DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+MIME_DOCKER_LAYER_TAR_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+MIME_DOCKER_LAYER_FOREIGN_TAR_GZIP = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+MIME_DOCKER_MANIFEST_V1 = "application/vnd.docker.distribution.manifest.v1+json"
+MIME_DOCKER_MANIFEST_V1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+
+MIME_OCTET_STREAM = "application/octet-stream"
+MIME_JSON = "application/json"
+
+#: Single-image manifests: they reference a config and layers (blobs).
+IMAGE_MANIFEST_MEDIA_TYPES = frozenset({MIME_OCI_MANIFEST, MIME_DOCKER_MANIFEST_V2})
+#: Indexes: they reference other manifests.
+INDEX_MEDIA_TYPES = frozenset({MIME_OCI_INDEX, MIME_DOCKER_MANIFEST_LIST_V2})
+#: Every manifest media type a PUT may carry and a GET may answer with.
+MANIFEST_MEDIA_TYPES = IMAGE_MANIFEST_MEDIA_TYPES | INDEX_MEDIA_TYPES
+#: Schema 1 is deprecated (distribution 2.8 refuses it by default); we refuse it too.
+LEGACY_MANIFEST_MEDIA_TYPES = frozenset({MIME_DOCKER_MANIFEST_V1, MIME_DOCKER_MANIFEST_V1_SIGNED})
+
+#: The canonical empty JSON blob (``{}``) that artifact manifests use as config or sole layer.
+EMPTY_JSON = b"{}"
+EMPTY_DIGEST = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+EMPTY_SIZE = 2
+
+# --- Headers ---------------------------------------------------------------------------------
+
+HEADER_DOCKER_CONTENT_DIGEST = "Docker-Content-Digest"
+HEADER_DOCKER_UPLOAD_UUID = "Docker-Upload-UUID"
+HEADER_DOCKER_DISTRIBUTION_API_VERSION = "Docker-Distribution-API-Version"
+HEADER_OCI_SUBJECT = "OCI-Subject"
+HEADER_OCI_FILTERS_APPLIED = "OCI-Filters-Applied"
+HEADER_OCI_CHUNK_MIN_LENGTH = "OCI-Chunk-Min-Length"
+HEADER_WWW_AUTHENTICATE = "WWW-Authenticate"
+HEADER_LINK = "Link"
+HEADER_RANGE = "Range"
+HEADER_CONTENT_RANGE = "Content-Range"
+
+API_VERSION = "registry/2.0"
+FILTER_ARTIFACT_TYPE = "artifactType"
+
+# --- Limits ----------------------------------------------------------------------------------
+
+#: distribution/reference caps the whole name at 255; the spec only warns about hostname + name.
+MAX_NAME_LENGTH = 255
+MAX_TAG_LENGTH = 128
+#: The spec says registries SHOULD accept manifests of at least 4 MiB.
+MAX_MANIFEST_SIZE = 4 * 1024 * 1024
+
+DIGEST_HEX_LENGTHS: Mapping[str, int] = {"sha256": 64, "sha512": 128}
+
+_NAME_RE = re.compile(
+    r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*"
+)
+_TAG_RE = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")
+_HEX_RE = re.compile(r"[a-f0-9]+")
+# RFC 6838 restricted-name, both halves; parameters are not allowed in descriptors.
+_MEDIA_TYPE_RE = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+)
+_CONTENT_RANGE_RE = re.compile(r"(?:bytes[ =])?([0-9]+)-([0-9]+)(?:/(?:[0-9]+|\*))?")
+_BYTE_RANGE_RE = re.compile(r"([0-9]*)-([0-9]*)")
+_SCOPE_TYPE_RE = re.compile(r"[a-z0-9]+(?:\([a-z0-9]+\))?")
+_SCOPE_ACTION_RE = re.compile(r"[a-z]+|\*")
+
+
+# --- Errors ----------------------------------------------------------------------------------
+
+
+class OciProtocolError(ValueError):
+    """Base of the parse errors; ``code`` is the error code the client will see."""
+
+    code: ClassVar[str] = "UNKNOWN"
+
+    def __init__(self, message: str = "", **detail: object) -> None:
+        super().__init__(message or (self.__doc__ or self.code).strip())
+        self.message = str(self)
+        self.detail = detail
+
+
+class DigestInvalid(OciProtocolError):
+    """provided digest did not match uploaded content"""
+
+    code = "DIGEST_INVALID"
+
+
+class NameInvalid(OciProtocolError):
+    """invalid repository name"""
+
+    code = "NAME_INVALID"
+
+
+class TagInvalid(OciProtocolError):
+    """manifest tag did not match URI"""
+
+    # Not in distribution-spec v1.1; CNCF Distribution uses this code with HTTP 400.
+    code = "TAG_INVALID"
+
+
+class ManifestInvalid(OciProtocolError):
+    """manifest invalid"""
+
+    code = "MANIFEST_INVALID"
+
+
+class BlobUploadInvalid(OciProtocolError):
+    """blob upload invalid"""
+
+    code = "BLOB_UPLOAD_INVALID"
+
+
+class RangeNotSatisfiable(OciProtocolError):
+    """requested range not satisfiable"""
+
+    # No spec code exists; views answer 416 with ``Content-Range: bytes */<size>``.
+    code = "RANGE_NOT_SATISFIABLE"
+
+
+class PaginationNumberInvalid(OciProtocolError):
+    """invalid number of results requested"""
+
+    # CNCF Distribution's code for a bad ``n`` query parameter (HTTP 400).
+    code = "PAGINATION_NUMBER_INVALID"
+
+
+class ScopeInvalid(OciProtocolError):
+    """invalid scope"""
+
+    # The token endpoint answers OAuth-style 400 ``invalid_request`` rather than the spec envelope.
+    code = "SCOPE_INVALID"
+
+
+# --- Digests, names, tags --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A content digest such as ``sha256:<64 hex>``.
+
+    Attributes:
+        algorithm: ``sha256`` or ``sha512``.
+        hex: The lowercase hex encoding of the hash.
+    """
+
+    algorithm: str
+    hex: str
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.hex}"
+
+
+def parse_digest(value: str) -> Digest:
+    """Parse and validate a digest string.
+
+    Only ``sha256`` and ``sha512`` with lowercase hex of the exact length are accepted, as the
+    image-spec requires for registered algorithms.
+
+    Args:
+        value: The digest, e.g. ``"sha256:<64 hex>"``.
+
+    Returns:
+        The parsed digest.
+
+    Raises:
+        DigestInvalid: If the string is malformed, the algorithm unsupported or the hex wrong.
+    """
+    algorithm, sep, hex_ = value.partition(":")
+    if not sep:
+        raise DigestInvalid("digest must be <algorithm>:<hex>", digest=value)
+    expected = DIGEST_HEX_LENGTHS.get(algorithm)
+    if expected is None:
+        raise DigestInvalid(f"unsupported digest algorithm {algorithm!r}", digest=value)
+    if len(hex_) != expected or not _HEX_RE.fullmatch(hex_):
+        raise DigestInvalid(
+            f"{algorithm} digest must be {expected} lowercase hex characters", digest=value
+        )
+    return Digest(algorithm=algorithm, hex=hex_)
+
+
+def digest_of(data: bytes, *, algorithm: str = "sha256") -> Digest:
+    """Compute the digest of ``data``.
+
+    Args:
+        data: The bytes to hash (small documents only, such as manifests).
+        algorithm: ``sha256`` or ``sha512``.
+
+    Returns:
+        The digest of ``data``.
+
+    Raises:
+        DigestInvalid: If the algorithm is not supported.
+    """
+    if algorithm not in DIGEST_HEX_LENGTHS:
+        raise DigestInvalid(f"unsupported digest algorithm {algorithm!r}")
+    return Digest(algorithm=algorithm, hex=hashlib.new(algorithm, data).hexdigest())
+
+
+def validate_name(name: str) -> str:
+    """Validate a repository name such as ``team/app/api``.
+
+    Args:
+        name: The ``<name>`` of a ``/v2/<name>/...`` URL.
+
+    Returns:
+        ``name`` unchanged.
+
+    Raises:
+        NameInvalid: If it does not match the spec's grammar or exceeds ``MAX_NAME_LENGTH``.
+    """
+    if len(name) > MAX_NAME_LENGTH:
+        raise NameInvalid(f"repository name longer than {MAX_NAME_LENGTH}", name=name)
+    if not _NAME_RE.fullmatch(name):
+        raise NameInvalid("invalid repository name", name=name)
+    return name
+
+
+def validate_tag(tag: str) -> str:
+    """Validate a tag.
+
+    Args:
+        tag: The tag, at most 128 characters of ``[a-zA-Z0-9._-]`` not starting with ``.``/``-``.
+
+    Returns:
+        ``tag`` unchanged.
+
+    Raises:
+        TagInvalid: If it does not match the spec's grammar.
+    """
+    if not _TAG_RE.fullmatch(tag):
+        raise TagInvalid("invalid tag", tag=tag)
+    return tag
+
+
+def is_digest_reference(reference: str) -> bool:
+    """Tell whether a ``<reference>`` is meant as a digest rather than a tag.
+
+    Tags cannot contain ``:``, so any reference with one is a digest; validate it with
+    ``parse_digest``.
+
+    Args:
+        reference: The ``<reference>`` of a manifests URL.
+
+    Returns:
+        True if ``reference`` should be treated as a digest.
+    """
+    return ":" in reference
+
+
+def parse_reference(reference: str) -> Digest | str:
+    """Parse a manifests ``<reference>`` into a digest or a validated tag.
+
+    Args:
+        reference: A tag or a digest.
+
+    Returns:
+        A ``Digest`` for digests, the tag string otherwise.
+
+    Raises:
+        DigestInvalid: If it looks like a digest but is not a valid one.
+        TagInvalid: If it is neither a digest nor a valid tag.
+    """
+    if is_digest_reference(reference):
+        return parse_digest(reference)
+    return validate_tag(reference)
+
+
+# --- Descriptors and manifests ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Platform:
+    """The platform of an index entry.
+
+    Attributes:
+        architecture: CPU architecture, e.g. ``amd64``.
+        os: Operating system, e.g. ``linux``.
+        variant: CPU variant, e.g. ``v8``, when given.
+    """
+
+    architecture: str
+    os: str
+    variant: str | None = None
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """A reference to content by media type, digest and size.
+
+    Attributes:
+        media_type: Media type of the referenced content.
+        digest: Digest of the referenced content.
+        size: Size in bytes of the referenced content.
+        artifact_type: The ``artifactType`` field, when given.
+        annotations: The ``annotations`` field (empty when absent); treat as read-only.
+        platform: The ``platform`` field of index entries, when given.
+        urls: The ``urls`` field (foreign layers), when given.
+    """
+
+    media_type: str
+    digest: Digest
+    size: int
+    artifact_type: str | None = None
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    platform: Platform | None = None
+    urls: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the descriptor as the JSON object the image-spec defines.
+
+        Returns:
+            A dict with ``mediaType``, ``digest`` and ``size``, plus the optional fields set.
+        """
+        out: dict[str, Any] = {
+            "mediaType": self.media_type,
+            "digest": str(self.digest),
+            "size": self.size,
+        }
+        if self.artifact_type:
+            out["artifactType"] = self.artifact_type
+        if self.annotations:
+            out["annotations"] = dict(self.annotations)
+        if self.platform is not None:
+            platform = {"architecture": self.platform.architecture, "os": self.platform.os}
+            if self.platform.variant:
+                platform["variant"] = self.platform.variant
+            out["platform"] = platform
+        if self.urls:
+            out["urls"] = list(self.urls)
+        return out
+
+
+@dataclass(frozen=True)
+class ParsedManifest:
+    """A validated manifest or index and everything it references.
+
+    Attributes:
+        media_type: The manifest's media type (one of ``MANIFEST_MEDIA_TYPES``).
+        digest: The sha256 digest of the raw bytes (what ``Docker-Content-Digest`` reports).
+        size: Length of the raw bytes.
+        config: The config descriptor of an image manifest; None for indexes.
+        layers: The layer descriptors of an image manifest; empty for indexes.
+        manifests: The child manifest descriptors of an index; empty for image manifests.
+        subject: The ``subject`` descriptor (OCI types only), when given.
+        artifact_type: Per the referrers rules: the explicit ``artifactType``, else the config
+            media type for image manifests, else None for indexes.
+        annotations: The manifest's ``annotations`` (empty when absent).
+    """
+
+    media_type: str
+    digest: Digest
+    size: int
+    config: Descriptor | None
+    layers: tuple[Descriptor, ...]
+    manifests: tuple[Descriptor, ...]
+    subject: Descriptor | None
+    artifact_type: str | None
+    annotations: Mapping[str, str]
+
+    @property
+    def is_index(self) -> bool:
+        """True for OCI indexes and Docker manifest lists."""
+        return self.media_type in INDEX_MEDIA_TYPES
+
+    @property
+    def blobs(self) -> tuple[Descriptor, ...]:
+        """The blobs that must exist before this manifest is accepted: config, then layers."""
+        return ((self.config,) if self.config else ()) + self.layers
+
+    def referrer_descriptor(self) -> Descriptor:
+        """Return the descriptor that lists this manifest in its subject's referrers index.
+
+        Returns:
+            A descriptor carrying this manifest's media type, digest, size, artifact type and
+            annotations, as the referrers API requires.
+        """
+        return Descriptor(
+            media_type=self.media_type,
+            digest=self.digest,
+            size=self.size,
+            artifact_type=self.artifact_type,
+            annotations=dict(self.annotations),
+        )
+
+
+def _reject_constant(name: str) -> Any:
+    # Python's json accepts NaN/Infinity, which are not JSON and which other clients reject.
+    raise ValueError(f"invalid JSON constant {name}")
+
+
+def _normalize_content_type(content_type: str | None) -> str | None:
+    if content_type is None:
+        return None
+    value = content_type.split(";", 1)[0].strip().lower()
+    # Generic types say nothing about the document; curl and some scripts send them.
+    if value in ("", MIME_JSON, MIME_OCTET_STREAM):
+        return None
+    return value
+
+
+def _string(obj: Mapping[str, Any], key: str, where: str, *, required: bool) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise ManifestInvalid(f"{where}{key} is required", field=f"{where}{key}")
+        return None
+    if not isinstance(value, str):
+        raise ManifestInvalid(f"{where}{key} must be a string", field=f"{where}{key}")
+    return value
+
+
+def _required_string(obj: Mapping[str, Any], key: str, where: str) -> str:
+    value = _string(obj, key, where, required=True)
+    if value is None:  # unreachable: required=True raises; narrows the type
+        raise ManifestInvalid(f"{where}{key} is required", field=f"{where}{key}")
+    return value
+
+
+def _annotations(obj: Mapping[str, Any], where: str) -> dict[str, str]:
+    value = obj.get("annotations")
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ManifestInvalid(
+            f"{where}annotations must map strings to strings", field=f"{where}annotations"
+        )
+    return dict(value)
+
+
+def _platform(obj: Mapping[str, Any], where: str) -> Platform | None:
+    value = obj.get("platform")
+    if value is None:
+        return None
+    where = f"{where}platform."
+    if not isinstance(value, dict):
+        raise ManifestInvalid(f"{where[:-1]} must be an object", field=where[:-1])
+    return Platform(
+        architecture=_required_string(value, "architecture", where),
+        os=_required_string(value, "os", where),
+        variant=_string(value, "variant", where, required=False),
+    )
+
+
+def _descriptor(value: object, where: str) -> Descriptor:
+    if not isinstance(value, dict):
+        raise ManifestInvalid(f"{where.rstrip('.')} must be an object", field=where.rstrip("."))
+    media_type = _required_string(value, "mediaType", where)
+    if not _MEDIA_TYPE_RE.fullmatch(media_type):
+        raise ManifestInvalid(f"{where}mediaType is not a media type", field=f"{where}mediaType")
+    try:
+        digest = parse_digest(_required_string(value, "digest", where))
+    except DigestInvalid as exc:
+        raise ManifestInvalid(f"{where}digest: {exc.message}", field=f"{where}digest") from exc
+    size = value.get("size")
+    # bool is an int subclass; JSON true must not pass as size 1.
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise ManifestInvalid(f"{where}size must be an integer", field=f"{where}size")
+    if size < 0:
+        raise ManifestInvalid(f"{where}size must not be negative", field=f"{where}size")
+    urls = value.get("urls")
+    if urls is not None and (
+        not isinstance(urls, list) or not all(isinstance(u, str) for u in urls)
+    ):
+        raise ManifestInvalid(f"{where}urls must be a list of strings", field=f"{where}urls")
+    data = _string(value, "data", where, required=False)
+    if data is not None:
+        _check_embedded_data(data, digest=digest, size=size, where=where)
+    return Descriptor(
+        media_type=media_type,
+        digest=digest,
+        size=size,
+        artifact_type=_string(value, "artifactType", where, required=False) or None,
+        annotations=_annotations(value, where),
+        platform=_platform(value, where),
+        urls=tuple(urls or ()),
+    )
+
+
+def _check_embedded_data(data: str, *, digest: Digest, size: int, where: str) -> None:
+    try:
+        decoded = base64.b64decode(data, validate=True)
+    except binascii.Error as exc:
+        raise ManifestInvalid(f"{where}data is not base64", field=f"{where}data") from exc
+    if len(decoded) != size or digest_of(decoded, algorithm=digest.algorithm) != digest:
+        raise ManifestInvalid(f"{where}data does not match digest and size", field=f"{where}data")
+
+
+def _descriptor_list(body: Mapping[str, Any], key: str) -> tuple[Descriptor, ...]:
+    value = body.get(key)
+    if value is None:
+        raise ManifestInvalid(f"{key} is required", field=key)
+    if not isinstance(value, list):
+        raise ManifestInvalid(f"{key} must be a list", field=key)
+    return tuple(_descriptor(item, f"{key}[{i}].") for i, item in enumerate(value))
+
+
+def _media_type(body: Mapping[str, Any], content_type: str | None) -> str:
+    declared = _string(body, "mediaType", "", required=False)
+    header = _normalize_content_type(content_type)
+    for candidate in (declared, header):
+        if candidate in LEGACY_MANIFEST_MEDIA_TYPES:
+            raise ManifestInvalid(
+                "Docker schema 1 manifests are not supported", mediaType=candidate
+            )
+        if candidate is not None and candidate not in MANIFEST_MEDIA_TYPES:
+            raise ManifestInvalid(f"unsupported manifest media type {candidate!r}")
+    if declared and header and declared != header:
+        raise ManifestInvalid(
+            "mediaType does not match Content-Type", mediaType=declared, contentType=header
+        )
+    media_type = declared or header
+    if media_type is None:
+        # The OCI types make mediaType optional (SHOULD); the document's shape tells them apart.
+        if "manifests" in body:
+            return MIME_OCI_INDEX
+        if "config" in body:
+            return MIME_OCI_MANIFEST
+        raise ManifestInvalid("cannot determine the manifest media type")
+    if media_type in (MIME_DOCKER_MANIFEST_V2, MIME_DOCKER_MANIFEST_LIST_V2) and not declared:
+        raise ManifestInvalid("Docker manifests must declare mediaType", field="mediaType")
+    return media_type
+
+
+def parse_manifest(
+    raw: bytes, *, content_type: str | None, max_size: int = MAX_MANIFEST_SIZE
+) -> ParsedManifest:
+    """Validate a pushed manifest or index and extract what it references.
+
+    The media type comes from the body's ``mediaType``, falling back to ``content_type``; when
+    both are given they must agree. Generic content types (``application/json``,
+    ``application/octet-stream``) count as absent. Existence of the referenced blobs and
+    manifests is not checked here.
+
+    Args:
+        raw: The request body exactly as received (its digest is the manifest's identity).
+        content_type: The request's ``Content-Type`` header, if any.
+        max_size: The largest body accepted.
+
+    Returns:
+        The parsed manifest.
+
+    Raises:
+        ManifestInvalid: If the body is too large, not a JSON object, has a schemaVersion other
+            than 2, an unsupported or inconsistent media type, or malformed descriptors.
+    """
+    if len(raw) > max_size:
+        raise ManifestInvalid(f"manifest larger than {max_size} bytes", size=len(raw))
+    try:
+        body = json.loads(raw, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ManifestInvalid(f"manifest is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ManifestInvalid("manifest must be a JSON object")
+    version = body.get("schemaVersion")
+    if isinstance(version, bool) or version != 2 or not isinstance(version, int):
+        raise ManifestInvalid("schemaVersion must be 2", field="schemaVersion")
+    media_type = _media_type(body, content_type)
+    is_oci = media_type in (MIME_OCI_MANIFEST, MIME_OCI_INDEX)
+    explicit_artifact_type = _string(body, "artifactType", "", required=False) or None
+
+    config: Descriptor | None = None
+    layers: tuple[Descriptor, ...] = ()
+    manifests: tuple[Descriptor, ...] = ()
+    if media_type in IMAGE_MANIFEST_MEDIA_TYPES:
+        # image-spec: reject documents that look like both kinds (media type confusion).
+        if "manifests" in body:
+            raise ManifestInvalid("an image manifest must not contain manifests", field="manifests")
+        if body.get("config") is None:
+            raise ManifestInvalid("config is required", field="config")
+        config = _descriptor(body["config"], "config.")
+        layers = _descriptor_list(body, "layers")
+        artifact_type = explicit_artifact_type or config.media_type
+    else:
+        for key in ("config", "layers"):
+            if key in body:
+                raise ManifestInvalid(f"an index must not contain {key}", field=key)
+        manifests = _descriptor_list(body, "manifests")
+        artifact_type = explicit_artifact_type
+
+    subject = None
+    if is_oci and body.get("subject") is not None:
+        subject = _descriptor(body["subject"], "subject.")
+    return ParsedManifest(
+        media_type=media_type,
+        digest=digest_of(raw),
+        size=len(raw),
+        config=config,
+        layers=layers,
+        manifests=manifests,
+        subject=subject,
+        artifact_type=artifact_type if is_oci else None,
+        annotations=_annotations(body, ""),
+    )
+
+
+def build_referrers_index(
+    descriptors: Iterable[Descriptor], *, artifact_type_filter: str | None
+) -> bytes:
+    """Build the image index the referrers API answers with.
+
+    When a filter is given (non-empty), the view must also send
+    ``OCI-Filters-Applied: artifactType``.
+
+    Args:
+        descriptors: The referrers, usually ``ParsedManifest.referrer_descriptor()`` values, in
+            the order to list them.
+        artifact_type_filter: The ``artifactType`` query parameter; None or empty lists all.
+
+    Returns:
+        Compact JSON bytes of an OCI image index (``manifests`` may be empty).
+    """
+    manifests = [
+        d.to_json()
+        for d in descriptors
+        if not artifact_type_filter or d.artifact_type == artifact_type_filter
+    ]
+    index = {"schemaVersion": 2, "mediaType": MIME_OCI_INDEX, "manifests": manifests}
+    return json.dumps(index, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+# --- Ranges ----------------------------------------------------------------------------------
+
+
+def parse_content_range(header: str) -> tuple[int, int]:
+    """Parse the ``Content-Range`` of a chunk PATCH (or of a closing PUT carrying a chunk).
+
+    The spec form is ``<start>-<end>``, inclusive. The RFC 9110 form ``bytes <start>-<end>/*``
+    is accepted as well because some clients send it. Whether the chunk starts at the current
+    offset (else 416) is for the caller to check.
+
+    Args:
+        header: The header value.
+
+    Returns:
+        ``(start, end)``, both inclusive.
+
+    Raises:
+        BlobUploadInvalid: If the header is malformed or ``end < start``.
+    """
+    match = _CONTENT_RANGE_RE.fullmatch(header.strip())
+    if not match:
+        raise BlobUploadInvalid("malformed Content-Range", content_range=header)
+    start, end = int(match.group(1)), int(match.group(2))
+    if end < start:
+        raise BlobUploadInvalid("Content-Range end before start", content_range=header)
+    return start, end
+
+
+def parse_range(header: str | None, *, size: int) -> tuple[int, int] | None:
+    """Parse a blob GET ``Range`` header against a blob of ``size`` bytes.
+
+    Follows RFC 9110 section 14: headers that are absent, malformed, in another unit or ask for
+    several ranges are ignored (serve the whole blob with 200); ``bytes=a-b``, ``bytes=a-``
+    and ``bytes=-n`` are honoured, with ``b`` clamped to the last byte.
+
+    Args:
+        header: The ``Range`` header value, if any.
+        size: The blob's size in bytes.
+
+    Returns:
+        ``(start, end)`` inclusive for a 206 answer, or None to serve the whole blob.
+
+    Raises:
+        RangeNotSatisfiable: If the range is well-formed but selects no byte of the blob; the
+            view answers 416 with ``Content-Range: bytes */<size>`` (``detail["size"]``).
+    """
+    if not header:
+        return None
+    unit, sep, spec = header.strip().partition("=")
+    if not sep or unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    match = _BYTE_RANGE_RE.fullmatch(spec.strip())
+    if not match or match.group(0) == "-":
+        return None
+    first, last = match.group(1), match.group(2)
+    if not first:
+        suffix = int(last)
+        if suffix == 0 or size == 0:
+            raise RangeNotSatisfiable(size=size)
+        return max(size - suffix, 0), size - 1
+    start = int(first)
+    if last and int(last) < start:
+        return None
+    if start >= size:
+        raise RangeNotSatisfiable(size=size)
+    return start, min(int(last), size - 1) if last else size - 1
+
+
+# --- Pagination ------------------------------------------------------------------------------
+
+
+def parse_page_size(value: str | None, *, default: int, maximum: int) -> int:
+    """Parse the ``n`` query parameter of tag and catalog listings.
+
+    Args:
+        value: The raw ``n`` parameter, if any.
+        default: The page size when ``n`` is absent.
+        maximum: The largest page served; larger requests are clamped (the Link header then
+            tells the client there is more).
+
+    Returns:
+        The page size, from 0 (the spec says an empty list, no Link) to ``maximum``.
+
+    Raises:
+        PaginationNumberInvalid: If ``n`` is not a non-negative integer.
+    """
+    if value is None or value == "":
+        return min(default, maximum)
+    if not value.isascii() or not value.isdigit():
+        raise PaginationNumberInvalid(n=value)
+    return min(int(value), maximum)
+
+
+def build_next_link(path: str, *, n: int, last: str) -> str:
+    """Build the ``Link`` header pointing at the next page of a listing.
+
+    Args:
+        path: The listing's path, e.g. ``/v2/team/app/tags/list`` or ``/v2/_catalog``.
+        n: The page size to repeat.
+        last: The last tag or repository name of the current page.
+
+    Returns:
+        The header value, e.g. ``</v2/team/app/tags/list?n=2&last=b>; rel="next"``.
+    """
+    return f'<{path}?{urlencode({"n": n, "last": last})}>; rel="next"'
+
+
+# --- Token scopes ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One resource scope of a token request, e.g. ``repository:team/app:pull,push``.
+
+    Attributes:
+        type: Resource type, such as ``repository`` or ``registry`` (with an optional class,
+            ``repository(plugin)``).
+        name: Resource name, such as ``team/app`` or ``catalog``.
+        actions: Requested actions in first-seen order, such as ``("pull", "push")`` or
+            ``("*",)``.
+    """
+
+    type: str
+    name: str
+    actions: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.name}:{','.join(self.actions)}"
+
+    def to_claim(self) -> dict[str, Any]:
+        """Return the scope as an entry of a token's ``access`` claim.
+
+        Returns:
+            ``{"type": ..., "name": ..., "actions": [...]}``.
+        """
+        return {"type": self.type, "name": self.name, "actions": list(self.actions)}
+
+
+def parse_scope(value: str) -> Scope:
+    """Parse one ``scope`` value of the token endpoint.
+
+    The name may itself contain ``:`` (``host:port/name`` in some clients), so the type ends
+    at the first colon and the actions start after the last one. Repository names are
+    validated like ``/v2/<name>/`` paths.
+
+    Args:
+        value: E.g. ``repository:team/app:pull,push`` or ``registry:catalog:*``.
+
+    Returns:
+        The parsed scope, with duplicate actions removed.
+
+    Raises:
+        ScopeInvalid: If the value is malformed or names an invalid repository.
+    """
+    type_, sep1, rest = value.partition(":")
+    name, sep2, actions_part = rest.rpartition(":")
+    if not sep1 or not sep2 or not name or not _SCOPE_TYPE_RE.fullmatch(type_):
+        raise ScopeInvalid("malformed scope", scope=value)
+    actions = tuple(dict.fromkeys(a.strip() for a in actions_part.split(",") if a.strip()))
+    if not actions or not all(_SCOPE_ACTION_RE.fullmatch(a) for a in actions):
+        raise ScopeInvalid("malformed scope actions", scope=value)
+    if type_.partition("(")[0] == "repository":
+        try:
+            validate_name(name)
+        except NameInvalid as exc:
+            raise ScopeInvalid("invalid repository name in scope", scope=value) from exc
+    return Scope(type=type_, name=name, actions=actions)
+
+
+def parse_scopes(values: Iterable[str]) -> tuple[Scope, ...]:
+    """Parse every ``scope`` parameter of a token request and merge duplicates.
+
+    Clients send one ``scope`` parameter per resource (skopeo adds the mount source as a
+    second one); OAuth2-style POSTs join them with spaces. Both are accepted.
+
+    Args:
+        values: The ``scope`` parameter values (``request.GET.getlist("scope")``).
+
+    Returns:
+        One scope per (type, name) in first-seen order, actions merged in first-seen order.
+
+    Raises:
+        ScopeInvalid: If any scope is malformed.
+    """
+    merged: dict[tuple[str, str], Scope] = {}
+    for value in values:
+        for part in value.split():
+            scope = parse_scope(part)
+            key = (scope.type, scope.name)
+            if key in merged:
+                actions = tuple(dict.fromkeys(merged[key].actions + scope.actions))
+                scope = Scope(type=scope.type, name=scope.name, actions=actions)
+            merged[key] = scope
+    return tuple(merged.values())
+
+
+def build_bearer_challenge(
+    *, realm: str, service: str, scopes: Iterable[Scope] = (), error: str | None = None
+) -> str:
+    """Build the ``WWW-Authenticate`` value of a 401 that sends clients to the token endpoint.
+
+    Args:
+        realm: Absolute URL of the token endpoint.
+        service: The service name clients echo back as ``service=``.
+        scopes: The scopes the request needed; clients ask the token endpoint for them.
+        error: An RFC 6750 error such as ``insufficient_scope``, if any.
+
+    Returns:
+        E.g. ``Bearer realm="https://r/token",service="r",scope="repository:a:pull"``.
+    """
+    parts = [f'realm="{realm}"', f'service="{service}"']
+    scope_text = " ".join(str(s) for s in scopes)
+    if scope_text:
+        parts.append(f'scope="{scope_text}"')
+    if error:
+        parts.append(f'error="{error}"')
+    return "Bearer " + ",".join(parts)

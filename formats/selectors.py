@@ -1,0 +1,48 @@
+"""Reads from the shared version model."""
+
+from django.db.models import QuerySet
+
+from formats.errors import AssetUnknown, PackageUnknown, RepositoryUnknown, VersionUnknown
+from formats.models import Asset, Document, Package, Repository, TagEvent, Version
+
+
+def repository_get(*, name: str) -> Repository:
+    """Return the repository called ``name``; raise RepositoryUnknown otherwise."""
+    repository = Repository.objects.filter(name=name).first()
+    if repository is None:
+        raise RepositoryUnknown(f"repository {name!r} not found")
+    return repository
+
+
+def package_get(*, repository: Repository, normalized_name: str) -> Package:
+    """Return a package by its normalized name; raise PackageUnknown otherwise."""
+    package = Package.objects.filter(repository=repository, normalized_name=normalized_name).first()
+    if package is None:
+        raise PackageUnknown(f"package {normalized_name!r} not found")
+    return package
+
+
+def version_get(*, package: Package, version: str) -> Version:
+    """Return one version of a package; raise VersionUnknown otherwise."""
+    found = Version.objects.filter(package=package, version=version).first()
+    if found is None:
+        raise VersionUnknown(f"{package.name} {version} not found")
+    return found
+
+
+def asset_get(*, repository: Repository, path: str) -> Asset:
+    """Return the file at ``path`` with its blob; raise AssetUnknown otherwise."""
+    asset = Asset.objects.select_related("blob").filter(repository=repository, path=path).first()
+    if asset is None:
+        raise AssetUnknown(f"{path} not found")
+    return asset
+
+
+def tag_history(*, package: Package) -> QuerySet[TagEvent]:
+    """Return every recorded tag move of a package, newest first."""
+    return package.tag_events.select_related("actor")
+
+
+def document_get(*, repository: Repository, key: str) -> Document | None:
+    """Return a generated document, or None if it was never built."""
+    return Document.objects.filter(repository=repository, key=key).first()

@@ -1,0 +1,223 @@
+"""Writes to the shared version model. Formats call these; they never write rows themselves."""
+
+import fnmatch
+import hashlib
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import IntegrityError, transaction
+
+from formats.errors import AssetExists, TagImmutable, VersionExists
+from formats.models import Asset, Document, Package, Repository, Tag, TagEvent, Version
+from storage.models import Blob
+
+User = AbstractBaseUser | AnonymousUser | None
+
+
+def _user_or_none(user: User) -> AbstractBaseUser | None:
+    return user if user is not None and user.is_authenticated else None
+
+
+def repository_create(
+    *,
+    name: str,
+    format: str,
+    kind: str = Repository.Kind.HOSTED,
+    anonymous_read: bool = False,
+    allow_redeploy: bool = False,
+    config: dict | None = None,
+) -> Repository:
+    """Create a repository after validating its name and format."""
+    repository = Repository(
+        name=name,
+        format=format,
+        kind=kind,
+        anonymous_read=anonymous_read,
+        allow_redeploy=allow_redeploy,
+        config=config or {},
+    )
+    repository.full_clean()
+    repository.save()
+    return repository
+
+
+def package_ensure(*, repository: Repository, name: str, normalized_name: str) -> Package:
+    """Return the package with ``normalized_name``, creating it (concurrency-safe) if absent."""
+    package, _ = Package.objects.get_or_create(
+        repository=repository, normalized_name=normalized_name, defaults={"name": name}
+    )
+    return package
+
+
+def version_create(*, package: Package, version: str, metadata: dict, user: User) -> Version:
+    """Publish a new version; an existing one is never changed (raises VersionExists)."""
+    try:
+        with transaction.atomic():
+            return Version.objects.create(
+                package=package,
+                version=version,
+                metadata=metadata,
+                published_by=_user_or_none(user),
+            )
+    except IntegrityError:
+        raise VersionExists(f"{package.name} {version} already exists") from None
+
+
+def version_ensure(*, package: Package, version: str, metadata: dict, user: User) -> Version:
+    """Return the version, creating it on first upload (formats whose versions gain files)."""
+    existing, _ = Version.objects.get_or_create(
+        package=package,
+        version=version,
+        defaults={"metadata": metadata, "published_by": _user_or_none(user)},
+    )
+    return existing
+
+
+def asset_put(
+    *,
+    repository: Repository,
+    path: str,
+    blob: Blob,
+    media_type: str,
+    user: User,
+    version: Version | None = None,
+    metadata: dict | None = None,
+) -> Asset:
+    """Put a file at ``path``; an existing path is replaced only if the repository allows redeploy.
+
+    Raises:
+        AssetExists: the path exists and redeploy is not allowed.
+    """
+    with transaction.atomic():
+        existing = Asset.objects.select_for_update().filter(repository=repository, path=path)
+        asset = existing.first()
+        if asset is not None and not repository.allow_redeploy:
+            raise AssetExists(f"{path} already exists", path=path)
+        fields = {
+            "blob": blob,
+            "media_type": media_type,
+            "uploaded_by": _user_or_none(user),
+            "version": version,
+            "metadata": metadata or {},
+        }
+        if asset is None:
+            try:
+                with transaction.atomic():
+                    return Asset.objects.create(repository=repository, path=path, **fields)
+            except IntegrityError:
+                raise AssetExists(f"{path} already exists", path=path) from None
+        for name, value in fields.items():
+            setattr(asset, name, value)
+        asset.save()
+        return asset
+
+
+def asset_delete(*, asset: Asset) -> None:
+    """Remove a file; its blob stays until garbage collection finds it unreferenced."""
+    asset.delete()
+
+
+def _tag_is_mutable(*, repository: Repository, name: str) -> bool:
+    if not repository.immutable_tags:
+        return True
+    patterns = [p.strip() for p in repository.immutable_tag_exceptions.split(",") if p.strip()]
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def tag_set(*, package: Package, name: str, version: Version, user: User) -> Tag:
+    """Point tag ``name`` at ``version``, recording the move in the tag history.
+
+    Raises:
+        TagImmutable: the repository forbids moving this tag.
+    """
+    with transaction.atomic():
+        tag = Tag.objects.select_for_update().filter(package=package, name=name).first()
+        if tag is not None and tag.version_id == version.pk:
+            return tag
+        if tag is not None and not _tag_is_mutable(repository=package.repository, name=name):
+            raise TagImmutable(f"tag {name!r} is immutable in this repository", tag=name)
+        previous = tag.version.version if tag is not None else ""
+        if tag is None:
+            tag = Tag.objects.create(package=package, name=name, version=version)
+        else:
+            tag.version = version
+            tag.save(update_fields=["version", "updated"])
+        _tag_event(
+            package=package,
+            tag=name,
+            action=TagEvent.Action.MOVE if previous else TagEvent.Action.SET,
+            from_version=previous,
+            to_version=version.version,
+            user=user,
+        )
+        return tag
+
+
+def tag_delete(*, tag: Tag, user: User) -> None:
+    """Remove a tag, recording it in the history."""
+    with transaction.atomic():
+        _tag_event(
+            package=tag.package,
+            tag=tag.name,
+            action=TagEvent.Action.DELETE,
+            from_version=tag.version.version,
+            to_version="",
+            user=user,
+        )
+        tag.delete()
+
+
+def _tag_event(
+    *, package: Package, tag: str, action: str, from_version: str, to_version: str, user: User
+) -> None:
+    actor = _user_or_none(user)
+    TagEvent.objects.create(
+        package=package,
+        tag=tag,
+        action=action,
+        from_version=from_version,
+        to_version=to_version,
+        actor=actor,
+        actor_name=actor.get_username() if actor else "",
+    )
+
+
+def version_delete(*, version: Version, user: User) -> None:
+    """Delete a version with its files; tags that pointed at it are removed and recorded."""
+    with transaction.atomic():
+        for tag in version.tags.select_related("package", "version"):
+            tag_delete(tag=tag, user=user)
+        version.delete()
+
+
+def package_delete(*, package: Package, user: User) -> None:
+    """Delete a package with all its versions, files and tags."""
+    with transaction.atomic():
+        for version in package.versions.all():
+            version_delete(version=version, user=user)
+        package.delete()
+
+
+def version_yank(*, version: Version, yanked: bool, reason: str = "") -> Version:
+    """Mark a version yanked (hidden from resolution, still installable by exact pin) or not."""
+    version.yanked = yanked
+    version.yanked_reason = reason if yanked else ""
+    version.save(update_fields=["yanked", "yanked_reason"])
+    return version
+
+
+def document_put(
+    *, repository: Repository, key: str, content: bytes, content_type: str
+) -> Document:
+    """Store a generated metadata document under ``key`` with a strong ETag."""
+    etag = hashlib.sha256(content).hexdigest()[:40]
+    document, _ = Document.objects.update_or_create(
+        repository=repository,
+        key=key,
+        defaults={"content": content, "content_type": content_type, "etag": etag},
+    )
+    return document
+
+
+def document_delete(*, repository: Repository, key: str) -> None:
+    """Forget a generated document (e.g. after the last version of a package is gone)."""
+    Document.objects.filter(repository=repository, key=key).delete()

@@ -1,0 +1,25 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import DefaultRouter
+
+from access.api import ApiTokenViewSet
+from formats.api import (
+    PackageViewSet,
+    RepositoryViewSet,
+    TagEventViewSet,
+    TagViewSet,
+    VersionViewSet,
+)
+
+router = DefaultRouter()
+router.register("repositories", RepositoryViewSet, basename="repository")
+router.register("packages", PackageViewSet, basename="package")
+router.register("versions", VersionViewSet, basename="version")
+router.register("tags", TagViewSet, basename="tag")
+router.register("tag-events", TagEventViewSet, basename="tag-event")
+router.register("tokens", ApiTokenViewSet, basename="token")
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
+]

@@ -1,0 +1,45 @@
+"""Errors of the blob store; each protocol renders them in its own envelope."""
+
+from registry_project.errors import RegistryError
+
+
+class DigestMismatch(RegistryError):
+    """provided digest did not match uploaded content"""
+
+    code = "DIGEST_INVALID"
+    http_status = 400
+
+
+class BlobTooLarge(RegistryError):
+    """content exceeds the configured size limit"""
+
+    code = "SIZE_INVALID"
+    http_status = 413
+
+
+class BlobUnknown(RegistryError):
+    """blob unknown to registry"""
+
+    code = "BLOB_UNKNOWN"
+    http_status = 404
+
+
+class UploadUnknown(RegistryError):
+    """upload unknown to registry"""
+
+    code = "BLOB_UPLOAD_UNKNOWN"
+    http_status = 404
+
+
+class UploadOutOfOrder(RegistryError):
+    """chunk does not continue the upload where it stands"""
+
+    code = "BLOB_UPLOAD_INVALID"
+    http_status = 416
+
+
+class RangeNotSatisfiable(RegistryError):
+    """requested range not satisfiable"""
+
+    code = "RANGE_NOT_SATISFIABLE"
+    http_status = 416

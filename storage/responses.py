@@ -1,0 +1,117 @@
+"""The one place that decides how blob bytes leave the server.
+
+``stream`` hands the open file to the WSGI server's file wrapper (gunicorn uses sendfile);
+``x-accel`` lets nginx serve the file from an ``internal`` location on the same volume.
+"""
+
+import re
+from typing import BinaryIO
+
+from django.conf import settings
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http.response import HttpResponseBase
+from django.utils.cache import patch_cache_control
+
+from storage.backends import blob_backend
+from storage.errors import RangeNotSatisfiable
+from storage.models import Blob
+
+RANGE_PATTERN = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class _BoundedFile:
+    """A file positioned at a range start that reads no further than the range end.
+
+    It keeps ``fileno`` so the WSGI server can still sendfile; gunicorn sends exactly
+    Content-Length bytes from the current offset.
+    """
+
+    def __init__(self, file: BinaryIO, length: int) -> None:
+        self._file = file
+        self._remaining = length
+
+    def read(self, size: int = -1) -> bytes:
+        if self._remaining <= 0:
+            return b""
+        size = self._remaining if size < 0 else min(size, self._remaining)
+        data = self._file.read(size)
+        self._remaining -= len(data)
+        return data
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """Return the inclusive (start, end) of a single-range ``Range`` header, or None to ignore it.
+
+    Raises:
+        RangeNotSatisfiable: the range lies outside the content.
+    """
+    match = RANGE_PATTERN.match(header.strip())
+    if not match or match.groups() == ("", ""):
+        return None  # multi-range or malformed: RFC 9110 lets us answer with the whole body
+    first, last = match.groups()
+    if first == "":
+        length = int(last)
+        if length == 0:
+            raise RangeNotSatisfiable(size=size)
+        return max(size - length, 0), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or start > end:
+        raise RangeNotSatisfiable(size=size)
+    return start, end
+
+
+def blob_response(
+    request: HttpRequest,
+    blob: Blob,
+    *,
+    content_type: str,
+    filename: str = "",
+    headers: dict[str, str] | None = None,
+) -> HttpResponseBase:
+    """Answer a GET or HEAD for ``blob``, honouring If-None-Match and a single byte Range."""
+    etag = f'"{blob.digest}"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response: HttpResponseBase = HttpResponseNotModified()
+        response["ETag"] = etag
+        return response
+    byte_range = None
+    x_accel = settings.BLOB_SERVE_MODE == "x-accel" and request.method != "HEAD"
+    # Behind nginx, nginx itself answers Range requests for the redirected file.
+    if not x_accel and "Range" in request.headers and request.headers.get("If-Range", etag) == etag:
+        try:
+            byte_range = parse_range(request.headers["Range"], blob.size)
+        except RangeNotSatisfiable:
+            response = HttpResponse(status=416, content_type=content_type)
+            response["Content-Range"] = f"bytes */{blob.size}"
+            return response
+    start, end = byte_range or (0, blob.size - 1)
+    length = end - start + 1 if blob.size else 0
+    if request.method == "HEAD":
+        response = HttpResponse(content_type=content_type)
+    elif x_accel:
+        response = HttpResponse(content_type=content_type)
+        response["X-Accel-Redirect"] = settings.BLOB_X_ACCEL_PREFIX + blob.path
+    else:
+        file = blob_backend().open(blob.path)
+        file.seek(start)
+        response = FileResponse(_BoundedFile(file, length), content_type=content_type)
+    if not x_accel:
+        response["Content-Length"] = str(length)
+    if byte_range:
+        response.status_code = 206
+        response["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
+    if filename:
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = etag
+    for name, value in (headers or {}).items():
+        response[name] = value
+    patch_cache_control(response, max_age=31536000, immutable=True)
+    return response

@@ -1,0 +1,79 @@
+"""Shared fixtures: users with roles, tokens, a live server and a Celery worker."""
+
+import uuid
+from collections.abc import Iterator
+from subprocess import Popen
+
+import pytest
+from django.conf import settings
+
+from access.models import Role
+from access.services import role_grant, token_create
+from registry_project.celery import app as celery_app
+from tests.factories import PASSWORD, RepositoryFactory, UserFactory
+from tests.live import LiveServer, start_server, start_worker
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def make_user(db):
+    """Create a user holding ``role`` on ``repository`` (or no role)."""
+
+    def make(repository=None, role: Role | None = None, **fields):
+        user = UserFactory(**fields)
+        if repository is not None and role is not None:
+            role_grant(repository=repository, role=role, user=user)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_token(db):
+    def make(user, **options) -> str:
+        return token_create(user=user, **options).secret
+
+    return make
+
+
+@pytest.fixture
+def raw_repository(db):
+    return RepositoryFactory(name="raw-files", format="raw")
+
+
+@pytest.fixture(scope="session")
+def _live_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[LiveServer]:
+    server = start_server(tmp_path_factory.mktemp("live-server"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live_registry(_live_server: LiveServer, transactional_db) -> LiveServer:
+    """A gunicorn process serving the test database; data must be committed to be seen."""
+    if _live_server.process.poll() is not None:
+        pytest.fail(f"live server died: {_live_server.log.read_text()[-3000:]}")
+    return _live_server
+
+
+@pytest.fixture(scope="session")
+def _celery_worker(django_db_setup, tmp_path_factory) -> Iterator[Popen | None]:
+    if not settings.CELERY_BROKER_URL:
+        yield None  # no broker: tasks run in process, as in the embedded default
+        return
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    celery_app.conf.task_default_queue = queue
+    worker = start_worker(tmp_path_factory.mktemp("celery-worker"), queue)
+    yield worker
+    worker.terminate()
+    worker.wait(timeout=30)
+
+
+@pytest.fixture
+def celery_worker(_celery_worker, transactional_db) -> Popen | None:
+    """A real Celery worker process when CELERY_BROKER_URL is set, else in-process tasks."""
+    return _celery_worker

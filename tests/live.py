@@ -1,0 +1,126 @@
+"""A real registry process (gunicorn) and a real Celery worker for end-to-end tests.
+
+Both run the test settings against the test database that pytest-django created, so data a
+transactional test writes is what they see.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def database_url() -> str:
+    """Return a DATABASE_URL for the test database currently configured in this process."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    credentials = f"{user}{password}@" if user else ""
+    return f"postgres://{credentials}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def child_environment(**extra: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "registry_project.settings.test",
+        "DATABASE_URL": database_url(),
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update(extra)
+    return env
+
+
+@dataclass
+class LiveServer:
+    url: str
+    host: str  # host:port, as OCI image references and npmrc entries want it
+    process: subprocess.Popen
+    log: Path
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_server(log_dir: Path) -> LiveServer:
+    """Start gunicorn on a free loopback port and wait until /-/health answers."""
+    port = free_port()
+    log = log_dir / "server.log"
+    process = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "registry_project.wsgi",
+            "--bind", f"127.0.0.1:{port}",
+            "--worker-class", "gthread",
+            "--workers", "2",
+            "--threads", "8",
+            "--timeout", "0",
+            "--access-logfile", "-",
+        ],
+        cwd=ROOT,
+        env=child_environment(),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"registry server exited: {log.read_text()[-2000:]}")
+        try:
+            if requests.get(f"{url}/-/health", timeout=2).status_code == 200:
+                return LiveServer(url=url, host=f"127.0.0.1:{port}", process=process, log=log)
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"registry server did not start: {log.read_text()[-2000:]}")
+
+
+def start_worker(log_dir: Path, queue: str) -> subprocess.Popen:
+    """Start a Celery worker consuming ``queue`` from the configured broker."""
+    log = log_dir / "worker.log"
+    return subprocess.Popen(
+        [
+            str(BIN / "celery"), "-A", "registry_project", "worker",
+            "--pool", "solo", "--queues", queue, "--loglevel", "INFO", "--without-heartbeat",
+            "--without-gossip", "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=child_environment(CELERY_TASK_DEFAULT_QUEUE=queue),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def require_client(name: str) -> str:
+    """Return the path of client ``name``; skip without it, or fail when REQUIRE_CLIENTS=1."""
+    path = shutil.which(name) or (str(BIN / name) if (BIN / name).exists() else None)
+    if path is None:
+        message = f"{name} is not installed on this machine"
+        if os.environ.get("REQUIRE_CLIENTS") == "1":
+            pytest.fail(f"{message} (REQUIRE_CLIENTS=1)")
+        pytest.skip(message)
+    return path

@@ -1,0 +1,168 @@
+import hashlib
+import io
+import os
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from storage.backends import blob_backend
+from storage.errors import BlobTooLarge, DigestMismatch, UploadOutOfOrder
+from storage.models import Blob
+from storage.services import (
+    blob_checksums,
+    blob_gc,
+    blob_ingest,
+    upload_append,
+    upload_finish,
+    upload_start,
+)
+from storage.tasks import blob_gc_task
+
+pytestmark = pytest.mark.django_db
+
+
+def _temp_files() -> set[str]:
+    return set(os.listdir(blob_backend().temp_dir))
+
+
+def test_ingest_stores_bytes_under_their_sha256():
+    content = os.urandom(3 * 1024 * 1024 + 7)
+    blob = blob_ingest(stream=io.BytesIO(content))
+    assert blob.sha256 == hashlib.sha256(content).hexdigest()
+    assert blob.size == len(content)
+    with blob_backend().open(blob.path) as stored:
+        assert stored.read() == content
+    assert blob.path == f"sha256/{blob.sha256[:2]}/{blob.sha256}"
+
+
+def test_same_content_twice_is_one_blob():
+    content = os.urandom(1000)
+    first = blob_ingest(stream=io.BytesIO(content))
+    second = blob_ingest(stream=io.BytesIO(content))
+    assert first.pk == second.pk
+    assert Blob.objects.filter(sha256=first.sha256).count() == 1
+
+
+def test_ingest_computes_requested_digests_in_one_pass():
+    content = os.urandom(5000)
+    blob = blob_ingest(stream=io.BytesIO(content), algorithms=["sha512", "sha1", "md5"])
+    assert blob.sha512 == hashlib.sha512(content).hexdigest()
+    assert blob.sha1 == hashlib.sha1(content).hexdigest()
+    assert blob.md5 == hashlib.md5(content).hexdigest()
+
+
+def test_checksums_are_filled_on_demand_and_kept():
+    content = os.urandom(5000)
+    blob = blob_ingest(stream=io.BytesIO(content))
+    assert (blob.sha1, blob.md5, blob.sha512) == ("", "", "")
+    blob_checksums(blob=blob)
+    stored = Blob.objects.get(pk=blob.pk)
+    assert stored.sha1 == hashlib.sha1(content).hexdigest()
+    assert stored.sha512 == hashlib.sha512(content).hexdigest()
+
+
+@pytest.mark.parametrize("algorithm", ["sha256", "sha512", "md5"])
+def test_digest_mismatch_leaves_nothing_behind(algorithm):
+    content = os.urandom(4096)
+    before = _temp_files()
+    with pytest.raises(DigestMismatch) as raised:
+        blob_ingest(stream=io.BytesIO(content), expected={algorithm: "0" * 64})
+    assert raised.value.http_status == 400
+    sha256 = hashlib.sha256(content).hexdigest()
+    assert Blob.objects.filter(sha256=sha256).exists() is False
+    assert blob_backend().exists(f"sha256/{sha256[:2]}/{sha256}") is False
+    assert _temp_files() == before
+
+
+def test_expected_digest_that_matches_is_accepted():
+    content = b"hello"
+    sha256 = hashlib.sha256(content).hexdigest()
+    blob = blob_ingest(stream=io.BytesIO(content), expected={"sha256": sha256.upper()})
+    assert blob.sha256 == sha256
+
+
+def test_oversized_content_is_refused_and_not_stored():
+    content = os.urandom(2048)
+    before = _temp_files()
+    with pytest.raises(BlobTooLarge):
+        blob_ingest(stream=io.BytesIO(content), max_size=1024)
+    assert Blob.objects.count() == 0
+    assert _temp_files() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_of_the_same_bytes_end_with_one_blob():
+    content = os.urandom(2 * 1024 * 1024)
+    results, errors = [], []
+
+    def write() -> None:
+        try:
+            results.append(blob_ingest(stream=io.BytesIO(content)).sha256)
+        except Exception as error:  # noqa: BLE001 - the assertion below reports it
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert results == [hashlib.sha256(content).hexdigest()] * 6
+    assert Blob.objects.count() == 1
+    with blob_backend().open(Blob.objects.get().path) as stored:
+        assert stored.read() == content
+
+
+def test_chunked_upload_assembles_and_verifies():
+    content = os.urandom(300_000)
+    upload = upload_start(owner=None, scope="demo")
+    upload = upload_append(upload=upload, stream=io.BytesIO(content[:100_000]), offset=0)
+    upload = upload_append(upload=upload, stream=io.BytesIO(content[100_000:]), offset=100_000)
+    assert upload.size == 300_000
+    blob = upload_finish(upload=upload, expected={"sha256": hashlib.sha256(content).hexdigest()})
+    assert blob.size == 300_000
+    with blob_backend().open(blob.path) as stored:
+        assert stored.read() == content
+
+
+def test_chunk_at_the_wrong_offset_is_refused():
+    upload = upload_start(owner=None, scope="demo")
+    upload_append(upload=upload, stream=io.BytesIO(b"abc"), offset=0)
+    with pytest.raises(UploadOutOfOrder) as raised:
+        upload_append(upload=upload, stream=io.BytesIO(b"def"), offset=10)
+    assert raised.value.http_status == 416
+    upload.refresh_from_db()
+    assert upload.size == 3
+
+
+def test_gc_removes_only_old_unreferenced_blobs(raw_repository):
+    from formats.services import asset_put
+
+    old_orphan = blob_ingest(stream=io.BytesIO(os.urandom(100)))
+    new_orphan = blob_ingest(stream=io.BytesIO(os.urandom(100)))
+    referenced = blob_ingest(stream=io.BytesIO(os.urandom(100)))
+    asset_put(repository=raw_repository, path="kept.bin", blob=referenced,
+              media_type="application/octet-stream", user=None)
+    an_hour_ago = timezone.now() - timedelta(hours=2)
+    Blob.objects.filter(pk__in=[old_orphan.pk, referenced.pk]).update(last_written=an_hour_ago)
+
+    assert blob_gc(grace=timedelta(hours=1)) == 1
+    assert set(Blob.objects.values_list("pk", flat=True)) == {new_orphan.pk, referenced.pk}
+    assert blob_backend().exists(old_orphan.path) is False
+    assert blob_backend().exists(referenced.path) is True
+
+
+def test_gc_task_runs_on_the_worker(celery_worker):
+    orphan = blob_ingest(stream=io.BytesIO(os.urandom(100)))
+    Blob.objects.filter(pk=orphan.pk).update(last_written=timezone.now() - timedelta(days=2))
+
+    removed = blob_gc_task.delay().get(timeout=60)
+
+    assert removed == 1
+    assert Blob.objects.filter(pk=orphan.pk).exists() is False
+    assert blob_backend().exists(orphan.path) is False

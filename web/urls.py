@@ -1,0 +1,14 @@
+from django.urls import path
+
+from web import views
+
+app_name = "web"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("ui/repositories/<str:name>/", views.repository_detail, name="repository"),
+    path(
+        "ui/repositories/<str:name>/packages/<int:package_id>/",
+        views.package_detail,
+        name="package",
+    ),
+]

@@ -1,0 +1,74 @@
+"""Browse UI (server-rendered) and the health endpoint."""
+
+import uuid
+
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+
+from access.auth import Principal
+from access.permissions import READ, has_permission, readable_repositories
+from formats.models import Package, Repository
+from formats.selectors import tag_history
+from storage.backends import blob_backend
+
+
+def _principal(request: HttpRequest) -> Principal:
+    return Principal(user=request.user)
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    """Report whether the database and the blob store answer (200) or not (503)."""
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as error:  # noqa: BLE001 - any failure means unhealthy
+        checks["database"] = f"error: {error.__class__.__name__}"
+    try:
+        backend = blob_backend()
+        probe = backend.temp_dir / f"health-{uuid.uuid4().hex}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+        checks["blob_store"] = "ok"
+    except OSError as error:
+        checks["blob_store"] = f"error: {error.__class__.__name__}"
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503
+    )
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    """List the repositories the visitor may read."""
+    repositories = readable_repositories(principal=_principal(request))
+    return render(request, "web/index.html", {"repositories": repositories})
+
+
+def _readable_repository(request: HttpRequest, name: str) -> Repository:
+    repository = get_object_or_404(Repository, name=name)
+    if not has_permission(principal=_principal(request), repository=repository, action=READ):
+        raise Http404("no such repository")  # private repositories stay hidden
+    return repository
+
+
+def repository_detail(request: HttpRequest, name: str) -> HttpResponse:
+    """List the packages of a repository."""
+    repository = _readable_repository(request, name)
+    packages = repository.packages.order_by("normalized_name")[:500]
+    return render(request, "web/repository.html", {"repository": repository, "packages": packages})
+
+
+def package_detail(request: HttpRequest, name: str, package_id: int) -> HttpResponse:
+    """Show a package's versions, tags and tag history."""
+    repository = _readable_repository(request, name)
+    package = get_object_or_404(Package, pk=package_id, repository=repository)
+    context = {
+        "repository": repository,
+        "package": package,
+        "versions": package.versions.select_related("published_by").order_by("-published_at"),
+        "tags": package.tags.select_related("version"),
+        "history": tag_history(package=package)[:50],
+    }
+    return render(request, "web/package.html", context)
