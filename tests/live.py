@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 import requests
@@ -65,26 +66,37 @@ class LiveServer:
             self.process.kill()
 
 
+def _spawn_server(port: int, output: BinaryIO) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "registry_project.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            "2",
+            "--threads",
+            "8",
+            "--timeout",
+            "0",
+            "--access-logfile",
+            "-",
+        ],
+        cwd=ROOT,
+        env=child_environment(),
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+
+
 def start_server(log_dir: Path) -> LiveServer:
     """Start gunicorn on a free loopback port and wait until /-/health answers."""
     port = free_port()
     log = log_dir / "server.log"
-    process = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "registry_project.wsgi",
-            "--bind", f"127.0.0.1:{port}",
-            "--worker-class", "gthread",
-            "--workers", "2",
-            "--threads", "8",
-            "--timeout", "0",
-            "--access-logfile", "-",
-        ],
-        cwd=ROOT,
-        env=child_environment(),
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("wb") as output:
+        process = _spawn_server(port, output)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -101,18 +113,28 @@ def start_server(log_dir: Path) -> LiveServer:
 
 def start_worker(log_dir: Path, queue: str) -> subprocess.Popen:
     """Start a Celery worker consuming ``queue`` from the configured broker."""
-    log = log_dir / "worker.log"
-    return subprocess.Popen(
-        [
-            str(BIN / "celery"), "-A", "registry_project", "worker",
-            "--pool", "solo", "--queues", queue, "--loglevel", "INFO", "--without-heartbeat",
-            "--without-gossip", "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=child_environment(CELERY_TASK_DEFAULT_QUEUE=queue),
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    with (log_dir / "worker.log").open("wb") as output:
+        return subprocess.Popen(
+            [
+                str(BIN / "celery"),
+                "-A",
+                "registry_project",
+                "worker",
+                "--pool",
+                "solo",
+                "--queues",
+                queue,
+                "--loglevel",
+                "INFO",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=child_environment(CELERY_TASK_DEFAULT_QUEUE=queue),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def require_client(name: str) -> str:

@@ -48,6 +48,10 @@ INSTALLED_APPS = [
 # Format plugins, by AppConfig path. REGISTRY_FORMATS selects a subset.
 FORMAT_APPS = {
     "raw": "formats.raw.apps.RawConfig",
+    "pypi": "formats.pypi.apps.PypiConfig",
+    "npm": "formats.npm.apps.NpmConfig",
+    "maven": "formats.maven.apps.MavenConfig",
+    "oci": "formats.oci.apps.OciConfig",
 }
 INSTALLED_APPS += [FORMAT_APPS[f] for f in env.list("REGISTRY_FORMATS", default=list(FORMAT_APPS))]
 

@@ -4,8 +4,8 @@ import os
 import pytest
 from django.test import RequestFactory
 
-from storage.responses import blob_response, parse_range
 from storage.errors import RangeNotSatisfiable
+from storage.responses import blob_response, parse_range
 from storage.services import blob_ingest
 
 pytestmark = pytest.mark.django_db

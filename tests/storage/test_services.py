@@ -146,8 +146,13 @@ def test_gc_removes_only_old_unreferenced_blobs(raw_repository):
     old_orphan = blob_ingest(stream=io.BytesIO(os.urandom(100)))
     new_orphan = blob_ingest(stream=io.BytesIO(os.urandom(100)))
     referenced = blob_ingest(stream=io.BytesIO(os.urandom(100)))
-    asset_put(repository=raw_repository, path="kept.bin", blob=referenced,
-              media_type="application/octet-stream", user=None)
+    asset_put(
+        repository=raw_repository,
+        path="kept.bin",
+        blob=referenced,
+        media_type="application/octet-stream",
+        user=None,
+    )
     an_hour_ago = timezone.now() - timedelta(hours=2)
     Blob.objects.filter(pk__in=[old_orphan.pk, referenced.pk]).update(last_written=an_hour_ago)
 
