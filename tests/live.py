@@ -31,7 +31,8 @@ def database_url() -> str:
     user = db.get("USER") or ""
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     credentials = f"{user}{password}@" if user else ""
-    return f"postgres://{credentials}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
+    return f"postgres://{credentials}{host}/{db['NAME']}"
 
 
 def free_port() -> int:

@@ -7,14 +7,9 @@ from django.test import RequestFactory
 from storage.errors import RangeNotSatisfiable
 from storage.responses import blob_response, parse_range
 from storage.services import blob_ingest
+from tests.helpers import body_of
 
 pytestmark = pytest.mark.django_db
-
-
-def _body(response) -> bytes:
-    body = b"".join(response.streaming_content) if response.streaming else response.content
-    response.close()
-    return body
 
 
 @pytest.mark.parametrize(
@@ -46,7 +41,7 @@ def test_full_and_partial_reads_stream_the_right_bytes():
     full = blob_response(factory.get("/"), blob, content_type="application/octet-stream")
     assert full.status_code == 200
     assert full["Content-Length"] == "100000"
-    assert _body(full) == content
+    assert body_of(full) == content
 
     partial = blob_response(
         factory.get("/", headers={"Range": "bytes=1000-1999"}),
@@ -56,7 +51,7 @@ def test_full_and_partial_reads_stream_the_right_bytes():
     assert partial.status_code == 206
     assert partial["Content-Range"] == "bytes 1000-1999/100000"
     assert partial["Content-Length"] == "1000"
-    assert _body(partial) == content[1000:2000]
+    assert body_of(partial) == content[1000:2000]
 
     outside = blob_response(
         factory.get("/", headers={"Range": "bytes=200000-"}), blob, content_type="x/y"

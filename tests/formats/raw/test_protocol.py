@@ -1,0 +1,119 @@
+import hashlib
+import io
+
+import pytest
+
+from access.models import Role
+from access.services import token_create
+from formats.models import Asset
+from storage.models import Blob
+from tests.factories import RepositoryFactory
+from tests.helpers import body_of
+
+pytestmark = [pytest.mark.django_db, pytest.mark.protocol]
+
+
+@pytest.fixture
+def repo():
+    return RepositoryFactory(name="files", format="raw")
+
+
+@pytest.fixture
+def auth(repo, make_user):
+    def headers(role: Role) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token_create(user=make_user(repo, role)).secret}"}
+
+    return headers
+
+
+def test_put_then_get_head_and_delete(client, repo, auth):
+    writer = auth(Role.DELETE)
+    put = client.put(
+        "/repository/files/a/b.txt", b"hello", content_type="text/plain", headers=writer
+    )
+    assert put.status_code == 201
+    get = client.get("/repository/files/a/b.txt", headers=writer)
+    assert get.status_code == 200
+    assert body_of(get) == b"hello"
+    assert get["Content-Type"] == "text/plain"
+    head = client.head("/repository/files/a/b.txt", headers=writer)
+    assert (head.status_code, head["Content-Length"], head.content) == (200, "5", b"")
+    delete = client.delete("/repository/files/a/b.txt", headers=writer)
+    assert delete.status_code == 204
+    assert client.get("/repository/files/a/b.txt", headers=writer).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("_case", "role", "method", "expected"),
+    [
+        ("reader may read", Role.READ, "get", 200),
+        ("reader may not write", Role.READ, "put", 403),
+        ("writer may not delete", Role.WRITE, "delete", 403),
+        ("anonymous is challenged", None, "get", 401),
+    ],
+)
+def test_permissions(client, repo, auth, _case, role, method, expected):
+    client.put("/repository/files/f", b"x", content_type="text/plain", headers=auth(Role.WRITE))
+    headers = auth(role) if role else {}
+    kwargs = {"data": b"y", "content_type": "text/plain"} if method == "put" else {}
+    response = getattr(client, method)("/repository/files/f", headers=headers, **kwargs)
+    body_of(response)
+    assert response.status_code == expected
+    assert Asset.objects.get(path="f").blob_id == hashlib.sha256(b"x").hexdigest()
+
+
+def test_public_repository_allows_anonymous_download(client, auth):
+    RepositoryFactory(name="pub", format="raw", anonymous_read=True)
+    response = client.get("/repository/pub/missing")
+    assert response.status_code == 404
+    assert response.json() == {"error": "missing not found"}
+
+
+def test_wrong_checksum_header_is_refused_and_stores_nothing(client, repo, auth):
+    response = client.put(
+        "/repository/files/f.bin",
+        b"payload",
+        content_type="application/octet-stream",
+        headers={**auth(Role.WRITE), "X-Checksum-Sha256": "0" * 64},
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": "provided digest did not match uploaded content"}
+    assert Asset.objects.exists() is False
+    assert Blob.objects.exists() is False
+
+
+def test_oversized_body_is_refused(client, repo, auth, settings):
+    settings.REGISTRY_MAX_UPLOAD_SIZE = 10
+    response = client.put(
+        "/repository/files/big", b"x" * 11, content_type="text/plain", headers=auth(Role.WRITE)
+    )
+    assert response.status_code == 413
+    assert Asset.objects.exists() is False
+
+
+@pytest.mark.parametrize(
+    ("_case", "url", "status"),
+    [
+        ("unknown repository", "/repository/nope/x", 404),
+        ("traversal", "/repository/files/a/../b", 400),
+        ("empty segment", "/repository/files/a//b", 400),
+    ],
+)
+def test_bad_paths_get_clear_errors(client, repo, auth, _case, url, status):
+    response = client.put(url, b"x", content_type="text/plain", headers=auth(Role.WRITE))
+    assert response.status_code == status
+    assert "error" in response.json()
+    assert Asset.objects.exists() is False
+
+
+def test_range_request_returns_206(client, repo, auth):
+    headers = auth(Role.WRITE)
+    client.put(
+        "/repository/files/r",
+        io.BytesIO(bytes(range(256))).read(),
+        content_type="application/octet-stream",
+        headers=headers,
+    )
+    response = client.get("/repository/files/r", headers={**headers, "Range": "bytes=10-19"})
+    assert response.status_code == 206
+    assert body_of(response) == bytes(range(10, 20))

@@ -1,0 +1,112 @@
+import io
+
+import pytest
+
+from formats.errors import AssetExists, TagImmutable, VersionExists
+from formats.models import Asset, Tag, TagEvent, Version
+from formats.services import (
+    asset_put,
+    package_ensure,
+    tag_delete,
+    tag_set,
+    version_create,
+    version_delete,
+)
+from storage.services import blob_ingest
+from tests.factories import PackageFactory, RepositoryFactory, UserFactory, VersionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_publishing_an_existing_version_is_refused_and_changes_nothing():
+    package = PackageFactory()
+    user = UserFactory()
+    original = version_create(package=package, version="1.0.0", metadata={"a": 1}, user=user)
+    with pytest.raises(VersionExists) as raised:
+        version_create(package=package, version="1.0.0", metadata={"a": 2}, user=user)
+    assert raised.value.http_status == 409
+    assert list(Version.objects.values_list("pk", "metadata")) == [(original.pk, {"a": 1})]
+
+
+def test_a_file_cannot_be_replaced_without_redeploy():
+    repository = RepositoryFactory()
+    first = blob_ingest(stream=io.BytesIO(b"one"))
+    second = blob_ingest(stream=io.BytesIO(b"two"))
+    asset_put(repository=repository, path="a/b.txt", blob=first, media_type="text/plain", user=None)
+    with pytest.raises(AssetExists):
+        asset_put(
+            repository=repository, path="a/b.txt", blob=second, media_type="text/plain", user=None
+        )
+    assert Asset.objects.get(repository=repository, path="a/b.txt").blob_id == first.pk
+
+
+def test_redeploy_replaces_the_file_when_allowed():
+    repository = RepositoryFactory(allow_redeploy=True)
+    first = blob_ingest(stream=io.BytesIO(b"one"))
+    second = blob_ingest(stream=io.BytesIO(b"two"))
+    asset_put(repository=repository, path="f", blob=first, media_type="text/plain", user=None)
+    asset_put(repository=repository, path="f", blob=second, media_type="text/plain", user=None)
+    assert Asset.objects.get(repository=repository, path="f").blob_id == second.pk
+
+
+def test_package_names_are_unique_by_normalized_name():
+    repository = RepositoryFactory()
+    first = package_ensure(repository=repository, name="Foo_Bar", normalized_name="foo-bar")
+    second = package_ensure(repository=repository, name="foo.bar", normalized_name="foo-bar")
+    assert first.pk == second.pk
+    assert second.name == "Foo_Bar"
+
+
+def test_every_tag_move_is_recorded_with_who_and_from_where():
+    package = PackageFactory()
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    v1 = VersionFactory(package=package, version="1.0.0")
+    v2 = VersionFactory(package=package, version="2.0.0")
+
+    tag_set(package=package, name="latest", version=v1, user=alice)
+    tag_set(package=package, name="latest", version=v2, user=bob)
+    tag_set(package=package, name="latest", version=v2, user=bob)  # no move, no event
+    tag_delete(tag=Tag.objects.get(package=package, name="latest"), user=alice)
+
+    history = list(
+        TagEvent.objects.filter(package=package)
+        .order_by("id")
+        .values_list("tag", "action", "from_version", "to_version", "actor_name")
+    )
+    assert history == [
+        ("latest", "set", "", "1.0.0", "alice"),
+        ("latest", "move", "1.0.0", "2.0.0", "bob"),
+        ("latest", "delete", "2.0.0", "", "alice"),
+    ]
+
+
+def test_immutable_tags_refuse_moves_except_the_exceptions():
+    package = PackageFactory(
+        repository=RepositoryFactory(immutable_tags=True, immutable_tag_exceptions="latest, dev-*")
+    )
+    v1 = VersionFactory(package=package)
+    v2 = VersionFactory(package=package)
+    for name in ("1.0", "latest", "dev-main"):
+        tag_set(package=package, name=name, version=v1, user=None)
+
+    with pytest.raises(TagImmutable):
+        tag_set(package=package, name="1.0", version=v2, user=None)
+    tag_set(package=package, name="latest", version=v2, user=None)
+    tag_set(package=package, name="dev-main", version=v2, user=None)
+
+    assert dict(Tag.objects.filter(package=package).values_list("name", "version")) == {
+        "1.0": v1.pk,
+        "latest": v2.pk,
+        "dev-main": v2.pk,
+    }
+
+
+def test_deleting_a_version_records_the_tags_it_took_along():
+    package = PackageFactory()
+    version = VersionFactory(package=package, version="3.0.0")
+    tag_set(package=package, name="stable", version=version, user=None)
+    version_delete(version=version, user=None)
+    assert Version.objects.filter(package=package).exists() is False
+    assert list(
+        TagEvent.objects.filter(package=package, action="delete").values_list("tag", "from_version")
+    ) == [("stable", "3.0.0")]
