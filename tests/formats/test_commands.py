@@ -65,7 +65,8 @@ def test_createtoken_prints_a_working_token_on_its_last_line():
     output = _run("createtoken", "ci-bot", "--repo", "pypi", "--expires-days", "30")
     secret = output.strip().splitlines()[-1]
     principal = principal_for_token(secret)
-    assert principal is not None and principal.user == user
+    assert principal is not None
+    assert principal.user == user
     token = ApiToken.objects.get(user=user)
     assert list(token.repositories.values_list("name", flat=True)) == ["pypi"]
     assert token.expires_at is not None
