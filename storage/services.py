@@ -12,6 +12,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -30,19 +31,31 @@ ALGORITHMS = ("sha256", "sha512", "sha1", "md5")
 OPTIONAL_ALGORITHMS = ("sha512", "sha1", "md5")
 
 
+def _update_all(chunk: bytes, hashers: Iterable["hashlib._Hash"]) -> None:
+    for hasher in hashers:
+        hasher.update(chunk)
+
+
 def _hash_into(
     *, source: BinaryIO, target: BinaryIO | None, algorithms: Iterable[str], max_size: int
 ) -> tuple[dict[str, str], int]:
+    # Three things overlap: reading the next chunk (here), writing the previous one and hashing
+    # it (two threads; file writes and hashlib release the GIL), so ingest runs near disk speed.
     hashers = {name: hashlib.new(name) for name in algorithms}
     size = 0
-    while chunk := source.read(CHUNK_SIZE):
-        size += len(chunk)
-        if size > max_size:
-            raise BlobTooLarge(limit=max_size)
-        if target is not None:
-            target.write(chunk)
-        for hasher in hashers.values():
-            hasher.update(chunk)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending: list[Future] = []
+        while chunk := source.read(CHUNK_SIZE):
+            size += len(chunk)
+            if size > max_size:
+                raise BlobTooLarge(limit=max_size)
+            for future in pending:
+                future.result()
+            pending = [pool.submit(_update_all, chunk, hashers.values())]
+            if target is not None:
+                pending.append(pool.submit(target.write, chunk))
+        for future in pending:
+            future.result()
     return {name: hasher.hexdigest() for name, hasher in hashers.items()}, size
 
 
@@ -206,9 +219,7 @@ def blob_gc(*, grace: timedelta | None = None) -> int:
     """
     grace = timedelta(seconds=settings.BLOB_GC_GRACE_SECONDS) if grace is None else grace
     cutoff = timezone.now() - grace
-    unreferenced = {
-        f"{relation.name}__isnull": True for relation in Blob._meta.related_objects
-    }
+    unreferenced = {f"{relation.name}__isnull": True for relation in Blob._meta.related_objects}
     backend = blob_backend()
     removed = 0
     for blob in Blob.objects.filter(last_written__lt=cutoff, **unreferenced).iterator():
