@@ -1,6 +1,7 @@
 """Admin console pages for repositories and what they hold."""
 
 from django.contrib import admin
+from django.db import models
 
 from formats.models import Asset, Document, Package, Repository, Tag, TagEvent, Version
 
@@ -11,6 +12,7 @@ class RepositoryAdmin(admin.ModelAdmin):
     list_filter = ["format", "kind", "anonymous_read"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 class VersionInline(admin.TabularInline):
