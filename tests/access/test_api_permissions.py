@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from access.models import Role
 from access.services import token_create
-from formats.models import Version
+from formats.models import Repository, Version
 from tests.factories import PackageFactory, RepositoryFactory, UserFactory, VersionFactory
 
 pytestmark = pytest.mark.django_db
@@ -145,3 +145,20 @@ def test_openapi_schema_is_served():
     response = APIClient().get("/api/schema/")
     assert response.status_code == 200
     assert b"/api/v1/repositories/" in response.content
+
+
+@pytest.mark.parametrize(
+    ("_case", "body", "content_type", "expected_code"),
+    [
+        ("malformed JSON", b"{not json", "application/json", "parse_error"),
+        ("unknown format", b'{"name": "x1", "format": "cobol"}', "application/json", "invalid"),
+        ("path-like name", b'{"name": "../etc", "format": "raw"}', "application/json", "invalid"),
+    ],
+)
+def test_bad_repository_input_is_a_clear_400(_case, body, content_type, expected_code):
+    root = UserFactory(username="root", is_superuser=True, is_staff=True)
+    client = _client(token_create(user=root).secret)
+    response = client.generic("POST", "/api/v1/repositories/", body, content_type=content_type)
+    assert response.status_code == 400
+    assert response.json()["code"] == expected_code
+    assert Repository.objects.filter(name__in=["x1", "../etc"]).exists() is False
