@@ -5,12 +5,15 @@ then renamed into place; the ``Blob`` row is created after the bytes exist, so n
 points at nothing and no failed upload leaves anything visible.
 """
 
+import fcntl
 import hashlib
 import hmac
 import io
 import os
 import tempfile
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
@@ -37,11 +40,18 @@ def _update_all(chunk: bytes, hashers: Iterable["hashlib._Hash"]) -> None:
 
 
 def _hash_into(
-    *, source: BinaryIO, target: BinaryIO | None, algorithms: Iterable[str], max_size: int
+    *,
+    source: BinaryIO,
+    target: BinaryIO | None,
+    algorithms: Iterable[str],
+    max_size: int,
+    hashers: dict[str, "hashlib._Hash"] | None = None,
 ) -> tuple[dict[str, str], int]:
     # Three things overlap: reading the next chunk (here), writing the previous one and hashing
     # it (two threads; file writes and hashlib release the GIL), so ingest runs near disk speed.
-    hashers = {name: hashlib.new(name) for name in algorithms}
+    # ``hashers`` continues running hashes instead of starting new ones for ``algorithms``.
+    if hashers is None:
+        hashers = {name: hashlib.new(name) for name in algorithms}
     size = 0
     with ThreadPoolExecutor(max_workers=2) as pool:
         pending: list[Future] = []
@@ -173,31 +183,70 @@ def upload_append(
 ) -> Upload:
     """Append a chunk; ``offset`` (when the client states one) must equal the bytes so far."""
     limit = settings.REGISTRY_MAX_UPLOAD_SIZE if max_size is None else max_size
-    with transaction.atomic():
-        locked = Upload.objects.select_for_update().get(pk=upload.pk)
-        if offset is not None and offset != locked.size:
-            raise UploadOutOfOrder(expected_offset=locked.size, offset=offset)
-        with _upload_file(locked).open("r+b") as target:
-            target.truncate(locked.size)  # drop the tail of an earlier interrupted chunk
-            target.seek(locked.size)
-            _, written = _hash_into(
-                source=stream, target=target, algorithms=(), max_size=limit - locked.size
-            )
-        locked.size += written
-        locked.save(update_fields=["size", "updated"])
-    return locked
+    with _upload_file(upload).open("r+b") as target:
+        # A lock on the session's file, not a database transaction, serializes appends: the
+        # bytes stream for as long as the client sends them, and on SQLite a transaction held
+        # that long would block every other writer (parallel layer uploads, token use).
+        fcntl.flock(target, fcntl.LOCK_EX)
+        current = Upload.objects.get(pk=upload.pk)
+        if offset is not None and offset != current.size:
+            raise UploadOutOfOrder(expected_offset=current.size, offset=offset)
+        target.truncate(current.size)  # drop the tail of an earlier interrupted chunk
+        target.seek(current.size)
+        running = _running_sha256_take(upload=current)
+        if running is None and current.size == 0:
+            running = hashlib.sha256()
+        _, written = _hash_into(
+            source=stream,
+            target=target,
+            algorithms=(),
+            max_size=limit - current.size,
+            hashers={"sha256": running} if running is not None else {},
+        )
+        target.flush()
+        current.size += written
+        current.save(update_fields=["size", "updated"])
+        if running is not None:
+            _running_sha256_keep(upload=current, hasher=running)
+    return current
+
+
+# The sha256 of the sessions this process appended to, keyed by upload id and size: when the
+# same process closes the session, upload_finish need not read the bytes again. Another process
+# (or a size that moved on elsewhere) simply misses and re-reads.
+_RUNNING_SHA256_MAX = 256
+_running_sha256: "OrderedDict[object, tuple[int, hashlib._Hash]]" = OrderedDict()
+_running_sha256_lock = threading.Lock()
+
+
+def _running_sha256_take(*, upload: Upload) -> "hashlib._Hash | None":
+    with _running_sha256_lock:
+        entry = _running_sha256.pop(upload.pk, None)
+    return entry[1] if entry is not None and entry[0] == upload.size else None
+
+
+def _running_sha256_keep(*, upload: Upload, hasher: "hashlib._Hash") -> None:
+    with _running_sha256_lock:
+        _running_sha256[upload.pk] = (upload.size, hasher)
+        while len(_running_sha256) > _RUNNING_SHA256_MAX:
+            _running_sha256.popitem(last=False)
 
 
 def upload_finish(*, upload: Upload, expected: Mapping[str, str]) -> Blob:
     """Verify the accumulated bytes against ``expected`` and turn them into a Blob."""
     file = _upload_file(upload)
-    with file.open("rb") as source:
-        digests, size = _hash_into(
-            source=source,
-            target=None,
-            algorithms=_algorithms_for(expected=expected, extra=()),
-            max_size=upload.size,
-        )
+    running = _running_sha256_take(upload=upload)
+    if running is not None and set(expected) <= {"sha256"}:
+        os.truncate(file, upload.size)  # the tail of an interrupted chunk is not part of it
+        digests, size = {"sha256": running.hexdigest()}, upload.size
+    else:
+        with file.open("rb") as source:
+            digests, size = _hash_into(
+                source=source,
+                target=None,
+                algorithms=_algorithms_for(expected=expected, extra=()),
+                max_size=upload.size,
+            )
     _verify(digests=digests, expected=expected)
     blob = _publish(temp_file=file, digests=digests, size=size)
     upload.delete()

@@ -106,7 +106,7 @@ def start_server(log_dir: Path) -> LiveServer:
         try:
             if requests.get(f"{url}/-/health", timeout=2).status_code == 200:
                 return LiveServer(url=url, host=f"127.0.0.1:{port}", process=process, log=log)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # busy machine: slow first answer
             time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"registry server did not start: {log.read_text()[-2000:]}")

@@ -1,4 +1,8 @@
+from django.http import HttpRequest, HttpResponse
+
 from formats.base import FormatConfig
+from formats.oci.protocol.renderers import bearer_challenge, error_response
+from registry_project.errors import RegistryError
 
 
 class OciConfig(FormatConfig):
@@ -10,3 +14,18 @@ class OciConfig(FormatConfig):
     format_name = "oci"
     protocol_urls = "formats.oci.protocol.urls"
     root_urls = "formats.oci.protocol.root_urls"
+
+    def ready(self) -> None:
+        # The verifier needs the models, which exist only once the app registry is ready.
+        from access.auth import register_bearer
+        from formats.oci.auth import oci_token_verify
+
+        register_bearer(oci_token_verify)
+
+    def render_error(self, request: HttpRequest, error: RegistryError) -> HttpResponse:
+        """Render ``error`` in the spec's ``{"errors": [...]}`` envelope."""
+        return error_response(request, error)
+
+    def auth_challenge(self, request: HttpRequest) -> str:
+        """Send clients to the token endpoint."""
+        return bearer_challenge(request)

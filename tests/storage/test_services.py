@@ -130,6 +130,43 @@ def test_chunked_upload_assembles_and_verifies():
         assert stored.read() == content
 
 
+@pytest.mark.parametrize(
+    ("_case", "forget_running_hash"),
+    [
+        ("closed by the process that appended (running sha256)", False),
+        ("closed by another process (bytes read again)", True),
+    ],
+)
+def test_chunked_upload_finish_verifies_either_way(_case, forget_running_hash):
+    from storage import services
+
+    content = os.urandom(200_000)
+    upload = upload_start(owner=None, scope="demo")
+    upload = upload_append(upload=upload, stream=io.BytesIO(content[:50_000]), offset=0)
+    upload = upload_append(upload=upload, stream=io.BytesIO(content[50_000:]))
+    if forget_running_hash:
+        services._running_sha256.clear()
+    with pytest.raises(DigestMismatch):
+        upload_finish(upload=upload, expected={"sha256": "0" * 64})
+    assert Blob.objects.exists() is False
+    # The refused attempt used up the running hash; the next one still verifies correctly.
+    blob = upload_finish(upload=upload, expected={"sha256": hashlib.sha256(content).hexdigest()})
+    with blob_backend().open(blob.path) as stored:
+        assert stored.read() == content
+
+
+def test_running_hash_ignores_the_tail_of_an_interrupted_chunk():
+    content = b"abc" * 1000
+    upload = upload_start(owner=None, scope="demo")
+    upload = upload_append(upload=upload, stream=io.BytesIO(content))
+    with (blob_backend().root / upload.path).open("ab") as stored:
+        stored.write(b"partial chunk that never committed")
+    blob = upload_finish(upload=upload, expected={"sha256": hashlib.sha256(content).hexdigest()})
+    assert blob.size == len(content)
+    with blob_backend().open(blob.path) as stored:
+        assert stored.read() == content
+
+
 def test_chunk_at_the_wrong_offset_is_refused():
     upload = upload_start(owner=None, scope="demo")
     upload_append(upload=upload, stream=io.BytesIO(b"abc"), offset=0)

@@ -1,0 +1,187 @@
+"""The Docker token flow: short-lived JWTs carrying scopes, and the check every OCI view makes.
+
+https://distribution.github.io/distribution/spec/auth/token/
+https://distribution.github.io/distribution/spec/auth/scope/
+
+A token's scopes become ``Principal.claims``: ``{repository: role}`` (which the one permission
+check in ``access.permissions`` honours) and ``{repository/image: role}`` (which
+``oci_authorize`` adds on top, because a token is granted per image).
+"""
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
+
+from access.auth import Principal, authenticate
+from access.models import Role
+from access.permissions import has_permission, role_of
+from formats.models import Repository
+from formats.oci.errors import Denied
+from formats.oci.parsers import Scope
+from formats.oci.protocol.renderers import bearer_challenge
+from formats.oci.selectors import FORMAT, OciImage
+from registry_project.errors import AuthenticationRequired
+
+TOKEN_LIFETIME = timedelta(minutes=15)
+TOKEN_ISSUER = "registry"
+JWT_ALGORITHM = "HS256"
+ACTION_ROLES = {"pull": Role.READ, "push": Role.WRITE, "delete": Role.DELETE}
+ROLE_ACTIONS = {Role.READ: ("pull",), Role.WRITE: ("pull", "push"), Role.DELETE: ("delete",)}
+
+
+def _signing_key() -> bytes:
+    return hashlib.sha256(b"oci-registry-token:" + settings.SECRET_KEY.encode()).digest()
+
+
+@dataclass(frozen=True)
+class IssuedOciToken:
+    """A signed token and what the token endpoint answers with it.
+
+    Attributes:
+        token: the JWT.
+        expires_in: its lifetime in seconds.
+        issued_at: when it was signed.
+        access: the granted scopes, as in the JWT's ``access`` claim.
+    """
+
+    token: str
+    expires_in: int
+    issued_at: datetime
+    access: list[dict]
+
+
+def _granted(*, principal: Principal, scope: Scope) -> tuple[str, ...]:
+    if scope.type == "registry" and scope.name == "catalog":
+        return scope.actions  # the catalog is filtered to what the caller may read anyway
+    if scope.type != "repository":
+        return ()
+    repository = Repository.objects.filter(name=scope.name.partition("/")[0], format=FORMAT).first()
+    if repository is None:
+        return ()
+    role = role_of(principal=principal, repository=repository)
+    if role is None:
+        return ()
+    wanted = tuple(ACTION_ROLES) if "*" in scope.actions else scope.actions
+    return tuple(a for a in wanted if a in ACTION_ROLES and role >= ACTION_ROLES[a])
+
+
+def oci_token_issue(
+    *, principal: Principal, scopes: tuple[Scope, ...], service: str
+) -> IssuedOciToken:
+    """Sign a token granting the requested scopes as far as the principal's roles allow.
+
+    Actions the caller may not perform are silently left out, as the token spec requires; an
+    anonymous caller gets pull on public repositories only.
+    """
+    access = []
+    for scope in scopes:
+        actions = _granted(principal=principal, scope=scope)
+        if actions:
+            access.append(Scope(type=scope.type, name=scope.name, actions=actions).to_claim())
+    now = datetime.now(tz=UTC)
+    user = principal.user
+    payload = {
+        "iss": TOKEN_ISSUER,
+        "sub": user.get_username() if user.is_authenticated else "",
+        "uid": user.pk if user.is_authenticated else None,
+        "aud": service,
+        "iat": now,
+        "nbf": now - timedelta(seconds=5),
+        "exp": now + TOKEN_LIFETIME,
+        "jti": uuid.uuid4().hex,
+        "access": access,
+    }
+    token = jwt.encode(payload, _signing_key(), algorithm=JWT_ALGORITHM)
+    return IssuedOciToken(
+        token=token,
+        expires_in=int(TOKEN_LIFETIME.total_seconds()),
+        issued_at=now,
+        access=access,
+    )
+
+
+def _claims(access: list) -> dict[str, int]:
+    claims: dict[str, int] = {}
+    for entry in access:
+        if not isinstance(entry, dict) or entry.get("type") != "repository":
+            continue
+        name = str(entry.get("name", ""))
+        actions = entry.get("actions") or []
+        role = max((ACTION_ROLES[a] for a in actions if a in ACTION_ROLES), default=0)
+        if role:
+            repository = name.partition("/")[0]
+            claims[name] = max(claims.get(name, 0), role)
+            claims[repository] = max(claims.get(repository, 0), role)
+    return claims
+
+
+def oci_token_verify(secret: str) -> Principal | None:
+    """Return the principal of a token this registry signed, or None if it is not one.
+
+    Registered with ``access.auth.register_bearer``; an expired or forged token is not ours
+    (None), so the caller gets a fresh challenge.
+    """
+    if secret.count(".") != 2:
+        return None
+    try:
+        payload = jwt.decode(
+            secret,
+            _signing_key(),
+            algorithms=[JWT_ALGORITHM],
+            issuer=TOKEN_ISSUER,
+            options={"verify_aud": False, "require": ["exp", "iss"]},
+        )
+    except jwt.InvalidTokenError:
+        return None
+    claims = _claims(payload.get("access") or [])
+    if payload.get("uid") is None:
+        return Principal(user=AnonymousUser(), claims=claims)
+    user = get_user_model().objects.filter(pk=payload["uid"], is_active=True).first()
+    return Principal(user=user, claims=claims) if user is not None else None
+
+
+def oci_authenticate(request: HttpRequest) -> Principal:
+    """Return the caller; bad credentials get a Bearer challenge (401)."""
+    try:
+        return authenticate(request)
+    except AuthenticationRequired as error:
+        raise AuthenticationRequired(
+            error.message, challenge=bearer_challenge(request, error="invalid_token")
+        ) from None
+
+
+def oci_authorize(request: HttpRequest, *, image: OciImage, action: Role) -> Principal:
+    """Return the caller if it may perform ``action`` on ``image``.
+
+    Raises:
+        AuthenticationRequired: anonymous callers, and tokens lacking the image's scope
+            (401 with a challenge naming the scope, so the client fetches a better token).
+        Denied: an authenticated caller whose roles do not allow ``action`` (403).
+    """
+    principal = oci_authenticate(request)
+    repository = image.repository
+    claims = principal.claims
+    in_scope = claims is None or claims.get(image.full_name, 0) >= action
+    if in_scope and has_permission(principal=principal, repository=repository, action=action):
+        return principal
+    scope = Scope(type="repository", name=image.full_name, actions=ROLE_ACTIONS[action])
+    if principal.is_anonymous:
+        raise AuthenticationRequired(
+            "authentication required", challenge=bearer_challenge(request, scopes=(scope,))
+        )
+    unscoped = Principal(user=principal.user, token=principal.token)
+    if claims is not None and has_permission(
+        principal=unscoped, repository=repository, action=action
+    ):
+        raise AuthenticationRequired(
+            "token does not grant this scope",
+            challenge=bearer_challenge(request, scopes=(scope,), error="insufficient_scope"),
+        )
+    raise Denied(f"{Role(action).label} access to {image.full_name!r} denied", name=image.full_name)

@@ -1,0 +1,365 @@
+"""What docker, podman, skopeo and oras speak: the OCI distribution API under ``/v2/``.
+
+https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#endpoints
+https://distribution.github.io/distribution/spec/auth/token/
+"""
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
+
+from access.permissions import DELETE, READ, WRITE
+from formats.oci.auth import oci_authenticate, oci_authorize, oci_token_issue
+from formats.oci.errors import BlobUploadInvalid, ManifestUnknown, Unauthorized, Unsupported
+from formats.oci.parsers import (
+    API_VERSION,
+    FILTER_ARTIFACT_TYPE,
+    HEADER_DOCKER_CONTENT_DIGEST,
+    HEADER_DOCKER_DISTRIBUTION_API_VERSION,
+    HEADER_DOCKER_UPLOAD_UUID,
+    HEADER_LINK,
+    HEADER_OCI_FILTERS_APPLIED,
+    HEADER_OCI_SUBJECT,
+    HEADER_RANGE,
+    MAX_MANIFEST_SIZE,
+    MIME_OCI_INDEX,
+    MIME_OCTET_STREAM,
+    Digest,
+    OciProtocolError,
+    build_next_link,
+    build_referrers_index,
+    parse_digest,
+    parse_page_size,
+    parse_reference,
+    parse_scopes,
+)
+from formats.oci.protocol.renderers import bearer_challenge, error_response
+from formats.oci.selectors import (
+    OciImage,
+    oci_blob_get,
+    oci_catalog_list,
+    oci_image_resolve,
+    oci_manifest_content_get,
+    oci_referrers_list,
+    oci_tags_list,
+    oci_upload_get,
+)
+from formats.oci.services import (
+    oci_blob_mount,
+    oci_blob_push,
+    oci_blob_unlink,
+    oci_manifest_delete,
+    oci_manifest_put,
+    oci_tag_delete,
+    oci_upload_append,
+    oci_upload_cancel,
+    oci_upload_finish,
+    oci_upload_start,
+)
+from formats.protocol import ProtocolView, request_json_body, request_stream
+from registry_project.errors import AuthenticationRequired, RegistryError
+from storage.models import Blob, Upload
+from storage.responses import blob_response
+
+PAGE_DEFAULT = 1000
+PAGE_MAXIMUM = 10000
+
+
+class OciView(ProtocolView):
+    """Base of the ``/v2/`` views: resolves ``<name>``, renders errors in the spec's envelope.
+
+    Views receive the image as ``self.image`` (a ``name`` URL argument is resolved into it).
+    """
+
+    format_name = "oci"
+    image: OciImage
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            if "name" in kwargs:
+                self.image = oci_image_resolve(name=kwargs.pop("name"))
+                kwargs["repository"] = self.image.repository
+            response = super().dispatch(request, *args, **kwargs)
+        except (RegistryError, OciProtocolError) as error:
+            response = error_response(request, error)
+        response[HEADER_DOCKER_DISTRIBUTION_API_VERSION] = API_VERSION
+        return response
+
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        raise Unsupported(f"{request.method} is not supported here", method=request.method)
+
+    def blob_location(self, digest: Digest | str) -> str:
+        return self.request.build_absolute_uri(f"/v2/{self.image.full_name}/blobs/{digest}")
+
+    def upload_response(self, upload: Upload, *, status: int = 202) -> HttpResponse:
+        """The answer to every step of an upload session: where to continue and how far."""
+        response = HttpResponse(status=status)
+        response["Location"] = self.request.build_absolute_uri(
+            f"/v2/{self.image.full_name}/blobs/uploads/{upload.id}"
+        )
+        response[HEADER_RANGE] = f"0-{max(upload.size - 1, 0)}"
+        response[HEADER_DOCKER_UPLOAD_UUID] = str(upload.id)
+        response["Content-Length"] = "0"
+        return response
+
+    def blob_created(self, digest: Digest | str) -> HttpResponse:
+        response = HttpResponse(status=201)
+        response["Location"] = self.blob_location(digest)
+        response[HEADER_DOCKER_CONTENT_DIGEST] = str(digest)
+        response["Content-Length"] = "0"
+        return response
+
+
+def _content_length(request: HttpRequest) -> int | None:
+    value = request.META.get("CONTENT_LENGTH") or ""
+    return int(value) if value.isdigit() else None
+
+
+def _has_body(request: HttpRequest) -> bool:
+    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    return chunked or bool(_content_length(request))
+
+
+class ApiVersionView(OciView):
+    """``GET /v2/``: whether this is a registry, and whether the caller is signed in."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """Answer 200 to an authenticated caller, 401 with the token challenge otherwise."""
+        principal = oci_authenticate(request)
+        if principal.is_anonymous:
+            raise AuthenticationRequired(
+                "authentication required", challenge=bearer_challenge(request)
+            )
+        return JsonResponse({})
+
+    head = get
+
+
+class TokenView(OciView):
+    """``GET /v2/token``: the Docker token endpoint (Basic credentials or none)."""
+
+    def get(self, request: HttpRequest) -> JsonResponse:
+        """Return a JWT granting the requested scopes as far as the caller's roles allow."""
+        try:
+            principal = oci_authenticate(request)
+        except AuthenticationRequired as error:
+            raise Unauthorized(error.message) from None
+        issued = oci_token_issue(
+            principal=principal,
+            scopes=parse_scopes(request.GET.getlist("scope")),
+            service=request.GET.get("service", request.get_host()),
+        )
+        return JsonResponse(
+            {
+                "token": issued.token,
+                "access_token": issued.token,
+                "expires_in": issued.expires_in,
+                "issued_at": issued.issued_at.isoformat(),
+            }
+        )
+
+
+class CatalogView(OciView):
+    """``GET /v2/_catalog``: the images the caller may read, paginated."""
+
+    def get(self, request: HttpRequest) -> JsonResponse:
+        """List image names in lexical order with ``n``/``last`` and a ``Link`` to the next page."""
+        principal = oci_authenticate(request)
+        n = parse_page_size(request.GET.get("n"), default=PAGE_DEFAULT, maximum=PAGE_MAXIMUM)
+        page = oci_catalog_list(principal=principal, n=n, last=request.GET.get("last", ""))
+        response = JsonResponse({"repositories": page.items})
+        if page.more and page.items:
+            response[HEADER_LINK] = build_next_link(request.path, n=n, last=page.items[-1])
+        return response
+
+
+class TagsListView(OciView):
+    """``GET /v2/<name>/tags/list``."""
+
+    def get(self, request: HttpRequest) -> JsonResponse:
+        """List the image's tags in lexical order with ``n``/``last`` pagination."""
+        oci_authorize(request, image=self.image, action=READ)
+        n = parse_page_size(request.GET.get("n"), default=PAGE_MAXIMUM, maximum=PAGE_MAXIMUM)
+        page = oci_tags_list(image=self.image, n=n, last=request.GET.get("last", ""))
+        response = JsonResponse({"name": self.image.full_name, "tags": page.items})
+        if page.more and page.items:
+            response[HEADER_LINK] = build_next_link(request.path, n=n, last=page.items[-1])
+        return response
+
+
+def _accepts(request: HttpRequest, media_type: str) -> bool:
+    """Whether the Accept header allows ``media_type`` (no header, or a wildcard, allows all)."""
+    accepted = {
+        part.split(";", 1)[0].strip().lower()
+        for part in request.headers.get("Accept", "").split(",")
+        if part.strip()
+    }
+    return not accepted or bool(accepted & {media_type, "*/*", "application/*"})
+
+
+class ManifestView(OciView):
+    """``/v2/<name>/manifests/<reference>``: a tag or a digest."""
+
+    def get(self, request: HttpRequest, reference: str) -> HttpResponseBase:
+        """Serve the manifest's exact bytes with its media type and digest."""
+        oci_authorize(request, image=self.image, action=READ)
+        parsed = parse_reference(reference)
+        manifest = oci_manifest_content_get(image=self.image, reference=parsed)
+        if not _accepts(request, manifest.media_type):
+            raise ManifestUnknown(
+                f"manifest is {manifest.media_type}, which the Accept header excludes",
+                reference=reference,
+            )
+        response = blob_response(
+            request,
+            manifest.blob,
+            content_type=manifest.media_type,
+            headers={HEADER_DOCKER_CONTENT_DIGEST: manifest.digest},
+        )
+        if not isinstance(parsed, Digest):
+            response["Cache-Control"] = "no-cache"  # a tag may move
+        return response
+
+    head = get
+
+    def put(self, request: HttpRequest, reference: str) -> HttpResponse:
+        """Store a manifest (201) under its digest, and under the tag if the reference is one."""
+        principal = oci_authorize(request, image=self.image, action=WRITE)
+        manifest, parsed = oci_manifest_put(
+            image=self.image,
+            reference=parse_reference(reference),
+            raw=request_json_body(request, limit=MAX_MANIFEST_SIZE),
+            content_type=request.headers.get("Content-Type"),
+            user=principal.user,
+        )
+        response = HttpResponse(status=201)
+        response["Location"] = request.build_absolute_uri(
+            f"/v2/{self.image.full_name}/manifests/{manifest.digest}"
+        )
+        response[HEADER_DOCKER_CONTENT_DIGEST] = manifest.digest
+        if parsed.subject is not None:
+            response[HEADER_OCI_SUBJECT] = str(parsed.subject.digest)
+        response["Content-Length"] = "0"
+        return response
+
+    def delete(self, request: HttpRequest, reference: str) -> HttpResponse:
+        """Delete a manifest by digest (with its tags), or only a tag (202)."""
+        principal = oci_authorize(request, image=self.image, action=DELETE)
+        parsed = parse_reference(reference)
+        if isinstance(parsed, Digest):
+            oci_manifest_delete(image=self.image, digest=parsed, user=principal.user)
+        else:
+            oci_tag_delete(image=self.image, name=parsed, user=principal.user)
+        return HttpResponse(status=202)
+
+
+class BlobView(OciView):
+    """``/v2/<name>/blobs/<digest>``."""
+
+    def get(self, request: HttpRequest, digest: str) -> HttpResponseBase:
+        """Serve a blob of the image (Range, ETag and HEAD included)."""
+        oci_authorize(request, image=self.image, action=READ)
+        parsed = parse_digest(digest)
+        blob = oci_blob_get(image=self.image, digest=parsed)
+        return blob_response(
+            request,
+            blob,
+            content_type=MIME_OCTET_STREAM,
+            headers={HEADER_DOCKER_CONTENT_DIGEST: str(parsed)},
+        )
+
+    head = get
+
+    def delete(self, request: HttpRequest, digest: str) -> HttpResponse:
+        """Remove the blob from the image (202)."""
+        oci_authorize(request, image=self.image, action=DELETE)
+        oci_blob_unlink(image=self.image, digest=parse_digest(digest))
+        return HttpResponse(status=202)
+
+
+class UploadStartView(OciView):
+    """``POST /v2/<name>/blobs/uploads/``: a monolithic upload, a mount, or a new session."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        """201 for a monolithic upload (``?digest=``) or a mount; 202 and a session otherwise."""
+        principal = oci_authorize(request, image=self.image, action=WRITE)
+        mount, source = request.GET.get("mount"), request.GET.get("from")
+        if mount and source:
+            if self._mount(parse_digest(mount), source) is not None:
+                return self.blob_created(mount)
+        elif "digest" in request.GET:
+            digest = parse_digest(request.GET["digest"])
+            oci_blob_push(image=self.image, digest=digest, stream=request_stream(request))
+            return self.blob_created(digest)
+        upload = oci_upload_start(image=self.image, user=principal.user)
+        return self.upload_response(upload)
+
+    def _mount(self, digest: Digest, source_name: str) -> Blob | None:
+        # A source the caller may not read (or that does not exist) falls back to a session.
+        try:
+            source = oci_image_resolve(name=source_name)
+            oci_authorize(self.request, image=source, action=READ)
+        except (RegistryError, OciProtocolError):
+            return None
+        return oci_blob_mount(image=self.image, source=source, digest=digest)
+
+
+class UploadView(OciView):
+    """``/v2/<name>/blobs/uploads/<uuid>``: continue, query, close or cancel a session."""
+
+    def get(self, request: HttpRequest, upload_id: str) -> HttpResponse:
+        """Report how many bytes the session holds (204 with ``Range``)."""
+        oci_authorize(request, image=self.image, action=WRITE)
+        upload = oci_upload_get(image=self.image, upload_id=upload_id)
+        return self.upload_response(upload, status=204)
+
+    def patch(self, request: HttpRequest, upload_id: str) -> HttpResponse:
+        """Append a chunk (streamed); a chunk that does not continue the upload gets 416."""
+        oci_authorize(request, image=self.image, action=WRITE)
+        upload = oci_upload_get(image=self.image, upload_id=upload_id)
+        upload = oci_upload_append(
+            upload=upload,
+            stream=request_stream(request),
+            content_range=request.headers.get("Content-Range"),
+            content_length=_content_length(request),
+        )
+        return self.upload_response(upload)
+
+    def put(self, request: HttpRequest, upload_id: str) -> HttpResponse:
+        """Close the session with ``?digest=``, after appending a last chunk if one is sent."""
+        oci_authorize(request, image=self.image, action=WRITE)
+        if "digest" not in request.GET:
+            raise BlobUploadInvalid("the digest query parameter is required")
+        digest = parse_digest(request.GET["digest"])
+        upload = oci_upload_get(image=self.image, upload_id=upload_id)
+        if _has_body(request):
+            upload = oci_upload_append(
+                upload=upload,
+                stream=request_stream(request),
+                content_range=request.headers.get("Content-Range"),
+                content_length=_content_length(request),
+            )
+        oci_upload_finish(image=self.image, upload=upload, digest=digest)
+        return self.blob_created(digest)
+
+    def delete(self, request: HttpRequest, upload_id: str) -> HttpResponse:
+        """Cancel the session (204)."""
+        oci_authorize(request, image=self.image, action=WRITE)
+        oci_upload_cancel(upload=oci_upload_get(image=self.image, upload_id=upload_id))
+        return HttpResponse(status=204)
+
+
+class ReferrersView(OciView):
+    """``GET /v2/<name>/referrers/<digest>``: the manifests whose subject is ``digest``."""
+
+    def get(self, request: HttpRequest, digest: str) -> HttpResponse:
+        """Answer an image index of descriptors, filtered by ``artifactType`` when asked."""
+        oci_authorize(request, image=self.image, action=READ)
+        descriptors = oci_referrers_list(image=self.image, subject=parse_digest(digest))
+        artifact_type = request.GET.get(FILTER_ARTIFACT_TYPE) or None
+        body = build_referrers_index(descriptors, artifact_type_filter=artifact_type)
+        response = HttpResponse(body, content_type=MIME_OCI_INDEX)
+        if artifact_type:
+            response[HEADER_OCI_FILTERS_APPLIED] = FILTER_ARTIFACT_TYPE
+        return response

@@ -1,0 +1,266 @@
+"""Reads of the OCI format: images, blobs, manifests, tags, the catalog and referrers.
+
+https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pull
+"""
+
+from dataclasses import dataclass
+
+from access.auth import Principal
+from access.permissions import readable_repositories
+from formats.models import Package, Repository, Tag
+from formats.oci.errors import BlobUnknown, ManifestUnknown, NameInvalid, NameUnknown
+from formats.oci.models import OciBlobLink, OciManifest
+from formats.oci.parsers import Descriptor, Digest, parse_digest, validate_name
+from storage.models import Blob, Upload
+from storage.selectors import upload_get
+
+FORMAT = "oci"
+
+
+@dataclass(frozen=True)
+class OciImage:
+    """An image: a repository of format ``oci`` and the nested name below it.
+
+    Attributes:
+        repository: the Repository (first path segment of the OCI name).
+        name: the rest of the OCI name, e.g. ``team/app``; the Package name.
+    """
+
+    repository: Repository
+    name: str
+
+    @property
+    def full_name(self) -> str:
+        """The name clients use: ``<repository>/<name>``."""
+        return f"{self.repository.name}/{self.name}"
+
+    @property
+    def upload_scope(self) -> str:
+        """The storage.Upload scope of this image's upload sessions."""
+        return f"oci:{self.full_name}"
+
+
+def oci_image_resolve(*, name: str) -> OciImage:
+    """Return the image an OCI ``<name>`` denotes.
+
+    Raises:
+        NameInvalid: the name breaks the spec's grammar or has no image below the repository.
+        NameUnknown: no repository of format ``oci`` has the first segment as its name.
+    """
+    validate_name(name)
+    repository_name, _, image = name.partition("/")
+    if not image:
+        raise NameInvalid("name must be <repository>/<image>", name=name)
+    repository = Repository.objects.filter(name=repository_name, format=FORMAT).first()
+    if repository is None:
+        raise NameUnknown(f"repository {repository_name!r} not found", name=name)
+    return OciImage(repository=repository, name=image)
+
+
+def oci_package_get(*, image: OciImage) -> Package | None:
+    """Return the Package of an image, or None before anything was pushed to it."""
+    return Package.objects.filter(repository=image.repository, normalized_name=image.name).first()
+
+
+def _blob_filter(digest: Digest) -> dict[str, str]:
+    column = "blob__sha256" if digest.algorithm == "sha256" else "blob__sha512"
+    return {column: digest.hex}
+
+
+def oci_blob_get(*, image: OciImage, digest: Digest) -> Blob:
+    """Return a blob linked to the image (pushed or mounted there).
+
+    Raises:
+        BlobUnknown: the blob is not in this image, even if another image holds it.
+    """
+    link = (
+        OciBlobLink.objects.select_related("blob")
+        .filter(
+            package__repository=image.repository,
+            package__normalized_name=image.name,
+            **_blob_filter(digest),
+        )
+        .first()
+    )
+    if link is None:
+        raise BlobUnknown(digest=str(digest))
+    return link.blob
+
+
+def oci_blobs_missing(*, package: Package, digests: list[Digest]) -> list[str]:
+    """Return those of ``digests`` that are not linked to the package, in order."""
+    sha256 = [d.hex for d in digests if d.algorithm == "sha256"]
+    sha512 = [d.hex for d in digests if d.algorithm == "sha512"]
+    present: set[str] = set()
+    links = OciBlobLink.objects.filter(package=package)
+    for hex_ in links.filter(blob__sha256__in=sha256).values_list("blob__sha256", flat=True):
+        present.add(f"sha256:{hex_}")
+    for hex_ in links.filter(blob__sha512__in=sha512).values_list("blob__sha512", flat=True):
+        present.add(f"sha512:{hex_}")
+    return [d for d in dict.fromkeys(str(d) for d in digests) if d not in present]
+
+
+def oci_manifests_missing(*, package: Package, digests: list[Digest]) -> list[str]:
+    """Return those of ``digests`` that name no manifest of the package, in order."""
+    names = list(dict.fromkeys(str(d) for d in digests))
+    present = set(
+        OciManifest.objects.filter(package=package, digest__in=names).values_list(
+            "digest", flat=True
+        )
+    )
+    return [d for d in names if d not in present]
+
+
+def oci_manifest_get(*, image: OciImage, reference: Digest | str) -> OciManifest:
+    """Return the manifest a tag points at, or the one with a digest, with its blob.
+
+    Raises:
+        ManifestUnknown: no such tag or digest in the image.
+    """
+    in_image = {"package__repository": image.repository, "package__normalized_name": image.name}
+    manifest: OciManifest | None
+    if isinstance(reference, Digest):
+        manifest = (
+            OciManifest.objects.select_related("blob")
+            .filter(digest=str(reference), **in_image)
+            .first()
+        )
+    else:
+        tag = (
+            Tag.objects.select_related("version__oci_manifest__blob")
+            .filter(name=reference, **in_image)
+            .first()
+        )
+        manifest = tag.version.oci_manifest if tag is not None else None
+    if manifest is None:
+        raise ManifestUnknown(reference=str(reference))
+    return manifest
+
+
+@dataclass(frozen=True)
+class ManifestContent:
+    """What serving a manifest needs, read in one narrow query.
+
+    Attributes:
+        digest: the manifest's digest as pushed.
+        media_type: its media type (the response's Content-Type).
+        blob: the Blob holding its exact bytes (sha256 and size loaded).
+    """
+
+    digest: str
+    media_type: str
+    blob: Blob
+
+
+def oci_manifest_content_get(*, image: OciImage, reference: Digest | str) -> ManifestContent:
+    """Return what a manifest GET or HEAD serves: the hot path of every pull.
+
+    Raises:
+        ManifestUnknown: no such tag or digest in the image.
+    """
+    in_image = {"package__repository": image.repository, "package__normalized_name": image.name}
+    if isinstance(reference, Digest):
+        rows = OciManifest.objects.filter(digest=str(reference), **in_image).values_list(
+            "digest", "media_type", "blob_id", "blob__size"
+        )
+    else:
+        rows = Tag.objects.filter(name=reference, **in_image).values_list(
+            "version__oci_manifest__digest",
+            "version__oci_manifest__media_type",
+            "version__oci_manifest__blob_id",
+            "version__oci_manifest__blob__size",
+        )
+    found = list(rows[:1])
+    if not found or found[0][0] is None:
+        raise ManifestUnknown(reference=str(reference))
+    digest, media_type, sha256, size = found[0]
+    return ManifestContent(
+        digest=digest, media_type=media_type, blob=Blob(sha256=sha256, size=size)
+    )
+
+
+def oci_tag_get(*, image: OciImage, name: str) -> Tag:
+    """Return a tag of the image.
+
+    Raises:
+        ManifestUnknown: the image has no such tag.
+    """
+    tag = (
+        Tag.objects.select_related("package", "version")
+        .filter(package__repository=image.repository, package__normalized_name=image.name)
+        .filter(name=name)
+        .first()
+    )
+    if tag is None:
+        raise ManifestUnknown(reference=name)
+    return tag
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a lexically ordered listing.
+
+    Attributes:
+        items: the names on this page.
+        more: whether names follow the last one.
+    """
+
+    items: list[str]
+    more: bool
+
+
+def _page(names: list[str], *, n: int, last: str) -> Page:
+    after = sorted(name for name in names if not last or name > last)
+    return Page(items=after[:n], more=len(after) > n)
+
+
+def oci_tags_list(*, image: OciImage, n: int, last: str) -> Page:
+    """Return the image's tags in lexical order, ``n`` at most, after ``last``.
+
+    Raises:
+        NameUnknown: nothing was ever pushed to the image.
+    """
+    package = oci_package_get(image=image)
+    if package is None:
+        raise NameUnknown(name=image.full_name)
+    names = list(Tag.objects.filter(package=package).values_list("name", flat=True))
+    return _page(names, n=n, last=last)
+
+
+def oci_catalog_list(*, principal: Principal, n: int, last: str) -> Page:
+    """Return the images the principal may read that hold a manifest, in lexical order."""
+    repositories = readable_repositories(principal=principal).filter(format=FORMAT)
+    packages = (
+        Package.objects.filter(repository__in=repositories, oci_manifests__isnull=False)
+        .values_list("repository__name", "name")
+        .distinct()
+    )
+    return _page([f"{repository}/{name}" for repository, name in packages], n=n, last=last)
+
+
+def oci_referrers_list(*, image: OciImage, subject: Digest) -> list[Descriptor]:
+    """Return the descriptors of the image's manifests whose ``subject`` is ``subject``."""
+    manifests = OciManifest.objects.filter(
+        package__repository=image.repository,
+        package__normalized_name=image.name,
+        subject_digest=str(subject),
+    ).order_by("digest")
+    return [
+        Descriptor(
+            media_type=manifest.media_type,
+            digest=parse_digest(manifest.digest),
+            size=manifest.size,
+            artifact_type=manifest.artifact_type or None,
+            annotations=manifest.annotations,
+        )
+        for manifest in manifests
+    ]
+
+
+def oci_upload_get(*, image: OciImage, upload_id: str) -> Upload:
+    """Return an upload session of the image (started by any web process).
+
+    Raises:
+        UploadUnknown: no such session in this image.
+    """
+    return upload_get(upload_id=upload_id, scope=image.upload_scope)

@@ -1,0 +1,276 @@
+"""Writes of the OCI format: blob uploads and mounts, manifests and tags.
+
+https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#push
+https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#content-management
+"""
+
+from typing import BinaryIO
+
+from django.db import transaction
+from django.db.models import Q
+
+from formats.models import Package
+from formats.oci.errors import BlobUnknown, DigestInvalid, ManifestBlobUnknown, SizeInvalid
+from formats.oci.models import OciBlobLink, OciManifest, OciManifestReference
+from formats.oci.parsers import (
+    EMPTY_DIGEST,
+    EMPTY_JSON,
+    Digest,
+    ParsedManifest,
+    digest_of,
+    parse_content_range,
+    parse_manifest,
+)
+from formats.oci.selectors import (
+    OciImage,
+    oci_blob_get,
+    oci_blobs_missing,
+    oci_manifest_get,
+    oci_manifests_missing,
+    oci_tag_get,
+)
+from formats.services import (
+    User,
+    asset_put,
+    package_ensure,
+    tag_delete,
+    tag_set,
+    version_delete,
+    version_ensure,
+)
+from storage.models import Blob, Upload
+from storage.services import (
+    blob_ingest,
+    blob_ingest_bytes,
+    upload_append,
+    upload_cancel,
+    upload_finish,
+    upload_start,
+)
+
+
+def _package(image: OciImage) -> Package:
+    return package_ensure(repository=image.repository, name=image.name, normalized_name=image.name)
+
+
+def oci_blob_link(*, image: OciImage, blob: Blob) -> OciBlobLink:
+    """Make ``blob`` readable in ``image`` (idempotent)."""
+    link, _ = OciBlobLink.objects.get_or_create(package=_package(image), blob=blob)
+    return link
+
+
+def _expected(digest: Digest) -> dict[str, str]:
+    return {digest.algorithm: digest.hex}
+
+
+def oci_blob_push(*, image: OciImage, digest: Digest, stream: BinaryIO) -> Blob:
+    """Store a whole blob sent in one request (monolithic upload) and link it to the image.
+
+    Raises:
+        DigestMismatch: the bytes do not have ``digest``; nothing is stored.
+    """
+    blob = blob_ingest(stream=stream, expected=_expected(digest))
+    oci_blob_link(image=image, blob=blob)
+    return blob
+
+
+def oci_blob_mount(*, image: OciImage, source: OciImage, digest: Digest) -> Blob | None:
+    """Link a blob of ``source`` into ``image``; return None if ``source`` does not hold it.
+
+    The caller has checked that the principal may read ``source``.
+    """
+    try:
+        blob = oci_blob_get(image=source, digest=digest)
+    except BlobUnknown:
+        return None
+    oci_blob_link(image=image, blob=blob)
+    return blob
+
+
+def oci_blob_unlink(*, image: OciImage, digest: Digest) -> None:
+    """Remove a blob from the image; its bytes go when garbage collection finds them unused.
+
+    Raises:
+        BlobUnknown: the image does not hold the blob.
+    """
+    blob = oci_blob_get(image=image, digest=digest)
+    OciBlobLink.objects.filter(
+        package__repository=image.repository, package__normalized_name=image.name, blob=blob
+    ).delete()
+
+
+def oci_upload_start(*, image: OciImage, user: User) -> Upload:
+    """Open an upload session any web process can continue."""
+    owner = user if user is not None and user.is_authenticated else None
+    return upload_start(owner=owner, scope=image.upload_scope)
+
+
+def oci_upload_append(
+    *,
+    upload: Upload,
+    stream: BinaryIO,
+    content_range: str | None,
+    content_length: int | None,
+) -> Upload:
+    """Append a chunk; with ``Content-Range`` it must start where the upload stands.
+
+    Raises:
+        BlobUploadInvalid: the Content-Range is malformed.
+        SizeInvalid: Content-Length disagrees with the Content-Range.
+        UploadOutOfOrder: the chunk does not start at the current offset (416).
+    """
+    offset = None
+    if content_range:
+        start, end = parse_content_range(content_range)
+        if content_length is not None and content_length != end - start + 1:
+            raise SizeInvalid(
+                "Content-Length does not match Content-Range",
+                content_length=content_length,
+                content_range=content_range,
+            )
+        offset = start
+    return upload_append(upload=upload, stream=stream, offset=offset)
+
+
+def oci_upload_finish(*, image: OciImage, upload: Upload, digest: Digest) -> Blob:
+    """Verify the session's bytes against ``digest``, publish them and link the blob.
+
+    Raises:
+        DigestMismatch: the bytes do not have ``digest``; the session stays open.
+    """
+    blob = upload_finish(upload=upload, expected=_expected(digest))
+    oci_blob_link(image=image, blob=blob)
+    return blob
+
+
+def oci_upload_cancel(*, upload: Upload) -> None:
+    """Abandon an upload session and its bytes."""
+    upload_cancel(upload=upload)
+
+
+def _check_references(*, image: OciImage, parsed: ParsedManifest) -> Package:
+    package = _package(image)
+    # Foreign layers (Docker's ``urls``) live elsewhere by design.
+    blobs = [descriptor.digest for descriptor in parsed.blobs if not descriptor.urls]
+    missing = oci_blobs_missing(package=package, digests=blobs)
+    if EMPTY_DIGEST in missing:
+        # The empty JSON config of artifacts is well known; some clients never upload it.
+        oci_blob_link(image=image, blob=blob_ingest_bytes(content=EMPTY_JSON))
+        missing.remove(EMPTY_DIGEST)
+    missing += oci_manifests_missing(
+        package=package, digests=[descriptor.digest for descriptor in parsed.manifests]
+    )
+    if missing:
+        raise ManifestBlobUnknown(digest=missing[0], missing=missing)
+    return package
+
+
+def _references(manifest: OciManifest, parsed: ParsedManifest) -> list[OciManifestReference]:
+    digests = list(dict.fromkeys(str(d.digest) for d in parsed.blobs if not d.urls))
+    hexes = [digest.partition(":")[2] for digest in digests]
+    pks: dict[str, str] = {}
+    for sha256, sha512 in Blob.objects.filter(
+        Q(sha256__in=hexes) | Q(sha512__in=hexes)
+    ).values_list("sha256", "sha512"):
+        pks[f"sha256:{sha256}"] = sha256
+        if sha512:
+            pks[f"sha512:{sha512}"] = sha256
+    kind = OciManifestReference.Kind
+    references = [
+        OciManifestReference(manifest=manifest, kind=kind.BLOB, digest=digest, blob_id=pks[digest])
+        for digest in digests
+    ]
+    references += [
+        OciManifestReference(manifest=manifest, kind=kind.MANIFEST, digest=str(d.digest))
+        for d in {str(d.digest): d for d in parsed.manifests}.values()
+    ]
+    if parsed.subject is not None:
+        references.append(
+            OciManifestReference(
+                manifest=manifest, kind=kind.SUBJECT, digest=str(parsed.subject.digest)
+            )
+        )
+    return references
+
+
+def oci_manifest_put(
+    *,
+    image: OciImage,
+    reference: Digest | str,
+    raw: bytes,
+    content_type: str | None,
+    user: User,
+) -> tuple[OciManifest, ParsedManifest]:
+    """Store a manifest or index under its digest, and point a tag at it when given one.
+
+    The digest is computed over ``raw`` exactly as received, in the algorithm of the digest
+    reference (sha256 for tags); those bytes are stored as a blob and served back unchanged.
+    Every blob and child manifest it references must already be in the image; its subject
+    need not be.
+
+    Raises:
+        ManifestInvalid: the body is not a valid manifest.
+        DigestInvalid: the body does not have the digest it was pushed under.
+        ManifestBlobUnknown: a referenced blob or child manifest is not in the image.
+        TagImmutable: the tag exists, points elsewhere and the repository forbids moving it.
+    """
+    parsed = parse_manifest(raw, content_type=content_type)
+    digest = parsed.digest
+    if isinstance(reference, Digest):
+        digest = digest_of(raw, algorithm=reference.algorithm)
+        if digest != reference:
+            raise DigestInvalid(expected=str(reference), actual=str(digest))
+    package = _check_references(image=image, parsed=parsed)
+    blob = blob_ingest_bytes(content=raw, expected=_expected(digest))
+    with transaction.atomic():
+        version = version_ensure(
+            package=package,
+            version=str(digest),
+            metadata={"media_type": parsed.media_type, "artifact_type": parsed.artifact_type},
+            user=user,
+        )
+        manifest, created = OciManifest.objects.get_or_create(
+            version=version,
+            defaults={
+                "package": package,
+                "digest": str(digest),
+                "media_type": parsed.media_type,
+                "artifact_type": parsed.artifact_type or "",
+                "size": parsed.size,
+                "blob": blob,
+                "subject_digest": str(parsed.subject.digest) if parsed.subject else "",
+                "annotations": dict(parsed.annotations),
+            },
+        )
+        if created:
+            asset_put(
+                repository=image.repository,
+                path=f"{image.name}/manifests/{digest}",
+                blob=blob,
+                media_type=parsed.media_type,
+                user=user,
+                version=version,
+            )
+            OciManifestReference.objects.bulk_create(_references(manifest, parsed))
+        if not isinstance(reference, Digest):
+            tag_set(package=package, name=reference, version=version, user=user)
+    return manifest, parsed
+
+
+def oci_manifest_delete(*, image: OciImage, digest: Digest, user: User) -> None:
+    """Delete a manifest with its tags (each removal recorded in the tag history).
+
+    Raises:
+        ManifestUnknown: the image has no manifest with this digest.
+    """
+    manifest = oci_manifest_get(image=image, reference=digest)
+    version_delete(version=manifest.version, user=user)
+
+
+def oci_tag_delete(*, image: OciImage, name: str, user: User) -> None:
+    """Remove a tag, keeping the manifest it pointed at.
+
+    Raises:
+        ManifestUnknown: the image has no such tag.
+    """
+    tag_delete(tag=oci_tag_get(image=image, name=name), user=user)

@@ -1,0 +1,528 @@
+"""The OCI format driven by skopeo (through the token flow) with images built by umoci."""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from access.models import Role
+from formats.models import TagEvent
+from formats.oci.models import OciManifest
+from tests.factories import RepositoryFactory
+from tests.live import require_client
+
+pytestmark = pytest.mark.e2e
+
+MIME_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+MIME_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MIME_OCI_EMPTY = "application/vnd.oci.empty.v1+json"
+
+
+class Skopeo:
+    """skopeo with its own policy, registries configuration, auth file and temp dir."""
+
+    def __init__(self, root: Path) -> None:
+        self.binary = require_client("skopeo")
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "registries.d").mkdir(exist_ok=True)
+        (root / "tmp").mkdir(exist_ok=True)
+        (root / "registries.conf").write_text("")
+        self.root = root
+        self.env = {
+            **os.environ,
+            "CONTAINERS_REGISTRIES_CONF": str(root / "registries.conf"),
+            "REGISTRY_AUTH_FILE": str(root / "auth.json"),
+        }
+
+    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [
+                self.binary,
+                "--insecure-policy",
+                "--registries.d",
+                str(self.root / "registries.d"),
+                "--tmpdir",
+                str(self.root / "tmp"),
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=300,
+            check=False,
+        )
+        if check:
+            assert result.returncode == 0, result.stderr
+        return result
+
+
+class Layout:
+    """An OCI image layout built with umoci (no daemon)."""
+
+    def __init__(self, path: Path) -> None:
+        self.umoci = require_client("umoci")
+        self.path = path
+        self._run("init", "--layout", str(path))
+        self._run("new", "--image", f"{path}:base")
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([self.umoci, *args], check=True, capture_output=True, timeout=120)
+
+    def add_file(self, source: Path, target: str, *, image: str, tag: str) -> None:
+        self._run("insert", "--image", f"{self.path}:{image}", str(source), target, "--tag", tag)
+
+    def set_architecture(self, *, image: str, architecture: str, tag: str) -> None:
+        self._run(
+            "config",
+            "--image",
+            f"{self.path}:{image}",
+            "--architecture",
+            architecture,
+            "--os",
+            "linux",
+            "--tag",
+            tag,
+        )
+
+    def descriptor(self, tag: str) -> dict:
+        index = json.loads((self.path / "index.json").read_text())
+        for entry in index["manifests"]:
+            if entry.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag:
+                return entry
+        raise KeyError(tag)
+
+    def blob(self, digest: str) -> bytes:
+        algorithm, _, hex_ = digest.partition(":")
+        return (self.path / "blobs" / algorithm / hex_).read_bytes()
+
+    def add_index(self, tags_and_platforms: list[tuple[str, str]], *, tag: str) -> bytes:
+        """Write an OCI index of the given tags' manifests and tag it; return its bytes."""
+        manifests = []
+        for child, architecture in tags_and_platforms:
+            entry = {k: v for k, v in self.descriptor(child).items() if k != "annotations"}
+            entry["platform"] = {"architecture": architecture, "os": "linux"}
+            manifests.append(entry)
+        body = json.dumps(
+            {"schemaVersion": 2, "mediaType": MIME_OCI_INDEX, "manifests": manifests}
+        ).encode()
+        hex_ = hashlib.sha256(body).hexdigest()
+        (self.path / "blobs" / "sha256" / hex_).write_bytes(body)
+        index = json.loads((self.path / "index.json").read_text())
+        index["manifests"].append(
+            {
+                "mediaType": MIME_OCI_INDEX,
+                "digest": f"sha256:{hex_}",
+                "size": len(body),
+                "annotations": {"org.opencontainers.image.ref.name": tag},
+            }
+        )
+        (self.path / "index.json").write_text(json.dumps(index))
+        return body
+
+
+def _image(tmp_path: Path, *, size: int = 256 * 1024) -> Layout:
+    layout = Layout(tmp_path / "layout")
+    payload = tmp_path / "payload.bin"
+    payload.write_bytes(os.urandom(size))
+    layout.add_file(payload, "/app/payload.bin", image="base", tag="v1")
+    return layout
+
+
+def _creds(user, secret: str) -> str:
+    return f"{user.username}:{secret}"
+
+
+def test_push_pull_by_tag_and_by_digest(live_registry, make_user, password, tmp_path):
+    repository = RepositoryFactory(name="team", format="oci")
+    writer = make_user(repository, Role.WRITE)
+    skopeo = Skopeo(tmp_path / "skopeo")
+    layout = _image(tmp_path)
+    reference = f"docker://{live_registry.host}/team/app/api:1.0"
+
+    skopeo(
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        _creds(writer, password),
+        f"oci:{layout.path}:v1",
+        reference,
+    )
+
+    local = layout.descriptor("v1")
+    raw = skopeo(
+        "inspect", "--raw", "--tls-verify=false", "--creds", _creds(writer, password), reference
+    )
+    assert raw.stdout.encode() == layout.blob(local["digest"])
+
+    out = tmp_path / "pulled"
+    by_digest = f"docker://{live_registry.host}/team/app/api@{local['digest']}"
+    skopeo(
+        "copy",
+        "--src-tls-verify=false",
+        "--src-creds",
+        _creds(writer, password),
+        by_digest,
+        f"oci:{out}:pulled",
+    )
+    pulled = json.loads((out / "index.json").read_text())["manifests"][0]
+    assert pulled["digest"] == local["digest"]
+    manifest = json.loads(layout.blob(local["digest"]))
+    for blob in (manifest["config"], *manifest["layers"]):
+        hex_ = blob["digest"].split(":")[1]
+        assert (out / "blobs" / "sha256" / hex_).read_bytes() == layout.blob(blob["digest"])
+
+    event = TagEvent.objects.get(package__name="app/api")
+    assert (event.tag, event.to_version, event.actor_name) == (
+        "1.0",
+        local["digest"],
+        writer.username,
+    )
+
+
+def test_copy_all_of_a_two_platform_index(live_registry, make_user, password, tmp_path):
+    repository = RepositoryFactory(name="multi", format="oci")
+    writer = make_user(repository, Role.WRITE)
+    skopeo = Skopeo(tmp_path / "skopeo")
+    layout = _image(tmp_path)
+    layout.set_architecture(image="v1", architecture="arm64", tag="v1-arm64")
+    index = layout.add_index([("v1", "amd64"), ("v1-arm64", "arm64")], tag="multi")
+    reference = f"docker://{live_registry.host}/multi/app:1"
+
+    skopeo(
+        "copy",
+        "--all",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        _creds(writer, password),
+        f"oci:{layout.path}:multi",
+        reference,
+    )
+    raw = skopeo(
+        "inspect", "--raw", "--tls-verify=false", "--creds", _creds(writer, password), reference
+    )
+    assert raw.stdout.encode() == index
+
+    out = tmp_path / "pulled"
+    skopeo(
+        "copy",
+        "--all",
+        "--src-tls-verify=false",
+        "--src-creds",
+        _creds(writer, password),
+        reference,
+        f"oci:{out}:multi",
+    )
+    for child in ("v1", "v1-arm64"):
+        hex_ = layout.descriptor(child)["digest"].split(":")[1]
+        assert (out / "blobs" / "sha256" / hex_).read_bytes() == layout.blob(f"sha256:{hex_}")
+    assert OciManifest.objects.filter(package__name="app").count() == 3
+
+
+def test_reader_may_pull_but_not_push(live_registry, make_user, password, tmp_path):
+    repository = RepositoryFactory(name="guarded", format="oci")
+    writer = make_user(repository, Role.WRITE)
+    reader = make_user(repository, Role.READ)
+    skopeo = Skopeo(tmp_path / "skopeo")
+    layout = _image(tmp_path)
+    reference = f"docker://{live_registry.host}/guarded/app:1"
+    skopeo(
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        _creds(writer, password),
+        f"oci:{layout.path}:v1",
+        reference,
+    )
+
+    refused = skopeo(
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        _creds(reader, password),
+        f"oci:{layout.path}:v1",
+        f"docker://{live_registry.host}/guarded/app:2",
+        check=False,
+    )
+    assert refused.returncode != 0
+    assert "denied" in refused.stderr.lower()
+    assert list(OciManifest.objects.values_list("version__tags__name", flat=True)) == ["1"]
+
+    out = tmp_path / "pulled"
+    skopeo(
+        "copy",
+        "--src-tls-verify=false",
+        "--src-creds",
+        _creds(reader, password),
+        reference,
+        f"oci:{out}:x",
+    )
+    assert (out / "index.json").exists()
+
+
+def test_anonymous_pull_from_public_and_refusal_on_private(
+    live_registry, make_user, password, tmp_path
+):
+    public = RepositoryFactory(name="public", format="oci", anonymous_read=True)
+    private = RepositoryFactory(name="private", format="oci")
+    skopeo = Skopeo(tmp_path / "skopeo")
+    layout = _image(tmp_path)
+    for repository in (public, private):
+        owner = make_user(repository, Role.WRITE)
+        skopeo(
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            _creds(owner, password),
+            f"oci:{layout.path}:v1",
+            f"docker://{live_registry.host}/{repository.name}/app:1",
+        )
+
+    out = tmp_path / "pulled"
+    skopeo(
+        "copy",
+        "--src-tls-verify=false",
+        f"docker://{live_registry.host}/public/app:1",
+        f"oci:{out}:x",
+    )
+    assert (
+        json.loads((out / "index.json").read_text())["manifests"][0]["digest"]
+        == (layout.descriptor("v1")["digest"])
+    )
+    refused = skopeo(
+        "copy",
+        "--src-tls-verify=false",
+        f"docker://{live_registry.host}/private/app:1",
+        f"oci:{tmp_path / 'refused'}:x",
+        check=False,
+    )
+    assert refused.returncode != 0
+    assert "unauthorized" in refused.stderr.lower() or "authentication required" in refused.stderr
+
+
+def test_login_with_an_api_token(live_registry, make_user, make_token, tmp_path):
+    repository = RepositoryFactory(name="tokens", format="oci")
+    writer = make_user(repository, Role.WRITE)
+    secret = make_token(writer)
+    skopeo = Skopeo(tmp_path / "skopeo")
+    layout = _image(tmp_path)
+    skopeo("login", "--tls-verify=false", "-u", "__token__", "-p", secret, live_registry.host)
+    skopeo(
+        "copy",
+        "--dest-tls-verify=false",
+        f"oci:{layout.path}:v1",
+        f"docker://{live_registry.host}/tokens/app:1",
+    )
+    wrong = skopeo(
+        "login",
+        "--tls-verify=false",
+        "-u",
+        writer.username,
+        "-p",
+        "wrong",
+        live_registry.host,
+        check=False,
+    )
+    assert wrong.returncode != 0
+    assert OciManifest.objects.filter(package__repository=repository).count() == 1
+
+
+class Client:
+    """Raw HTTP through the token flow, as a minimal registry client would speak it."""
+
+    def __init__(self, base: str, user, password: str) -> None:
+        self.base = base
+        self.session = requests.Session()
+        self.auth = (user.username, password)
+
+    def login(self, scope: str) -> None:
+        challenge = self.session.get(f"{self.base}/v2/")
+        assert challenge.status_code == 401
+        realm = challenge.headers["WWW-Authenticate"].split('realm="')[1].split('"')[0]
+        token = self.session.get(realm, params={"scope": scope}, auth=self.auth).json()["token"]
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def url(self, path: str) -> str:
+        return path if path.startswith("http") else f"{self.base}{path}"
+
+    def __getattr__(self, method: str):
+        return lambda path, **kwargs: self.session.request(method.upper(), self.url(path), **kwargs)
+
+
+def _digest(data: bytes) -> str:
+    return f"sha256:{hashlib.sha256(data).hexdigest()}"
+
+
+def test_raw_http_uploads_mount_and_an_artifact_with_a_subject(live_registry, make_user, password):
+    repository = RepositoryFactory(name="raw-http", format="oci")
+    writer = make_user(repository, Role.WRITE)
+    http = Client(live_registry.url, writer, password)
+    http.login("repository:raw-http/app:pull,push repository:raw-http/copy:pull,push")
+
+    # Chunked: POST, two PATCHes with Content-Range, PUT closing with the last chunk.
+    layer = os.urandom(300_000)
+    start = http.post("/v2/raw-http/app/blobs/uploads/")
+    assert start.status_code == 202
+    first = http.patch(
+        start.headers["Location"], data=layer[:100_000], headers={"Content-Range": "0-99999"}
+    )
+    assert (first.status_code, first.headers["Range"]) == (202, "0-99999")
+    skipped = http.patch(
+        first.headers["Location"], data=layer[:10], headers={"Content-Range": "200000-200009"}
+    )
+    assert skipped.status_code == 416
+    second = http.patch(
+        first.headers["Location"],
+        data=layer[100_000:200_000],
+        headers={"Content-Range": "100000-199999"},
+    )
+    assert second.headers["Range"] == "0-199999"
+    done = http.put(
+        second.headers["Location"],
+        params={"digest": _digest(layer)},
+        data=layer[200_000:],
+        headers={"Content-Range": "200000-299999"},
+    )
+    assert (done.status_code, done.headers["Docker-Content-Digest"]) == (201, _digest(layer))
+
+    # Monolithic config, then a manifest referencing both.
+    config = b'{"architecture":"amd64","os":"linux"}'
+    mono = http.post(
+        "/v2/raw-http/app/blobs/uploads/", params={"digest": _digest(config)}, data=config
+    )
+    assert mono.status_code == 201
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": MIME_OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": _digest(config),
+                "size": len(config),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": _digest(layer),
+                    "size": len(layer),
+                }
+            ],
+        }
+    ).encode()
+    put = http.put(
+        "/v2/raw-http/app/manifests/1", data=manifest, headers={"Content-Type": MIME_OCI_MANIFEST}
+    )
+    assert put.status_code == 201
+
+    # Cross-repository mount.
+    mount = http.post(
+        "/v2/raw-http/copy/blobs/uploads/", params={"mount": _digest(layer), "from": "raw-http/app"}
+    )
+    assert mount.status_code == 201
+    assert http.get(f"/v2/raw-http/copy/blobs/{_digest(layer)}").content == layer
+
+    # An artifact whose subject is the image, found through the referrers API.
+    http.post("/v2/raw-http/app/blobs/uploads/", params={"digest": _digest(b"{}")}, data=b"{}")
+    signature = b"signed!"
+    http.post(
+        "/v2/raw-http/app/blobs/uploads/", params={"digest": _digest(signature)}, data=signature
+    )
+    artifact = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": MIME_OCI_MANIFEST,
+            "artifactType": "application/vnd.example.signature",
+            "config": {"mediaType": MIME_OCI_EMPTY, "digest": _digest(b"{}"), "size": 2},
+            "layers": [
+                {
+                    "mediaType": "application/octet-stream",
+                    "digest": _digest(signature),
+                    "size": len(signature),
+                }
+            ],
+            "subject": {
+                "mediaType": MIME_OCI_MANIFEST,
+                "digest": _digest(manifest),
+                "size": len(manifest),
+            },
+            "annotations": {"org.example.signer": "ci"},
+        }
+    ).encode()
+    pushed = http.put(
+        f"/v2/raw-http/app/manifests/{_digest(artifact)}",
+        data=artifact,
+        headers={"Content-Type": MIME_OCI_MANIFEST},
+    )
+    assert (pushed.status_code, pushed.headers["OCI-Subject"]) == (201, _digest(manifest))
+    referrers = http.get(
+        f"/v2/raw-http/app/referrers/{_digest(manifest)}",
+        params={"artifactType": "application/vnd.example.signature"},
+    )
+    assert referrers.headers["OCI-Filters-Applied"] == "artifactType"
+    assert referrers.json()["manifests"] == [
+        {
+            "mediaType": MIME_OCI_MANIFEST,
+            "digest": _digest(artifact),
+            "size": len(artifact),
+            "artifactType": "application/vnd.example.signature",
+            "annotations": {"org.example.signer": "ci"},
+        }
+    ]
+    assert http.get(f"/v2/raw-http/app/manifests/{_digest(artifact)}").content == artifact
+
+
+@pytest.fixture
+def short_runroot() -> Iterator[Path]:
+    """podman refuses a runroot path longer than 50 characters; pytest's tmp_path is longer."""
+    path = Path(tempfile.mkdtemp(prefix="oci-run-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_podman_login_push_and_pull(live_registry, make_user, make_token, tmp_path, short_runroot):
+    podman = require_client("podman")
+    repository = RepositoryFactory(name="pods", format="oci")
+    writer = make_user(repository, Role.WRITE)
+    secret = make_token(writer)
+    layout = _image(tmp_path)
+    (tmp_path / "registries.conf").write_text("")
+    (tmp_path / "auth.json").write_text('{"auths": {}}')  # podman wants it to exist
+    env = {
+        **os.environ,
+        "CONTAINERS_REGISTRIES_CONF": str(tmp_path / "registries.conf"),
+        "REGISTRY_AUTH_FILE": str(tmp_path / "auth.json"),
+    }
+    base = [
+        podman,
+        "--storage-driver",
+        "vfs",
+        "--root",
+        str(tmp_path / "root"),
+        "--runroot",
+        str(short_runroot),
+    ]
+
+    def run(*args: str) -> str:
+        result = subprocess.run(
+            [*base, *args], capture_output=True, text=True, env=env, timeout=300, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    target = f"{live_registry.host}/pods/app:1"
+    run("pull", f"oci:{layout.path}:v1")
+    image_id = run("images", "--quiet").split()[0]
+    run("login", "--tls-verify=false", "-u", writer.username, "-p", secret, live_registry.host)
+    run("push", "--tls-verify=false", image_id, f"docker://{target}")
+    run("rmi", "--all", "--force")
+    run("pull", "--tls-verify=false", target)
+    assert run("images", "--format", "{{.Repository}}:{{.Tag}}").split() == [
+        f"{live_registry.host}/pods/app:1"
+    ]
+    assert list(OciManifest.objects.values_list("package__name", flat=True)) == ["app"]
