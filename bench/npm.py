@@ -1,0 +1,470 @@
+"""npm side by side: this registry against Verdaccio, with the same packages, in one run.
+
+Starts both servers on free loopback ports, publishes the same N packages x M versions to each
+over HTTP (the body ``npm publish`` sends), then measures
+
+* packument requests/s, full (``Accept: application/json``) and abbreviated
+  (``application/vnd.npm.install-v1+json``), at a fixed concurrency over random packages
+  (wrk when installed, else a threaded Python client);
+* wall time of ``npm install`` of 20 of the packages into a fresh project with a clean cache.
+
+Usage: ``.venv/bin/python bench/npm.py [--packages 200] [--versions 10] [--verdaccio-dir DIR]``.
+Verdaccio (6.8.0, no uplinks) is installed with npm into ``--verdaccio-dir`` when missing. Not
+part of the test suite.
+"""
+
+import argparse
+import base64
+import hashlib
+import io
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+VERDACCIO_VERSION = "6.8.0"
+MIME_ABBREVIATED = "application/vnd.npm.install-v1+json"
+MIME_JSON = "application/json"
+WRK_SCRIPT = """
+math.randomseed(os.time())
+request = function()
+  local path = string.format("%spkg-%03d", base, math.random(0, count - 1))
+  return wrk.format("GET", path)
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, process: subprocess.Popen, log: Path, *, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited: {log.read_text()[-2000:]}")
+        try:
+            requests.get(url, timeout=2)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not start: {log.read_text()[-2000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def npm_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")}
+    env["HOME"] = str(home)
+    return env
+
+
+class Ours:
+    """This registry: gunicorn on a fresh var dir with an npm repository and a token."""
+
+    name = "ours"
+
+    def __init__(self, work: Path, worker_class: str, workers: int, threads: int) -> None:
+        self.var = work / "ours-var"
+        self.var.mkdir()
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "registry_project.settings.base",
+            "REGISTRY_VAR_DIR": str(self.var),
+            "BLOB_FSYNC": "0",
+            "LOG_LEVEL": "ERROR",
+        }
+        self.env.pop("DATABASE_URL", None)
+        self.worker_class, self.workers, self.threads = worker_class, workers, threads
+        self.port = free_port()
+        self.registry = f"http://127.0.0.1:{self.port}/repository/npm/"
+        self.process: subprocess.Popen | None = None
+
+    def manage(self, *args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    def start(self) -> str:
+        self.manage("migrate", "-v0")
+        self.manage("createrepo", "npm", "--format", "npm", "--public")
+        self.manage("createuser", "bench", "--password", "bench-password")
+        self.manage("grant", "user", "bench", "npm", "delete")
+        token = self.manage("createtoken", "bench").strip()
+        log = self.var / "gunicorn.log"
+        with log.open("wb") as output:
+            self.process = subprocess.Popen(
+                [
+                    str(BIN / "gunicorn"),
+                    "registry_project.wsgi",
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--worker-class",
+                    self.worker_class,
+                    "--workers",
+                    str(self.workers),
+                    "--threads",
+                    str(self.threads),
+                    "--backlog",
+                    "2048",
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        wait_http(f"{self.registry}-/ping", self.process, log)
+        return token
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+
+
+class Verdaccio:
+    """Verdaccio from the npm registry, no uplinks, htpasswd auth, storage in the work dir."""
+
+    name = "verdaccio"
+
+    def __init__(self, work: Path, install_dir: Path) -> None:
+        self.work = work / "verdaccio"
+        self.work.mkdir()
+        self.install_dir = install_dir
+        self.port = free_port()
+        self.registry = f"http://127.0.0.1:{self.port}/"
+        self.process: subprocess.Popen | None = None
+
+    def install(self) -> Path:
+        binary = self.install_dir / "node_modules" / ".bin" / "verdaccio"
+        if binary.exists():
+            return binary
+        self.install_dir.mkdir(parents=True, exist_ok=True)
+        (self.install_dir / "package.json").write_text(
+            json.dumps(
+                {
+                    "private": True,
+                    "dependencies": {"verdaccio": VERDACCIO_VERSION},
+                    "overrides": {"node-fetch": "2.7.0"},
+                }
+            )
+        )
+        npmrc = self.install_dir / "npmrc"
+        npmrc.write_text("update-notifier=false\n")
+        print(f"installing verdaccio {VERDACCIO_VERSION} into {self.install_dir}", flush=True)
+        subprocess.run(
+            ["npm", "install", "--userconfig", str(npmrc), "--cache", "./.npm-cache"]
+            + ["--no-audit", "--no-fund"],
+            cwd=self.install_dir,
+            env=npm_env(self.install_dir),
+            check=True,
+        )
+        return binary
+
+    def start(self) -> str:
+        binary = self.install()
+        config = self.work / "config.yaml"
+        config.write_text(
+            f"""storage: {self.work / "storage"}
+plugins: {self.work / "plugins"}
+auth:
+  htpasswd:
+    file: {self.work / "htpasswd"}
+    max_users: 1000
+uplinks: {{}}
+packages:
+  '@*/*':
+    access: $all
+    publish: $authenticated
+    unpublish: $authenticated
+  '**':
+    access: $all
+    publish: $authenticated
+    unpublish: $authenticated
+middlewares:
+  audit:
+    enabled: false
+log: {{type: stdout, format: pretty, level: warn}}
+listen: 127.0.0.1:{self.port}
+"""
+        )
+        log = self.work / "verdaccio.log"
+        with log.open("wb") as output:
+            self.process = subprocess.Popen(
+                [str(binary), "--config", str(config)],
+                cwd=self.work,
+                env=npm_env(self.work),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        wait_http(f"{self.registry}-/ping", self.process, log)
+        response = requests.put(
+            f"{self.registry}-/user/org.couchdb.user:bench",
+            json={"name": "bench", "password": "bench-password"},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return response.json()["token"]
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+
+
+def tarball(name: str, version: str, dependencies: dict[str, str]) -> bytes:
+    manifest = {"name": name, "version": version, "main": "index.js", "license": "MIT"}
+    if dependencies:
+        manifest["dependencies"] = dependencies
+    files = {
+        "package/package.json": json.dumps(manifest, indent=2).encode(),
+        "package/index.js": f"module.exports = {json.dumps(name + '@' + version)};\n".encode(),
+        "package/README.md": f"# {name}\n\nVersion {version}.\n".encode(),
+    }
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as archive:
+        for path, data in files.items():
+            info = tarfile.TarInfo(path)
+            info.size, info.mode, info.mtime = len(data), 0o644, 499162500
+            archive.addfile(info, io.BytesIO(data))
+    return raw.getvalue()
+
+
+def publish_body(name: str, version: str, dependencies: dict[str, str]) -> bytes:
+    data = tarball(name, version, dependencies)
+    manifest = {"name": name, "version": version, "main": "index.js", "license": "MIT"}
+    if dependencies:
+        manifest["dependencies"] = dependencies
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+    return json.dumps(
+        {
+            "_id": name,
+            "name": name,
+            "dist-tags": {"latest": version},
+            "versions": {
+                version: {
+                    **manifest,
+                    "_id": f"{name}@{version}",
+                    "readme": f"# {name}\n",
+                    "dist": {
+                        "integrity": integrity,
+                        "shasum": hashlib.sha1(data).hexdigest(),
+                        "tarball": f"http://placeholder/{name}/-/{name}-{version}.tgz",
+                    },
+                }
+            },
+            "access": None,
+            "_attachments": {
+                f"{name}-{version}.tgz": {
+                    "content_type": "application/octet-stream",
+                    "data": base64.b64encode(data).decode(),
+                    "length": len(data),
+                }
+            },
+        }
+    ).encode()
+
+
+def dependencies_of(index: int, packages: int) -> dict[str, str]:
+    # The first 20 packages form a chain, so an install resolves through the registry.
+    return {f"pkg-{index + 1:03d}": "^1.0.0"} if index < 19 and index + 1 < packages else {}
+
+
+def publish_all(registry: str, token: str, packages: int, versions: int) -> float:
+    session = requests.Session()
+    session.headers.update({"Authorization": f"Bearer {token}", "Content-Type": MIME_JSON})
+
+    def publish_package(index: int) -> None:
+        name = f"pkg-{index:03d}"
+        for minor in range(versions):
+            body = publish_body(name, f"1.{minor}.0", dependencies_of(index, packages))
+            response = session.put(f"{registry}{name}", data=body, timeout=60)
+            if response.status_code not in (200, 201):
+                raise RuntimeError(f"publish {name}: {response.status_code} {response.text}")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(publish_package, range(packages)))
+    return time.perf_counter() - started
+
+
+def wrk_rate(registry: str, accept: str, packages: int, *, connections: int, seconds: int):
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return None
+    base = "/" + registry.split("/", 3)[3]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(f'base = "{base}"\ncount = {packages}\n' + WRK_SCRIPT)
+    try:
+        result = subprocess.run(
+            [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "-H", f"Accept: {accept}"]
+            + ["-s", script.name, registry],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    finally:
+        os.unlink(script.name)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", result.stdout)
+    if non_2xx:
+        raise RuntimeError(f"wrk saw errors against {registry}:\n{result.stdout}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
+
+
+def python_rate(registry: str, accept: str, packages: int, *, connections: int, seconds: int):
+    deadline = time.monotonic() + seconds
+    counts = [0] * connections
+
+    def worker(slot: int) -> None:
+        session = requests.Session()
+        session.headers["Accept"] = accept
+        while time.monotonic() < deadline:
+            name = f"pkg-{random.randrange(packages):03d}"
+            session.get(f"{registry}{name}", timeout=30).raise_for_status()
+            counts[slot] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / seconds
+
+
+def packument_rate(registry: str, accept: str, packages: int, args: argparse.Namespace) -> float:
+    measure = wrk_rate if shutil.which("wrk") else python_rate
+    measure(registry, accept, packages, connections=args.connections, seconds=2)  # warm up
+    return measure(registry, accept, packages, connections=args.connections, seconds=args.seconds)
+
+
+def install_time(registry: str, token: str, work: Path, run: int) -> float:
+    project = work / f"install-{run}"
+    project.mkdir()
+    npmrc = project / ".npmrc-bench"
+    host_path = registry.split(":", 1)[1]
+    npmrc.write_text(
+        f"registry={registry}\n{host_path}:_authToken={token}\n"
+        f"audit=false\nfund=false\nupdate-notifier=false\ncache={project / 'cache'}\n"
+    )
+    dependencies = {f"pkg-{i:03d}": "^1.0.0" for i in range(20)}
+    (project / "package.json").write_text(
+        json.dumps(
+            {"name": "bench-app", "version": "1.0.0", "private": True, "dependencies": dependencies}
+        )
+    )
+    started = time.perf_counter()
+    subprocess.run(
+        ["npm", "install", "--userconfig", str(npmrc), "--no-audit", "--no-fund"],
+        cwd=project,
+        env=npm_env(project),
+        check=True,
+        capture_output=True,
+    )
+    elapsed = time.perf_counter() - started
+    lock = json.loads((project / "package-lock.json").read_text())
+    resolved = lock["packages"]["node_modules/pkg-000"]["resolved"]
+    assert resolved.startswith(registry), resolved
+    shutil.rmtree(project)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--packages", type=int, default=200)
+    parser.add_argument("--versions", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--installs", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--verdaccio-dir",
+        type=Path,
+        default=Path.home() / ".cache" / "registry-bench" / f"verdaccio-{VERDACCIO_VERSION}",
+    )
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-npm-"))
+    ours_server = Ours(work, args.worker_class, args.workers, args.threads)
+    servers = [ours_server, Verdaccio(work, args.verdaccio_dir)]
+    results: dict[str, dict[str, float]] = {}
+    try:
+        tokens = {server.name: server.start() for server in servers}
+        for server in servers:
+            seconds = publish_all(
+                server.registry, tokens[server.name], args.packages, args.versions
+            )
+            print(f"{server.name}: published {args.packages}x{args.versions} in {seconds:.1f}s")
+        # Rounds alternate the servers so that load from elsewhere on the machine hits both.
+        rates: dict[tuple[str, str], list[float]] = {}
+        for _ in range(args.rounds):
+            for kind, accept in (("full", MIME_JSON), ("abbreviated", MIME_ABBREVIATED)):
+                for server in servers:
+                    rates.setdefault((server.name, kind), []).append(
+                        packument_rate(server.registry, accept, args.packages, args)
+                    )
+        for (name, kind), values in rates.items():
+            results.setdefault(name, {})[kind] = statistics.median(values)
+        installs: dict[str, list[float]] = {server.name: [] for server in servers}
+        for run in range(args.installs):
+            for server in servers if run % 2 == 0 else reversed(servers):
+                installs[server.name].append(
+                    install_time(server.registry, tokens[server.name], work, run)
+                )
+        for server in servers:
+            results[server.name]["install"] = statistics.median(installs[server.name])
+    finally:
+        for server in servers:
+            server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    ours, theirs = results["ours"], results["verdaccio"]
+    client = "wrk" if shutil.which("wrk") else "python threads"
+    print(
+        f"\n{args.packages} packages x {args.versions} versions, {args.connections} connections "
+        f"({client}, median of {args.rounds} alternating rounds), ours: gunicorn "
+        f"{args.worker_class} {args.workers} workers x {args.threads} threads, "
+        f"{os.cpu_count()} CPUs"
+    )
+    print(f"{'measure':<32}{'ours':>12}{'verdaccio':>12}{'ratio':>10}  goal")
+    for key, label, unit, goal in (
+        ("full", "packument full (req/s)", "", ">= 1.5x"),
+        ("abbreviated", "packument abbreviated (req/s)", "", ">= 1.5x"),
+        ("install", f"npm install 20 pkgs (s, median of {args.installs})", "", "<= 1.0x"),
+    ):
+        ratio = ours[key] / theirs[key]
+        print(f"{label:<32}{ours[key]:>12.2f}{theirs[key]:>12.2f}{ratio:>9.2f}x  {goal}{unit}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Errors of the npm registry protocol, rendered by npm as ``{"error": message}``.
+
+npm prints the ``error`` field after the status line (npm-registry-fetch ``HttpErrorGeneral``),
+so the messages are written for a person reading a terminal.
+"""
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from formats.npm import parsers
+from registry_project.errors import (
+    AuthenticationRequired,
+    BadRequest,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+)
+
+T = TypeVar("T")
+
+
+class PackageInvalid(BadRequest):
+    """invalid package name, version or dist-tag"""
+
+    code = "PACKAGE_INVALID"
+
+
+class PublishInvalid(BadRequest):
+    """invalid publish or metadata update"""
+
+    code = "PUBLISH_INVALID"
+
+
+class IntegrityInvalid(PublishInvalid):
+    """the tarball does not match its declared integrity"""
+
+    code = "INTEGRITY_INVALID"
+
+
+class VersionPublished(PermissionDenied):
+    """You cannot publish over the previously published versions"""
+
+    code = "VERSION_PUBLISHED"
+
+
+class RevisionConflict(Conflict):
+    """document update conflict: the package changed since it was read"""
+
+    code = "REVISION_CONFLICT"
+
+
+class DistTagUnknown(NotFound):
+    """dist-tag not found"""
+
+    code = "DIST_TAG_UNKNOWN"
+
+
+class DistTagProtected(BadRequest):
+    """the latest dist-tag cannot be removed"""
+
+    code = "DIST_TAG_PROTECTED"
+
+
+class LoginFailed(AuthenticationRequired):
+    """bad username or password"""
+
+    code = "LOGIN_FAILED"
+
+
+class PasswordMismatch(PermissionDenied):
+    """password confirmation failed"""
+
+    code = "PASSWORD_MISMATCH"
+
+
+class TokenUnknown(NotFound):
+    """token not found"""
+
+    code = "TOKEN_UNKNOWN"
+
+
+def parsed(parse: Callable[..., T], **kwargs: Any) -> T:
+    """Call a ``formats.npm.parsers`` function, turning its ValueErrors into registry errors.
+
+    Raises:
+        IntegrityInvalid: a digest does not match.
+        PublishInvalid: a malformed body.
+        PackageInvalid: an invalid name, version or dist-tag.
+    """
+    try:
+        return parse(**kwargs)
+    except parsers.IntegrityMismatch as exc:
+        raise IntegrityInvalid(str(exc)) from exc
+    except (parsers.InvalidPublish, parsers.InvalidTarball) as exc:
+        raise PublishInvalid(str(exc)) from exc
+    except parsers.InvalidPackage as exc:
+        raise PackageInvalid(str(exc)) from exc

@@ -1,0 +1,338 @@
+"""The npm registry API as the npm CLI uses it.
+
+https://github.com/npm/registry/blob/main/docs/REGISTRY-API.md; the exact requests of npm 11
+are in ``tests/formats/npm/data/npm11_exchanges.json``.
+"""
+
+import hashlib
+import json
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import http_date
+
+from access.auth import Principal
+from access.permissions import DELETE, READ, WRITE
+from access.services import IssuedToken
+from formats.models import Document
+from formats.npm import parsers
+from formats.npm.errors import PublishInvalid, parsed
+from formats.npm.selectors import (
+    npm_dist_tags,
+    npm_name_decode,
+    npm_package_get,
+    npm_packument_get,
+    npm_search,
+    npm_tokens_list,
+    npm_version_document,
+)
+from formats.npm.services import (
+    TARBALL_BASE_PLACEHOLDER_JSON,
+    abbreviated_key,
+    npm_dist_tag_delete,
+    npm_dist_tag_set,
+    npm_login,
+    npm_logout,
+    npm_metadata_apply,
+    npm_metadata_changes,
+    npm_package_unpublish,
+    npm_publish,
+    npm_put_parse,
+    npm_tarball_delete,
+    npm_token_create,
+    npm_token_revoke,
+    packument_key,
+)
+from formats.protocol import ProtocolView, request_json_body
+from formats.selectors import asset_get
+from registry_project.errors import AuthenticationRequired
+from storage.responses import blob_response
+
+# Small bodies: a dist-tag version, a login, a metadata update without attachments.
+MAX_SMALL_BODY = 1024 * 1024
+QUERY_WRITE = "write"
+
+
+def _ok(status: int = 200, **extra: Any) -> JsonResponse:
+    return JsonResponse({"ok": True, **extra}, status=status)
+
+
+def _time(value: Any) -> str | None:
+    return parsers.format_time(value) if value else None
+
+
+class NpmView(ProtocolView):
+    """Base of the npm views: errors render as ``{"error": message}`` (see NpmConfig)."""
+
+    format_name = "npm"
+
+    def signed_in(self) -> Principal:
+        """Return the caller, who must be signed in and may read this repository."""
+        principal = self.require(READ)
+        if principal.is_anonymous:
+            raise AuthenticationRequired(challenge=self.format.auth_challenge(self.request))
+        return principal
+
+    def registry_url(self) -> str:
+        """Absolute URL of this repository's registry root, as the client reached it."""
+        path = reverse("repository", kwargs={"repository_name": self.repository.name, "path": ""})
+        return self.request.build_absolute_uri(path)
+
+
+def packument_response(request: HttpRequest, document: Document, *, base_url: str) -> HttpResponse:
+    """Serve a stored packument with this registry's URL in its tarball links, with ETag/304."""
+    base = json.dumps(base_url.rstrip("/"))[1:-1].encode()
+    etag = f'"{document.etag}-{hashlib.sha1(base, usedforsecurity=False).hexdigest()[:8]}"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponse(status=304)
+    else:
+        content = bytes(document.content).replace(TARBALL_BASE_PLACEHOLDER_JSON, base)
+        response = HttpResponse(
+            b"" if request.method == "HEAD" else content, content_type=document.content_type
+        )
+        response["Content-Length"] = str(len(content))
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(document.updated.timestamp())
+    patch_vary_headers(response, ("Accept", "Authorization"))
+    patch_cache_control(response, max_age=0, must_revalidate=True)
+    return response
+
+
+class PackageView(NpmView):
+    """``/<name>``: the packument (GET) and publish or metadata update (PUT)."""
+
+    def get(self, request: HttpRequest, name: str) -> HttpResponse:
+        """Serve the full packument, or the abbreviated one when the client asks for it."""
+        self.require(READ)
+        name = npm_name_decode(segment=name)
+        abbreviated = parsers.MIME_NPM_ABBREVIATED in request.headers.get("Accept", "")
+        key = (
+            abbreviated_key(name=name)
+            if abbreviated and QUERY_WRITE not in request.GET
+            else packument_key(name=name)
+        )
+        document = npm_packument_get(repository=self.repository, key=key)
+        return packument_response(request, document, base_url=self.registry_url())
+
+    head = get
+
+    def put(self, request: HttpRequest, name: str) -> HttpResponse:
+        """Publish a version (``npm publish``) or update metadata (``npm deprecate``)."""
+        principal = self.require(WRITE)
+        name = npm_name_decode(segment=name)
+        body = request_json_body(request, limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        parsed = npm_put_parse(body=body, name=name, rev=None)
+        if isinstance(parsed, parsers.PublishRequest):
+            npm_publish(repository=self.repository, publish=parsed, user=principal.user)
+            return _ok(201)
+        return _metadata_update(self, name=name, update=parsed, principal=principal)
+
+
+def _metadata_update(
+    view: NpmView, *, name: str, update: parsers.MetadataUpdate, principal: Principal
+) -> HttpResponse:
+    package = npm_package_get(repository=view.repository, name=name)
+    changes = npm_metadata_changes(package=package, update=update)
+    if changes.removed_versions:
+        principal = view.require(DELETE)
+    npm_metadata_apply(package=package, changes=changes, user=principal.user)
+    return _ok(201)
+
+
+class PackageRevisionView(NpmView):
+    """``/<name>/-rev/<rev>``: ``npm unpublish`` of a version (PUT) or of the package (DELETE)."""
+
+    def put(self, request: HttpRequest, name: str, rev: str) -> HttpResponse:
+        """Apply the client's packument with versions removed or deprecated."""
+        principal = self.require(WRITE)
+        name = npm_name_decode(segment=name)
+        body = request_json_body(request, limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        parsed = npm_put_parse(body=body, name=name, rev=rev)
+        if isinstance(parsed, parsers.PublishRequest):  # the parser refuses these with a rev
+            raise PublishInvalid("a publish cannot target a revision URL")
+        return _metadata_update(self, name=name, update=parsed, principal=principal)
+
+    def delete(self, request: HttpRequest, name: str, rev: str) -> HttpResponse:
+        """Remove the whole package."""
+        principal = self.require(DELETE)
+        package = npm_package_get(repository=self.repository, name=npm_name_decode(segment=name))
+        npm_package_unpublish(package=package, rev=rev, user=principal.user)
+        return _ok()
+
+
+class VersionView(NpmView):
+    """``/<name>/<version>`` and ``/<name>/<dist-tag>``: one version document."""
+
+    def get(self, request: HttpRequest, name: str, spec: str) -> HttpResponse:
+        """Serve the version named by ``spec``."""
+        self.require(READ)
+        package = npm_package_get(repository=self.repository, name=npm_name_decode(segment=name))
+        document = npm_version_document(
+            package=package, spec=spec, tarball_base_url=self.registry_url()
+        )
+        return JsonResponse(document)
+
+
+class TarballView(NpmView):
+    """``/<name>/-/<file>.tgz``: download (GET/HEAD) and the tarball DELETE of unpublish."""
+
+    def get(
+        self, request: HttpRequest, name: str, filename: str, rev: str | None = None
+    ) -> HttpResponseBase:
+        """Stream the tarball from the blob store."""
+        self.require(READ)
+        name = npm_name_decode(segment=name)
+        asset = asset_get(repository=self.repository, path=f"{name}/-/{filename}")
+        return blob_response(request, asset.blob, content_type=parsers.MIME_NPM_TARBALL)
+
+    head = get
+
+    def delete(
+        self, request: HttpRequest, name: str, filename: str, rev: str | None = None
+    ) -> HttpResponse:
+        """Remove the version of this tarball."""
+        principal = self.require(DELETE)
+        package = npm_package_get(repository=self.repository, name=npm_name_decode(segment=name))
+        npm_tarball_delete(package=package, filename=filename, rev=rev, user=principal.user)
+        return _ok()
+
+
+class DistTagsView(NpmView):
+    """``/-/package/<name>/dist-tags``: ``npm dist-tag ls``."""
+
+    def get(self, request: HttpRequest, name: str) -> HttpResponse:
+        """List the dist-tags."""
+        self.require(READ)
+        package = npm_package_get(repository=self.repository, name=npm_name_decode(segment=name))
+        return JsonResponse(npm_dist_tags(package=package))
+
+
+class DistTagView(NpmView):
+    """``/-/package/<name>/dist-tags/<tag>``: ``npm dist-tag add`` (PUT) and ``rm`` (DELETE)."""
+
+    def put(self, request: HttpRequest, name: str, tag: str) -> HttpResponse:
+        """Point ``tag`` at the version in the body (a JSON string)."""
+        principal = self.require(WRITE)
+        package = npm_package_get(repository=self.repository, name=npm_name_decode(segment=name))
+        body = request_json_body(request, limit=MAX_SMALL_BODY)
+        version = parsed(parsers.parse_dist_tag_body, body=body)
+        npm_dist_tag_set(package=package, tag=tag, version=version, user=principal.user)
+        return _ok(201)
+
+    post = put
+
+    def delete(self, request: HttpRequest, name: str, tag: str) -> HttpResponse:
+        """Remove ``tag``."""
+        principal = self.require(WRITE)
+        package = npm_package_get(repository=self.repository, name=npm_name_decode(segment=name))
+        npm_dist_tag_delete(package=package, tag=tag, user=principal.user)
+        return _ok()
+
+
+class PingView(NpmView):
+    """``/-/ping``: ``npm ping``."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """Answer that the registry is up."""
+        return JsonResponse({})
+
+
+class WhoamiView(NpmView):
+    """``/-/whoami``: ``npm whoami``."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """Name the signed-in user."""
+        return JsonResponse({"username": self.signed_in().user.get_username()})
+
+
+class SearchView(NpmView):
+    """``/-/v1/search``: ``npm search`` over the packages of this repository."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """Answer one page of matches."""
+        self.require(READ)
+        query = parsed(parsers.parse_search_query, params=request.GET)
+        hits, total = npm_search(repository=self.repository, query=query)
+        return JsonResponse(
+            parsers.build_search_results(hits=hits, total=total, now=timezone.now())
+        )
+
+
+class AuditView(NpmView):
+    """``/-/npm/v1/security/...``: ``npm audit`` finds no advisories here."""
+
+    answers = {"bulk": parsers.empty_audit_bulk, "quick": parsers.empty_audit_quick}
+
+    def post(self, request: HttpRequest, kind: str) -> HttpResponse:
+        """Answer the bulk or quick audit with an empty report."""
+        self.require(READ)
+        return JsonResponse(self.answers[kind]())
+
+
+class UserView(NpmView):
+    """``/-/user/org.couchdb.user:<name>``: ``npm login``/``adduser`` (legacy auth type)."""
+
+    def put(self, request: HttpRequest, username: str, rev: str | None = None) -> HttpResponse:
+        """Exchange an existing user's password for a new token; never creates accounts."""
+        body = request_json_body(request, limit=MAX_SMALL_BODY)
+        login = parsed(parsers.parse_login_body, body=body, url_user=username)
+        issued = npm_login(repository=self.repository, login=login)
+        return JsonResponse(
+            {"ok": True, "id": f"org.couchdb.user:{login.name}", "token": issued.secret},
+            status=201,
+        )
+
+
+class LogoutView(NpmView):
+    """``/-/user/token/<token>``: ``npm logout`` revokes the token it used."""
+
+    def delete(self, request: HttpRequest, token: str) -> HttpResponse:
+        """Revoke the caller's token named in the URL."""
+        npm_logout(principal=self.signed_in(), secret=token)
+        return _ok()
+
+
+def _token_json(token: Any, *, secret: str = "") -> dict[str, Any]:
+    return {
+        "token": secret or token.token_prefix,
+        "key": token.token_hash,
+        "name": token.name,
+        "cidr_whitelist": None,
+        "readonly": token.read_only,
+        "created": _time(token.created),
+        "updated": _time(token.last_used_at or token.created),
+    }
+
+
+class TokensView(NpmView):
+    """``/-/npm/v1/tokens``: ``npm token list`` (GET) and ``npm token create`` (POST)."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """List the caller's active tokens (never their secrets)."""
+        user = self.signed_in().user
+        objects = [_token_json(token) for token in npm_tokens_list(user=user)]
+        return JsonResponse({"objects": objects, "total": len(objects), "urls": {}})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        """Create a token after checking the password in the body."""
+        user = self.signed_in().user
+        body = request_json_body(request, limit=MAX_SMALL_BODY)
+        token_request = parsed(parsers.parse_token_create_body, body=body)
+        issued: IssuedToken = npm_token_create(
+            repository=self.repository, user=user, request=token_request
+        )
+        return JsonResponse(_token_json(issued.token, secret=issued.secret), status=201)
+
+
+class TokenView(NpmView):
+    """``/-/npm/v1/tokens/token/<key>``: ``npm token revoke``."""
+
+    def delete(self, request: HttpRequest, key: str) -> HttpResponse:
+        """Revoke the caller's token with this key."""
+        npm_token_revoke(user=self.signed_in().user, key=key)
+        return HttpResponse(status=204)

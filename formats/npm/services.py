@@ -1,0 +1,449 @@
+"""Writes of the npm format: publish, metadata updates, dist-tags, unpublish and npm logins.
+
+Every write ends by regenerating the package's two documents (full and abbreviated packument)
+so that ``GET /<name>`` is one query however many versions exist. The documents are stored
+with ``TARBALL_BASE_PLACEHOLDER`` where the registry URL goes; the view substitutes the URL the
+client used, so one stored document serves every host name the registry is reached by.
+"""
+
+import io
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth import authenticate as password_authenticate
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.utils import timezone
+
+from access.auth import Principal
+from access.models import ApiToken, hash_token
+from access.services import IssuedToken, token_create, token_revoke
+from formats.errors import VersionExists
+from formats.models import Package, Repository, Tag, Version
+from formats.npm import parsers
+from formats.npm.errors import (
+    DistTagProtected,
+    DistTagUnknown,
+    LoginFailed,
+    PasswordMismatch,
+    RevisionConflict,
+    TokenUnknown,
+    VersionPublished,
+    parsed,
+)
+from formats.npm.selectors import npm_version_records
+from formats.selectors import version_get
+from formats.services import (
+    asset_put,
+    document_delete,
+    document_put,
+    package_delete,
+    package_ensure,
+    tag_delete,
+    tag_set,
+    version_create,
+    version_delete,
+)
+from storage.services import blob_ingest
+
+User = AbstractBaseUser | AnonymousUser
+
+# JSON escapes control characters, so the placeholder cannot come out of user text unescaped.
+TARBALL_BASE_PLACEHOLDER = "\x00npm-registry-base\x00"
+TARBALL_BASE_PLACEHOLDER_JSON = json.dumps(TARBALL_BASE_PLACEHOLDER)[1:-1].encode()
+LATEST = "latest"
+LOGIN_TOKEN_NAME = "npm login"
+CLI_TOKEN_NAME = "npm token create"
+
+
+def packument_key(*, name: str) -> str:
+    """Return the Document key of a package's full packument."""
+    return f"packument:{name}"
+
+
+def abbreviated_key(*, name: str) -> str:
+    """Return the Document key of a package's abbreviated (install) packument."""
+    return f"abbreviated:{name}"
+
+
+def _dumps(document: Mapping[str, Any]) -> bytes:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _next_rev(package: Package) -> str:
+    count = int(str(package.metadata.get("rev", "0-")).split("-", 1)[0] or 0)
+    return f"{count + 1}-{uuid.uuid4().hex}"
+
+
+def npm_documents_rebuild(*, package: Package) -> Package:
+    """Regenerate the stored packuments of ``package`` and give it a new ``_rev``.
+
+    Call it inside the transaction of the write, with the package row locked.
+    """
+    records = npm_version_records(package=package)
+    tags = dict(package.tags.values_list("name", "version__version"))
+    now = timezone.now()
+    rev = _next_rev(package)
+    latest = next((r for r in records if r["version"] == tags.get(LATEST)), None)
+    if latest is None and records:
+        latest = records[-1]
+    maintainers = {
+        r["publisher"]: {"name": r["publisher"], "email": r["publisher_email"]}
+        for r in records
+        if r["publisher"]
+    }
+    full = parsers.build_packument(
+        name=package.name,
+        versions=records,
+        dist_tags=tags,
+        tarball_base_url=TARBALL_BASE_PLACEHOLDER,
+        created=package.created,
+        modified=now,
+        rev=rev,
+        readme=latest["readme"] if latest else "",
+        readme_filename=latest["readme_filename"] if latest else "",
+        maintainers=list(maintainers.values()),
+    )
+    abbreviated = parsers.build_abbreviated_packument(
+        name=package.name,
+        versions=records,
+        dist_tags=tags,
+        tarball_base_url=TARBALL_BASE_PLACEHOLDER,
+        modified=now,
+    )
+    repository = package.repository
+    document_put(
+        repository=repository,
+        key=packument_key(name=package.name),
+        content=_dumps(full),
+        content_type=parsers.MIME_JSON,
+    )
+    document_put(
+        repository=repository,
+        key=abbreviated_key(name=package.name),
+        content=_dumps(abbreviated),
+        content_type=parsers.MIME_NPM_ABBREVIATED,
+    )
+    package.metadata = {
+        **package.metadata,
+        "rev": rev,
+        "latest": _search_summary(latest, maintainers=list(maintainers.values())),
+    }
+    package.save(update_fields=["metadata", "updated"])
+    return package
+
+
+def _search_summary(record: Mapping[str, Any] | None, *, maintainers: list) -> dict[str, Any]:
+    if record is None:
+        return {}
+    manifest = record["manifest"]
+    keywords = manifest.get("keywords")
+    return {
+        "version": record["version"],
+        "description": manifest.get("description") or "",
+        "keywords": keywords if isinstance(keywords, list) else [],
+        "date": parsers.format_time(record["published_at"]),
+        "publisher": {"username": record["publisher"], "email": record["publisher_email"]},
+        "maintainers": [{"username": m["name"], "email": m["email"]} for m in maintainers],
+    }
+
+
+def _locked(package: Package) -> Package:
+    return Package.objects.select_for_update().select_related("repository").get(pk=package.pk)
+
+
+def _check_rev(*, package: Package, rev: str | None) -> None:
+    if rev is not None and rev != package.metadata.get("rev"):
+        raise RevisionConflict(
+            f"revision {rev} of {package.name} is stale; read the package again and retry"
+        )
+
+
+def npm_publish(*, repository: Repository, publish: parsers.PublishRequest, user: User) -> Version:
+    """Store a version sent by ``npm publish`` with its tarball and dist-tags.
+
+    The tarball was already checked against ``dist.integrity``/``dist.shasum`` by the parser;
+    here its package.json must name the same package and version. The bytes are stored before
+    any row points at them, so a refused publish leaves nothing visible.
+
+    Raises:
+        PublishInvalid: the tarball is unreadable or its package.json does not match.
+        VersionPublished: the version exists (npm versions are immutable).
+    """
+    contents = parsed(parsers.read_tarball_manifest, source=io.BytesIO(publish.tarball))
+    parsed(parsers.check_manifest_matches, contents=contents, publish=publish)
+    if Version.objects.filter(
+        package__repository=repository,
+        package__normalized_name=publish.name,
+        version=publish.version,
+    ).exists():
+        raise _version_published(publish)
+    blob = blob_ingest(
+        stream=io.BytesIO(publish.tarball),
+        expected={"sha512": publish.sha512_hex, "sha1": publish.sha1_hex},
+        algorithms=("sha512", "sha1"),
+        max_size=len(publish.tarball),
+    )
+    manifest = {
+        key: value
+        for key, value in publish.manifest.items()
+        if key not in ("readme", "readmeFilename", "_attachments", "_rev", "dist", "deprecated")
+    }
+    if user is not None and user.is_authenticated:
+        # npm view prints "published ... by <_npmUser.name>".
+        manifest["_npmUser"] = {
+            "name": user.get_username(),
+            "email": getattr(user, "email", "") or "",
+        }
+    metadata = {
+        "manifest": manifest,
+        "integrity": publish.sri_sha512,
+        "shasum": publish.sha1_hex,
+        "file_count": contents.file_count,
+        "unpacked_size": contents.unpacked_size,
+        "readme": contents.readme or publish.readme,
+        "readme_filename": contents.readme_filename,
+    }
+    with transaction.atomic():
+        package = _locked(
+            package_ensure(repository=repository, name=publish.name, normalized_name=publish.name)
+        )
+        try:
+            version = version_create(
+                package=package, version=publish.version, metadata=metadata, user=user
+            )
+        except VersionExists:
+            raise _version_published(publish) from None
+        asset_put(
+            repository=repository,
+            path=parsers.tarball_path(name=publish.name, version=publish.version),
+            blob=blob,
+            media_type=parsers.MIME_NPM_TARBALL,
+            user=user,
+            version=version,
+        )
+        tags = dict(publish.dist_tags)
+        if not package.tags.filter(name=LATEST).exists():
+            tags.setdefault(LATEST, publish.version)
+        for tag in tags:
+            tag_set(package=package, name=tag, version=version, user=user)
+        npm_documents_rebuild(package=package)
+    return version
+
+
+def _version_published(publish: parsers.PublishRequest) -> VersionPublished:
+    return VersionPublished(
+        f"You cannot publish over the previously published versions: {publish.version}."
+    )
+
+
+def npm_metadata_changes(
+    *, package: Package, update: parsers.MetadataUpdate
+) -> parsers.MetadataChanges:
+    """Compare the client's edited packument with the stored package.
+
+    Raises:
+        RevisionConflict: the update was made from an older revision.
+        PublishInvalid: the update adds versions or tags unknown versions.
+    """
+    _check_rev(package=package, rev=update.rev)
+    current = dict(package.versions.values_list("version", "deprecated"))
+    tags = dict(package.tags.values_list("name", "version__version"))
+    return parsed(
+        parsers.diff_metadata_update,
+        update=update,
+        current_versions={v: (message or None) for v, message in current.items()},
+        current_dist_tags=tags,
+    )
+
+
+def npm_metadata_apply(
+    *, package: Package, changes: parsers.MetadataChanges, user: User
+) -> Package:
+    """Apply deprecations, tag moves and version removals (``npm deprecate``/``unpublish``)."""
+    with transaction.atomic():
+        package = _locked(package)
+        versions = {v.version: v for v in package.versions.all()}
+        for version_name, message in changes.deprecated.items():
+            Version.objects.filter(pk=versions[version_name].pk).update(deprecated=message)
+        Version.objects.filter(pk__in=[versions[v].pk for v in changes.undeprecated]).update(
+            deprecated=""
+        )
+        for tag, version_name in changes.dist_tags_set.items():
+            tag_set(package=package, name=tag, version=versions[version_name], user=user)
+        for tag in package.tags.filter(name__in=changes.dist_tags_removed).select_related(
+            "package", "version"
+        ):
+            tag_delete(tag=tag, user=user)
+        for version_name in changes.removed_versions:
+            version_delete(version=versions[version_name], user=user)
+        if not package.versions.exists():
+            _package_forget(package=package, user=user)
+            return package
+        _latest_repair(package=package, user=user)
+        return npm_documents_rebuild(package=package)
+
+
+def _latest_repair(*, package: Package, user: User) -> None:
+    # npm computes the new latest itself, but a client that removed it must not leave none.
+    if not package.tags.filter(name=LATEST).exists():
+        newest = package.versions.order_by("-published_at", "-pk").first()
+        if newest is not None:
+            tag_set(package=package, name=LATEST, version=newest, user=user)
+
+
+def _package_forget(*, package: Package, user: User) -> None:
+    repository, name = package.repository, package.name
+    package_delete(package=package, user=user)
+    document_delete(repository=repository, key=packument_key(name=name))
+    document_delete(repository=repository, key=abbreviated_key(name=name))
+
+
+def npm_package_unpublish(*, package: Package, rev: str | None, user: User) -> None:
+    """Remove a package with every version, tarball and tag (``npm unpublish name --force``).
+
+    Raises:
+        RevisionConflict: ``rev`` is not the current revision.
+    """
+    with transaction.atomic():
+        package = _locked(package)
+        _check_rev(package=package, rev=rev)
+        _package_forget(package=package, user=user)
+
+
+def npm_tarball_delete(*, package: Package, filename: str, rev: str | None, user: User) -> None:
+    """Remove one version by its tarball (the last request of ``npm unpublish name@version``).
+
+    npm first PUTs the packument without the version, which already removed the version with
+    its tarball; this request then finds nothing and answers 404, which npm ignores.
+
+    Raises:
+        PackageInvalid: ``filename`` is not a tarball of this package.
+        VersionUnknown: no such version.
+        RevisionConflict: ``rev`` is not the current revision.
+    """
+    version_name = parsed(parsers.parse_tarball_filename, name=package.name, filename=filename)
+    with transaction.atomic():
+        package = _locked(package)
+        _check_rev(package=package, rev=rev)
+        version = version_get(package=package, version=version_name)
+        version_delete(version=version, user=user)
+        if not package.versions.exists():
+            _package_forget(package=package, user=user)
+            return
+        _latest_repair(package=package, user=user)
+        npm_documents_rebuild(package=package)
+
+
+def npm_dist_tag_set(*, package: Package, tag: str, version: str, user: User) -> Tag:
+    """Point dist-tag ``tag`` at ``version`` (``npm dist-tag add``), recorded in the history.
+
+    Raises:
+        PackageInvalid: the tag name looks like a version or is not URL-safe.
+        VersionUnknown: the package has no such version.
+    """
+    parsed(parsers.validate_dist_tag, tag=tag)
+    with transaction.atomic():
+        package = _locked(package)
+        target = version_get(package=package, version=version)
+        result = tag_set(package=package, name=tag, version=target, user=user)
+        npm_documents_rebuild(package=package)
+    return result
+
+
+def npm_dist_tag_delete(*, package: Package, tag: str, user: User) -> None:
+    """Remove dist-tag ``tag`` (``npm dist-tag rm``); ``latest`` stays.
+
+    Raises:
+        DistTagProtected: ``tag`` is ``latest``.
+        DistTagUnknown: the package has no such tag.
+    """
+    if tag == LATEST:
+        raise DistTagProtected()
+    with transaction.atomic():
+        package = _locked(package)
+        found = package.tags.select_related("package", "version").filter(name=tag).first()
+        if found is None:
+            raise DistTagUnknown(f"{package.name} has no dist-tag {tag!r}")
+        tag_delete(tag=found, user=user)
+        npm_documents_rebuild(package=package)
+
+
+def npm_login(*, repository: Repository, login: parsers.LoginRequest) -> IssuedToken:
+    """Exchange an existing user's password for a new API token (``npm login``).
+
+    Accounts are never created here: an unknown user and a wrong password are refused alike.
+    The token is limited to ``repository``, the registry URL npm stores it for.
+
+    Raises:
+        LoginFailed: the user does not exist, is inactive, or the password is wrong.
+    """
+    user = password_authenticate(None, username=login.name, password=login.password)
+    if user is None:
+        raise LoginFailed(challenge='Bearer realm="registry"')
+    return token_create(user=user, name=LOGIN_TOKEN_NAME, repositories=[repository])
+
+
+def npm_token_create(
+    *, repository: Repository, user: AbstractBaseUser, request: parsers.TokenCreateRequest
+) -> IssuedToken:
+    """Create a token for ``npm token create`` after confirming the caller's password.
+
+    The token is limited to ``repository``, like the tokens ``npm login`` gets.
+
+    Raises:
+        PasswordMismatch: the password is wrong (403: the caller is signed in, and npm reads
+            a 401 as an invalid token).
+    """
+    confirmed = password_authenticate(None, username=user.get_username(), password=request.password)
+    if confirmed is None or confirmed.pk != user.pk:
+        raise PasswordMismatch()
+    return token_create(
+        user=user,
+        name=(request.name or CLI_TOKEN_NAME)[:100],
+        repositories=[repository],
+        read_only=request.readonly,
+        expires_in=timedelta(days=request.expires_days) if request.expires_days else None,
+    )
+
+
+def npm_token_revoke(*, user: AbstractBaseUser, key: str) -> ApiToken:
+    """Revoke the caller's token whose npm ``key`` is ``key`` (``npm token revoke``).
+
+    Raises:
+        TokenUnknown: the caller has no active token with that key.
+    """
+    token = ApiToken.objects.filter(user=user, token_hash=key, revoked_at=None).first()
+    if token is None:
+        raise TokenUnknown()
+    return token_revoke(token=token)
+
+
+def npm_logout(*, principal: Principal, secret: str) -> ApiToken:
+    """Revoke the token ``npm logout`` sends in the URL, if it is the caller's own.
+
+    Raises:
+        TokenUnknown: ``secret`` is not an active token of the caller.
+    """
+    token = ApiToken.objects.filter(
+        user=principal.user, token_hash=hash_token(secret), revoked_at=None
+    ).first()
+    if token is None:
+        raise TokenUnknown()
+    return token_revoke(token=token)
+
+
+def npm_put_parse(
+    *, body: bytes, name: str, rev: str | None
+) -> parsers.PublishRequest | parsers.MetadataUpdate:
+    """Parse a PUT to ``/<name>`` into a publish or a metadata update, in npm's error terms.
+
+    Raises:
+        PackageInvalid: the name is not valid for a new package.
+        IntegrityInvalid: the tarball does not match ``dist.integrity``/``dist.shasum``.
+        PublishInvalid: any other malformed body.
+    """
+    return parsed(parsers.parse_put_body, body=body, url_name=name, rev=rev)
