@@ -8,8 +8,16 @@ from rest_framework.response import Response
 
 from access.drf import RepositoryPermission, principal_of
 from access.permissions import readable_repositories
+from formats.base import format_config
 from formats.models import Package, Repository, Tag, TagEvent, Version
 from formats.services import package_delete, version_delete, version_yank
+
+
+def _package_changed(package: Package) -> None:
+    """Let the package's format rebuild what it caches (see FormatConfig.on_package_changed)."""
+    config = format_config(package.repository.format)
+    if config is not None:
+        config.on_package_changed(package)
 
 
 class RepositorySerializer(serializers.ModelSerializer):
@@ -131,6 +139,7 @@ class PackageViewSet(
 
     def perform_destroy(self, instance: Package) -> None:
         package_delete(package=instance, user=self.request.user)
+        _package_changed(instance)
 
 
 class VersionViewSet(
@@ -168,10 +177,12 @@ class VersionViewSet(
         if "deprecated" in data:
             version.deprecated = data["deprecated"]
             version.save(update_fields=["deprecated"])
+        _package_changed(version.package)
         return Response(self.get_serializer(version).data)
 
     def perform_destroy(self, instance: Version) -> None:
         version_delete(version=instance, user=self.request.user)
+        _package_changed(instance.package)
 
 
 class TagViewSet(_InReadableRepositories, viewsets.ReadOnlyModelViewSet):

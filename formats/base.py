@@ -2,12 +2,16 @@
 
 from collections.abc import Iterator
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from django.apps import AppConfig, apps
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from registry_project.errors import RegistryError
+
+if TYPE_CHECKING:
+    from formats.models import Package
 
 
 class FormatConfig(AppConfig):
@@ -40,6 +44,13 @@ class FormatConfig(AppConfig):
     def auth_challenge(self, request: HttpRequest) -> str:
         """Return the WWW-Authenticate value sent with a 401 from this format."""
         return 'Basic realm="registry"'
+
+    def on_package_changed(self, package: "Package") -> None:
+        """Called after the management API yanked, changed or deleted versions of ``package``.
+
+        Formats that cache generated documents (simple pages, packuments) rebuild them here.
+        After the package itself was deleted, ``package.pk`` is None.
+        """
 
 
 def format_configs() -> Iterator[FormatConfig]:

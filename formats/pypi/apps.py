@@ -1,4 +1,20 @@
+from typing import TYPE_CHECKING
+
+from django.http import HttpRequest, HttpResponse
+
 from formats.base import FormatConfig
+from registry_project.errors import RegistryError
+
+if TYPE_CHECKING:
+    from formats.models import Package
+
+MIME_TEXT_PLAIN_UTF8 = "text/plain; charset=utf-8"
+
+
+def _reason_phrase(message: str) -> str:
+    # A reason phrase is one line of latin-1 (RFC 9112); twine prints it as the error.
+    line = " ".join(message.split())
+    return line.encode("latin-1", "replace").decode("latin-1")[:500]
 
 
 class PypiConfig(FormatConfig):
@@ -6,3 +22,21 @@ class PypiConfig(FormatConfig):
     label = "pypi"
     format_name = "pypi"
     protocol_urls = "formats.pypi.protocol.urls"
+
+    def render_error(self, request: HttpRequest, error: RegistryError) -> HttpResponse:
+        """Answer as warehouse does: the message as the reason phrase and as a text body."""
+        response = HttpResponse(
+            error.message + "\n",
+            status=error.http_status,
+            content_type=MIME_TEXT_PLAIN_UTF8,
+            reason=_reason_phrase(error.message),
+        )
+        for name, value in error.headers.items():
+            response[name] = value
+        return response
+
+    def on_package_changed(self, package: "Package") -> None:
+        """Rebuild the simple pages after the management API yanked or deleted releases."""
+        from formats.pypi.services import pypi_project_changed  # models load after apps
+
+        pypi_project_changed(package=package)

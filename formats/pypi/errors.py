@@ -1,0 +1,38 @@
+"""Errors of the PyPI format, named after what PyPI (warehouse) answers in each case.
+
+The legacy upload API reports failures in the HTTP reason phrase, which is what twine prints:
+https://warehouse.pypa.io/api-reference/legacy.html#upload-api
+"""
+
+from registry_project.errors import BadRequest, NotFound, RegistryError
+
+# twine --skip-existing recognises a duplicate by this prefix (pypa/twine#332), so keep it.
+FILE_EXISTS_MESSAGE = (
+    "File already exists ({filename!r}, with sha256 hash {sha256!r}). "
+    "See https://pypi.org/help/#file-name-reuse for more information."
+)
+
+
+class InvalidUpload(BadRequest):
+    """Invalid upload."""
+
+    code = "INVALID_UPLOAD"
+
+
+class FileExists(BadRequest):
+    """File already exists."""
+
+    code = "FILE_EXISTS"
+
+
+class ProjectUnknown(NotFound):
+    """Not Found"""
+
+    code = "PROJECT_UNKNOWN"
+
+
+class NotAcceptable(RegistryError):
+    """None of the media types in the Accept header is available."""
+
+    code = "NOT_ACCEPTABLE"
+    http_status = 406

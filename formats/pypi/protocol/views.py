@@ -1,0 +1,178 @@
+"""What pip, uv and twine speak to a PyPI repository.
+
+- Simple repository API (PEP 503, 592, 629, 658, 691, 700, 714):
+  https://packaging.python.org/en/latest/specifications/simple-repository-api/
+- Legacy upload API (twine): https://warehouse.pypa.io/api-reference/legacy.html#upload-api
+- JSON API: https://docs.pypi.org/api/json/
+"""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    UnreadablePostError,
+)
+from django.http.multipartparser import MultiPartParserError
+from django.http.response import HttpResponseBase
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+
+from access.permissions import DELETE, READ, WRITE
+from formats.models import Document
+from formats.paths import validate_path
+from formats.protocol import ProtocolView, document_response
+from formats.pypi.errors import InvalidUpload, NotAcceptable, ProjectUnknown
+from formats.pypi.parsers import (
+    MIME_JSON,
+    MIME_PYPI_SIMPLE_V1_HTML,
+    MIME_PYPI_SIMPLE_V1_JSON,
+    MIME_TEXT_HTML,
+    InvalidDistribution,
+    negotiate_simple_content_type,
+    normalize_project_name,
+)
+from formats.pypi.selectors import pypi_file_get, pypi_project_json, pypi_simple_document
+from formats.pypi.services import PACKAGES_PREFIX, pypi_file_delete, pypi_file_upload
+from registry_project.errors import BodyTooLarge
+from storage.responses import blob_response
+
+FORM_FIELD_CONTENT = "content"
+
+
+class PypiView(ProtocolView):
+    """Base of the PyPI protocol views."""
+
+    format_name = "pypi"
+
+    def repository_url(self, path: str = "") -> str:
+        """Return the absolute path of ``path`` below this repository."""
+        return reverse("repository", kwargs={"repository_name": self.repository.name, "path": path})
+
+    def normalized(self, project: str) -> str:
+        """Return the PEP 503 name of ``project``; an invalid name is an unknown project."""
+        try:
+            return normalize_project_name(project)
+        except InvalidDistribution:
+            raise ProjectUnknown(f"Project {project[:100]!r} not found.") from None
+
+
+class UploadView(PypiView):
+    """``POST /repository/<repo>/``: the legacy upload API (multipart, ``:action=file_upload``)."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        """Store the uploaded distribution; errors go in the reason phrase, as twine shows them."""
+        principal = self.require(WRITE)
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if declared.isdigit() and int(declared) > settings.REGISTRY_MAX_UPLOAD_SIZE:
+            raise BodyTooLarge(f"Upload larger than {settings.REGISTRY_MAX_UPLOAD_SIZE} bytes.")
+        try:
+            fields = {key: request.POST.get(key, "") for key in request.POST}
+            upload = request.FILES.get(FORM_FIELD_CONTENT)
+        except (
+            MultiPartParserError,
+            RequestDataTooBig,
+            TooManyFieldsSent,
+            UnreadablePostError,
+        ) as error:
+            raise InvalidUpload(f"Invalid multipart form: {error}") from None
+        if upload is None:
+            raise InvalidUpload("Upload payload does not have a file.")
+        pypi_file_upload(
+            repository=self.repository, upload=upload, fields=fields, user=principal.user
+        )
+        return HttpResponse(b"OK\n", content_type="text/plain; charset=utf-8")
+
+
+def _simple_response(request: HttpRequest, document_for: Callable[[str], Document]) -> HttpResponse:
+    """Serve the representation of a stored page that the Accept header asks for (PEP 691)."""
+    content_type = negotiate_simple_content_type(request.headers.get("Accept"))
+    if content_type is None:
+        raise NotAcceptable(
+            f"None of the requested types is available; offered: {MIME_TEXT_HTML}, "
+            f"{MIME_PYPI_SIMPLE_V1_HTML}, {MIME_PYPI_SIMPLE_V1_JSON}."
+        )
+    document = document_for("json" if content_type == MIME_PYPI_SIMPLE_V1_JSON else "html")
+    response = document_response(request, document)
+    if response.status_code == 200:
+        charset = "" if content_type == MIME_PYPI_SIMPLE_V1_JSON else "; charset=utf-8"
+        response["Content-Type"] = content_type + charset
+    patch_vary_headers(response, ["Accept"])
+    return response
+
+
+class SimpleIndexView(PypiView):
+    """``GET /repository/<repo>/simple/``: every project (PEP 503 HTML or PEP 691 JSON)."""
+
+    def get(self, request: HttpRequest) -> HttpResponseBase:
+        """Serve the stored root page in the representation the Accept header asks for."""
+        self.require(READ)
+        if not request.path.endswith("/"):
+            return HttpResponsePermanentRedirect(self.repository_url("simple/"))
+        return _simple_response(
+            request,
+            lambda representation: pypi_simple_document(
+                repository=self.repository, project=None, representation=representation
+            ),
+        )
+
+
+class SimpleProjectView(PypiView):
+    """``GET /repository/<repo>/simple/<project>/``: a project's files."""
+
+    def get(self, request: HttpRequest, project: str) -> HttpResponseBase:
+        """Serve the stored project page; other spellings of the name redirect (PEP 503)."""
+        self.require(READ)
+        normalized = self.normalized(project)
+        if project != normalized or not request.path.endswith("/"):
+            return HttpResponsePermanentRedirect(self.repository_url(f"simple/{normalized}/"))
+        return _simple_response(
+            request,
+            lambda representation: pypi_simple_document(
+                repository=self.repository, project=normalized, representation=representation
+            ),
+        )
+
+
+class FileView(PypiView):
+    """``/repository/<repo>/packages/<project>/<version>/<file>`` and its ``.metadata``."""
+
+    def get(self, request: HttpRequest, path: str) -> HttpResponseBase:
+        """Download a distribution or its core metadata file (Range, ETag, HEAD)."""
+        self.require(READ)
+        asset = pypi_file_get(
+            repository=self.repository, path=validate_path(PACKAGES_PREFIX + path)
+        )
+        return blob_response(request, asset.blob, content_type=asset.media_type)
+
+    def delete(self, request: HttpRequest, path: str) -> HttpResponse:
+        """Delete a distribution file; the release goes with its last file."""
+        principal = self.require(DELETE)
+        pypi_file_delete(
+            repository=self.repository,
+            path=validate_path(PACKAGES_PREFIX + path),
+            user=principal.user,
+        )
+        return HttpResponse(status=204)
+
+
+class ProjectJsonView(PypiView):
+    """``/repository/<repo>/pypi/<project>[/<version>]/json``: PyPI's JSON API."""
+
+    def get(self, request: HttpRequest, project: str, version: str | None = None) -> HttpResponse:
+        """Describe a project (with all releases) or one release, with absolute file URLs."""
+        self.require(READ)
+        normalized = self.normalized(project)
+        if project != normalized:
+            tail = f"{version}/json" if version else "json"
+            return HttpResponsePermanentRedirect(self.repository_url(f"pypi/{normalized}/{tail}"))
+        body = pypi_project_json(
+            repository=self.repository,
+            project=normalized,
+            version=version,
+            base_url=request.build_absolute_uri(self.repository_url()),
+        )
+        return HttpResponse(body, content_type=MIME_JSON)

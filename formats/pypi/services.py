@@ -1,0 +1,422 @@
+"""Writes of the PyPI format: uploads, file deletion and the cached simple pages.
+
+Upload semantics follow warehouse's legacy upload API
+(https://warehouse.pypa.io/api-reference/legacy.html#upload-api); the simple pages are the
+PEP 503/691 documents of https://packaging.python.org/en/latest/specifications/simple-repository-api/
+and are rebuilt here on every write, so a read is one query.
+"""
+
+import dataclasses
+import hashlib
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from packaging.version import InvalidVersion
+from packaging.version import Version as PackagingVersion
+
+from formats.errors import AssetExists, AssetUnknown
+from formats.models import Asset, Package, Repository
+from formats.pypi.errors import FILE_EXISTS_MESSAGE, FileExists, InvalidUpload
+from formats.pypi.parsers import (
+    MIME_PYPI_SIMPLE_V1_JSON,
+    CoreMetadata,
+    DistributionFile,
+    InvalidDistribution,
+    SimpleFile,
+    check_filename_matches,
+    normalize_project_name,
+    parse_core_metadata,
+    parse_distribution_filename,
+    read_core_metadata,
+    render_simple_index_html,
+    render_simple_index_json,
+    render_simple_project_html,
+    render_simple_project_json,
+)
+from formats.selectors import asset_get
+from formats.services import (
+    asset_delete,
+    asset_put,
+    document_delete,
+    document_put,
+    package_ensure,
+    version_delete,
+    version_ensure,
+)
+from storage.backends import blob_backend
+from storage.errors import DigestMismatch
+from storage.services import blob_ingest, blob_ingest_bytes
+
+User = AbstractBaseUser | AnonymousUser
+
+MIME_HTML_UTF8 = "text/html; charset=utf-8"
+MIME_CORE_METADATA = "text/plain; charset=utf-8"
+# Never application/x-tar + gzip encoding: clients would transparently gunzip the sdist.
+DIST_MEDIA_TYPES = {
+    "whl": "application/zip",
+    "zip": "application/zip",
+    "tar.gz": "application/gzip",
+}
+
+ASSET_KIND_DISTRIBUTION = "distribution"
+ASSET_KIND_CORE_METADATA = "core-metadata"
+PACKAGES_PREFIX = "packages/"
+CORE_METADATA_SUFFIX = ".metadata"
+
+_HEX = {"sha256": re.compile(r"^[0-9a-f]{64}$"), "md5": re.compile(r"^[0-9a-f]{32}$")}
+
+
+def simple_document_key(*, project: str | None, representation: str) -> str:
+    """Return the Document key of a simple page: the index (``project=None``) or a project's."""
+    return f"simple/{project}/{representation}" if project else f"simple/{representation}"
+
+
+def distribution_path(*, dist: DistributionFile) -> str:
+    """Return the repository path a distribution file is stored at (and downloaded from)."""
+    return f"{PACKAGES_PREFIX}{dist.normalized_name}/{dist.version}/{dist.filename}"
+
+
+# --- upload -----------------------------------------------------------------------------------
+
+
+def _expected_digests(fields: Mapping[str, str]) -> dict[str, str]:
+    expected = {}
+    for algorithm in ("sha256", "md5"):
+        value = fields.get(f"{algorithm}_digest", "").strip().lower()
+        if not value:
+            continue
+        if not _HEX[algorithm].match(value):
+            raise InvalidUpload(f"Invalid value for {algorithm}_digest. Use a valid hex digest.")
+        expected[algorithm] = value
+    if not expected:
+        raise InvalidUpload("Include at least one message digest.")
+    return expected
+
+
+def _check_form(*, fields: Mapping[str, str], dist: DistributionFile) -> None:
+    action = fields.get(":action", "")
+    if action != "file_upload":
+        raise InvalidUpload(f"Unsupported ':action' {action!r}; only 'file_upload' is supported.")
+    name = fields.get("name", "").strip()
+    if name and _normalized_or_none(name) != dist.normalized_name:
+        raise InvalidUpload(
+            f"Start filename for {name!r} with {dist.normalized_name.replace('-', '_')!r}: "
+            f"the filename {dist.filename!r} is for another project."
+        )
+    version = fields.get("version", "").strip()
+    if version and not _same_version(version, dist.version):
+        raise InvalidUpload(
+            f"Version in filename should be {version!r} not {dist.version!r}: "
+            f"{dist.filename!r} is for another version."
+        )
+    filetype = fields.get("filetype", "")
+    if filetype and filetype != dist.kind:
+        raise InvalidUpload(f"Invalid value for filetype {filetype!r}: the file is a {dist.kind}.")
+
+
+def _normalized_or_none(name: str) -> str | None:
+    try:
+        return normalize_project_name(name)
+    except InvalidDistribution:
+        return None
+
+
+def _same_version(first: str, second: str) -> bool:
+    try:
+        return PackagingVersion(first) == PackagingVersion(second)
+    except InvalidVersion:
+        return False
+
+
+@contextmanager
+def _local_file(upload: UploadedFile) -> Iterator[Path]:
+    """Yield a path to the uploaded bytes; small uploads Django kept in memory are spooled."""
+    if hasattr(upload, "temporary_file_path"):
+        yield Path(upload.temporary_file_path())
+        return
+    with tempfile.NamedTemporaryFile(dir=blob_backend().temp_dir, prefix="pypi-") as spool:
+        upload.seek(0)
+        shutil.copyfileobj(upload, spool)
+        spool.flush()
+        yield Path(spool.name)
+
+
+def _sha256_of(path: Path) -> str:
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def _refuse_existing(*, repository: Repository, path: str, local: Path, filename: str) -> bool:
+    """Raise FileExists for a taken filename; return True when the upload is an allowed no-op."""
+    existing = Asset.objects.select_related("blob").filter(repository=repository, path=path).first()
+    if existing is None:
+        return False
+    sha256 = _sha256_of(local)
+    if sha256 == existing.blob.sha256 and repository.allow_redeploy:
+        return True
+    raise FileExists(FILE_EXISTS_MESSAGE.format(filename=filename, sha256=sha256))
+
+
+def _other_sdist_exists(*, repository: Repository, path: str) -> bool:
+    release_folder = path.rpartition("/")[0] + "/"
+    return (
+        Asset.objects.filter(
+            repository=repository,
+            path__startswith=release_folder,
+            metadata__packagetype="sdist",
+        )
+        .exclude(path=path)
+        .exists()
+    )
+
+
+def _version_metadata(metadata: CoreMetadata) -> dict:
+    document = dataclasses.asdict(metadata)
+    document["project_urls"] = dict(metadata.project_urls)
+    return document
+
+
+def pypi_file_upload(
+    *,
+    repository: Repository,
+    upload: UploadedFile,
+    fields: Mapping[str, str],
+    user: User,
+) -> Asset:
+    """Store one distribution file sent to the legacy upload API.
+
+    The file's own METADATA/PKG-INFO decides what is stored; the form's name, version and
+    filetype must agree with the filename. A wheel's METADATA is kept as a blob of its own,
+    served as ``<file>.metadata`` (PEP 658).
+
+    Args:
+        repository: The PyPI repository uploaded to.
+        upload: The ``content`` part of the multipart form.
+        fields: The other form fields (``:action``, ``name``, ``version``, digests ...).
+        user: The uploader.
+
+    Returns:
+        The distribution's Asset.
+
+    Raises:
+        InvalidUpload: The form, the filename or the archive is not acceptable, or the
+            digests do not match the bytes.
+        FileExists: The filename is taken (same bytes are allowed again only with redeploy).
+    """
+    if repository.kind != Repository.Kind.HOSTED:
+        raise InvalidUpload(f"Repository {repository.name!r} is a {repository.kind} repository.")
+    try:
+        dist = parse_distribution_filename(upload.name or "")
+    except InvalidDistribution as error:
+        raise InvalidUpload(str(error)) from None
+    _check_form(fields=fields, dist=dist)
+    expected = _expected_digests(fields)
+    path = distribution_path(dist=dist)
+    with _local_file(upload) as local:
+        try:
+            raw_metadata = read_core_metadata(local, filename=dist.filename)
+            metadata = parse_core_metadata(raw_metadata)
+            check_filename_matches(dist, metadata=metadata)
+        except InvalidDistribution as error:
+            raise InvalidUpload(str(error)) from None
+        if _refuse_existing(repository=repository, path=path, local=local, filename=dist.filename):
+            return Asset.objects.select_related("blob").get(repository=repository, path=path)
+        if dist.kind == "sdist" and _other_sdist_exists(repository=repository, path=path):
+            raise InvalidUpload("Only one sdist may be uploaded per release.")
+        with local.open("rb") as stream:
+            try:
+                blob = blob_ingest(stream=stream, expected=expected, algorithms=("md5",))
+            except DigestMismatch:
+                raise InvalidUpload(
+                    "The digest supplied does not match a digest calculated from the uploaded file."
+                ) from None
+    # Like PyPI, serve only a wheel's METADATA (PEP 658): an sdist's PKG-INFO older than
+    # Metadata 2.2 may leave out Requires-Dist, and pip would resolve without dependencies.
+    metadata_blob = blob_ingest_bytes(content=raw_metadata) if dist.kind == "bdist_wheel" else None
+    file_metadata = {
+        "kind": ASSET_KIND_DISTRIBUTION,
+        "filename": dist.filename,
+        "packagetype": dist.kind,
+        "python_version": dist.python_tag,
+        "requires_python": metadata.requires_python,
+    }
+    if metadata_blob is not None:
+        file_metadata["core_metadata_sha256"] = metadata_blob.sha256
+        file_metadata["core_metadata_path"] = path + CORE_METADATA_SUFFIX
+    with transaction.atomic():
+        package = package_ensure(
+            repository=repository, name=metadata.name, normalized_name=dist.normalized_name
+        )
+        # One writer per project at a time, so the page rebuilt last sees every file.
+        Package.objects.select_for_update().filter(pk=package.pk).first()
+        new_project = not package.versions.exists()
+        version = version_ensure(
+            package=package, version=dist.version, metadata=_version_metadata(metadata), user=user
+        )
+        try:
+            asset = asset_put(
+                repository=repository,
+                path=path,
+                blob=blob,
+                media_type=DIST_MEDIA_TYPES[dist.archive_format],
+                user=user,
+                version=version,
+                metadata=file_metadata,
+            )
+        except AssetExists:
+            raise FileExists(
+                FILE_EXISTS_MESSAGE.format(filename=dist.filename, sha256=blob.sha256)
+            ) from None
+        if metadata_blob is not None:
+            asset_put(
+                repository=repository,
+                path=path + CORE_METADATA_SUFFIX,
+                blob=metadata_blob,
+                media_type=MIME_CORE_METADATA,
+                user=user,
+                version=version,
+                metadata={"kind": ASSET_KIND_CORE_METADATA, "distribution_path": path},
+            )
+        asset.metadata["upload_time"] = asset.created.isoformat()
+        Asset.objects.filter(pk=asset.pk).update(metadata=asset.metadata)
+        pypi_project_documents_rebuild(package=package)
+        if new_project:
+            pypi_index_documents_rebuild(repository=repository)
+    return asset
+
+
+# --- deletion ---------------------------------------------------------------------------------
+
+
+def pypi_file_delete(*, repository: Repository, path: str, user: User) -> None:
+    """Delete a distribution file with its ``.metadata``; a release left empty goes too.
+
+    Args:
+        repository: The repository holding the file.
+        path: The file's repository path (``packages/<project>/<version>/<filename>``).
+        user: Who deletes it (recorded when a release goes with it).
+
+    Raises:
+        AssetUnknown: No distribution file is stored at ``path``.
+    """
+    asset = asset_get(repository=repository, path=path)
+    if asset.metadata.get("kind") != ASSET_KIND_DISTRIBUTION or asset.version is None:
+        raise AssetUnknown(f"{path} is not a distribution file")
+    version = asset.version
+    package = version.package
+    with transaction.atomic():
+        Package.objects.select_for_update().filter(pk=package.pk).first()
+        Asset.objects.filter(repository=repository, path=path + CORE_METADATA_SUFFIX).delete()
+        asset_delete(asset=asset)
+        if not version.assets.exists():
+            version_delete(version=version, user=user)
+        pypi_project_changed(package=package)
+
+
+def pypi_project_changed(*, package: Package) -> None:
+    """Rebuild the simple pages after a release was yanked, unyanked or deleted.
+
+    A project without releases (or deleted altogether) leaves the index.
+    """
+    with transaction.atomic():
+        exists = package.pk is not None and Package.objects.filter(pk=package.pk).exists()
+        if exists and package.versions.exists():
+            pypi_project_documents_rebuild(package=package)
+            return
+        for representation in ("html", "json"):
+            document_delete(
+                repository=package.repository,
+                key=simple_document_key(
+                    project=package.normalized_name, representation=representation
+                ),
+            )
+        pypi_index_documents_rebuild(repository=package.repository)
+
+
+# --- simple pages -----------------------------------------------------------------------------
+
+
+def simple_files(*, package: Package, url_prefix: str) -> list[SimpleFile]:
+    """Return the project's distribution files as the simple-page renderers take them.
+
+    Args:
+        package: The project.
+        url_prefix: Prepended to each file's repository path to make its URL.
+    """
+    files: list[SimpleFile] = []
+    assets = Asset.objects.filter(version__package=package).select_related("blob", "version")
+    for asset in assets:
+        if asset.metadata.get("kind") != ASSET_KIND_DISTRIBUTION:
+            continue
+        version = asset.version
+        assert version is not None
+        hashes = {"sha256": asset.blob.sha256}
+        if asset.blob.md5:
+            hashes["md5"] = asset.blob.md5
+        files.append(
+            SimpleFile(
+                filename=asset.metadata["filename"],
+                url=url_prefix + asset.path,
+                hashes=hashes,
+                version=version.version,
+                size=asset.blob.size,
+                upload_time=asset.created,
+                requires_python=asset.metadata.get("requires_python"),
+                yanked=(version.yanked_reason or True) if version.yanked else False,
+                core_metadata_sha256=asset.metadata.get("core_metadata_sha256"),
+            )
+        )
+    return files
+
+
+def pypi_project_documents_rebuild(*, package: Package) -> None:
+    """Regenerate a project's PEP 503 and PEP 691 pages from the model.
+
+    File URLs are relative to ``simple/<project>/``, so the pages do not depend on the host
+    name the registry is reached by.
+    """
+    files = simple_files(package=package, url_prefix="../../")
+    for representation, content, content_type in (
+        ("html", render_simple_project_html(name=package.name, files=files), MIME_HTML_UTF8),
+        (
+            "json",
+            render_simple_project_json(name=package.name, files=files),
+            MIME_PYPI_SIMPLE_V1_JSON,
+        ),
+    ):
+        document_put(
+            repository=package.repository,
+            key=simple_document_key(project=package.normalized_name, representation=representation),
+            content=content,
+            content_type=content_type,
+        )
+
+
+def pypi_index_documents_rebuild(*, repository: Repository) -> None:
+    """Regenerate the repository's root simple page: every project with at least one release."""
+    with transaction.atomic():
+        Repository.objects.select_for_update().filter(pk=repository.pk).first()
+        names = list(
+            Package.objects.filter(repository=repository, versions__isnull=False)
+            .distinct()
+            .values_list("name", flat=True)
+        )
+        document_put(
+            repository=repository,
+            key=simple_document_key(project=None, representation="html"),
+            content=render_simple_index_html(projects=names),
+            content_type=MIME_HTML_UTF8,
+        )
+        document_put(
+            repository=repository,
+            key=simple_document_key(project=None, representation="json"),
+            content=render_simple_index_json(projects=names),
+            content_type=MIME_PYPI_SIMPLE_V1_JSON,
+        )
