@@ -1,6 +1,7 @@
 """The plugin contract: a format is a Django app whose AppConfig subclasses FormatConfig."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -11,7 +12,22 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from registry_project.errors import RegistryError
 
 if TYPE_CHECKING:
-    from formats.models import Package
+    from formats.models import Package, Version
+
+
+@dataclass(frozen=True)
+class VersionDetails:
+    """What the web UI shows about a version, in the format's own terms.
+
+    ``readme`` is untrusted text from the uploader; the UI renders and sanitizes it.
+    """
+
+    summary: str = ""
+    readme: str = ""
+    readme_format: str = "text"  # "markdown" or "text"
+    license: str = ""
+    dependencies: list[str] = field(default_factory=list)
+    usage: str = ""  # a client command that fetches this version
 
 
 class FormatConfig(AppConfig):
@@ -44,6 +60,10 @@ class FormatConfig(AppConfig):
     def auth_challenge(self, request: HttpRequest) -> str:
         """Return the WWW-Authenticate value sent with a 401 from this format."""
         return 'Basic realm="registry"'
+
+    def version_details(self, version: "Version") -> VersionDetails:
+        """Describe ``version`` for the web UI; formats override this."""
+        return VersionDetails()
 
     def on_package_changed(self, package: "Package") -> None:
         """Called after the management API yanked, changed or deleted versions of ``package``.

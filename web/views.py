@@ -8,9 +8,11 @@ from django.shortcuts import get_object_or_404, render
 
 from access.auth import Principal
 from access.permissions import READ, has_permission, readable_repositories
+from formats.base import format_config
 from formats.models import Package, Repository
 from formats.selectors import tag_history
 from storage.backends import blob_backend
+from web.markup import render_readme
 
 
 def _principal(request: HttpRequest) -> Principal:
@@ -64,10 +66,19 @@ def package_detail(request: HttpRequest, name: str, package_id: int) -> HttpResp
     """Show a package's versions, tags and tag history."""
     repository = _readable_repository(request, name)
     package = get_object_or_404(Package, pk=package_id, repository=repository)
+    versions = package.versions.select_related("published_by").order_by("-published_at")
+    latest = versions.first()
+    config = format_config(repository.format)
+    details = config.version_details(latest) if latest is not None and config else None
     context = {
         "repository": repository,
         "package": package,
-        "versions": package.versions.select_related("published_by").order_by("-published_at"),
+        "latest": latest,
+        "details": details,
+        "readme": render_readme(details.readme, readme_format=details.readme_format)
+        if details and details.readme
+        else "",
+        "versions": versions,
         "tags": package.tags.select_related("version"),
         "history": tag_history(package=package)[:50],
     }

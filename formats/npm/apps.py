@@ -1,6 +1,11 @@
+from typing import TYPE_CHECKING
+
 from django.http import HttpRequest
 
-from formats.base import FormatConfig
+from formats.base import FormatConfig, VersionDetails
+
+if TYPE_CHECKING:
+    from formats.models import Version
 
 CHALLENGE = 'Bearer realm="registry"'
 
@@ -17,3 +22,17 @@ class NpmConfig(FormatConfig):
     def auth_challenge(self, request: HttpRequest) -> str:
         """npm sends its ``_authToken`` as a bearer token; ``otp`` here would mean 2FA to npm."""
         return CHALLENGE
+
+    def version_details(self, version: "Version") -> VersionDetails:
+        """The README and dependencies from the published tarball's package.json."""
+        manifest = version.metadata.get("manifest", {})
+        readme_filename = version.metadata.get("readme_filename", "")
+        plain = readme_filename.lower().endswith((".txt", "readme"))
+        return VersionDetails(
+            summary=manifest.get("description", ""),
+            readme=version.metadata.get("readme", ""),
+            readme_format="text" if plain else "markdown",
+            license=str(manifest.get("license", "")),
+            dependencies=[f"{n}@{r}" for n, r in manifest.get("dependencies", {}).items()],
+            usage=f"npm install {version.package.name}@{version.version}",
+        )

@@ -2,11 +2,11 @@ from typing import TYPE_CHECKING
 
 from django.http import HttpRequest, HttpResponse
 
-from formats.base import FormatConfig
+from formats.base import FormatConfig, VersionDetails
 from registry_project.errors import RegistryError
 
 if TYPE_CHECKING:
-    from formats.models import Package
+    from formats.models import Package, Version
 
 MIME_TEXT_PLAIN_UTF8 = "text/plain; charset=utf-8"
 
@@ -40,3 +40,16 @@ class PypiConfig(FormatConfig):
         from formats.pypi.services import pypi_project_changed  # models load after apps
 
         pypi_project_changed(package=package)
+
+    def version_details(self, version: "Version") -> VersionDetails:
+        """The summary, description and requirements from the release's core metadata."""
+        metadata = version.metadata
+        content_type = metadata.get("description_content_type") or ""
+        return VersionDetails(
+            summary=metadata.get("summary") or "",
+            readme=metadata.get("description") or "",
+            readme_format="markdown" if content_type.startswith("text/markdown") else "text",
+            license=metadata.get("license_expression") or metadata.get("license") or "",
+            dependencies=list(metadata.get("requires_dist") or []),
+            usage=f"pip install {version.package.name}=={version.version}",
+        )

@@ -42,3 +42,50 @@ def test_package_page_shows_versions_and_tag_history(client):
     assert "left-pad" in page
     assert "1.3.0" in page
     assert "latest" in page
+
+
+def test_readme_is_rendered_and_sanitized(client):
+    repository = RepositoryFactory(name="npm-pub", format="npm", anonymous_read=True)
+    package = PackageFactory(repository=repository, name="shiny")
+    VersionFactory(
+        package=package,
+        version="2.0.0",
+        metadata={
+            "manifest": {
+                "description": "Shiny things",
+                "license": "MIT",
+                "dependencies": {"left-pad": "^1.3.0"},
+            },
+            "readme": "# Shiny\n\n**bold** <script>alert(1)</script>"
+            '<a href="javascript:alert(2)" onclick="x()">link</a>',
+            "readme_filename": "README.md",
+        },
+    )
+    page = client.get(f"/ui/repositories/npm-pub/packages/{package.pk}/").content.decode()
+    assert "<h1>Shiny</h1>" in page
+    assert "<strong>bold</strong>" in page
+    assert "<script>alert(1)" not in page
+    assert "javascript:alert" not in page
+    assert "onclick" not in page
+    assert "Shiny things" in page
+    assert "<code>left-pad@^1.3.0</code>" in page
+    assert "npm install shiny@2.0.0" in page
+
+
+def test_plain_text_descriptions_are_escaped(client):
+    repository = RepositoryFactory(name="py-pub", format="pypi", anonymous_read=True)
+    package = PackageFactory(repository=repository, name="tiny-lib")
+    VersionFactory(
+        package=package,
+        version="0.1.0",
+        metadata={
+            "summary": "Tiny",
+            "description": "Use <b>it</b>\n====",
+            "description_content_type": "text/x-rst",
+            "requires_dist": ["attrs>=23"],
+        },
+    )
+    page = client.get(f"/ui/repositories/py-pub/packages/{package.pk}/").content.decode()
+    assert "<pre>Use &lt;b&gt;it&lt;/b&gt;\n====</pre>" in page
+    assert "<code>attrs&gt;=23</code>" in page
+    assert "pip install tiny-lib==0.1.0" in page
