@@ -12,8 +12,6 @@ _markdown = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethr
 
 def render_readme(text: str, *, readme_format: str) -> SafeString:
     """Return safe HTML for a README written in Markdown or plain text."""
-    if readme_format == "markdown":
-        html = _markdown.render(text)
-    else:
-        html = f"<pre>{escape(text)}</pre>"
-    return mark_safe(nh3.clean(html, link_rel="nofollow noopener noreferrer"))  # noqa: S308
+    markdown = readme_format == "markdown"
+    html = _markdown.render(text) if markdown else f"<pre>{escape(text)}</pre>"
+    return mark_safe(nh3.clean(html, link_rel="nofollow noopener noreferrer"))
