@@ -16,6 +16,8 @@ DEFAULT_REPOSITORIES = [
     ("maven-snapshots", "maven", {"version_policy": "snapshot"}),
     ("oci", "oci", {}),
 ]
+# One URL for consumers: name, format, members in lookup order.
+DEFAULT_GROUPS = [("maven-public", "maven", ["maven-releases", "maven-snapshots"])]
 
 
 class Command(BaseCommand):
@@ -26,6 +28,12 @@ class Command(BaseCommand):
             if not Repository.objects.filter(name=name).exists():
                 repository_create(name=name, format=format_name, config=config)
                 self.stdout.write(f"created {format_name} repository {name}")
+        for name, format_name, members in DEFAULT_GROUPS:
+            if not Repository.objects.filter(name=name).exists():
+                group = repository_create(name=name, format=format_name, kind="group")
+                for member in members:
+                    group.members.add(Repository.objects.get(name=member))
+                self.stdout.write(f"created {format_name} group {name}")
         users = get_user_model().objects
         if not users.filter(is_superuser=True).exists():
             password = secrets.token_urlsafe(16)

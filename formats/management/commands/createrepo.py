@@ -20,6 +20,12 @@ class Command(BaseCommand):
         parser.add_argument("--allow-redeploy", action="store_true")
         parser.add_argument("--immutable-tags", action="store_true")
         parser.add_argument(
+            "--member",
+            action="append",
+            default=[],
+            help="for --kind group: a member repository, repeat in lookup order",
+        )
+        parser.add_argument(
             "--policy", choices=MAVEN_POLICIES, help="Maven version policy (default release)"
         )
 
@@ -29,6 +35,12 @@ class Command(BaseCommand):
             config["version_policy"] = options["policy"] or "release"
         elif options["policy"]:
             raise CommandError("--policy applies to maven repositories only")
+        members = []
+        for member in options["member"]:
+            found = Repository.objects.filter(name=member, format=options["format"]).first()
+            if found is None:
+                raise CommandError(f"no {options['format']} repository {member!r}")
+            members.append(found)
         try:
             repository = repository_create(
                 name=options["name"],
@@ -40,6 +52,8 @@ class Command(BaseCommand):
             )
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from None
+        for member in members:  # one by one: add() of several does not keep their order
+            repository.members.add(member)
         if options["immutable_tags"]:
             repository.immutable_tags = True
             repository.save(update_fields=["immutable_tags"])

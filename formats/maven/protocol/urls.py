@@ -1,2 +1,6 @@
+from django.urls import re_path
+
+from formats.maven.protocol.views import MavenRepositoryView
+
 app_name = "maven"
-urlpatterns: list = []
+urlpatterns = [re_path(r"^(?P<path>.*)$", MavenRepositoryView.as_view(), name="path")]

@@ -1,0 +1,45 @@
+"""Errors of the Maven format; ``MavenConfig.render_error`` sends them as status + reason text."""
+
+from registry_project.errors import BadRequest, NotFound, RegistryError
+
+
+class MavenPathInvalid(BadRequest):
+    """path is not a Maven 2 repository path"""
+
+    code = "PATH_INVALID"
+
+
+class VersionPolicyViolation(BadRequest):
+    """the repository's version policy does not allow this version"""
+
+    code = "VERSION_POLICY"
+
+
+class ChecksumMismatch(BadRequest):
+    """checksum does not match the stored file"""
+
+    code = "CHECKSUM_INVALID"
+
+
+class PomInvalid(BadRequest):
+    """POM is invalid"""
+
+    code = "POM_INVALID"
+
+
+class MetadataInvalid(BadRequest):
+    """maven-metadata.xml is invalid"""
+
+    code = "METADATA_INVALID"
+
+
+class FileUnknown(NotFound):
+    """file not found"""
+
+
+class GroupReadOnly(RegistryError):
+    """a group repository is read-only: deploy to one of its members"""
+
+    code = "GROUP_READ_ONLY"
+    http_status = 405
+    headers = {"Allow": "GET, HEAD"}

@@ -1,0 +1,391 @@
+"""Writes of the Maven format: deploy of files, checksums and ``maven-metadata.xml``.
+
+Layout: https://maven.apache.org/repository/layout.html; metadata:
+https://maven.apache.org/ref/3.8.7/maven-repository-metadata/repository-metadata.html.
+
+The model is the truth: a deployed file becomes an Asset of the Version named by its base
+version (``1.0-SNAPSHOT``) in the Package ``groupId:artifactId``; both levels of
+``maven-metadata.xml`` are regenerated from it after every change and stored as Documents.
+"""
+
+import hmac
+import io
+import mimetypes
+from datetime import datetime
+from typing import BinaryIO
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.utils import timezone
+
+from formats.maven.errors import (
+    ChecksumMismatch,
+    FileUnknown,
+    MavenPathInvalid,
+    MetadataInvalid,
+    PomInvalid,
+    VersionPolicyViolation,
+)
+from formats.maven.parsers import (
+    CHECKSUM_ALGORITHMS,
+    METADATA_FILENAME,
+    InvalidChecksum,
+    InvalidMetadata,
+    InvalidPom,
+    MavenPath,
+    PathKind,
+    PomInfo,
+    is_snapshot,
+    parse_checksum_file,
+    parse_metadata,
+    parse_pom,
+    render_artifact_metadata,
+    render_group_metadata,
+    render_snapshot_metadata,
+)
+from formats.maven.selectors import (
+    POLICY_RELEASE,
+    POLICY_SNAPSHOT,
+    maven_package_name,
+    maven_version_policy,
+)
+from formats.models import Asset, Package, Repository, Version
+from formats.paths import MAX_PATH_LENGTH
+from formats.services import asset_delete, asset_put, document_put, package_ensure, version_ensure
+from registry_project.errors import BodyTooLarge
+from storage.services import blob_checksums, blob_ingest
+
+User = AbstractBaseUser | AnonymousUser
+MAX_POM_SIZE = 4 * 1024 * 1024
+MAX_METADATA_SIZE = 4 * 1024 * 1024
+MAX_NAME_LENGTH = Package._meta.get_field("name").max_length
+MAX_VERSION_LENGTH = Version._meta.get_field("version").max_length
+MIME_XML = "application/xml"
+MIME_BY_EXTENSION = {
+    "pom": MIME_XML,
+    "xml": MIME_XML,
+    "jar": "application/java-archive",
+    "war": "application/java-archive",
+    "ear": "application/java-archive",
+    "module": "application/json",
+    "asc": "text/plain",
+}
+
+
+def maven_policy_check(*, repository: Repository, version: str) -> None:
+    """Refuse a version the repository's policy excludes, with the reason Nexus gives.
+
+    Raises:
+        VersionPolicyViolation: SNAPSHOT into a release repository or release into a
+            snapshot repository.
+    """
+    policy = maven_version_policy(repository=repository)
+    snapshot = is_snapshot(version)
+    if (policy == POLICY_RELEASE and snapshot) or (policy == POLICY_SNAPSHOT and not snapshot):
+        raise VersionPolicyViolation(
+            f"Repository version policy: {policy.upper()} does not allow version: {version}",
+            version=version,
+        )
+
+
+def media_type_for(*, extension: str) -> str:
+    """Return the Content-Type served for a file with ``extension`` (``tar.gz``, ``jar.asc``)."""
+    last = extension.rsplit(".", 1)[-1]
+    if last in MIME_BY_EXTENSION:
+        return MIME_BY_EXTENSION[last]
+    return mimetypes.guess_type(f"file.{extension}")[0] or "application/octet-stream"
+
+
+def _check_coordinates(mpath: MavenPath) -> None:
+    group_id, artifact_id = mpath.group_id or "", mpath.artifact_id or ""
+    # A dot inside a group folder ("com/ex.ample/") cannot come from a groupId: refuse it, or
+    # two folders would share one package and one metadata document.
+    if not mpath.path.startswith(f"{group_id.replace('.', '/')}/{artifact_id}/"):
+        raise MavenPathInvalid(f"group folders of {mpath.path} must not contain dots")
+    name = maven_package_name(group_id=group_id, artifact_id=artifact_id)
+    limits = (
+        (mpath.path, MAX_PATH_LENGTH, "path"),
+        (name, MAX_NAME_LENGTH, "groupId:artifactId"),
+        (mpath.version or "", MAX_VERSION_LENGTH, "version"),
+    )
+    for value, limit, what in limits:
+        if len(value) > limit:
+            raise MavenPathInvalid(f"{what} is longer than {limit} characters")
+
+
+def _read_limited(stream: BinaryIO, *, limit: int) -> bytes:
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise BodyTooLarge(limit=limit)
+    return data
+
+
+def _pom_info(*, raw: bytes, mpath: MavenPath) -> PomInfo:
+    try:
+        info = parse_pom(raw=raw)
+    except InvalidPom as error:
+        raise PomInvalid(str(error)) from None
+    expected = (mpath.group_id, mpath.artifact_id, mpath.version)
+    if (info.group_id, info.artifact_id, info.version) != expected:
+        raise PomInvalid(
+            f"POM coordinates {info.group_id}:{info.artifact_id}:{info.version} do not match "
+            f"the path ({':'.join(str(part) for part in expected)})"
+        )
+    return info
+
+
+def _pom_metadata(info: PomInfo) -> dict:
+    return {
+        "name": info.name or "",
+        "description": info.description or "",
+        "packaging": info.packaging,
+        "url": info.url or "",
+        "licenses": [{"name": lic.name or "", "url": lic.url or ""} for lic in info.licenses],
+        "dependencies": [
+            {
+                "group_id": dep.group_id or "",
+                "artifact_id": dep.artifact_id or "",
+                "version": dep.version or "",
+                "scope": dep.scope,
+                "optional": dep.optional,
+                "classifier": dep.classifier or "",
+                "type": dep.type,
+            }
+            for dep in info.dependencies
+        ],
+    }
+
+
+def maven_file_deploy(
+    *,
+    repository: Repository,
+    mpath: MavenPath,
+    stream: BinaryIO,
+    user: User,
+    expected: dict[str, str] | None = None,
+) -> tuple[Asset, bool]:
+    """Store an artifact file (jar, pom, sources, signature...) and regenerate the metadata.
+
+    The bytes are stored before anything points at them, so a refused deploy changes nothing
+    visible. A main POM is parsed and its coordinates must match the path; what the UI shows
+    (name, description, packaging, dependencies, licenses) goes to ``Version.metadata``.
+
+    Args:
+        repository: A hosted Maven repository.
+        mpath: The parsed path, of kind ARTIFACT and not a checksum.
+        stream: The request body.
+        user: The deployer.
+        expected: Digests the client declared (``{"sha1": hex}``), checked while storing.
+
+    Returns:
+        The asset and whether the path is new.
+
+    Raises:
+        VersionPolicyViolation, PomInvalid, AssetExists (409: release redeploy), DigestMismatch.
+    """
+    if mpath.kind is not PathKind.ARTIFACT or mpath.is_checksum:
+        raise MavenPathInvalid(f"{mpath.path} is not an artifact file")
+    _check_coordinates(mpath)
+    version_name, extension = mpath.version or "", mpath.extension or ""
+    maven_policy_check(repository=repository, version=version_name)
+    pom = None
+    if mpath.extension == "pom" and mpath.classifier is None:
+        raw = _read_limited(stream, limit=MAX_POM_SIZE)
+        pom = _pom_info(raw=raw, mpath=mpath)
+        stream = io.BytesIO(raw)
+    # Every checksum a client may fetch is computed in the same pass as the store.
+    blob = blob_ingest(stream=stream, expected=expected, algorithms=CHECKSUM_ALGORITHMS.values())
+    name = maven_package_name(group_id=mpath.group_id or "", artifact_id=mpath.artifact_id or "")
+    with transaction.atomic():
+        package = package_ensure(repository=repository, name=name, normalized_name=name)
+        # One deploy at a time per artifact, so each metadata rebuild sees every file.
+        package = Package.objects.select_for_update().get(pk=package.pk)
+        version = version_ensure(package=package, version=version_name, metadata={}, user=user)
+        if pom is not None:
+            version.metadata = _pom_metadata(pom)
+            version.save(update_fields=["metadata"])
+        existing = Asset.objects.filter(repository=repository, path=mpath.path).first()
+        if existing is not None and is_snapshot(version_name):
+            # SNAPSHOT files are replaceable by definition; release files only by policy.
+            asset_delete(asset=existing)
+        asset = asset_put(
+            repository=repository,
+            path=mpath.path,
+            blob=blob,
+            media_type=media_type_for(extension=extension),
+            user=user,
+            version=version,
+            metadata={
+                "classifier": mpath.classifier,
+                "extension": mpath.extension,
+                "timestamp": mpath.timestamp,
+                "build_number": mpath.build_number,
+            },
+        )
+        maven_metadata_rebuild(repository=repository, package=package, version=version)
+    return asset, existing is None
+
+
+def maven_metadata_rebuild(*, repository: Repository, package: Package, version: Version) -> None:
+    """Regenerate artifact-level metadata of ``package`` and, for a SNAPSHOT, of ``version``."""
+    group_id, _, artifact_id = package.name.partition(":")
+    folder = f"{group_id.replace('.', '/')}/{artifact_id}"
+    now = timezone.now()
+    versions = (
+        Version.objects.filter(package=package, assets__isnull=False)
+        .distinct()
+        .values_list("version", flat=True)
+    )
+    document_put(
+        repository=repository,
+        key=f"{folder}/{METADATA_FILENAME}",
+        content=render_artifact_metadata(
+            group_id=group_id, artifact_id=artifact_id, versions=list(versions), last_updated=now
+        ),
+        content_type=MIME_XML,
+    )
+    if is_snapshot(version.version):
+        content = _snapshot_metadata(
+            version=version, group_id=group_id, artifact_id=artifact_id, now=now
+        )
+        if content is not None:
+            document_put(
+                repository=repository,
+                key=f"{folder}/{version.version}/{METADATA_FILENAME}",
+                content=content,
+                content_type=MIME_XML,
+            )
+
+
+def _snapshot_metadata(
+    *, version: Version, group_id: str, artifact_id: str, now: datetime
+) -> bytes | None:
+    newest: dict[tuple[str, str], Asset] = {}
+    for asset in version.assets.order_by("pk"):
+        if not asset.metadata.get("build_number"):
+            continue  # a non-unique lib-1.0-SNAPSHOT.jar is served as is, not listed
+        key = (asset.metadata.get("classifier") or "", asset.metadata["extension"])
+        current = newest.get(key)
+        if current is None or _build(asset) >= _build(current):
+            newest[key] = asset
+    if not newest:
+        return None
+    build_number, timestamp = max(_build(asset) for asset in newest.values())
+    return render_snapshot_metadata(
+        group_id=group_id,
+        artifact_id=artifact_id,
+        base_version=version.version,
+        timestamp=timestamp,
+        build_number=build_number,
+        snapshot_versions=[
+            (
+                classifier or None,
+                extension,
+                f"{version.version[: -len('SNAPSHOT')]}{_build(asset)[1]}-{_build(asset)[0]}",
+                _build(asset)[1].replace(".", ""),
+            )
+            for (classifier, extension), asset in newest.items()
+        ],
+        last_updated=now,
+    )
+
+
+def _build(asset: Asset) -> tuple[int, str]:
+    return asset.metadata["build_number"], asset.metadata["timestamp"]
+
+
+def maven_checksum_check(*, repository: Repository, mpath: MavenPath, raw: bytes) -> None:
+    """Check an uploaded ``.md5/.sha1/.sha256/.sha512`` against the file it sums.
+
+    Nothing is stored: every checksum is served from the file's own digests. Checksums of
+    ``maven-metadata.xml`` describe the client's copy, which we replace with our own
+    regenerated document, so they are only checked for form.
+
+    Raises:
+        ChecksumMismatch: malformed, or not the digest of the stored file.
+        FileUnknown: the summed file was not deployed (first).
+    """
+    algorithm = mpath.checksum
+    assert algorithm is not None
+    try:
+        digest = parse_checksum_file(raw=raw, algorithm=algorithm)
+    except InvalidChecksum as error:
+        raise ChecksumMismatch(str(error)) from None
+    if mpath.is_metadata:
+        return
+    asset = Asset.objects.select_related("blob").filter(
+        repository=repository, path=mpath.target_path
+    )
+    found = asset.first()
+    if found is None:
+        raise FileUnknown(f"{mpath.target_path} not found: deploy the file before its checksum")
+    actual = getattr(blob_checksums(blob=found.blob), algorithm)
+    if not hmac.compare_digest(actual, digest):
+        raise ChecksumMismatch(
+            f"{algorithm} {digest} does not match {mpath.target_path} ({actual})",
+            expected=digest,
+            actual=actual,
+        )
+
+
+def maven_metadata_put(*, repository: Repository, mpath: MavenPath, raw: bytes) -> None:
+    """Accept a client's ``maven-metadata.xml``: validate it, then reconcile with the model.
+
+    Artifact and snapshot metadata are regenerated from what was actually deployed (a version
+    the client lists without files is not published by it). Plugin-group metadata has no
+    model, so its plugin entries are merged into the stored document.
+
+    Raises:
+        MetadataInvalid: malformed XML, or coordinates that do not match the path.
+        VersionPolicyViolation: snapshot metadata in a release repository.
+    """
+    try:
+        metadata = parse_metadata(raw=raw)
+    except InvalidMetadata as error:
+        raise MetadataInvalid(str(error)) from None
+    if mpath.kind is PathKind.SNAPSHOT_METADATA:
+        assert mpath.version is not None
+        maven_policy_check(repository=repository, version=mpath.version)
+    if metadata.plugins or mpath.kind is PathKind.GROUP_METADATA:
+        _plugins_merge(repository=repository, mpath=mpath, metadata_plugins=metadata.plugins)
+        return
+    _check_coordinates(mpath)
+    claimed = (metadata.group_id, metadata.artifact_id)
+    if claimed != (mpath.group_id, mpath.artifact_id) or (
+        metadata.version is not None and mpath.version and metadata.version != mpath.version
+    ):
+        raise MetadataInvalid(f"metadata coordinates do not match the path {mpath.path}")
+    name = maven_package_name(group_id=mpath.group_id or "", artifact_id=mpath.artifact_id or "")
+    with transaction.atomic():
+        package = Package.objects.select_for_update().filter(
+            repository=repository, normalized_name=name
+        )
+        found = package.first()
+        if found is None:
+            return  # nothing deployed: there is nothing the metadata could truthfully list
+        version = None
+        if mpath.version is not None:
+            version = Version.objects.filter(package=found, version=mpath.version).first()
+        if version is None:
+            version = Version.objects.filter(package=found).order_by("-pk").first()
+        if version is not None:
+            maven_metadata_rebuild(repository=repository, package=found, version=version)
+
+
+def _plugins_merge(*, repository: Repository, mpath: MavenPath, metadata_plugins: tuple) -> None:
+    key = mpath.target_path
+    with transaction.atomic():
+        stored = repository.documents.select_for_update().filter(key=key).first()
+        plugins = {(p.prefix, p.artifact_id): p for p in metadata_plugins}
+        if stored is not None:
+            try:
+                previous = parse_metadata(raw=bytes(stored.content)).plugins
+            except InvalidMetadata:
+                previous = ()
+            plugins = {(p.prefix, p.artifact_id): p for p in previous} | plugins
+        document_put(
+            repository=repository,
+            key=key,
+            content=render_group_metadata(plugins=plugins.values()),
+            content_type=MIME_XML,
+        )

@@ -1,0 +1,7 @@
+package com.example.lib;
+
+public class Lib {
+    public static String hi() {
+        return "hi";
+    }
+}
