@@ -1,7 +1,12 @@
+from typing import TYPE_CHECKING
+
 from django.http import HttpRequest, HttpResponse
 
-from formats.base import FormatConfig
+from formats.base import FormatConfig, VersionDetails
 from registry_project.errors import RegistryError
+
+if TYPE_CHECKING:
+    from formats.models import Version
 
 MIME_TEXT = "text/plain; charset=utf-8"
 MAX_REASON_LENGTH = 200
@@ -29,3 +34,20 @@ class MavenConfig(FormatConfig):
         for name, value in error.headers.items():
             response[name] = value
         return response
+
+    def version_details(self, version: "Version") -> VersionDetails:
+        """What the POM says: name, description, licenses and dependencies."""
+        pom = version.metadata
+        group_id, _, artifact_id = version.package.name.partition(":")
+        dependencies = [
+            f"{d['group_id']}:{d['artifact_id']}:{d['version']}"
+            + ("" if d["scope"] == "compile" else f" ({d['scope']})")
+            for d in pom.get("dependencies", [])
+        ]
+        return VersionDetails(
+            summary=" - ".join(part for part in (pom.get("name"), pom.get("description")) if part),
+            license=", ".join(lic["name"] for lic in pom.get("licenses", []) if lic["name"]),
+            dependencies=dependencies,
+            usage=f"<dependency><groupId>{group_id}</groupId><artifactId>{artifact_id}"
+            f"</artifactId><version>{version.version}</version></dependency>",
+        )

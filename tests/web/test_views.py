@@ -89,3 +89,35 @@ def test_plain_text_descriptions_are_escaped(client):
     assert "<pre>Use &lt;b&gt;it&lt;/b&gt;\n====</pre>" in page
     assert "<code>attrs&gt;=23</code>" in page
     assert "pip install tiny-lib==0.1.0" in page
+
+
+def test_maven_pages_show_pom_dependencies(client):
+    repository = RepositoryFactory(name="mvn-pub", format="maven", anonymous_read=True)
+    package = PackageFactory(repository=repository, name="com.example:lib")
+    dependency = {
+        "group_id": "org.slf4j",
+        "artifact_id": "slf4j-api",
+        "version": "2.0.9",
+        "scope": "compile",
+        "optional": False,
+        "classifier": "",
+        "type": "jar",
+    }
+    VersionFactory(
+        package=package,
+        version="1.0",
+        metadata={
+            "name": "Lib",
+            "description": "A library",
+            "packaging": "jar",
+            "url": "",
+            "licenses": [{"name": "Apache-2.0", "url": ""}],
+            "dependencies": [dependency, {**dependency, "artifact_id": "junit", "scope": "test"}],
+        },
+    )
+    page = client.get(f"/ui/repositories/mvn-pub/packages/{package.pk}/").content.decode()
+    assert "Lib - A library" in page
+    assert "<code>org.slf4j:slf4j-api:2.0.9</code>" in page
+    assert "<code>org.slf4j:junit:2.0.9 (test)</code>" in page
+    assert "License: Apache-2.0" in page
+    assert "&lt;artifactId&gt;lib&lt;/artifactId&gt;" in page
