@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import authenticate as password_authenticate
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -48,7 +49,13 @@ def principal_for_token(secret: str) -> Principal | None:
     """Return the principal of an active API token, or None if ``secret`` is not one."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    token = ApiToken.objects.select_related("user").filter(token_hash=hash_token(secret)).first()
+    scope = ApiToken.repositories.through.objects.filter(apitoken_id=OuterRef("pk"))
+    token = (
+        ApiToken.objects.select_related("user")
+        .annotate(scoped=Exists(scope))  # spares the permission check a query per request
+        .filter(token_hash=hash_token(secret))
+        .first()
+    )
     if token is None or not token.is_active or not token.user.is_active:
         raise AuthenticationFailed("token is invalid, expired or revoked")
     now = timezone.now()

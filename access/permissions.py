@@ -5,12 +5,20 @@ from django.db.models import Max, Q, QuerySet
 from django.http import HttpRequest
 
 from access.auth import Principal, authenticate
-from access.models import RepositoryRole, Role
+from access.models import ApiToken, RepositoryRole, Role
 from formats.models import Repository
 from registry_project.errors import AuthenticationRequired, PermissionDenied
 
 # An action needs at least this role.
 READ, WRITE, DELETE, ADMIN = Role.READ, Role.WRITE, Role.DELETE, Role.ADMIN
+
+
+def _is_scoped(token: ApiToken | None) -> bool:
+    """Whether a token is limited to some repositories (annotated when it authenticated)."""
+    if token is None:
+        return False
+    scoped = getattr(token, "scoped", None)
+    return token.repositories.exists() if scoped is None else scoped
 
 
 def role_of(*, principal: Principal, repository: Repository) -> Role | None:
@@ -19,14 +27,13 @@ def role_of(*, principal: Principal, repository: Repository) -> Role | None:
     if isinstance(user, AnonymousUser) or not user.is_active:
         return Role.READ if repository.anonymous_read else None
     token = principal.token
-    scoped = token is not None and token.repositories.exists()
-    if scoped and not token.repositories.filter(pk=repository.pk).exists():
+    if _is_scoped(token) and not token.repositories.filter(pk=repository.pk).exists():
         return None
     if user.is_superuser:
         role: Role | None = Role.ADMIN
     else:
         granted = RepositoryRole.objects.filter(
-            Q(user=user) | Q(group__in=user.groups.all()), repository=repository
+            Q(user=user) | Q(group__user=user), repository=repository
         ).aggregate(best=Max("role"))["best"]
         role = Role(granted) if granted else None
         if role is None and repository.anonymous_read:
@@ -67,13 +74,13 @@ def readable_repositories(*, principal: Principal) -> QuerySet[Repository]:
     user = principal.user
     if isinstance(user, AnonymousUser) or not user.is_active:
         return repositories.filter(anonymous_read=True)
-    if principal.token is not None and principal.token.repositories.exists():
+    if _is_scoped(principal.token):
         repositories = repositories.filter(pk__in=principal.token.repositories.all())
     if principal.claims is not None:
         repositories = repositories.filter(name__in=list(principal.claims))
     if user.is_superuser:
         return repositories
-    granted = RepositoryRole.objects.filter(Q(user=user) | Q(group__in=user.groups.all()))
+    granted = RepositoryRole.objects.filter(Q(user=user) | Q(group__user=user))
     return repositories.filter(
         Q(anonymous_read=True) | Q(pk__in=granted.values("repository"))
     ).distinct()

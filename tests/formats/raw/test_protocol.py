@@ -117,3 +117,15 @@ def test_range_request_returns_206(client, repo, auth):
     response = client.get("/repository/files/r", headers={**headers, "Range": "bytes=10-19"})
     assert response.status_code == 206
     assert body_of(response) == bytes(range(10, 20))
+
+
+def test_an_authenticated_download_costs_four_queries(
+    client, repo, auth, django_assert_num_queries
+):
+    headers = auth(Role.READ)
+    client.put("/repository/files/q", b"x", content_type="text/plain", headers=auth(Role.WRITE))
+    body_of(client.get("/repository/files/q", headers=headers))  # first use stamps last_used_at
+    # repository, token (with its scope flag), role, file
+    with django_assert_num_queries(4):
+        response = client.get("/repository/files/q", headers=headers)
+    assert body_of(response) == b"x"
