@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from registry_project.errors import RegistryError
 
+MAX_REASON_LENGTH = 300
+
 if TYPE_CHECKING:
     from formats.models import Package, Version
 
@@ -71,6 +73,23 @@ class FormatConfig(AppConfig):
         Formats that cache generated documents (simple pages, packuments) rebuild them here.
         After the package itself was deleted, ``package.pk`` is None.
         """
+
+
+def plain_text_error(request: HttpRequest, error: RegistryError) -> HttpResponse:
+    """Render ``error`` as text with the message also in the reason phrase.
+
+    twine and mvn print only the status line of a failed upload, so the reason phrase carries
+    the why (as warehouse and Nexus do it). A reason phrase is one line of latin-1 (RFC 9112).
+    """
+    reason = " ".join(error.message.split()).encode("latin-1", "replace").decode("latin-1")
+    body = b"" if request.method == "HEAD" else f"{error.message}\n".encode()
+    response = HttpResponse(
+        body, status=error.http_status, content_type="text/plain; charset=utf-8"
+    )
+    response.reason_phrase = reason[:MAX_REASON_LENGTH]
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
 
 
 def format_configs() -> Iterator[FormatConfig]:

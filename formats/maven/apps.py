@@ -2,14 +2,11 @@ from typing import TYPE_CHECKING
 
 from django.http import HttpRequest, HttpResponse
 
-from formats.base import FormatConfig, VersionDetails
+from formats.base import FormatConfig, VersionDetails, plain_text_error
 from registry_project.errors import RegistryError
 
 if TYPE_CHECKING:
     from formats.models import Version
-
-MIME_TEXT = "text/plain; charset=utf-8"
-MAX_REASON_LENGTH = 200
 
 
 class MavenConfig(FormatConfig):
@@ -22,18 +19,8 @@ class MavenConfig(FormatConfig):
     protocol_urls = "formats.maven.protocol.urls"
 
     def render_error(self, request: HttpRequest, error: RegistryError) -> HttpResponse:
-        """Answer with the status and the message as text and as the reason phrase.
-
-        mvn prints only the status line ("status code: 400, reason phrase: ..."), so the
-        reason phrase carries the why, as Nexus does it.
-        """
-        reason = " ".join(error.message.encode("ascii", "replace").decode().split())
-        body = b"" if request.method == "HEAD" else f"{error.message}\n".encode()
-        response = HttpResponse(body, content_type=MIME_TEXT, status=error.http_status)
-        response.reason_phrase = reason[:MAX_REASON_LENGTH]
-        for name, value in error.headers.items():
-            response[name] = value
-        return response
+        """mvn prints only "status code: 400, reason phrase: ...": the reason says why."""
+        return plain_text_error(request, error)
 
     def version_details(self, version: "Version") -> VersionDetails:
         """What the POM says: name, description, licenses and dependencies."""

@@ -2,19 +2,11 @@ from typing import TYPE_CHECKING
 
 from django.http import HttpRequest, HttpResponse
 
-from formats.base import FormatConfig, VersionDetails
+from formats.base import FormatConfig, VersionDetails, plain_text_error
 from registry_project.errors import RegistryError
 
 if TYPE_CHECKING:
     from formats.models import Package, Version
-
-MIME_TEXT_PLAIN_UTF8 = "text/plain; charset=utf-8"
-
-
-def _reason_phrase(message: str) -> str:
-    # A reason phrase is one line of latin-1 (RFC 9112); twine prints it as the error.
-    line = " ".join(message.split())
-    return line.encode("latin-1", "replace").decode("latin-1")[:500]
 
 
 class PypiConfig(FormatConfig):
@@ -24,16 +16,8 @@ class PypiConfig(FormatConfig):
     protocol_urls = "formats.pypi.protocol.urls"
 
     def render_error(self, request: HttpRequest, error: RegistryError) -> HttpResponse:
-        """Answer as warehouse does: the message as the reason phrase and as a text body."""
-        response = HttpResponse(
-            error.message + "\n",
-            status=error.http_status,
-            content_type=MIME_TEXT_PLAIN_UTF8,
-            reason=_reason_phrase(error.message),
-        )
-        for name, value in error.headers.items():
-            response[name] = value
-        return response
+        """Answer as warehouse does: twine prints the reason phrase as the error."""
+        return plain_text_error(request, error)
 
     def on_package_changed(self, package: "Package") -> None:
         """Rebuild the simple pages after the management API yanked or deleted releases."""
