@@ -36,6 +36,11 @@ ACTION_ROLES = {"pull": Role.READ, "push": Role.WRITE, "delete": Role.DELETE}
 ROLE_ACTIONS = {Role.READ: ("pull",), Role.WRITE: ("pull", "push"), Role.DELETE: ("delete",)}
 
 
+def oci_scope(*, image: OciImage, action: Role) -> Scope:
+    """Return the token scope that grants ``action`` on ``image``."""
+    return Scope(type="repository", name=image.full_name, actions=ROLE_ACTIONS[action])
+
+
 def _signing_key() -> bytes:
     return hashlib.sha256(b"oci-registry-token:" + settings.SECRET_KEY.encode()).digest()
 
@@ -157,8 +162,18 @@ def oci_authenticate(request: HttpRequest) -> Principal:
         ) from None
 
 
-def oci_authorize(request: HttpRequest, *, image: OciImage, action: Role) -> Principal:
+def oci_authorize(
+    request: HttpRequest,
+    *,
+    image: OciImage,
+    action: Role,
+    also_scopes: tuple[Scope, ...] = (),
+) -> Principal:
     """Return the caller if it may perform ``action`` on ``image``.
+
+    ``also_scopes`` are named in the challenge next to the image's scope, so that the client's
+    next token still covers the rest of the request (a mount needs the target's push as well as
+    the source's pull, as in Distribution).
 
     Raises:
         AuthenticationRequired: anonymous callers, and tokens lacking the image's scope
@@ -171,7 +186,7 @@ def oci_authorize(request: HttpRequest, *, image: OciImage, action: Role) -> Pri
     in_scope = claims is None or claims.get(image.full_name, 0) >= action
     if in_scope and has_permission(principal=principal, repository=repository, action=action):
         return principal
-    scope = Scope(type="repository", name=image.full_name, actions=ROLE_ACTIONS[action])
+    scope = oci_scope(image=image, action=action)
     if principal.is_anonymous:
         raise AuthenticationRequired(
             "authentication required", challenge=bearer_challenge(request, scopes=(scope,))
@@ -182,6 +197,8 @@ def oci_authorize(request: HttpRequest, *, image: OciImage, action: Role) -> Pri
     ):
         raise AuthenticationRequired(
             "token does not grant this scope",
-            challenge=bearer_challenge(request, scopes=(scope,), error="insufficient_scope"),
+            challenge=bearer_challenge(
+                request, scopes=(*also_scopes, scope), error="insufficient_scope"
+            ),
         )
     raise Denied(f"{Role(action).label} access to {image.full_name!r} denied", name=image.full_name)

@@ -7,6 +7,7 @@ follow them.
 """
 
 from django.db import models
+from django.utils import timezone
 
 from formats.models import Package, Version
 from storage.models import Blob
@@ -41,6 +42,8 @@ class OciManifest(models.Model):
     blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="oci_manifests")
     subject_digest = models.CharField(max_length=140, blank=True, default="", db_index=True)
     annotations = models.JSONField(default=dict, blank=True)
+    # Last PUT of these bytes; garbage collection spares untagged manifests pushed recently.
+    pushed = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [

@@ -3,7 +3,10 @@
 https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pull
 """
 
+import functools
 from dataclasses import dataclass
+
+from django.db import connection, models
 
 from access.auth import Principal
 from access.permissions import readable_repositories
@@ -152,31 +155,89 @@ class ManifestContent:
     blob: Blob
 
 
-def oci_manifest_content_get(*, image: OciImage, reference: Digest | str) -> ManifestContent:
-    """Return what a manifest GET or HEAD serves: the hot path of every pull.
+@dataclass(frozen=True)
+class ManifestLookup:
+    """An image and what its manifest GET or HEAD serves, if the reference names one.
 
-    Raises:
-        ManifestUnknown: no such tag or digest in the image.
+    Attributes:
+        image: the image the ``<name>`` denotes.
+        content: the manifest a tag points at or a digest names; None if there is none.
     """
-    in_image = {"package__repository": image.repository, "package__normalized_name": image.name}
-    if isinstance(reference, Digest):
-        rows = OciManifest.objects.filter(digest=str(reference), **in_image).values_list(
-            "digest", "media_type", "blob_id", "blob__size"
+
+    image: OciImage
+    content: ManifestContent | None
+
+
+def _quoted(model: type[models.Model], field: str | None = None) -> str:
+    name = model._meta.db_table if field is None else model._meta.get_field(field).column
+    return connection.ops.quote_name(name)
+
+
+@functools.cache
+def _manifest_lookup_sql(*, vendor: str, by_digest: bool) -> str:
+    # Written once per database vendor (quoting differs): compiling the equivalent ORM queries
+    # cost more than the rest of a manifest GET (see bench/oci.py).
+    del vendor
+    r_id, r_name, r_format = (_quoted(Repository, f) for f in ("id", "name", "format"))
+    p_id, p_repository, p_name = (
+        _quoted(Package, f) for f in ("id", "repository", "normalized_name")
+    )
+    t_package, t_name, t_version = (_quoted(Tag, f) for f in ("package", "name", "version"))
+    m_package, m_version, m_digest = (
+        _quoted(OciManifest, f) for f in ("package", "version", "digest")
+    )
+    m_media_type, m_blob, m_size = (_quoted(OciManifest, f) for f in ("media_type", "blob", "size"))
+    columns = ", ".join(
+        f"r.{connection.ops.quote_name(f.column)}" for f in Repository._meta.concrete_fields
+    )
+    if by_digest:
+        manifest_join = (
+            f"LEFT JOIN {_quoted(OciManifest)} m ON m.{m_package} = p.{p_id} AND m.{m_digest} = %s"
         )
     else:
-        rows = Tag.objects.filter(name=reference, **in_image).values_list(
-            "version__oci_manifest__digest",
-            "version__oci_manifest__media_type",
-            "version__oci_manifest__blob_id",
-            "version__oci_manifest__blob__size",
+        manifest_join = (
+            f"LEFT JOIN {_quoted(Tag)} t ON t.{t_package} = p.{p_id} AND t.{t_name} = %s "
+            f"LEFT JOIN {_quoted(OciManifest)} m ON m.{m_version} = t.{t_version}"
         )
-    found = list(rows[:1])
-    if not found or found[0][0] is None:
-        raise ManifestUnknown(reference=str(reference))
-    digest, media_type, sha256, size = found[0]
-    return ManifestContent(
-        digest=digest, media_type=media_type, blob=Blob(sha256=sha256, size=size)
+    return (
+        f"SELECT {columns}, m.{m_digest}, m.{m_media_type}, m.{m_blob}, m.{m_size} "
+        f"FROM {_quoted(Repository)} r "
+        f"LEFT JOIN {_quoted(Package)} p ON p.{p_repository} = r.{r_id} AND p.{p_name} = %s "
+        f"{manifest_join} "
+        f"WHERE r.{r_name} = %s AND r.{r_format} = %s"
     )
+
+
+def oci_manifest_lookup(*, name: str, reference: Digest | str) -> ManifestLookup:
+    """Resolve ``<name>`` and the manifest ``reference`` names in one query: every pull's hot path.
+
+    Uses the media type and size stored at PUT time, so the manifest's blob is not read.
+
+    Raises:
+        NameInvalid: the name breaks the spec's grammar or has no image below the repository.
+        NameUnknown: no repository of format ``oci`` has the first segment as its name.
+    """
+    validate_name(name)
+    repository_name, _, image_name = name.partition("/")
+    if not image_name:
+        raise NameInvalid("name must be <repository>/<image>", name=name)
+    sql = _manifest_lookup_sql(vendor=connection.vendor, by_digest=isinstance(reference, Digest))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [image_name, str(reference), repository_name, FORMAT])
+        row = cursor.fetchone()
+    if row is None:
+        raise NameUnknown(f"repository {repository_name!r} not found", name=name)
+    fields = Repository._meta.concrete_fields
+    repository = Repository.from_db(
+        connection.alias, [f.attname for f in fields], row[: len(fields)]
+    )
+    digest, media_type, sha256, size = row[len(fields) :]
+    content = None
+    if digest is not None:
+        content = ManifestContent(
+            digest=digest, media_type=media_type, blob=Blob(sha256=sha256, size=size)
+        )
+    return ManifestLookup(image=OciImage(repository=repository, name=image_name), content=content)
 
 
 def oci_tag_get(*, image: OciImage, name: str) -> Tag:

@@ -4,12 +4,17 @@ https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#push
 https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#content-management
 """
 
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import BinaryIO
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
-from formats.models import Package
+from formats.models import Package, Tag
 from formats.oci.errors import BlobUnknown, DigestInvalid, ManifestBlobUnknown, SizeInvalid
 from formats.oci.models import OciBlobLink, OciManifest, OciManifestReference
 from formats.oci.parsers import (
@@ -148,8 +153,26 @@ def oci_upload_cancel(*, upload: Upload) -> None:
     upload_cancel(upload=upload)
 
 
-def _check_references(*, image: OciImage, parsed: ParsedManifest) -> Package:
-    package = _package(image)
+def _lock_push_targets(*, package: Package, digest: Digest, parsed: ParsedManifest) -> None:
+    """Lock the rows garbage collection could delete while this push relies on them.
+
+    The manifest itself (a re-push may tag it), its child manifests and its blobs' links, in a
+    fixed order; ``oci_gc`` locks the same rows before it deletes one, so either the push sees
+    the row gone and answers MANIFEST_BLOB_UNKNOWN, or the collector sees the new references.
+    """
+    manifests = [str(digest), *(str(d.digest) for d in parsed.manifests)]
+    locked = OciManifest.objects.select_for_update().filter(package=package, digest__in=manifests)
+    list(locked.order_by("pk").values_list("pk", flat=True))
+    blobs = [d.digest for d in parsed.blobs if not d.urls]
+    if blobs:
+        hexes = Q(blob__sha256__in=[d.hex for d in blobs if d.algorithm == "sha256"]) | Q(
+            blob__sha512__in=[d.hex for d in blobs if d.algorithm == "sha512"]
+        )
+        links = OciBlobLink.objects.select_for_update(of=("self",)).filter(hexes, package=package)
+        list(links.order_by("pk").values_list("pk", flat=True))
+
+
+def _check_references(*, image: OciImage, package: Package, parsed: ParsedManifest) -> None:
     # Foreign layers (Docker's ``urls``) live elsewhere by design.
     blobs = [descriptor.digest for descriptor in parsed.blobs if not descriptor.urls]
     missing = oci_blobs_missing(package=package, digests=blobs)
@@ -162,7 +185,6 @@ def _check_references(*, image: OciImage, parsed: ParsedManifest) -> Package:
     )
     if missing:
         raise ManifestBlobUnknown(digest=missing[0], missing=missing)
-    return package
 
 
 def _references(manifest: OciManifest, parsed: ParsedManifest) -> list[OciManifestReference]:
@@ -200,13 +222,15 @@ def oci_manifest_put(
     raw: bytes,
     content_type: str | None,
     user: User,
+    tags: tuple[str, ...] = (),
 ) -> tuple[OciManifest, ParsedManifest]:
-    """Store a manifest or index under its digest, and point a tag at it when given one.
+    """Store a manifest or index under its digest, and point tags at it when given some.
 
     The digest is computed over ``raw`` exactly as received, in the algorithm of the digest
     reference (sha256 for tags); those bytes are stored as a blob and served back unchanged.
     Every blob and child manifest it references must already be in the image; its subject
-    need not be.
+    need not be. The tags are the reference when it is one, and ``tags`` (the ``?tag=``
+    parameters of a push by digest); they move together or not at all.
 
     Raises:
         ManifestInvalid: the body is not a valid manifest.
@@ -220,9 +244,14 @@ def oci_manifest_put(
         digest = digest_of(raw, algorithm=reference.algorithm)
         if digest != reference:
             raise DigestInvalid(expected=str(reference), actual=str(digest))
-    package = _check_references(image=image, parsed=parsed)
+    package = _package(image)
+    # Checked before the bytes are stored, then again under the locks that keep garbage
+    # collection from deleting what the manifest references while it is written.
+    _check_references(image=image, package=package, parsed=parsed)
     blob = blob_ingest_bytes(content=raw, expected=_expected(digest))
     with transaction.atomic():
+        _lock_push_targets(package=package, digest=digest, parsed=parsed)
+        _check_references(image=image, package=package, parsed=parsed)
         version = version_ensure(
             package=package,
             version=str(digest),
@@ -252,8 +281,13 @@ def oci_manifest_put(
                 version=version,
             )
             OciManifestReference.objects.bulk_create(_references(manifest, parsed))
+        else:
+            manifest.pushed = timezone.now()
+            manifest.save(update_fields=["pushed"])
         if not isinstance(reference, Digest):
-            tag_set(package=package, name=reference, version=version, user=user)
+            tags = (reference, *tags)
+        for name in dict.fromkeys(tags):
+            tag_set(package=package, name=name, version=version, user=user)
     return manifest, parsed
 
 
@@ -274,3 +308,122 @@ def oci_tag_delete(*, image: OciImage, name: str, user: User) -> None:
         ManifestUnknown: the image has no such tag.
     """
     tag_delete(tag=oci_tag_get(image=image, name=name), user=user)
+
+
+@dataclass(frozen=True)
+class OciGcResult:
+    """What one garbage collection pass removed.
+
+    Attributes:
+        manifests: untagged, unreachable manifests deleted (only with ``delete_untagged``).
+        blob_links: blob links that no manifest of their image references any more.
+    """
+
+    manifests: int
+    blob_links: int
+
+
+def oci_gc(*, grace: timedelta | None = None, delete_untagged: bool = False) -> OciGcResult:
+    """Unlink what no image needs any more, so that ``storage.services.blob_gc`` frees the bytes.
+
+    Within each image, a manifest is live if a tag points at it, if it was pushed less than
+    ``grace`` ago, if a live index lists it, if it is the subject of a live manifest, or if its
+    subject is live (signatures and SBOMs stay with their image). With ``delete_untagged``
+    (Distribution's ``garbage-collect --delete-untagged``) the other manifests are deleted;
+    without it every manifest is kept. Then every blob link older than ``grace`` that no
+    remaining manifest of its image references is removed. A blob another image links or
+    references keeps its bytes: the blob store collects only blobs nothing refers to.
+
+    Each deletion re-checks its row under a lock, in its own transaction, so a push that starts
+    using a manifest or a blob meanwhile keeps it; running twice removes nothing more.
+
+    Args:
+        grace: how recent a push is always kept; ``BLOB_GC_GRACE_SECONDS`` by default.
+        delete_untagged: delete unreachable untagged manifests as well.
+    """
+    grace = timedelta(seconds=settings.BLOB_GC_GRACE_SECONDS) if grace is None else grace
+    cutoff = timezone.now() - grace
+    manifests = 0
+    if delete_untagged:
+        packages = OciManifest.objects.order_by("package_id").values_list("package_id", flat=True)
+        for package_id in packages.distinct():
+            manifests += _collect_manifests(package_id=package_id, cutoff=cutoff)
+    return OciGcResult(manifests=manifests, blob_links=_collect_blob_links(cutoff=cutoff))
+
+
+def _unreachable_manifests(*, package_id: int, cutoff: datetime) -> set[int]:
+    rows = OciManifest.objects.filter(package_id=package_id).values_list(
+        "pk", "digest", "subject_digest", "pushed"
+    )
+    pks = {digest: pk for pk, digest, _, _ in rows}
+    tagged = set(Tag.objects.filter(package_id=package_id).values_list("version_id", flat=True))
+    tagged_pks = set(OciManifest.objects.filter(version_id__in=tagged).values_list("pk", flat=True))
+    # Edges between digests: index -> child, and subject <-> referrer both ways.
+    edges: dict[str, set[str]] = defaultdict(set)
+    for parent, child in OciManifestReference.objects.filter(
+        manifest__package_id=package_id, kind=OciManifestReference.Kind.MANIFEST
+    ).values_list("manifest__digest", "digest"):
+        edges[parent].add(child)
+    roots = []
+    for pk, digest, subject, pushed in rows:
+        if subject:
+            edges[digest].add(subject)
+            edges[subject].add(digest)
+        if pk in tagged_pks or pushed >= cutoff:
+            roots.append(digest)
+    live: set[str] = set()
+    while roots:
+        digest = roots.pop()
+        if digest not in live:
+            live.add(digest)
+            roots.extend(edges[digest] - live)
+    return {pk for digest, pk in pks.items() if digest not in live}
+
+
+def _collect_manifests(*, package_id: int, cutoff: datetime) -> int:
+    garbage = _unreachable_manifests(package_id=package_id, cutoff=cutoff)
+    deleted = 0
+    for pk in sorted(garbage):
+        with transaction.atomic():
+            manifest = OciManifest.objects.select_for_update().filter(pk=pk).first()
+            if manifest is None or manifest.pushed >= cutoff:
+                continue
+            # Whatever is not in ``garbage`` is live, including what was pushed since marking.
+            others = OciManifest.objects.filter(package_id=package_id).exclude(pk__in=garbage)
+            needed = (
+                Tag.objects.filter(version_id=manifest.version_id).exists()
+                or OciManifestReference.objects.filter(
+                    manifest__in=others,
+                    kind=OciManifestReference.Kind.MANIFEST,
+                    digest=manifest.digest,
+                ).exists()
+                or others.filter(subject_digest=manifest.digest).exists()
+                or (
+                    bool(manifest.subject_digest)
+                    and others.filter(digest=manifest.subject_digest).exists()
+                )
+            )
+            if not needed:
+                version_delete(version=manifest.version, user=None)
+                deleted += 1
+    return deleted
+
+
+def _collect_blob_links(*, cutoff: datetime) -> int:
+    referenced = OciManifestReference.objects.filter(
+        manifest__package_id=OuterRef("package_id"), blob_id=OuterRef("blob_id")
+    )
+    stale = OciBlobLink.objects.filter(created__lt=cutoff).exclude(Exists(referenced))
+    removed = 0
+    for pk in stale.order_by("pk").values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            link = OciBlobLink.objects.select_for_update().filter(pk=pk).first()
+            if link is None:
+                continue
+            still = OciManifestReference.objects.filter(
+                manifest__package_id=link.package_id, blob_id=link.blob_id
+            )
+            if not still.exists():
+                link.delete()
+                removed += 1
+    return removed

@@ -141,7 +141,12 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_U
 CELERY_TASK_ACKS_LATE = True
 CELERY_BEAT_SCHEDULE = {
     "blob-gc": {"task": "storage.tasks.blob_gc_task", "schedule": 6 * 3600.0},
+    # Unlinks what no image needs; the next blob-gc then frees the bytes nothing refers to.
+    "oci-gc": {"task": "formats.oci.tasks.oci_gc_task", "schedule": 6 * 3600.0},
 }
+# OCI garbage collection also deletes untagged, unreachable manifests (Distribution's
+# ``garbage-collect --delete-untagged``); off by default, as there.
+OCI_GC_DELETE_UNTAGGED = env.bool("OCI_GC_DELETE_UNTAGGED", default=False)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

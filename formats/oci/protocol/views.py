@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 
 from access.permissions import DELETE, READ, WRITE
-from formats.oci.auth import oci_authenticate, oci_authorize, oci_token_issue
+from formats.oci.auth import oci_authenticate, oci_authorize, oci_scope, oci_token_issue
 from formats.oci.errors import BlobUploadInvalid, ManifestUnknown, Unauthorized, Unsupported
 from formats.oci.parsers import (
     API_VERSION,
@@ -21,6 +21,7 @@ from formats.oci.parsers import (
     HEADER_LINK,
     HEADER_OCI_FILTERS_APPLIED,
     HEADER_OCI_SUBJECT,
+    HEADER_OCI_TAG,
     HEADER_RANGE,
     MAX_MANIFEST_SIZE,
     MIME_OCI_INDEX,
@@ -29,18 +30,22 @@ from formats.oci.parsers import (
     OciProtocolError,
     build_next_link,
     build_referrers_index,
+    is_digest_reference,
     parse_digest,
     parse_page_size,
     parse_reference,
     parse_scopes,
+    validate_name,
+    validate_tag,
 )
 from formats.oci.protocol.renderers import bearer_challenge, error_response
 from formats.oci.selectors import (
+    ManifestLookup,
     OciImage,
     oci_blob_get,
     oci_catalog_list,
     oci_image_resolve,
-    oci_manifest_content_get,
+    oci_manifest_lookup,
     oci_referrers_list,
     oci_tags_list,
     oci_upload_get,
@@ -78,13 +83,17 @@ class OciView(ProtocolView):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             if "name" in kwargs:
-                self.image = oci_image_resolve(name=kwargs.pop("name"))
+                self.image = self.resolve(kwargs.pop("name"), **kwargs)
                 kwargs["repository"] = self.image.repository
             response = super().dispatch(request, *args, **kwargs)
         except (RegistryError, OciProtocolError) as error:
             response = error_response(request, error)
         response[HEADER_DOCKER_DISTRIBUTION_API_VERSION] = API_VERSION
         return response
+
+    def resolve(self, name: str, **kwargs: str) -> OciImage:
+        """Resolve the URL's ``<name>``; a view may fold this query into its own lookup."""
+        return oci_image_resolve(name=name)
 
     def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         raise Unsupported(f"{request.method} is not supported here", method=request.method)
@@ -201,11 +210,22 @@ def _accepts(request: HttpRequest, media_type: str) -> bool:
 class ManifestView(OciView):
     """``/v2/<name>/manifests/<reference>``: a tag or a digest."""
 
+    found: ManifestLookup
+
+    def resolve(self, name: str, **kwargs: str) -> OciImage:
+        """For GET and HEAD, find the image and its manifest in one query."""
+        if self.request.method not in ("GET", "HEAD"):
+            return super().resolve(name)
+        validate_name(name)  # a bad name is reported before a bad reference, as for PUT
+        self.found = oci_manifest_lookup(name=name, reference=parse_reference(kwargs["reference"]))
+        return self.found.image
+
     def get(self, request: HttpRequest, reference: str) -> HttpResponseBase:
         """Serve the manifest's exact bytes with its media type and digest."""
         oci_authorize(request, image=self.image, action=READ)
-        parsed = parse_reference(reference)
-        manifest = oci_manifest_content_get(image=self.image, reference=parsed)
+        manifest = self.found.content
+        if manifest is None:
+            raise ManifestUnknown(reference=reference)
         if not _accepts(request, manifest.media_type):
             raise ManifestUnknown(
                 f"manifest is {manifest.media_type}, which the Accept header excludes",
@@ -217,21 +237,26 @@ class ManifestView(OciView):
             content_type=manifest.media_type,
             headers={HEADER_DOCKER_CONTENT_DIGEST: manifest.digest},
         )
-        if not isinstance(parsed, Digest):
+        if not is_digest_reference(reference):
             response["Cache-Control"] = "no-cache"  # a tag may move
         return response
 
     head = get
 
     def put(self, request: HttpRequest, reference: str) -> HttpResponse:
-        """Store a manifest (201) under its digest, and under the tag if the reference is one."""
+        """Store a manifest (201) under its digest, and under the tag if the reference is one.
+
+        ``?tag=`` parameters tag it too; the tags set are echoed in ``OCI-Tag``.
+        """
         principal = oci_authorize(request, image=self.image, action=WRITE)
+        tags = tuple(validate_tag(tag) for tag in request.GET.getlist("tag"))
         manifest, parsed = oci_manifest_put(
             image=self.image,
             reference=parse_reference(reference),
             raw=request_json_body(request, limit=MAX_MANIFEST_SIZE),
             content_type=request.headers.get("Content-Type"),
             user=principal.user,
+            tags=tags,
         )
         response = HttpResponse(status=201)
         response["Location"] = request.build_absolute_uri(
@@ -240,6 +265,8 @@ class ManifestView(OciView):
         response[HEADER_DOCKER_CONTENT_DIGEST] = manifest.digest
         if parsed.subject is not None:
             response[HEADER_OCI_SUBJECT] = str(parsed.subject.digest)
+        if tags:
+            response[HEADER_OCI_TAG] = ", ".join(dict.fromkeys(tags))
         response["Content-Length"] = "0"
         return response
 
@@ -296,10 +323,19 @@ class UploadStartView(OciView):
         return self.upload_response(upload)
 
     def _mount(self, digest: Digest, source_name: str) -> Blob | None:
-        # A source the caller may not read (or that does not exist) falls back to a session.
+        # A source the caller may not read (or that does not exist) falls back to a session. A
+        # token that lacks only the source's scope gets a 401 naming both images, so the client
+        # fetches a token for the mount, as Distribution does.
         try:
             source = oci_image_resolve(name=source_name)
-            oci_authorize(self.request, image=source, action=READ)
+            oci_authorize(
+                self.request,
+                image=source,
+                action=READ,
+                also_scopes=(oci_scope(image=self.image, action=WRITE),),
+            )
+        except AuthenticationRequired:
+            raise
         except (RegistryError, OciProtocolError):
             return None
         return oci_blob_mount(image=self.image, source=source, digest=digest)

@@ -6,8 +6,9 @@ import pytest
 from access.models import Role
 from formats.models import Tag
 from formats.oci.auth import TOKEN_ISSUER, _signing_key
-from formats.oci.models import OciManifest
+from formats.oci.models import OciBlobLink, OciManifest
 from formats.oci.parsers import MIME_OCI_MANIFEST
+from storage.models import Upload
 from tests.factories import RepositoryFactory
 from tests.formats.oci.helpers import basic, digest, push_blob, push_image
 
@@ -268,3 +269,40 @@ def test_malformed_requests_never_500(client, auth, _case, method, path, headers
     response = getattr(client, method)(path, headers={**auth, **headers})
     _read(response)
     assert 400 <= response.status_code < 500
+
+
+def test_mount_with_a_token_lacking_the_source_asks_for_both_scopes(client, auth, writer):
+    value = push_blob(client, NAME, b"shared layer", auth)
+    target = "oci/team/copy"
+    url = f"/v2/{target}/blobs/uploads/?mount={value}&from={NAME}"
+    narrow = _token(client, f"repository:{target}:pull,push", auth)
+
+    challenged = client.post(url, headers=_bearer(narrow))
+    assert (challenged.status_code, _error_code(challenged)) == (401, "UNAUTHORIZED")
+    assert challenged["WWW-Authenticate"] == (
+        f'Bearer realm="{REALM}",service="{SERVICE}",'
+        f'scope="repository:{target}:pull,push repository:{NAME}:pull",error="insufficient_scope"'
+    )
+    assert OciBlobLink.objects.filter(package__name="team/copy").exists() is False
+    assert Upload.objects.exists() is False
+
+    both = _token(client, f"repository:{target}:pull,push repository:{NAME}:pull", auth)
+    mounted = client.post(url, headers=_bearer(both))
+    assert (mounted.status_code, mounted["Docker-Content-Digest"]) == (201, value)
+    assert OciBlobLink.objects.filter(package__name="team/copy").count() == 1
+
+
+def test_mount_with_a_token_of_a_user_who_cannot_read_the_source_is_a_session(
+    client, oci_repository, auth, make_user
+):
+    secret = RepositoryFactory(name="secret", format="oci")
+    value = push_blob(client, "secret/app", b"secret layer", basic(make_user(secret, Role.WRITE)))
+    outsider = make_user(oci_repository, Role.WRITE)
+    token = _token(
+        client, f"repository:{NAME}:pull,push repository:secret/app:pull", basic(outsider)
+    )
+    response = client.post(
+        f"/v2/{NAME}/blobs/uploads/?mount={value}&from=secret/app", headers=_bearer(token)
+    )
+    assert response.status_code == 202
+    assert OciBlobLink.objects.filter(package__repository=oci_repository).exists() is False

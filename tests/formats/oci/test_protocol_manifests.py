@@ -414,3 +414,77 @@ def test_a_subject_need_not_exist_and_the_empty_config_need_not_be_pushed(client
 def test_unsupported_method(client, auth):
     response = client.post(f"/v2/{NAME}/manifests/1.0", headers=auth)
     assert (response.status_code, _error_code(response)) == (405, "UNSUPPORTED")
+
+
+def test_put_by_digest_with_tag_parameters_sets_every_tag(client, auth):
+    manifest = push_image(client, NAME, "1.0", auth)
+    value = digest(manifest)
+    response = _put(client, auth, f"{value}?tag=1.0&tag=1&tag=latest&tag=1", manifest)
+    assert response.status_code == 201
+    assert response["OCI-Tag"] == "1.0, 1, latest"
+    tags = Tag.objects.filter(version__version=value).order_by("name")
+    assert list(tags.values_list("name", flat=True)) == ["1", "1.0", "latest"]
+    assert _content(client.get(f"/v2/{NAME}/manifests/latest", headers=auth)) == manifest
+
+
+def test_put_without_tag_parameters_has_no_oci_tag_header(client, auth):
+    manifest = push_image(client, NAME, "1.0", auth)
+    response = _put(client, auth, digest(manifest), manifest)
+    assert response.status_code == 201
+    assert response.has_header("OCI-Tag") is False
+
+
+def test_invalid_tag_parameter_stores_nothing(client, auth):
+    config, layer = b'{"seed":"t"}', b"layer-t"
+    push_blob(client, NAME, config, auth)
+    push_blob(client, NAME, layer, auth)
+    manifest = image_manifest(config, [layer])
+    response = _put(client, auth, f"{digest(manifest)}?tag=ok&tag=-bad", manifest)
+    assert (response.status_code, _error_code(response)) == (400, "TAG_INVALID")
+    assert OciManifest.objects.exists() is False
+    assert Tag.objects.exists() is False
+
+
+def test_tag_parameters_move_together_or_not_at_all(client, auth, oci_repository):
+    oci_repository.immutable_tags = True
+    oci_repository.immutable_tag_exceptions = "latest"
+    oci_repository.save()
+    first = push_image(client, NAME, "1.0", auth, seed=b"1")
+    config, layer = b'{"seed":"2"}', b"layer-2"
+    push_blob(client, NAME, config, auth)
+    push_blob(client, NAME, layer, auth)
+    second = image_manifest(config, [layer])
+
+    refused = _put(client, auth, f"{digest(second)}?tag=latest&tag=1.0", second)
+    assert (refused.status_code, _error_code(refused)) == (403, "DENIED")
+    assert list(Tag.objects.values_list("name", "version__version")) == [("1.0", digest(first))]
+    assert list(OciManifest.objects.values_list("digest", flat=True)) == [digest(first)]
+    assert TagEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("_case", "name", "reference"),
+    [
+        ("tag of an image never pushed", "oci/team/never", "1.0"),
+        ("digest of an image never pushed", "oci/team/never", f"sha256:{'3' * 64}"),
+        ("digest of another image", "oci/team/other", None),
+    ],
+)
+def test_unknown_manifest_of_an_image(client, auth, _case, name, reference):
+    manifest = push_image(client, NAME, "1.0", auth)
+    push_image(client, "oci/team/other", "1.0", auth, seed=b"other")
+    response = client.get(f"/v2/{name}/manifests/{reference or digest(manifest)}", headers=auth)
+    assert (response.status_code, _error_code(response)) == (404, "MANIFEST_UNKNOWN")
+
+
+def test_anonymous_pull_from_a_public_repository_is_one_query(
+    client, auth, oci_repository, django_assert_num_queries
+):
+    oci_repository.anonymous_read = True
+    oci_repository.save()
+    manifest = push_image(client, NAME, "1.0", auth)
+    for reference in ("1.0", digest(manifest)):
+        with django_assert_num_queries(1):
+            response = client.get(f"/v2/{NAME}/manifests/{reference}")
+        assert (response.status_code, _content(response)) == (200, manifest)
+        assert response["Content-Length"] == str(len(manifest))
