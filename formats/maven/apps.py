@@ -6,7 +6,7 @@ from formats.base import FormatConfig, VersionDetails, plain_text_error
 from registry_project.errors import RegistryError
 
 if TYPE_CHECKING:
-    from formats.models import Version
+    from formats.models import Package, Version
 
 
 class MavenConfig(FormatConfig):
@@ -38,3 +38,9 @@ class MavenConfig(FormatConfig):
             usage=f"<dependency><groupId>{group_id}</groupId><artifactId>{artifact_id}"
             f"</artifactId><version>{version.version}</version></dependency>",
         )
+
+    def on_package_changed(self, package: "Package") -> None:
+        """Regenerate maven-metadata.xml after the management API deleted versions."""
+        from formats.maven.services import maven_package_changed  # models load after apps
+
+        maven_package_changed(package=package)

@@ -42,6 +42,7 @@ from formats.maven.parsers import (
     render_artifact_metadata,
     render_group_metadata,
     render_snapshot_metadata,
+    version_sort_key,
 )
 from formats.maven.selectors import (
     POLICY_RELEASE,
@@ -49,9 +50,16 @@ from formats.maven.selectors import (
     maven_package_name,
     maven_version_policy,
 )
-from formats.models import Asset, Package, Repository, Version
+from formats.models import Asset, Document, Package, Repository, Version
 from formats.paths import MAX_PATH_LENGTH
-from formats.services import asset_delete, asset_put, document_put, package_ensure, version_ensure
+from formats.services import (
+    asset_delete,
+    asset_put,
+    document_delete,
+    document_put,
+    package_ensure,
+    version_ensure,
+)
 from registry_project.errors import BodyTooLarge
 from storage.services import blob_checksums, blob_ingest
 
@@ -389,3 +397,32 @@ def _plugins_merge(*, repository: Repository, mpath: MavenPath, metadata_plugins
             content=render_group_metadata(plugins=plugins.values()),
             content_type=MIME_XML,
         )
+
+
+def maven_package_changed(*, package: Package) -> None:
+    """Bring ``maven-metadata.xml`` up to date after the management API removed versions.
+
+    Artifact-level metadata lists what is left (and goes with the last version); the
+    SNAPSHOT-level metadata of a removed SNAPSHOT version goes with it.
+    """
+    group_id, _, artifact_id = package.name.partition(":")
+    folder = f"{group_id.replace('.', '/')}/{artifact_id}"
+    alive = package.pk is not None and Package.objects.filter(pk=package.pk).exists()
+    versions = (
+        Version.objects.filter(package=package, assets__isnull=False).distinct() if alive else []
+    )
+    live = {version.version for version in versions}
+    with transaction.atomic():
+        for key in Document.objects.filter(
+            repository=package.repository, key__startswith=f"{folder}/"
+        ).values_list("key", flat=True):
+            rest = key.removeprefix(f"{folder}/")
+            base_version = rest.removesuffix(f"/{METADATA_FILENAME}")
+            stale_snapshot = "/" not in base_version and is_snapshot(base_version)
+            if (rest == METADATA_FILENAME and not live) or (
+                stale_snapshot and base_version not in live
+            ):
+                document_delete(repository=package.repository, key=key)
+        if live:
+            newest = max(versions, key=lambda version: version_sort_key(version.version))
+            maven_metadata_rebuild(repository=package.repository, package=package, version=newest)

@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from formats.base import FormatConfig, VersionDetails
 
 if TYPE_CHECKING:
-    from formats.models import Version
+    from formats.models import Package, Version
 
 CHALLENGE = 'Bearer realm="registry"'
 
@@ -36,3 +36,9 @@ class NpmConfig(FormatConfig):
             dependencies=[f"{n}@{r}" for n, r in manifest.get("dependencies", {}).items()],
             usage=f"npm install {version.package.name}@{version.version}",
         )
+
+    def on_package_changed(self, package: "Package") -> None:
+        """Rebuild the packuments after the management API deleted versions or the package."""
+        from formats.npm.services import npm_package_changed  # models load after apps
+
+        npm_package_changed(package=package)

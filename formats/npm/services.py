@@ -447,3 +447,21 @@ def npm_put_parse(
         PublishInvalid: any other malformed body.
     """
     return parsed(parsers.parse_put_body, body=body, url_name=name, rev=rev)
+
+
+def npm_package_changed(*, package: Package) -> None:
+    """Bring the packuments up to date after the management API removed versions or the package.
+
+    A package left without versions is forgotten, as ``npm unpublish --force`` does.
+    """
+    with transaction.atomic():
+        alive = package.pk is not None and Package.objects.filter(pk=package.pk).exists()
+        if alive and package.versions.exists():
+            package = _locked(package)
+            _latest_repair(package=package, user=None)
+            npm_documents_rebuild(package=package)
+        elif alive:
+            _package_forget(package=package, user=None)
+        else:
+            document_delete(repository=package.repository, key=packument_key(name=package.name))
+            document_delete(repository=package.repository, key=abbreviated_key(name=package.name))
