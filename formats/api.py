@@ -8,8 +8,8 @@ from rest_framework.response import Response
 
 from access.drf import RepositoryPermission, principal_of
 from access.permissions import readable_repositories
-from formats.base import format_config
-from formats.models import Package, Repository, Tag, TagEvent, Version
+from formats.base import FileDeleteUnsupported, format_config
+from formats.models import Asset, Package, Repository, Tag, TagEvent, Version
 from formats.services import package_delete, version_delete, version_yank
 
 
@@ -63,6 +63,16 @@ class VersionSerializer(serializers.ModelSerializer):
             "deprecated",
         ]
         read_only_fields = ["package", "version", "metadata", "published_at", "published_by"]
+
+
+class AssetSerializer(serializers.ModelSerializer):
+    repository = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    digest = serializers.CharField(source="blob.digest", read_only=True)
+    size = serializers.IntegerField(source="blob.size", read_only=True)
+
+    class Meta:
+        model = Asset
+        fields = ["id", "repository", "version", "path", "media_type", "digest", "size", "created"]
 
 
 class TagSerializer(serializers.ModelSerializer):
@@ -183,6 +193,33 @@ class VersionViewSet(
     def perform_destroy(self, instance: Version) -> None:
         version_delete(version=instance, user=self.request.user)
         _package_changed(instance.package)
+
+
+class AssetViewSet(
+    _InReadableRepositories, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet
+):
+    """Files; filter with ``?repository=<name>`` and ``?version=<id>``. DELETE removes one file
+    where the format allows it (raw, PyPI), else answers 405."""
+
+    serializer_class = AssetSerializer
+    repository_path = "repository"
+
+    def get_queryset(self) -> QuerySet[Asset]:
+        queryset = self.scoped(Asset.objects.select_related("repository", "blob"))
+        if name := self.request.query_params.get("repository"):
+            queryset = queryset.filter(repository__name=name)
+        if version := self.request.query_params.get("version"):
+            queryset = queryset.filter(version_id=version)
+        return queryset
+
+    def repository_of(self, obj: Asset) -> Repository:
+        return obj.repository
+
+    def perform_destroy(self, instance: Asset) -> None:
+        config = format_config(instance.repository.format)
+        if config is None:
+            raise FileDeleteUnsupported("this repository's format is not installed")
+        config.asset_delete(instance, self.request.user)
 
 
 class TagViewSet(_InReadableRepositories, viewsets.ReadOnlyModelViewSet):

@@ -14,7 +14,16 @@ from registry_project.errors import RegistryError
 MAX_REASON_LENGTH = 300
 
 if TYPE_CHECKING:
-    from formats.models import Package, Version
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from formats.models import Asset, Package, Version
+
+
+class FileDeleteUnsupported(RegistryError):
+    """this format does not delete single files"""
+
+    code = "UNSUPPORTED"
+    http_status = 405
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,16 @@ class FormatConfig(AppConfig):
     def version_details(self, version: "Version") -> VersionDetails:
         """Describe ``version`` for the web UI; formats override this."""
         return VersionDetails()
+
+    def asset_delete(self, asset: "Asset", user: "AbstractBaseUser | AnonymousUser") -> None:
+        """Delete one file through the management API, keeping the format's documents true.
+
+        Formats whose files can go one by one override this; by default only whole versions
+        or packages may be deleted.
+        """
+        raise FileDeleteUnsupported(
+            f"{self.format_name} files cannot be deleted one by one; delete the version"
+        )
 
     def on_package_changed(self, package: "Package") -> None:
         """Called after the management API yanked, changed or deleted versions of ``package``.

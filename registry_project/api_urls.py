@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from access.api import ApiTokenViewSet
 from formats.api import (
+    AssetViewSet,
     PackageViewSet,
     RepositoryViewSet,
     TagEventViewSet,
@@ -15,6 +16,7 @@ router = DefaultRouter()
 router.register("repositories", RepositoryViewSet, basename="repository")
 router.register("packages", PackageViewSet, basename="package")
 router.register("versions", VersionViewSet, basename="version")
+router.register("assets", AssetViewSet, basename="asset")
 router.register("tags", TagViewSet, basename="tag")
 router.register("tag-events", TagEventViewSet, basename="tag-event")
 router.register("tokens", ApiTokenViewSet, basename="token")

@@ -6,7 +6,9 @@ from formats.base import FormatConfig, VersionDetails, plain_text_error
 from registry_project.errors import RegistryError
 
 if TYPE_CHECKING:
-    from formats.models import Package, Version
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from formats.models import Asset, Package, Version
 
 
 class PypiConfig(FormatConfig):
@@ -18,6 +20,12 @@ class PypiConfig(FormatConfig):
     def render_error(self, request: HttpRequest, error: RegistryError) -> HttpResponse:
         """Answer as warehouse does: twine prints the reason phrase as the error."""
         return plain_text_error(request, error)
+
+    def asset_delete(self, asset: "Asset", user: "AbstractBaseUser | AnonymousUser") -> None:
+        """Delete a distribution file (with its .metadata); an emptied release goes too."""
+        from formats.pypi.services import pypi_file_delete  # models load after apps
+
+        pypi_file_delete(repository=asset.repository, path=asset.path, user=user)
 
     def on_package_changed(self, package: "Package") -> None:
         """Rebuild the simple pages after the management API yanked or deleted releases."""

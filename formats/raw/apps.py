@@ -1,4 +1,11 @@
+from typing import TYPE_CHECKING
+
 from formats.base import FormatConfig
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from formats.models import Asset
 
 
 class RawConfig(FormatConfig):
@@ -9,3 +16,9 @@ class RawConfig(FormatConfig):
     verbose_name = "Raw files"
     format_name = "raw"
     protocol_urls = "formats.raw.protocol.urls"
+
+    def asset_delete(self, asset: "Asset", user: "AbstractBaseUser | AnonymousUser") -> None:
+        """A raw file is just a file: delete it."""
+        from formats.raw.services import raw_file_delete  # models load after apps
+
+        raw_file_delete(repository=asset.repository, path=asset.path)

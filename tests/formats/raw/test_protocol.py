@@ -129,3 +129,21 @@ def test_an_authenticated_download_costs_four_queries(
     with django_assert_num_queries(4):
         response = client.get("/repository/files/q", headers=headers)
     assert body_of(response) == b"x"
+
+
+def test_raw_files_are_deleted_through_the_management_api(client, repo, make_user):
+    from rest_framework.test import APIClient
+
+    deleter = make_user(repo, Role.DELETE)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token_create(user=deleter).secret}")
+    client.put(
+        "/repository/files/doc.txt",
+        b"text",
+        content_type="text/plain",
+        headers={"Authorization": f"Bearer {token_create(user=deleter).secret}"},
+    )
+    listed = api.get("/api/v1/assets/?repository=files").json()["results"]
+    assert [(row["path"], row["size"]) for row in listed] == [("doc.txt", 4)]
+    assert api.delete(f"/api/v1/assets/{listed[0]['id']}/").status_code == 204
+    assert Asset.objects.filter(repository=repo).exists() is False
