@@ -7,7 +7,6 @@
 from typing import Any, BinaryIO, ClassVar
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.urls import Resolver404, resolve
@@ -21,6 +20,7 @@ from access.models import Role
 from access.permissions import require
 from formats.base import FormatConfig, format_config
 from formats.errors import RepositoryUnknown
+from formats.lookups import row_get
 from formats.models import Document, Repository
 from registry_project.errors import BodyTooLarge, NotFound, RegistryError
 
@@ -67,19 +67,10 @@ def _unknown_repository(name: str) -> HttpResponse:
     return JsonResponse({"error": error.message}, status=error.http_status)
 
 
-def _repository_by_name(name: str) -> Repository | None:
-    # Every protocol request starts here; a fixed statement skips the ORM's query compilation,
-    # which cost more than the rest of a cached-document request (see bench/npm.py).
-    table = connection.ops.quote_name(Repository._meta.db_table)
-    column = connection.ops.quote_name(Repository._meta.get_field("name").column)
-    found = list(Repository.objects.raw(f"SELECT * FROM {table} WHERE {column} = %s", [name]))
-    return found[0] if found else None
-
-
 @csrf_exempt
 def repository_dispatch(request: HttpRequest, repository_name: str, path: str) -> HttpResponseBase:
     """Route ``/repository/<repo>/<path>`` to the URLconf of the repository's format."""
-    repository = _repository_by_name(repository_name)
+    repository = row_get(Repository, name=repository_name)
     config = format_config(repository.format) if repository is not None else None
     if repository is None or config is None:
         return _unknown_repository(repository_name)

@@ -3,6 +3,7 @@
 from django.db.models import QuerySet
 
 from formats.errors import AssetUnknown, PackageUnknown, RepositoryUnknown, VersionUnknown
+from formats.lookups import row_get
 from formats.models import Asset, Document, Package, Repository, TagEvent, Version
 
 
@@ -44,5 +45,5 @@ def tag_history(*, package: Package) -> QuerySet[TagEvent]:
 
 
 def document_get(*, repository: Repository, key: str) -> Document | None:
-    """Return a generated document, or None if it was never built."""
-    return Document.objects.filter(repository=repository, key=key).first()
+    """Return a generated document, or None if it was never built (a hot read: one statement)."""
+    return row_get(Document, repository=repository.pk, key=key)

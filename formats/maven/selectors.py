@@ -8,8 +8,6 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
-
 from access.auth import Principal
 from access.permissions import READ, has_permission
 from formats.maven.errors import FileUnknown
@@ -23,6 +21,7 @@ from formats.maven.parsers import (
     render_group_metadata,
 )
 from formats.models import Asset, Document, Repository, Version
+from formats.selectors import document_get
 
 POLICY_RELEASE = "release"
 POLICY_SNAPSHOT = "snapshot"
@@ -134,24 +133,13 @@ def maven_metadata_find(*, sources: list[Repository], mpath: MavenPath) -> Docum
     documents = [
         document
         for repository in sources
-        if (document := _document_by_key(repository=repository, key=key))
+        if (document := document_get(repository=repository, key=key))
     ]
     if not documents:
         raise FileUnknown(f"{key} not found")
     if len(documents) == 1:
         return documents[0]
     return _merge_documents(documents=documents, snapshot=mpath.kind is PathKind.SNAPSHOT_METADATA)
-
-
-def _document_by_key(*, repository: Repository, key: str) -> Document | None:
-    # The hottest read of a Maven repository: a fixed statement skips the ORM's query
-    # compilation, which costs more than the query itself (bench/maven.py).
-    table = connection.ops.quote_name(Document._meta.db_table)
-    repository_column = connection.ops.quote_name(Document._meta.get_field("repository").column)
-    key_column = connection.ops.quote_name(Document._meta.get_field("key").column)
-    statement = f"SELECT * FROM {table} WHERE {repository_column} = %s AND {key_column} = %s"
-    found = list(Document.objects.raw(statement, [repository.pk, key]))
-    return found[0] if found else None
 
 
 def _merge_documents(*, documents: list[Document], snapshot: bool) -> Document:

@@ -3,7 +3,6 @@
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -12,7 +11,7 @@ from formats.errors import PackageUnknown, VersionUnknown
 from formats.models import Document, Package, Repository
 from formats.npm import parsers
 from formats.npm.errors import parsed
-from formats.selectors import package_get
+from formats.selectors import document_get, package_get
 
 
 def npm_name_decode(*, segment: str, new_package: bool = False) -> str:
@@ -33,31 +32,16 @@ def npm_package_get(*, repository: Repository, name: str) -> Package:
     return package_get(repository=repository, normalized_name=name)
 
 
-def _packument_sql() -> str:
-    quote = connection.ops.quote_name
-    columns = ", ".join(
-        quote(Document._meta.get_field(name).column)
-        for name in ("id", "content", "content_type", "etag", "updated")
-    )
-    return (
-        f"SELECT {columns} FROM {quote(Document._meta.db_table)} "
-        f"WHERE {quote('repository_id')} = %s AND {quote('key')} = %s"
-    )
-
-
 def npm_packument_get(*, repository: Repository, key: str) -> Document:
     """Return a stored packument document by its key.
-
-    This is the hottest read of an npm registry (every install asks for every packument), so
-    it skips the ORM's query compilation: a fixed statement costs a third of the filter().
 
     Raises:
         PackageUnknown: the package has no published version.
     """
-    found = list(Document.objects.raw(_packument_sql(), [repository.pk, key]))
-    if not found:
+    document = document_get(repository=repository, key=key)
+    if document is None:
         raise PackageUnknown("Not found")
-    return found[0]
+    return document
 
 
 def npm_version_records(*, package: Package) -> list[dict[str, Any]]:
