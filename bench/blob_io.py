@@ -10,16 +10,13 @@ disk, and samples the server's resident memory throughout. Prints a table with r
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import RegistryServer  # noqa: E402
+from harness import USER, RegistryServer, print_table
 
 
 class RssSampler(threading.Thread):
@@ -52,14 +49,11 @@ class RssSampler(threading.Thread):
             time.sleep(0.005)
 
 
-def timed(command: list[str]) -> float:
+def timed(function, *args, **kwargs) -> float:
+    """Return the wall time of ``function(*args, **kwargs)``."""
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    function(*args, **kwargs)
     return time.perf_counter() - start
-
-
-def drop_file(path: Path) -> None:
-    path.unlink(missing_ok=True)
 
 
 def copy_with_fsync(source: Path, target: Path) -> None:
@@ -69,10 +63,8 @@ def copy_with_fsync(source: Path, target: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def timed_call(function, *args) -> float:
-    start = time.perf_counter()
-    function(*args)
-    return time.perf_counter() - start
+def curl(*args: str) -> None:
+    subprocess.run(["curl", "-sS", "--fail", *args], check=True, stdout=subprocess.DEVNULL)
 
 
 def main() -> None:
@@ -96,72 +88,46 @@ def main() -> None:
                 out.write(os.urandom(1024 * 1024))
         os.sync()
         with RegistryServer(workdir / "registry") as server:
-            server.manage("createrepo", "bench-raw", "--format", "raw")
-            server.manage("createuser", "bench", "--password", "bench-password-1")
-            server.manage("grant", "user", "bench", "bench-raw", "write")
-            token = server.manage("createtoken", "bench").strip().splitlines()[-1]
-            credentials = f"bench:{token}"
+            credentials = f"{USER}:{server.create_token('bench-raw', format='raw')}"
             sampler = RssSampler(server.process.pid)
             idle_rss = sampler.tree_rss()
             sampler.start()
             # Interleave the runs so that disk noise hits every column alike.
             for run in range(args.repeat):
                 copy = workdir / "copy.bin"
-                times["copy"].append(timed(["cp", str(source), str(copy)]))
-                drop_file(copy)
+                times["copy"].append(timed(subprocess.run, ["cp", source, copy], check=True))
+                copy.unlink()
                 os.sync()
-                times["copy_fsync"].append(timed_call(copy_with_fsync, source, copy))
-                drop_file(copy)
+                times["copy_fsync"].append(timed(copy_with_fsync, source, copy))
+                copy.unlink()
                 os.sync()
                 url = f"{server.url}/repository/bench-raw/run{run}/payload.bin"
-                times["upload"].append(
-                    timed(["curl", "-sS", "--fail", "-u", credentials, "-T", str(source), url])
-                )
+                times["upload"].append(timed(curl, "-u", credentials, "-T", str(source), url))
                 os.sync()
                 download = workdir / "download.bin"
-                times["download"].append(
-                    timed(["curl", "-sS", "--fail", "-u", credentials, "-o", str(download), url])
-                )
+                times["download"].append(timed(curl, "-u", credentials, "-o", str(download), url))
                 if download.stat().st_size != size:
                     raise SystemExit("download size mismatch")
-                drop_file(download)
+                download.unlink()
                 os.sync()
             sampler.running = False
             sampler.join()
 
-        median = {name: statistics.median(values) for name, values in times.items()}
-        mb = size / 1e6
-        rows = [
-            ("plain copy (cp)", median["copy"], "1.00", ""),
-            (
-                "copy + fsync",
-                median["copy_fsync"],
-                f"{median['copy'] / median['copy_fsync']:.2f}",
-                "1.00",
-            ),
-            (
-                "upload (PUT: sha256, fsync)",
-                median["upload"],
-                f"{median['copy'] / median['upload']:.2f}",
-                f"{median['copy_fsync'] / median['upload']:.2f}",
-            ),
-            (
-                "download (GET: sendfile)",
-                median["download"],
-                f"{median['copy'] / median['download']:.2f}",
-                "",
-            ),
-        ]
-        print(f"\nblob I/O, {args.size_mb} MiB, median of {args.repeat}, disk of {workdir}")
-        print(f"{'operation':30} {'seconds':>8} {'MB/s':>7} {'x cp':>6} {'x cp+fsync':>11}")
-        for name, seconds, ratio, durable_ratio in rows:
-            print(f"{name:30} {seconds:8.2f} {mb / seconds:7.0f} {ratio:>6} {durable_ratio:>11}")
+        rates = {name: [size / 1e6 / t for t in values] for name, values in times.items()}
+        baselines = [rates["copy"], rates["copy_fsync"]]
+        print_table(
+            f"blob I/O (MB/s), {args.size_mb} MiB, median of {args.repeat}, disk of {workdir}",
+            ["ours", "cp", "cp+fsync"],
+            [
+                ("upload (PUT: sha256, fsync)", [rates["upload"], *baselines], ">= 0.80x cp"),
+                ("download (GET: sendfile)", [rates["download"], *baselines], ">= 0.90x cp"),
+            ],
+        )
         growth = (sampler.peak - idle_rss) / 1e6
         print(
             f"server RSS: idle {idle_rss / 1e6:.0f} MB, peak {sampler.peak / 1e6:.0f} MB, "
             f"growth {growth:.0f} MB (goal < 150 MB)"
         )
-        print("goals: upload >= 0.80x copy, download >= 0.90x copy")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

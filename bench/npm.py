@@ -19,63 +19,28 @@ import hashlib
 import io
 import json
 import os
-import random
-import re
 import shutil
-import signal
-import socket
-import statistics
 import subprocess
-import sys
 import tarfile
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
+from harness import (
+    RegistryServer,
+    free_port,
+    load_client,
+    print_table,
+    requests_per_second,
+    stop,
+    wait_for,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 VERDACCIO_VERSION = "6.8.0"
 MIME_ABBREVIATED = "application/vnd.npm.install-v1+json"
 MIME_JSON = "application/json"
-WRK_SCRIPT = """
-math.randomseed(os.time())
-request = function()
-  local path = string.format("%spkg-%03d", base, math.random(0, count - 1))
-  return wrk.format("GET", path)
-end
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, process: subprocess.Popen, log: Path, *, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited: {log.read_text()[-2000:]}")
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not start: {log.read_text()[-2000:]}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def npm_env(home: Path) -> dict[str, str]:
@@ -84,77 +49,8 @@ def npm_env(home: Path) -> dict[str, str]:
     return env
 
 
-class Ours:
-    """This registry: gunicorn on a fresh var dir with an npm repository and a token."""
-
-    name = "ours"
-
-    def __init__(self, work: Path, worker_class: str, workers: int, threads: int) -> None:
-        self.var = work / "ours-var"
-        self.var.mkdir()
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "registry_project.settings.base",
-            "REGISTRY_VAR_DIR": str(self.var),
-            "BLOB_FSYNC": "0",
-            "LOG_LEVEL": "ERROR",
-        }
-        self.env.pop("DATABASE_URL", None)
-        self.worker_class, self.workers, self.threads = worker_class, workers, threads
-        self.port = free_port()
-        self.registry = f"http://127.0.0.1:{self.port}/repository/npm/"
-        self.process: subprocess.Popen | None = None
-
-    def manage(self, *args: str) -> str:
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-
-    def start(self) -> str:
-        self.manage("migrate", "-v0")
-        self.manage("createrepo", "npm", "--format", "npm", "--public")
-        self.manage("createuser", "bench", "--password", "bench-password")
-        self.manage("grant", "user", "bench", "npm", "delete")
-        token = self.manage("createtoken", "bench").strip()
-        log = self.var / "gunicorn.log"
-        with log.open("wb") as output:
-            self.process = subprocess.Popen(
-                [
-                    str(BIN / "gunicorn"),
-                    "registry_project.wsgi",
-                    "--bind",
-                    f"127.0.0.1:{self.port}",
-                    "--worker-class",
-                    self.worker_class,
-                    "--workers",
-                    str(self.workers),
-                    "--threads",
-                    str(self.threads),
-                    "--backlog",
-                    "2048",
-                ],
-                cwd=ROOT,
-                env=self.env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        wait_http(f"{self.registry}-/ping", self.process, log)
-        return token
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)
-
-
 class Verdaccio:
     """Verdaccio from the npm registry, no uplinks, htpasswd auth, storage in the work dir."""
-
-    name = "verdaccio"
 
     def __init__(self, work: Path, install_dir: Path) -> None:
         self.work = work / "verdaccio"
@@ -226,7 +122,7 @@ listen: 127.0.0.1:{self.port}
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
-        wait_http(f"{self.registry}-/ping", self.process, log)
+        wait_for(f"{self.registry}-/ping", self.process, log)
         response = requests.put(
             f"{self.registry}-/user/org.couchdb.user:bench",
             json={"name": "bench", "password": "bench-password"},
@@ -316,53 +212,16 @@ def publish_all(registry: str, token: str, packages: int, versions: int) -> floa
     return time.perf_counter() - started
 
 
-def wrk_rate(registry: str, accept: str, packages: int, *, connections: int, seconds: int):
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        return None
-    base = "/" + registry.split("/", 3)[3]
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(f'base = "{base}"\ncount = {packages}\n' + WRK_SCRIPT)
-    try:
-        result = subprocess.run(
-            [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "-H", f"Accept: {accept}"]
-            + ["-s", script.name, registry],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    finally:
-        os.unlink(script.name)
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", result.stdout)
-    if non_2xx:
-        raise RuntimeError(f"wrk saw errors against {registry}:\n{result.stdout}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
-
-
-def python_rate(registry: str, accept: str, packages: int, *, connections: int, seconds: int):
-    deadline = time.monotonic() + seconds
-    counts = [0] * connections
-
-    def worker(slot: int) -> None:
-        session = requests.Session()
-        session.headers["Accept"] = accept
-        while time.monotonic() < deadline:
-            name = f"pkg-{random.randrange(packages):03d}"
-            session.get(f"{registry}{name}", timeout=30).raise_for_status()
-            counts[slot] += 1
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(counts) / seconds
-
-
-def packument_rate(registry: str, accept: str, packages: int, args: argparse.Namespace) -> float:
-    measure = wrk_rate if shutil.which("wrk") else python_rate
-    measure(registry, accept, packages, connections=args.connections, seconds=2)  # warm up
-    return measure(registry, accept, packages, connections=args.connections, seconds=args.seconds)
+def packument_rate(registry: str, accept: str, args: argparse.Namespace) -> float:
+    """Return packument GETs/s over random packages, after a 2-second warm-up."""
+    urls = [f"{registry}pkg-{index:03d}" for index in range(args.packages)]
+    return requests_per_second(
+        urls,
+        headers={"Accept": accept},
+        connections=args.connections,
+        seconds=args.seconds,
+        warmup=2,
+    )
 
 
 def install_time(registry: str, token: str, work: Path, run: int) -> float:
@@ -415,55 +274,58 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-npm-"))
-    ours_server = Ours(work, args.worker_class, args.workers, args.threads)
-    servers = [ours_server, Verdaccio(work, args.verdaccio_dir)]
-    results: dict[str, dict[str, float]] = {}
+    verdaccio = Verdaccio(work, args.verdaccio_dir)
+    # No fsync: Verdaccio does not fsync what it stores either.
+    server = RegistryServer(
+        work / "ours-var",
+        worker_class=args.worker_class,
+        workers=args.workers,
+        threads=args.threads,
+        env={"BLOB_FSYNC": "0", "LOG_LEVEL": "ERROR"},
+    )
+    kinds = {"full": MIME_JSON, "abbreviated": MIME_ABBREVIATED}
     try:
-        tokens = {server.name: server.start() for server in servers}
-        for server in servers:
-            seconds = publish_all(
-                server.registry, tokens[server.name], args.packages, args.versions
-            )
-            print(f"{server.name}: published {args.packages}x{args.versions} in {seconds:.1f}s")
-        # Rounds alternate the servers so that load from elsewhere on the machine hits both.
-        rates: dict[tuple[str, str], list[float]] = {}
-        for _ in range(args.rounds):
-            for kind, accept in (("full", MIME_JSON), ("abbreviated", MIME_ABBREVIATED)):
-                for server in servers:
-                    rates.setdefault((server.name, kind), []).append(
-                        packument_rate(server.registry, accept, args.packages, args)
-                    )
-        for (name, kind), values in rates.items():
-            results.setdefault(name, {})[kind] = statistics.median(values)
-        installs: dict[str, list[float]] = {server.name: [] for server in servers}
-        for run in range(args.installs):
-            for server in servers if run % 2 == 0 else reversed(servers):
-                installs[server.name].append(
-                    install_time(server.registry, tokens[server.name], work, run)
-                )
-        for server in servers:
-            results[server.name]["install"] = statistics.median(installs[server.name])
+        with server:
+            token = server.create_token("npm", format="npm", role="delete", public=True)
+            registries = {
+                "ours": (f"{server.url}/repository/npm/", token),
+                "verdaccio": (verdaccio.registry, verdaccio.start()),
+            }
+            for name, (registry, token) in registries.items():
+                seconds = publish_all(registry, token, args.packages, args.versions)
+                print(f"{name}: published {args.packages}x{args.versions} in {seconds:.1f}s")
+            # Rounds alternate the servers so that load from elsewhere on the machine hits both.
+            rates: dict[str, dict[str, list[float]]] = {kind: {} for kind in kinds}
+            for _ in range(args.rounds):
+                for kind, accept in kinds.items():
+                    for name, (registry, _) in registries.items():
+                        rate = packument_rate(registry, accept, args)
+                        rates[kind].setdefault(name, []).append(rate)
+            installs: dict[str, list[float]] = {name: [] for name in registries}
+            for run in range(args.installs):
+                order = list(registries) if run % 2 == 0 else list(reversed(registries))
+                for name in order:
+                    installs[name].append(install_time(*registries[name], work, run))
     finally:
-        for server in servers:
-            server.stop()
+        verdaccio.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-    ours, theirs = results["ours"], results["verdaccio"]
-    client = "wrk" if shutil.which("wrk") else "python threads"
-    print(
-        f"\n{args.packages} packages x {args.versions} versions, {args.connections} connections "
-        f"({client}, median of {args.rounds} alternating rounds), ours: gunicorn "
+    print_table(
+        f"{args.packages} packages x {args.versions} versions, {args.connections} connections "
+        f"({load_client()}, median of {args.rounds} alternating rounds), ours: gunicorn "
         f"{args.worker_class} {args.workers} workers x {args.threads} threads, "
-        f"{os.cpu_count()} CPUs"
+        f"{os.cpu_count()} CPUs",
+        list(registries),
+        [
+            ("packument full (req/s)", list(rates["full"].values()), ">= 1.5x"),
+            ("packument abbreviated (req/s)", list(rates["abbreviated"].values()), ">= 1.5x"),
+            (
+                f"npm install 20 pkgs (s, median of {args.installs})",
+                list(installs.values()),
+                "<= 1.0x",
+            ),
+        ],
     )
-    print(f"{'measure':<32}{'ours':>12}{'verdaccio':>12}{'ratio':>10}  goal")
-    for key, label, unit, goal in (
-        ("full", "packument full (req/s)", "", ">= 1.5x"),
-        ("abbreviated", "packument abbreviated (req/s)", "", ">= 1.5x"),
-        ("install", f"npm install 20 pkgs (s, median of {args.installs})", "", "<= 1.0x"),
-    ):
-        ratio = ours[key] / theirs[key]
-        print(f"{label:<32}{ours[key]:>12.2f}{theirs[key]:>12.2f}{ratio:>9.2f}x  {goal}{unit}")
 
 
 if __name__ == "__main__":

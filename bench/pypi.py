@@ -17,11 +17,7 @@ import concurrent.futures
 import hashlib
 import io
 import os
-import random
-import re
 import shutil
-import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,12 +28,17 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import requests
-from harness import RegistryServer, free_port
+from harness import (
+    ROOT,
+    RegistryServer,
+    free_port,
+    print_table,
+    requests_per_second,
+    stop,
+    wait_for,
+)
 
 THREADS = 8
-
-ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent
 PROJECTS = 200
 VERSIONS = 5
 INSTALL_COUNT = 20
@@ -45,14 +46,6 @@ PIP_ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, "
     "text/html; q=0.01"
 )
-WRK_SCRIPT = """
-local paths = {%s}
-math.randomseed(42)
-wrk.headers["Accept"] = "%s"
-request = function()
-  return wrk.format("GET", paths[math.random(#paths)])
-end
-"""
 
 
 def project_name(index: int) -> str:
@@ -85,11 +78,6 @@ def make_wheel(name: str, version: str) -> tuple[str, bytes]:
     return f"{stem}-py3-none-any.whl", buffer.getvalue()
 
 
-def gunicorn_workers(workers: int) -> list[object]:
-    """The worker model RegistryServer uses, so both servers run the same way."""
-    return ["--worker-class", "gthread", "--workers", workers, "--threads", THREADS]
-
-
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment without the machine's pip settings (local mirrors, find-links)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
@@ -104,37 +92,6 @@ def run(*args: object, env: dict[str, str] | None = None, cwd: Path | None = Non
     if result.returncode != 0:
         raise SystemExit(f"{args} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
-
-
-def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise SystemExit(f"server did not start:\n{log.read_text()[-3000:]}")
-
-
-def start(args: list[object], *, env: dict[str, str], log: Path, stack: ExitStack):
-    output = log.open("wb")
-    stack.callback(output.close)
-    process = subprocess.Popen(
-        [str(a) for a in args], env=env, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT
-    )
-
-    def stop() -> None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-    stack.callback(stop)
-    return process
 
 
 def install_pypiserver(work: Path) -> Path:
@@ -157,33 +114,36 @@ def install_pypiserver(work: Path) -> Path:
 
 
 def start_pypiserver(
-    venv: Path, packages: Path, backend: str, workers: int, stack: ExitStack
+    venv: Path, packages: Path, backend: str, gunicorn_options: list[str], stack: ExitStack
 ) -> str:
+    """Start pypiserver under gunicorn with ``gunicorn_options``; return its simple index URL."""
     version = run(venv / "bin/python", "-c", "import pypiserver; print(pypiserver.__version__)")
-    port = free_port()
+    url = f"http://127.0.0.1:{free_port()}"
     app = (
         f"pypiserver:app(root='{packages}', authenticate=[], password_file='.', "
         f"disable_fallback=True, backend_arg='{backend}')"
     )
     log = venv.parent / f"pypiserver-{backend}.log"
-    process = start(
-        [venv / "bin/gunicorn", *gunicorn_workers(workers), "-b", f"127.0.0.1:{port}", app],
-        env=clean_env(),
-        log=log,
-        stack=stack,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(f"{url}/simple/", process, log)
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [venv / "bin/gunicorn", *gunicorn_options, "-b", url.removeprefix("http://"), app],
+            env=clean_env(),
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    stack.callback(stop, process)
+    wait_for(f"{url}/simple/", process, log)
     print(f"pypiserver {version.strip()} ({backend}) on {url}", flush=True)
     return f"{url}/simple/"
 
 
-def start_registry(work: Path, wheels: list[tuple[str, bytes]], workers: int, stack: ExitStack):
-    server = stack.enter_context(RegistryServer(work / "registry-var", workers=workers))
-    server.manage("createrepo", "bench", "--format", "pypi", "--public")
-    server.manage("createuser", "bencher", "--password", "bench-password-1")
-    server.manage("grant", "user", "bencher", "bench", "write")
-    token = server.manage("createtoken", "bencher").strip()
+def start_registry(
+    server: RegistryServer, wheels: list[tuple[str, bytes]], stack: ExitStack
+) -> str:
+    """Start our server, upload ``wheels`` with twine's request; return the simple index URL."""
+    stack.enter_context(server)
+    token = server.create_token("bench", format="pypi", public=True)
     url = server.url
     print(f"registry on {url}; uploading {len(wheels)} wheels", flush=True)
     started = time.monotonic()
@@ -218,51 +178,18 @@ def start_registry(work: Path, wheels: list[tuple[str, bytes]], workers: int, st
     return f"{url}/repository/bench/simple/"
 
 
-def requests_per_second(simple_url: str, concurrency: int, duration: int, work: Path) -> float:
+def simple_rate(simple_url: str, options: argparse.Namespace) -> float:
     """Throughput of GET <simple>/<project>/ over random projects, with pip's Accept header."""
-    base = re.sub(r"^http://[^/]+", "", simple_url)
-    paths = [f"{base}{project_name(i)}/" for i in range(PROJECTS)]
-    check = requests.get(
-        simple_url.rstrip("/") + "/" + paths[0][len(base) :],
-        timeout=10,
+    return requests_per_second(
+        [f"{simple_url}{project_name(i)}/" for i in range(PROJECTS)],
         headers={"Accept": PIP_ACCEPT},
+        connections=options.concurrency,
+        seconds=options.duration,
     )
-    if check.status_code != 200:
-        raise SystemExit(f"{simple_url}: {check.status_code}")
-    wrk = shutil.which("wrk")
-    if wrk:
-        script = work / "simple.lua"
-        script.write_text(WRK_SCRIPT % (", ".join(f'"{p}"' for p in paths), PIP_ACCEPT))
-        host = re.match(r"^(http://[^/]+)", simple_url).group(1)
-        output = run(wrk, "-t", "2", "-c", concurrency, "-d", f"{duration}s", "-s", script, host)
-        if "Non-2xx" in output or "Socket errors" in output:
-            print(output)
-        return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    return _threaded_rps(simple_url, paths, concurrency, duration)
 
 
-def _threaded_rps(simple_url: str, paths: list[str], concurrency: int, duration: int) -> float:
-    host = re.match(r"^(http://[^/]+)", simple_url).group(1)
-    deadline = time.monotonic() + duration
-    counts = [0] * concurrency
-
-    def worker(slot: int) -> None:
-        session = requests.Session()
-        rng = random.Random(slot)
-        while time.monotonic() < deadline:
-            session.get(host + rng.choice(paths), headers={"Accept": PIP_ACCEPT}, timeout=10)
-            counts[slot] += 1
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(counts) / duration
-
-
-def install_seconds(simple_url: str, work: Path, runs: int) -> float:
-    """Median wall time of pip installing 20 packages into a fresh virtualenv."""
+def install_seconds(simple_url: str, work: Path, runs: int) -> list[float]:
+    """Wall times of pip installing 20 packages into a fresh virtualenv."""
     times = []
     packages = [project_name(i) for i in range(0, PROJECTS, PROJECTS // INSTALL_COUNT)]
     for attempt in range(runs):
@@ -287,7 +214,7 @@ def install_seconds(simple_url: str, work: Path, runs: int) -> float:
         )
         times.append(time.monotonic() - started)
         shutil.rmtree(target)
-    return statistics.median(times)
+    return times
 
 
 def main() -> None:
@@ -307,36 +234,32 @@ def main() -> None:
         for filename, content in wheels:
             (packages / filename).write_bytes(content)
         venv = install_pypiserver(work)
+        server = RegistryServer(work / "registry-var", workers=options.workers, threads=THREADS)
+        # pypiserver runs under the same gunicorn worker model as ours.
         servers = {
-            "pypiserver": start_pypiserver(venv, packages, "simple-dir", options.workers, stack),
-            "pypiserver cached-dir": start_pypiserver(
-                venv, packages, "cached-dir", options.workers, stack
+            "pypiserver": start_pypiserver(
+                venv, packages, "simple-dir", server.gunicorn_options, stack
             ),
-            "registry": start_registry(work, wheels, options.workers, stack),
+            "pypiserver cached-dir": start_pypiserver(
+                venv, packages, "cached-dir", server.gunicorn_options, stack
+            ),
+            "registry": start_registry(server, wheels, stack),
         }
-        results = {}
+        rates, installs = {}, {}
         for label, url in servers.items():
-            rps = requests_per_second(url, options.concurrency, options.duration, work)
-            seconds = install_seconds(url, work, options.install_runs)
-            results[label] = (rps, seconds)
-            print(f"{label}: {rps:.0f} req/s, pip install {seconds:.2f}s", flush=True)
-    print_table(results, options)
-
-
-def print_table(results: dict[str, tuple[float, float]], options: argparse.Namespace) -> None:
-    ours_rps, ours_install = results["registry"]
-    print()
-    print(
+            rates[label] = [simple_rate(url, options)]
+            installs[label] = install_seconds(url, work, options.install_runs)
+            print(f"{label}: {rates[label][0]:.0f} req/s", flush=True)
+    columns = ["registry", "pypiserver", "pypiserver cached-dir"]
+    print_table(
         f"{PROJECTS} projects x {VERSIONS} versions; gunicorn gthread {options.workers} workers"
-        f" x {THREADS} threads each; concurrency {options.concurrency}; {os.cpu_count()} CPUs"
+        f" x {THREADS} threads each; concurrency {options.concurrency}; {os.cpu_count()} CPUs",
+        columns,
+        [
+            ("simple req/s", [rates[label] for label in columns], ">= 1.5x"),
+            (f"pip install {INSTALL_COUNT} (s)", [installs[label] for label in columns], "<= 1.0x"),
+        ],
     )
-    print(f"{'server':24}{'simple req/s':>14}{'ratio':>9}{'install 20 (s)':>16}{'ratio':>9}")
-    for label, (rps, seconds) in results.items():
-        print(
-            f"{label:24}{rps:>14.0f}{ours_rps / rps:>8.2f}x"
-            f"{seconds:>16.2f}{ours_install / seconds:>8.2f}x"
-        )
-    print("ratio = registry / server; goals: req/s ratio >= 1.5x, install ratio <= 1.0x")
 
 
 if __name__ == "__main__":
