@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 from django.contrib.auth import authenticate as password_authenticate
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
 from django.utils import timezone
 
 from access.errors import AuthenticationFailed
 from access.models import TOKEN_PREFIX, ApiToken, hash_token
+from access.selectors import token_by_hash
 
 
 @dataclass(frozen=True)
@@ -49,13 +49,7 @@ def principal_for_token(secret: str) -> Principal | None:
     """Return the principal of an active API token, or None if ``secret`` is not one."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    scope = ApiToken.repositories.through.objects.filter(apitoken_id=OuterRef("pk"))
-    token = (
-        ApiToken.objects.select_related("user")
-        .annotate(scoped=Exists(scope))  # spares the permission check a query per request
-        .filter(token_hash=hash_token(secret))
-        .first()
-    )
+    token = token_by_hash(token_hash=hash_token(secret))
     if token is None or not token.is_active or not token.user.is_active:
         raise AuthenticationFailed("token is invalid, expired or revoked")
     now = timezone.now()

@@ -1,11 +1,12 @@
 """The one permission check every endpoint goes through."""
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from access.auth import Principal, authenticate
 from access.models import ApiToken, RepositoryRole, Role
+from access.selectors import role_granted, token_is_scoped
 from formats.models import Repository
 from registry_project.errors import AuthenticationRequired, PermissionDenied
 
@@ -14,11 +15,7 @@ READ, WRITE, DELETE, ADMIN = Role.READ, Role.WRITE, Role.DELETE, Role.ADMIN
 
 
 def _is_scoped(token: ApiToken | None) -> bool:
-    """Whether a token is limited to some repositories (annotated when it authenticated)."""
-    if token is None:
-        return False
-    scoped = getattr(token, "scoped", None)
-    return token.repositories.exists() if scoped is None else scoped
+    return token is not None and token_is_scoped(token=token)
 
 
 def role_of(*, principal: Principal, repository: Repository) -> Role | None:
@@ -32,9 +29,7 @@ def role_of(*, principal: Principal, repository: Repository) -> Role | None:
     if user.is_superuser:
         role: Role | None = Role.ADMIN
     else:
-        granted = RepositoryRole.objects.filter(
-            Q(user=user) | Q(group__user=user), repository=repository
-        ).aggregate(best=Max("role"))["best"]
+        granted = role_granted(user_id=user.pk, repository_id=repository.pk)
         role = Role(granted) if granted else None
         if role is None and repository.anonymous_read:
             role = Role.READ

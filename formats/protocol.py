@@ -20,7 +20,7 @@ from access.models import Role
 from access.permissions import require
 from formats.base import FormatConfig, format_config
 from formats.errors import RepositoryUnknown
-from formats.lookups import row_get
+from registry_project.db import row_get
 from formats.models import Document, Repository
 from registry_project.errors import BodyTooLarge, NotFound, RegistryError
 

@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 
 from formats.errors import AssetUnknown, PackageUnknown, RepositoryUnknown, VersionUnknown
-from formats.lookups import row_get
+from registry_project.db import row_get
 from formats.models import Asset, Document, Package, Repository, TagEvent, Version
 
 

@@ -1,4 +1,4 @@
-"""One fast way to fetch a row by equality, for the reads every client request makes.
+"""Fast reads for what every client request asks: a row by equality, or one value.
 
 The ORM compiles each ``filter().first()`` anew, which on a cached-document request costs more
 than the query itself. ``row_get`` keeps the statement and the column converters per model
@@ -48,3 +48,17 @@ def row_get(model: type[ModelT], **equals: object) -> ModelT | None:
             value = function(value, column, connection)
         values.append(value)
     return model.from_db(alias, attnames, values)
+
+
+def value_get(statement: str, params: list[object]) -> Any:
+    """Run a fixed ``SELECT`` and return the first column of its first row (None if no row)."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def quoted(model: type[models.Model], field: str = "") -> str:
+    """Return the quoted table of ``model``, or the quoted column of its ``field``."""
+    quote = connections["default"].ops.quote_name
+    return quote(model._meta.get_field(field).column if field else model._meta.db_table)

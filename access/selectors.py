@@ -1,0 +1,46 @@
+"""Reads of the access model made on every authenticated request, as fixed statements."""
+
+from functools import cache
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+
+from access.models import ApiToken, RepositoryRole
+from registry_project.db import quoted, row_get, value_get
+
+
+@cache
+def _role_statement() -> str:
+    memberships = get_user_model().groups.through
+    role, table = quoted(RepositoryRole, "role"), quoted(RepositoryRole)
+    return (
+        f"SELECT MAX({role}) FROM {table} WHERE {quoted(RepositoryRole, 'repository')} = %s "
+        f"AND ({quoted(RepositoryRole, 'user')} = %s OR {quoted(RepositoryRole, 'group')} IN "
+        f"(SELECT {quoted(memberships, 'group')} FROM {quoted(memberships)} "
+        f"WHERE {quoted(memberships, 'user')} = %s))"
+    )
+
+
+@cache
+def _scope_statement() -> str:
+    scope = ApiToken.repositories.through
+    return f"SELECT 1 FROM {quoted(scope)} WHERE {quoted(scope, 'apitoken')} = %s LIMIT 1"
+
+
+def role_granted(*, user_id: int, repository_id: int) -> int | None:
+    """Return the strongest role granted to the user, directly or by a group, on a repository."""
+    return value_get(_role_statement(), [repository_id, user_id, user_id])
+
+
+def token_is_scoped(*, token: ApiToken) -> bool:
+    """Return whether a token is limited to some repositories."""
+    return value_get(_scope_statement(), [token.pk]) is not None
+
+
+def token_by_hash(*, token_hash: str) -> ApiToken | None:
+    """Return the token with this hash and its user, or None."""
+    token = row_get(ApiToken, token_hash=token_hash)
+    if token is not None:
+        user: AbstractBaseUser | None = row_get(get_user_model(), id=token.user_id)
+        token.user = user
+    return token
