@@ -10,6 +10,7 @@ import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import authenticate as password_authenticate
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
@@ -97,6 +98,8 @@ def authenticate(request: HttpRequest) -> Principal:
         principal = _basic(request, credentials.strip())
     elif scheme == "bearer":
         principal = _bearer(credentials.strip())
+    elif settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        principal = ANONYMOUS  # package clients: no session to look up
     else:
         session_user = getattr(request, "user", None)
         authenticated = session_user is not None and session_user.is_authenticated

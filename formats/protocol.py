@@ -20,8 +20,8 @@ from access.models import Role
 from access.permissions import require
 from formats.base import FormatConfig, format_config
 from formats.errors import RepositoryUnknown
-from registry_project.db import row_get
 from formats.models import Document, Repository
+from registry_project.db import row_get
 from registry_project.errors import BodyTooLarge, NotFound, RegistryError
 
 
@@ -79,6 +79,11 @@ def repository_dispatch(request: HttpRequest, repository_name: str, path: str) -
     except Resolver404:
         return config.render_error(request, NotFound(f"no such {config.format_name} resource"))
     return match.func(request, *match.args, repository=repository, **match.kwargs)
+
+
+def repository_path(repository: Repository) -> str:
+    """Return the URL path every format of ``repository`` is served under."""
+    return f"/repository/{repository.name}/"
 
 
 def request_stream(request: HttpRequest) -> BinaryIO:

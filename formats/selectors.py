@@ -3,8 +3,8 @@
 from django.db.models import QuerySet
 
 from formats.errors import AssetUnknown, PackageUnknown, RepositoryUnknown, VersionUnknown
-from registry_project.db import row_get
 from formats.models import Asset, Document, Package, Repository, TagEvent, Version
+from registry_project.db import row_get
 
 
 def repository_get(*, name: str) -> Repository:

@@ -11,7 +11,6 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import http_date
@@ -48,7 +47,7 @@ from formats.npm.services import (
     npm_token_revoke,
     packument_key,
 )
-from formats.protocol import ProtocolView, request_json_body
+from formats.protocol import ProtocolView, repository_path, request_json_body
 from formats.selectors import asset_get
 from registry_project.errors import AuthenticationRequired
 from storage.responses import blob_response
@@ -80,8 +79,7 @@ class NpmView(ProtocolView):
 
     def registry_url(self) -> str:
         """Absolute URL of this repository's registry root, as the client reached it."""
-        path = reverse("repository", kwargs={"repository_name": self.repository.name, "path": ""})
-        return self.request.build_absolute_uri(path)
+        return self.request.build_absolute_uri(repository_path(self.repository))
 
 
 def packument_response(request: HttpRequest, document: Document, *, base_url: str) -> HttpResponse:

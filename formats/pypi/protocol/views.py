@@ -18,13 +18,12 @@ from django.http import (
 )
 from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseBase
-from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 
 from access.permissions import DELETE, READ, WRITE
 from formats.models import Document
 from formats.paths import validate_path
-from formats.protocol import ProtocolView, document_response
+from formats.protocol import ProtocolView, document_response, repository_path
 from formats.pypi.errors import InvalidUpload, NotAcceptable, ProjectUnknown
 from formats.pypi.parsers import (
     MIME_JSON,
@@ -50,7 +49,7 @@ class PypiView(ProtocolView):
 
     def repository_url(self, path: str = "") -> str:
         """Return the absolute path of ``path`` below this repository."""
-        return reverse("repository", kwargs={"repository_name": self.repository.name, "path": path})
+        return repository_path(self.repository) + path
 
     def normalized(self, project: str) -> str:
         """Return the PEP 503 name of ``project``; an invalid name is an unknown project."""
