@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from formats.errors import AssetUnknown, PackageUnknown, RepositoryUnknown, VersionUnknown
 from formats.models import Asset, Document, Package, Repository, TagEvent, Version
 from registry_project.db import row_get
+from storage.models import Blob
 
 
 def repository_get(*, name: str) -> Repository:
@@ -31,9 +32,17 @@ def version_get(*, package: Package, version: str) -> Version:
     return found
 
 
+def asset_find(*, repository: Repository, path: str) -> Asset | None:
+    """Return the file at ``path`` with its blob, or None (a hot read: fixed statements)."""
+    asset = row_get(Asset, repository=repository.pk, path=path)
+    if asset is not None:
+        asset.blob = row_get(Blob, sha256=asset.blob_id)
+    return asset
+
+
 def asset_get(*, repository: Repository, path: str) -> Asset:
     """Return the file at ``path`` with its blob; raise AssetUnknown otherwise."""
-    asset = Asset.objects.select_related("blob").filter(repository=repository, path=path).first()
+    asset = asset_find(repository=repository, path=path)
     if asset is None:
         raise AssetUnknown(f"{path} not found")
     return asset

@@ -21,7 +21,7 @@ from formats.maven.parsers import (
     render_group_metadata,
 )
 from formats.models import Asset, Document, Repository, Version
-from formats.selectors import document_get
+from formats.selectors import asset_find, document_get
 
 POLICY_RELEASE = "release"
 POLICY_SNAPSHOT = "snapshot"
@@ -82,8 +82,7 @@ def maven_asset_find(*, sources: list[Repository], mpath: MavenPath) -> Asset:
     """
     path = mpath.target_path
     for repository in sources:
-        asset = Asset.objects.select_related("blob").filter(repository=repository, path=path)
-        found = asset.first()
+        found = asset_find(repository=repository, path=path)
         if found is None and mpath.timestamp is None and _is_base_snapshot(mpath):
             found = _newest_build(repository=repository, mpath=mpath)
         if found is not None:
