@@ -5,7 +5,7 @@ than the query itself. ``row_get`` keeps the statement and the column converters
 and lookup, so a hot read is one cursor call plus ``Model.from_db``.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
@@ -15,39 +15,51 @@ ModelT = TypeVar("ModelT", bound=models.Model)
 
 
 @cache
-def _plan(
-    model: type[models.Model], lookups: tuple[str, ...], alias: str
-) -> tuple[str, list[str], list[tuple[models.Field, Any, list[Callable]]]]:
+def _converters(
+    model: type[models.Model], alias: str
+) -> tuple[list[str], list[tuple[Any, list[Callable]]]]:
     connection = connections[alias]
-    quote = connection.ops.quote_name
-    fields = list(model._meta.concrete_fields)
-    columns = ", ".join(quote(field.column) for field in fields)
-    where = " AND ".join(f"{quote(model._meta.get_field(name).column)} = %s" for name in lookups)
-    statement = f"SELECT {columns} FROM {quote(model._meta.db_table)} WHERE {where}"
     converters = []
-    for field in fields:
+    for field in model._meta.concrete_fields:
         column = field.get_col(model._meta.db_table)
         found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-        converters.append((field, column, found))
-    return statement, [field.attname for field in fields], converters
+        converters.append((column, found))
+    return [field.attname for field in model._meta.concrete_fields], converters
+
+
+def select_columns(model: type[models.Model], *, prefix: str = "") -> str:
+    """Return the quoted concrete columns of ``model`` (``prefix.`` before each) for a SELECT."""
+    quote = connections["default"].ops.quote_name
+    return ", ".join(f"{prefix}{quote(field.column)}" for field in model._meta.concrete_fields)
+
+
+def model_from_row(model: type[ModelT], row: Sequence[object], *, alias: str = "default") -> ModelT:
+    """Build a ``model`` instance from a row of ``select_columns(model)``, converting values as
+    the ORM would (SQLite returns JSON and datetimes as text)."""
+    connection = connections[alias]
+    attnames, converters = _converters(model, alias)
+    values = []
+    for value, (column, functions) in zip(row, converters, strict=True):
+        for function in functions:
+            value = function(value, column, connection)
+        values.append(value)
+    return model.from_db(alias, attnames, values)
+
+
+@cache
+def _statement(model: type[models.Model], lookups: tuple[str, ...]) -> str:
+    quote = connections["default"].ops.quote_name
+    where = " AND ".join(f"{quote(model._meta.get_field(name).column)} = %s" for name in lookups)
+    return f"SELECT {select_columns(model)} FROM {quote(model._meta.db_table)} WHERE {where}"
 
 
 def row_get(model: type[ModelT], **equals: object) -> ModelT | None:
     """Return the one ``model`` row whose fields equal ``equals`` (unique lookups), or None."""
     alias = router.db_for_read(model)
-    connection = connections[alias]
-    statement, attnames, converters = _plan(model, tuple(equals), alias)
-    with connection.cursor() as cursor:
-        cursor.execute(statement, list(equals.values()))
+    with connections[alias].cursor() as cursor:
+        cursor.execute(_statement(model, tuple(equals)), list(equals.values()))
         row = cursor.fetchone()
-    if row is None:
-        return None
-    values = []
-    for value, (_, column, functions) in zip(row, converters, strict=True):
-        for function in functions:
-            value = function(value, column, connection)
-        values.append(value)
-    return model.from_db(alias, attnames, values)
+    return None if row is None else model_from_row(model, row, alias=alias)
 
 
 def value_get(statement: str, params: list[object]) -> Any:

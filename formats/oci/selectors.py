@@ -6,7 +6,7 @@ https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pull
 import functools
 from dataclasses import dataclass
 
-from django.db import connection, models
+from django.db import connection
 
 from access.auth import Principal
 from access.permissions import readable_repositories
@@ -14,6 +14,7 @@ from formats.models import Package, Repository, Tag
 from formats.oci.errors import BlobUnknown, ManifestUnknown, NameInvalid, NameUnknown
 from formats.oci.models import OciBlobLink, OciManifest
 from formats.oci.parsers import Descriptor, Digest, parse_digest, validate_name
+from registry_project.db import model_from_row, quoted, select_columns
 from storage.models import Blob, Upload
 from storage.selectors import upload_get
 
@@ -168,41 +169,34 @@ class ManifestLookup:
     content: ManifestContent | None
 
 
-def _quoted(model: type[models.Model], field: str | None = None) -> str:
-    name = model._meta.db_table if field is None else model._meta.get_field(field).column
-    return connection.ops.quote_name(name)
-
-
 @functools.cache
 def _manifest_lookup_sql(*, vendor: str, by_digest: bool) -> str:
     # Written once per database vendor (quoting differs): compiling the equivalent ORM queries
     # cost more than the rest of a manifest GET (see bench/oci.py).
     del vendor
-    r_id, r_name, r_format = (_quoted(Repository, f) for f in ("id", "name", "format"))
+    r_id, r_name, r_format = (quoted(Repository, f) for f in ("id", "name", "format"))
     p_id, p_repository, p_name = (
-        _quoted(Package, f) for f in ("id", "repository", "normalized_name")
+        quoted(Package, f) for f in ("id", "repository", "normalized_name")
     )
-    t_package, t_name, t_version = (_quoted(Tag, f) for f in ("package", "name", "version"))
+    t_package, t_name, t_version = (quoted(Tag, f) for f in ("package", "name", "version"))
     m_package, m_version, m_digest = (
-        _quoted(OciManifest, f) for f in ("package", "version", "digest")
+        quoted(OciManifest, f) for f in ("package", "version", "digest")
     )
-    m_media_type, m_blob, m_size = (_quoted(OciManifest, f) for f in ("media_type", "blob", "size"))
-    columns = ", ".join(
-        f"r.{connection.ops.quote_name(f.column)}" for f in Repository._meta.concrete_fields
-    )
+    m_media_type, m_blob, m_size = (quoted(OciManifest, f) for f in ("media_type", "blob", "size"))
+    columns = select_columns(Repository, prefix="r.")
     if by_digest:
         manifest_join = (
-            f"LEFT JOIN {_quoted(OciManifest)} m ON m.{m_package} = p.{p_id} AND m.{m_digest} = %s"
+            f"LEFT JOIN {quoted(OciManifest)} m ON m.{m_package} = p.{p_id} AND m.{m_digest} = %s"
         )
     else:
         manifest_join = (
-            f"LEFT JOIN {_quoted(Tag)} t ON t.{t_package} = p.{p_id} AND t.{t_name} = %s "
-            f"LEFT JOIN {_quoted(OciManifest)} m ON m.{m_version} = t.{t_version}"
+            f"LEFT JOIN {quoted(Tag)} t ON t.{t_package} = p.{p_id} AND t.{t_name} = %s "
+            f"LEFT JOIN {quoted(OciManifest)} m ON m.{m_version} = t.{t_version}"
         )
     return (
         f"SELECT {columns}, m.{m_digest}, m.{m_media_type}, m.{m_blob}, m.{m_size} "
-        f"FROM {_quoted(Repository)} r "
-        f"LEFT JOIN {_quoted(Package)} p ON p.{p_repository} = r.{r_id} AND p.{p_name} = %s "
+        f"FROM {quoted(Repository)} r "
+        f"LEFT JOIN {quoted(Package)} p ON p.{p_repository} = r.{r_id} AND p.{p_name} = %s "
         f"{manifest_join} "
         f"WHERE r.{r_name} = %s AND r.{r_format} = %s"
     )
@@ -227,11 +221,9 @@ def oci_manifest_lookup(*, name: str, reference: Digest | str) -> ManifestLookup
         row = cursor.fetchone()
     if row is None:
         raise NameUnknown(f"repository {repository_name!r} not found", name=name)
-    fields = Repository._meta.concrete_fields
-    repository = Repository.from_db(
-        connection.alias, [f.attname for f in fields], row[: len(fields)]
-    )
-    digest, media_type, sha256, size = row[len(fields) :]
+    count = len(Repository._meta.concrete_fields)
+    repository = model_from_row(Repository, row[:count])
+    digest, media_type, sha256, size = row[count:]
     content = None
     if digest is not None:
         content = ManifestContent(

@@ -488,3 +488,17 @@ def test_anonymous_pull_from_a_public_repository_is_one_query(
             response = client.get(f"/v2/{NAME}/manifests/{reference}")
         assert (response.status_code, _content(response)) == (200, manifest)
         assert response["Content-Length"] == str(len(manifest))
+
+
+def test_manifest_lookup_builds_the_repository_as_the_orm_would(db):
+    from datetime import datetime
+
+    from formats.oci.selectors import oci_manifest_lookup
+    from tests.factories import RepositoryFactory
+
+    RepositoryFactory(name="typed", format="oci", config={"policy": "keep"}, anonymous_read=True)
+    lookup = oci_manifest_lookup(name="typed/app", reference="latest")
+    assert lookup.content is None
+    assert lookup.image.repository.config == {"policy": "keep"}
+    assert lookup.image.repository.anonymous_read is True
+    assert isinstance(lookup.image.repository.created, datetime)
