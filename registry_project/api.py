@@ -24,16 +24,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             headers=dict(exc.headers),
         )
     response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(exc, exceptions.APIException):
-        detail = response.data
-        message = detail.get("detail", "invalid request") if isinstance(detail, dict) else detail
-        response.data = {
-            "code": exc.get_codes() if isinstance(exc.get_codes(), str) else "invalid",
-            "message": str(message)
-            if not isinstance(message, list)
-            else "; ".join(map(str, message)),
-            "detail": detail
-            if not (isinstance(detail, dict) and set(detail) == {"detail"})
-            else {},
-        }
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    data, codes = response.data, exc.get_codes()
+    if isinstance(data, list):
+        message, detail = "; ".join(map(str, data)), data
+    elif "detail" in data:
+        message, detail = str(data["detail"]), {k: v for k, v in data.items() if k != "detail"}
+    else:
+        message, detail = "invalid request", data
+    response.data = {
+        "code": codes if isinstance(codes, str) else "invalid",
+        "message": message,
+        "detail": detail,
+    }
     return response

@@ -148,17 +148,39 @@ def test_openapi_schema_is_served():
 
 
 @pytest.mark.parametrize(
-    ("_case", "body", "content_type", "expected_code"),
+    ("_case", "body", "content_type", "expected_code", "expected_message"),
     [
-        ("malformed JSON", b"{not json", "application/json", "parse_error"),
-        ("unknown format", b'{"name": "x1", "format": "cobol"}', "application/json", "invalid"),
-        ("path-like name", b'{"name": "../etc", "format": "raw"}', "application/json", "invalid"),
+        (
+            "malformed JSON",
+            b"{not json",
+            "application/json",
+            "parse_error",
+            "JSON parse error - Expecting property name enclosed in double quotes: "
+            "line 1 column 2 (char 1)",
+        ),
+        (
+            "unknown format",
+            b'{"name": "x1", "format": "cobol"}',
+            "application/json",
+            "invalid",
+            "invalid request",
+        ),
+        (
+            "path-like name",
+            b'{"name": "../etc", "format": "raw"}',
+            "application/json",
+            "invalid",
+            "invalid request",
+        ),
     ],
 )
-def test_bad_repository_input_is_a_clear_400(_case, body, content_type, expected_code):
+def test_bad_repository_input_is_a_clear_400(
+    _case, body, content_type, expected_code, expected_message
+):
     root = UserFactory(username="root", is_superuser=True, is_staff=True)
     client = _client(token_create(user=root).secret)
     response = client.generic("POST", "/api/v1/repositories/", body, content_type=content_type)
     assert response.status_code == 400
     assert response.json()["code"] == expected_code
+    assert response.json()["message"] == expected_message
     assert Repository.objects.filter(name__in=["x1", "../etc"]).exists() is False
