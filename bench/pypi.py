@@ -15,7 +15,6 @@ Not part of the test suite.
 import argparse
 import concurrent.futures
 import hashlib
-import io
 import os
 import shutil
 import subprocess
@@ -23,7 +22,6 @@ import sys
 import tempfile
 import threading
 import time
-import zipfile
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -38,6 +36,9 @@ from harness import (
     wait_for,
 )
 
+sys.path.insert(0, str(ROOT))
+from tests.formats.pypi.dists import make_wheel  # noqa: E402 (the same wheels the tests use)
+
 THREADS = 8
 PROJECTS = 200
 VERSIONS = 5
@@ -50,32 +51,6 @@ PIP_ACCEPT = (
 
 def project_name(index: int) -> str:
     return f"bench-pkg-{index:03d}"
-
-
-def make_wheel(name: str, version: str) -> tuple[str, bytes]:
-    """Build a minimal valid wheel in memory."""
-    stem = f"{name.replace('-', '_')}-{version}"
-    module = name.replace("-", "_")
-    files = {
-        f"{module}/__init__.py": f"VERSION = {version!r}\n".encode(),
-        f"{stem}.dist-info/METADATA": (
-            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-            "Summary: benchmark package\nRequires-Python: >=3.8\n\n"
-        ).encode(),
-        f"{stem}.dist-info/WHEEL": (
-            b"Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-        ),
-    }
-    record = "".join(
-        f"{path},sha256={hashlib.sha256(data).hexdigest()},{len(data)}\n"
-        for path, data in files.items()
-    )
-    files[f"{stem}.dist-info/RECORD"] = (record + f"{stem}.dist-info/RECORD,,\n").encode()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path, data in files.items():
-            archive.writestr(path, data)
-    return f"{stem}-py3-none-any.whl", buffer.getvalue()
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -229,7 +204,9 @@ def main() -> None:
         packages = work / "pypiserver-packages"
         packages.mkdir()
         wheels = [
-            make_wheel(project_name(p), f"1.{v}") for p in range(PROJECTS) for v in range(VERSIONS)
+            make_wheel(project_name(p), f"1.{v}", requires_python=">=3.8")
+            for p in range(PROJECTS)
+            for v in range(VERSIONS)
         ]
         for filename, content in wheels:
             (packages / filename).write_bytes(content)
