@@ -2,18 +2,10 @@
 
 from django.db.models import QuerySet
 
-from formats.errors import AssetUnknown, PackageUnknown, RepositoryUnknown, VersionUnknown
+from formats.errors import AssetUnknown, PackageUnknown, VersionUnknown
 from formats.models import Asset, Document, Package, Repository, TagEvent, Version
 from registry_project.db import row_get
 from storage.models import Blob
-
-
-def repository_get(*, name: str) -> Repository:
-    """Return the repository called ``name``; raise RepositoryUnknown otherwise."""
-    repository = Repository.objects.filter(name=name).first()
-    if repository is None:
-        raise RepositoryUnknown(f"repository {name!r} not found")
-    return repository
 
 
 def package_get(*, repository: Repository, normalized_name: str) -> Package:
