@@ -23,6 +23,7 @@ from formats.errors import RepositoryUnknown
 from formats.models import Document, Repository
 from registry_project.db import row_get
 from registry_project.errors import BodyTooLarge, NotFound, RegistryError
+from registry_project.request_body import socket_body
 
 
 class ProtocolView(View):
@@ -86,12 +87,7 @@ def repository_path(repository: Repository) -> str:
     return f"/repository/{repository.name}/"
 
 
-def request_stream(request: HttpRequest) -> BinaryIO:
-    """Return the request body as a stream, including chunked bodies without Content-Length.
-
-    Django reads a body without Content-Length as empty; gunicorn de-chunks
-    ``wsgi.input`` for us, so read that directly (Go clients such as skopeo send chunked).
-    """
+def _wsgi_stream(request: HttpRequest) -> BinaryIO:
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if declared.isdigit() and int(declared) > settings.REGISTRY_MAX_UPLOAD_SIZE:
         raise BodyTooLarge(limit=settings.REGISTRY_MAX_UPLOAD_SIZE)
@@ -101,9 +97,21 @@ def request_stream(request: HttpRequest) -> BinaryIO:
     return request
 
 
+def request_stream(request: HttpRequest) -> BinaryIO:
+    """Return the request body as a stream, including chunked bodies without Content-Length.
+
+    Django reads a body without Content-Length as empty; gunicorn de-chunks
+    ``wsgi.input`` for us, so read that directly (Go clients such as skopeo send chunked).
+    Under gunicorn a body of known length is received straight into the reader's buffers.
+    """
+    stream = _wsgi_stream(request)
+    direct = socket_body(request.META) if stream is request and not request._read_started else None
+    return stream if direct is None else direct
+
+
 def request_json_body(request: HttpRequest, *, limit: int) -> bytes:
     """Read a document body (JSON, XML) that must be parsed in memory, refusing oversized ones."""
-    stream = request_stream(request)
+    stream = _wsgi_stream(request)
     data = stream.read(limit + 1)
     if len(data) > limit:
         raise BodyTooLarge(limit=limit)

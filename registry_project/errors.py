@@ -45,6 +45,13 @@ class BodyTooLarge(RegistryError):
     http_status = 413
 
 
+class BodyIncomplete(RegistryError):
+    """the request body ended before its Content-Length"""
+
+    code = "BODY_INCOMPLETE"
+    http_status = 400
+
+
 class BadRequest(RegistryError):
     """bad request"""
 

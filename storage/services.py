@@ -9,6 +9,7 @@ import fcntl
 import hashlib
 import hmac
 import io
+import itertools
 import os
 import tempfile
 import threading
@@ -30,13 +31,28 @@ from storage.errors import BlobTooLarge, DigestMismatch, UploadOutOfOrder
 from storage.models import Blob, Upload, blob_path
 
 CHUNK_SIZE = 1024 * 1024
+BUFFERS = 4  # per ingest: one filling, the others being written and hashed
 ALGORITHMS = ("sha256", "sha512", "sha1", "md5")
 OPTIONAL_ALGORITHMS = ("sha512", "sha1", "md5")
 
 
-def _update_all(chunk: bytes, hashers: Iterable["hashlib._Hash"]) -> None:
+def _update_all(chunk: memoryview, hashers: Iterable["hashlib._Hash"]) -> None:
     for hasher in hashers:
         hasher.update(chunk)
+
+
+def _fill(source: BinaryIO, buffer: bytearray) -> int:
+    """Read from ``source`` into ``buffer``; return how many bytes it holds (0 at the end)."""
+    readinto = getattr(source, "readinto", None)
+    if readinto is None:
+        data = source.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+    view = memoryview(buffer)
+    filled = 0
+    while filled < len(buffer) and (count := readinto(view[filled:])):
+        filled += count
+    return filled
 
 
 def _hash_into(
@@ -47,25 +63,33 @@ def _hash_into(
     max_size: int,
     hashers: dict[str, "hashlib._Hash"] | None = None,
 ) -> tuple[dict[str, str], int]:
-    # Three things overlap: reading the next chunk (here), writing the previous one and hashing
-    # it (two threads; file writes and hashlib release the GIL), so ingest runs near disk speed.
+    # Three things overlap: filling the next buffer (here), writing and hashing the ones before
+    # it (a thread each, in order; file writes and hashlib release the GIL), so ingest runs near
+    # disk speed. Buffers are reused and sources with ``readinto`` fill them without a copy.
     # ``hashers`` continues running hashes instead of starting new ones for ``algorithms``.
     if hashers is None:
         hashers = {name: hashlib.new(name) for name in algorithms}
     size = 0
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        pending: list[Future] = []
-        while chunk := source.read(CHUNK_SIZE):
-            size += len(chunk)
+    buffers = [bytearray(CHUNK_SIZE) for _ in range(BUFFERS)]
+    in_use: list[list[Future]] = [[] for _ in buffers]
+    with ThreadPoolExecutor(1) as hashing, ThreadPoolExecutor(1) as writing:
+        for turn in itertools.count():
+            slot = turn % len(buffers)
+            for future in in_use[slot]:
+                future.result()
+            count = _fill(source, buffers[slot])
+            if not count:
+                break
+            size += count
             if size > max_size:
                 raise BlobTooLarge(limit=max_size)
-            for future in pending:
-                future.result()
-            pending = [pool.submit(_update_all, chunk, hashers.values())]
+            chunk = memoryview(buffers[slot])[:count]
+            in_use[slot] = [hashing.submit(_update_all, chunk, hashers.values())]
             if target is not None:
-                pending.append(pool.submit(target.write, chunk))
-        for future in pending:
-            future.result()
+                in_use[slot].append(writing.submit(target.write, chunk))
+        for futures in in_use:
+            for future in futures:
+                future.result()
     return {name: hasher.hexdigest() for name, hasher in hashers.items()}, size
 
 

@@ -1,0 +1,93 @@
+"""Bodies received straight from gunicorn's socket: the bytes, and the connection after them."""
+
+import base64
+import hashlib
+import os
+import socket
+import time
+from urllib.parse import urlsplit
+
+import pytest
+
+from access.models import Role
+from formats.models import Asset
+from storage.backends import blob_backend
+from tests.factories import RepositoryFactory
+
+pytestmark = pytest.mark.e2e
+
+
+def _connect(url: str) -> socket.socket:
+    parts = urlsplit(url)
+    return socket.create_connection((parts.hostname, parts.port), timeout=30)
+
+
+def _put(path: str, authorization: str, body: bytes, *, length: int | None = None) -> bytes:
+    head = (
+        f"PUT {path} HTTP/1.1\r\nHost: registry\r\nAuthorization: {authorization}\r\n"
+        f"Content-Length: {len(body) if length is None else length}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def _get(path: str, authorization: str) -> bytes:
+    head = f"GET {path} HTTP/1.1\r\nHost: registry\r\nAuthorization: {authorization}\r\n\r\n"
+    return head.encode()
+
+
+def _responses(sock: socket.socket, count: int) -> list[tuple[int, bytes]]:
+    """Read ``count`` HTTP/1.1 responses with Content-Length bodies from ``sock``."""
+    buffered = b""
+    answers = []
+    for _ in range(count):
+        while b"\r\n\r\n" not in buffered:
+            buffered += sock.recv(65536)
+        head, _, buffered = buffered.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        headers = dict(line.split(": ", 1) for line in lines[1:])
+        length = int(headers.get("Content-Length", "0"))
+        while len(buffered) < length:
+            buffered += sock.recv(65536)
+        answers.append((int(lines[0].split()[1]), buffered[:length]))
+        buffered = buffered[length:]
+    return answers
+
+
+@pytest.fixture
+def writer_auth(make_user, make_token):
+    repository = RepositoryFactory(name="bodies", format="raw")
+    user = make_user(repository, Role.WRITE)
+    secret = base64.b64encode(f"{user.username}:{make_token(user)}".encode()).decode()
+    return repository, f"Basic {secret}"
+
+
+def test_pipelined_requests_after_a_large_body_are_answered_in_order(live_registry, writer_auth):
+    repository, auth = writer_auth
+    content = os.urandom(5 * 1024 * 1024 + 3)
+    with _connect(live_registry.url) as sock:
+        # Both requests in one send: the server reads the second from what follows the body.
+        sock.sendall(_put("/repository/bodies/a.bin", auth, content) + _get("/-/health", auth))
+        (put_status, _), (health_status, health_body) = _responses(sock, 2)
+        sock.sendall(_get("/repository/bodies/a.bin", auth))
+        [(get_status, downloaded)] = _responses(sock, 1)
+
+    assert (put_status, health_status, get_status) == (201, 200, 200)
+    assert b'"status"' in health_body
+    assert hashlib.sha256(downloaded).hexdigest() == hashlib.sha256(content).hexdigest()
+    assert Asset.objects.get(repository=repository, path="a.bin").blob.size == len(content)
+
+
+def test_a_body_cut_short_stores_nothing(live_registry, writer_auth):
+    repository, auth = writer_auth
+    temp_before = set(os.listdir(blob_backend().temp_dir))
+    with _connect(live_registry.url) as sock:
+        sock.sendall(_put("/repository/bodies/cut.bin", auth, os.urandom(300_000), length=10**7))
+        sock.shutdown(socket.SHUT_WR)
+        while sock.recv(65536):
+            pass  # the server closes the connection: there is nobody to answer
+
+    deadline = time.monotonic() + 10
+    while set(os.listdir(blob_backend().temp_dir)) - temp_before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert Asset.objects.filter(repository=repository).exists() is False
+    assert set(os.listdir(blob_backend().temp_dir)) - temp_before == set()
