@@ -65,6 +65,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# What package clients' requests go through (registry_project/wsgi.py): they carry no session.
+CLIENT_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",  # sets Content-Length: no chunked answers
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
 # Package clients do not follow slash redirects on PUT; formats decide their own URLs.
 APPEND_SLASH = False
 
