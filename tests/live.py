@@ -67,7 +67,7 @@ class LiveServer:
             self.process.kill()
 
 
-def _spawn_server(port: int, output: BinaryIO) -> subprocess.Popen:
+def _spawn_server(port: int, output: BinaryIO, env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
         [
             str(BIN / "gunicorn"),
@@ -86,18 +86,21 @@ def _spawn_server(port: int, output: BinaryIO) -> subprocess.Popen:
             "-",
         ],
         cwd=ROOT,
-        env=child_environment(),
+        env=child_environment(**env),
         stdout=output,
         stderr=subprocess.STDOUT,
     )
 
 
-def start_server(log_dir: Path) -> LiveServer:
-    """Start gunicorn on a free loopback port and wait until /-/health answers."""
+def start_server(log_dir: Path, **env: str) -> LiveServer:
+    """Start gunicorn on a free loopback port and wait until /-/health answers.
+
+    ``env`` adds environment variables (settings) to the server's.
+    """
     port = free_port()
     log = log_dir / "server.log"
     with log.open("wb") as output:
-        process = _spawn_server(port, output)
+        process = _spawn_server(port, output, env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -26,6 +26,7 @@ from formats.maven.errors import (
     PomInvalid,
     VersionPolicyViolation,
 )
+from formats.maven.mirror import maven_mirror_refresh_on_commit
 from formats.maven.parsers import (
     CHECKSUM_ALGORITHMS,
     METADATA_FILENAME,
@@ -235,9 +236,13 @@ def maven_file_deploy(
 
 
 def maven_metadata_rebuild(*, repository: Repository, package: Package, version: Version) -> None:
-    """Regenerate artifact-level metadata of ``package`` and, for a SNAPSHOT, of ``version``."""
+    """Regenerate artifact-level metadata of ``package`` and, for a SNAPSHOT, of ``version``.
+
+    The package's folder in the mirror (``MAVEN_MIRROR_DIR``) follows once the caller commits.
+    """
     group_id, _, artifact_id = package.name.partition(":")
     folder = f"{group_id.replace('.', '/')}/{artifact_id}"
+    maven_mirror_refresh_on_commit(repository=repository, prefix=f"{folder}/")
     now = timezone.now()
     versions = (
         Version.objects.filter(package=package, assets__isnull=False)
@@ -397,13 +402,15 @@ def _plugins_merge(*, repository: Repository, mpath: MavenPath, metadata_plugins
             content=render_group_metadata(plugins=plugins.values()),
             content_type=MIME_XML,
         )
+        maven_mirror_refresh_on_commit(repository=repository, prefix=key)
 
 
 def maven_package_changed(*, package: Package) -> None:
     """Bring ``maven-metadata.xml`` up to date after the management API removed versions.
 
     Artifact-level metadata lists what is left (and goes with the last version); the
-    SNAPSHOT-level metadata of a removed SNAPSHOT version goes with it.
+    SNAPSHOT-level metadata of a removed SNAPSHOT version goes with it, and so do the removed
+    files in the mirror.
     """
     group_id, _, artifact_id = package.name.partition(":")
     folder = f"{group_id.replace('.', '/')}/{artifact_id}"
@@ -426,3 +433,5 @@ def maven_package_changed(*, package: Package) -> None:
         if live:
             newest = max(versions, key=lambda version: version_sort_key(version.version))
             maven_metadata_rebuild(repository=package.repository, package=package, version=newest)
+        else:  # the rebuild refreshes the mirror; without one, the files still have to go
+            maven_mirror_refresh_on_commit(repository=package.repository, prefix=f"{folder}/")

@@ -153,6 +153,12 @@ CELERY_BEAT_SCHEDULE = {
 # OCI garbage collection also deletes untagged, unreachable manifests (Distribution's
 # ``garbage-collect --delete-untagged``); off by default, as there.
 OCI_GC_DELETE_UNTAGGED = env.bool("OCI_GC_DELETE_UNTAGGED", default=False)
+# Where the registry keeps the read tree of hosted Maven repositories for nginx to serve
+# (deploy/nginx.conf); unset, nothing is mirrored and every read goes through Django.
+MAVEN_MIRROR_DIR = env.str("MAVEN_MIRROR_DIR", default="")
+# How long nginx may reuse an answer of /-/authorize: the longest a revoked token or a removed
+# role keeps read access to mirrored files. 0 disables the cache.
+AUTHORIZE_CACHE_SECONDS = env.int("AUTHORIZE_CACHE_SECONDS", default=5)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,0 +1,55 @@
+"""The authorization answer nginx asks for before it serves a file itself (``auth_request``).
+
+http://nginx.org/en/docs/http/ngx_http_auth_request_module.html: a 2xx lets the request
+through, 401 and 403 refuse it. deploy/nginx.conf caches the answer per repository and
+Authorization header for ``X-Accel-Expires`` seconds (``AUTHORIZE_CACHE_SECONDS``).
+"""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_safe
+
+from access.models import Role
+from access.permissions import require
+from formats.base import format_config
+from formats.models import Repository
+from registry_project.db import row_get
+from registry_project.errors import RegistryError
+
+ACTIONS = {role.label: role for role in Role}
+
+
+def _answer(status: int, headers: dict[str, str] | None = None) -> HttpResponse:
+    response = HttpResponse(status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    response["X-Accel-Expires"] = str(settings.AUTHORIZE_CACHE_SECONDS)
+    return response
+
+
+@require_safe
+def authorize(request: HttpRequest) -> HttpResponse:
+    """Answer whether the caller may perform ``?action=`` (default read) on ``?repository=``.
+
+    204 when allowed, 401 with the format's challenge for anonymous or bad credentials, 403
+    otherwise, also for an unknown repository: nginx then hands the request to the registry,
+    which answers 404 as it would without nginx. An unknown action is a configuration error
+    (400, which nginx turns into a 500).
+    """
+    action = ACTIONS.get(request.GET.get("action", Role.READ.label))
+    if action is None:
+        return HttpResponse(status=400)
+    repository = row_get(Repository, name=request.GET.get("repository", ""))
+    config = format_config(repository.format) if repository is not None else None
+    if repository is None or config is None:
+        return _answer(403)
+    try:
+        require(
+            request,
+            repository=repository,
+            action=action,
+            challenge=config.auth_challenge(request),
+        )
+    except RegistryError as error:
+        return _answer(error.http_status, dict(error.headers))
+    return _answer(204)

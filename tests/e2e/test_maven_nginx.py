@@ -1,0 +1,198 @@
+"""The production fast path: nginx (deploy/nginx.conf) serves Maven reads from the mirror.
+
+A gunicorn with MAVEN_MIRROR_DIR set and a real nginx with the configuration we ship in front
+of it; mvn and plain HTTP clients talk to nginx only.
+"""
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+
+from access.models import ApiToken, Role
+from access.services import role_grant, token_revoke
+from formats.maven.parsers import parse_metadata
+from tests.e2e.test_maven_mvn import _jar, _mvn, _project, _settings
+from tests.factories import PASSWORD, RepositoryFactory
+from tests.live import LiveServer, start_server
+from tests.nginx import NGINX, ProductionNginx
+
+pytestmark = pytest.mark.e2e
+
+UTIL = "com/example/util"
+# nginx's own ETag ("<mtime>-<size>" in hex): the answer came from the mirror, not from Django.
+NGINX_ETAG = re.compile(r'"[0-9a-f]+-[0-9a-f]+"')
+
+
+def _require_nginx() -> None:
+    if not Path(NGINX).is_file():
+        message = f"{NGINX} is not installed on this machine (apt-get install nginx)"
+        if os.environ.get("REQUIRE_CLIENTS") == "1":
+            pytest.fail(f"{message} (REQUIRE_CLIENTS=1)")
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def _mirror_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("maven-mirror")
+
+
+@pytest.fixture(scope="module")
+def _fast_path(
+    django_db_setup, django_db_blocker, tmp_path_factory, _mirror_dir
+) -> Iterator[tuple[LiveServer, ProductionNginx]]:
+    _require_nginx()
+    server = start_server(
+        tmp_path_factory.mktemp("mirror-server"), MAVEN_MIRROR_DIR=str(_mirror_dir)
+    )
+    nginx = ProductionNginx(
+        tmp_path_factory.mktemp("nginx"),
+        upstream=server.host,
+        mirror_dir=_mirror_dir,
+        blob_dir=settings.BLOB_STORE_DIR,
+    )
+    try:
+        nginx.start()
+        yield server, nginx
+    finally:
+        nginx.stop()
+        server.stop()
+
+
+@pytest.fixture
+def fast_path(_fast_path, transactional_db) -> tuple[LiveServer, ProductionNginx]:
+    """(gunicorn, nginx in front of it); data must be committed to be seen."""
+    server, _ = _fast_path
+    if server.process.poll() is not None:
+        pytest.fail(f"server died: {server.log.read_text()[-3000:]}")
+    return _fast_path
+
+
+@pytest.fixture
+def repositories(fast_path):
+    return {
+        "releases": RepositoryFactory(
+            name="fast-releases", format="maven", config={"version_policy": "mixed"}
+        ),
+        "other": RepositoryFactory(name="fast-other", format="maven"),
+    }
+
+
+def _pom(artifact: str, version: str) -> bytes:
+    return (
+        "<project><modelVersion>4.0.0</modelVersion><groupId>com.example</groupId>"
+        f"<artifactId>{artifact}</artifactId><version>{version}</version></project>"
+    ).encode()
+
+
+def _deploy(base: str, auth: tuple[str, str], artifact: str, version: str) -> None:
+    stem = f"{base}com/example/{artifact}/{version}/{artifact}-{version}"
+    for suffix, body in (
+        (".pom", _pom(artifact, version)),
+        (".jar", _jar(f"{artifact}-{version}")),
+    ):
+        response = requests.put(f"{stem}{suffix}", data=body, auth=auth, timeout=30)
+        assert response.status_code == 201, response.text
+
+
+def test_reads_through_nginx_are_the_registrys_and_deploys_show_at_once(
+    fast_path, repositories, make_user
+):
+    server, nginx = fast_path
+    writer = make_user(repositories["releases"], Role.WRITE)
+    role_grant(repository=repositories["other"], role=Role.WRITE, user=writer)
+    reader = make_user(repositories["releases"], Role.READ)
+    front = f"{nginx.url}/repository/fast-releases/"
+    direct = f"{server.url}/repository/fast-releases/"
+    _deploy(front, (writer.username, PASSWORD), "util", "1.0")
+
+    for path in (
+        f"{UTIL}/maven-metadata.xml",
+        f"{UTIL}/maven-metadata.xml.sha1",
+        f"{UTIL}/1.0/util-1.0.jar",
+        f"{UTIL}/1.0/util-1.0.jar.sha1",
+        f"{UTIL}/1.0/util-1.0.pom",
+    ):
+        via_nginx = requests.get(f"{front}{path}", auth=(reader.username, PASSWORD), timeout=30)
+        registry = requests.get(f"{direct}{path}", auth=(reader.username, PASSWORD), timeout=30)
+        assert (via_nginx.status_code, registry.status_code) == (200, 200), path
+        assert via_nginx.content == registry.content, path
+        assert via_nginx.headers["Content-Type"] == registry.headers["Content-Type"], path
+        assert via_nginx.headers["Cache-Control"] == registry.headers["Cache-Control"], path
+        assert NGINX_ETAG.fullmatch(via_nginx.headers["ETag"]), path
+
+    # A deploy through nginx is in the metadata nginx serves as soon as the PUT returns.
+    _deploy(front, (writer.username, PASSWORD), "util", "1.1")
+    metadata = requests.get(
+        f"{front}{UTIL}/maven-metadata.xml", auth=(reader.username, PASSWORD), timeout=30
+    )
+    assert parse_metadata(raw=metadata.content).versions == ("1.0", "1.1")
+
+    # Refusals come from the registry itself, with its challenge and message.
+    anonymous = requests.get(f"{front}{UTIL}/maven-metadata.xml", timeout=30)
+    assert (anonymous.status_code, anonymous.text) == (401, "authentication required\n")
+    assert anonymous.headers["WWW-Authenticate"] == 'Basic realm="registry"'
+    # The cached answer for the reader's credentials on one repository is not one for another.
+    _deploy(f"{nginx.url}/repository/fast-other/", (writer.username, PASSWORD), "util", "1.0")
+    other = requests.get(
+        f"{nginx.url}/repository/fast-other/{UTIL}/maven-metadata.xml",
+        auth=(reader.username, PASSWORD),
+        timeout=30,
+    )
+    assert (other.status_code, other.text) == (403, "read access to 'fast-other' denied\n")
+
+
+def test_a_revoked_token_reads_no_longer_than_the_cache_ttl(
+    fast_path, repositories, make_user, make_token
+):
+    _, nginx = fast_path
+    writer = make_user(repositories["releases"], Role.WRITE)
+    _deploy(f"{nginx.url}/repository/fast-releases/", (writer.username, PASSWORD), "util", "1.0")
+    reader = make_user(repositories["releases"], Role.READ)
+    secret = make_token(reader)
+    url = f"{nginx.url}/repository/fast-releases/{UTIL}/1.0/util-1.0.pom"
+
+    def status() -> int:
+        return requests.get(url, auth=("__token__", secret), timeout=30).status_code
+
+    assert status() == 200
+    token_revoke(token=ApiToken.objects.get(user=reader))
+    assert status() == 200  # the cached answer, at most AUTHORIZE_CACHE_SECONDS old
+    time.sleep(settings.AUTHORIZE_CACHE_SECONDS + 1)
+    assert status() == 401
+
+
+def test_mvn_resolves_through_nginx_from_the_mirror(fast_path, repositories, make_user, tmp_path):
+    server, nginx = fast_path
+    writer = make_user(repositories["releases"], Role.WRITE)
+    front = f"{nginx.url}/repository/fast-releases/"
+    for artifact, version in (("base", "1.0"), ("util", "1.0"), ("util", "1.5"), ("util", "2.0")):
+        _deploy(front, (writer.username, PASSWORD), artifact, version)
+    lib = _project(tmp_path, "lib", RELEASES=front, SNAPSHOTS=front)
+    deployed = _mvn(_settings(tmp_path, "producer", writer.username, PASSWORD), "deploy", cwd=lib)
+    assert deployed.returncode == 0, deployed.stdout[-3000:]
+
+    consumer = _project(tmp_path, "consumer", PUBLIC=front)
+    log_before = len(server.log.read_text())
+    compiled = _mvn(
+        _settings(tmp_path, "consumer", writer.username, PASSWORD), "compile", cwd=consumer
+    )
+
+    assert compiled.returncode == 0, compiled.stdout[-3000:]
+    local = tmp_path / "consumer-m2" / "com" / "example"
+    resolved = sorted(path.name for path in local.rglob("*.jar"))
+    snapshot = requests.get(
+        f"{front}com/example/lib/1.0-SNAPSHOT/maven-metadata.xml",
+        auth=(writer.username, PASSWORD),
+        timeout=30,
+    )
+    newest = parse_metadata(raw=snapshot.content).snapshot_versions[-1].value
+    assert resolved == ["base-1.0.jar", f"lib-{newest}.jar", "lib-1.0-SNAPSHOT.jar", "util-1.5.jar"]
+    # The metadata and files mvn read were sent by nginx: gunicorn never saw those GETs.
+    during_compile = server.log.read_text()[log_before:]
+    assert re.findall(r'"(?:GET|HEAD) /repository/\S+', during_compile) == []

@@ -1,0 +1,133 @@
+"""nginx running the production configuration (deploy/nginx.conf) in front of a registry process.
+
+The end-to-end tests and bench/maven.py run the file we ship, with only its addresses and
+folders replaced, inside a minimal main configuration of their own.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY_CONF = ROOT / "deploy" / "nginx.conf"
+NGINX = "/usr/sbin/nginx"
+MAIN_CONF = """
+{user}
+worker_processes {workers};
+pid {root}/nginx.pid;
+error_log {root}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+    {access_log}
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 100000;
+    client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp; fastcgi_temp_path {root}/tmp;
+    uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
+    include {root}/registry.conf;
+}}
+"""
+
+
+def render_production_conf(
+    *, upstream: str, listen: str, mirror_dir: Path, blob_dir: Path, cache_dir: Path
+) -> str:
+    """Return deploy/nginx.conf with its docker-compose addresses and folders replaced.
+
+    Raises:
+        ValueError: the file no longer contains one of the literals replaced here.
+    """
+    text = DEPLOY_CONF.read_text()
+    replacements = {
+        "server web:8000;": f"server {upstream};",
+        "listen 80;": f"listen {listen};",
+        "/var/lib/registry/maven-mirror": str(mirror_dir),
+        "/var/lib/registry/blobs/": f"{blob_dir}/",
+        "/var/cache/nginx/registry-auth": str(cache_dir),
+    }
+    for literal, value in replacements.items():
+        if literal not in text:
+            raise ValueError(f"{DEPLOY_CONF} no longer contains {literal!r}")
+        text = text.replace(literal, value)
+    return text
+
+
+class ProductionNginx:
+    """nginx on a free loopback port proxying to ``upstream`` (host:port) as production does."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        upstream: str,
+        mirror_dir: Path,
+        blob_dir: Path,
+        workers: int = 1,
+        access_log: bool = True,
+    ) -> None:
+        self.root = root
+        self.cache_dir = root / "auth-cache"
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.conf = render_production_conf(
+            upstream=upstream,
+            listen=f"127.0.0.1:{self.port}",
+            mirror_dir=mirror_dir,
+            blob_dir=blob_dir,
+            cache_dir=self.cache_dir,
+        )
+        self.main_conf = MAIN_CONF.format(
+            # As root, workers would run as nobody, who cannot enter pytest's 0700 folders.
+            user="user root;" if os.geteuid() == 0 else "",
+            workers=workers,
+            root=root,
+            access_log=f"access_log {root}/access.log;" if access_log else "access_log off;",
+        )
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def error_log(self) -> str:
+        log = self.root / "error.log"
+        return log.read_text(errors="replace")[-3000:] if log.exists() else ""
+
+    def start(self) -> "ProductionNginx":
+        """Write the configuration, start nginx and wait until it accepts connections."""
+        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
+        (self.root / "registry.conf").write_text(self.conf)
+        (self.root / "nginx.conf").write_text(self.main_conf)
+        self.process = subprocess.Popen(
+            [NGINX, "-c", str(self.root / "nginx.conf"), "-p", str(self.root), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"nginx did not start:\n{self.error_log}")
+
+    def stop(self) -> None:
+        """Stop nginx (graceful quit, then kill)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGQUIT)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> "ProductionNginx":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
