@@ -26,7 +26,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from storage.backends import blob_backend
+from storage.backends import blob_backend, start_writeback
 from storage.errors import BlobTooLarge, DigestMismatch, UploadOutOfOrder
 from storage.models import Blob, Upload, blob_path
 
@@ -39,6 +39,13 @@ OPTIONAL_ALGORITHMS = ("sha512", "sha1", "md5")
 def _update_all(chunk: memoryview, hashers: Iterable["hashlib._Hash"]) -> None:
     for hasher in hashers:
         hasher.update(chunk)
+
+
+def _write_out(target: BinaryIO, chunk: memoryview, offset: int) -> None:
+    target.write(chunk)
+    if settings.BLOB_FSYNC:
+        target.flush()
+        start_writeback(target.fileno(), offset, len(chunk))
 
 
 def _fill(source: BinaryIO, buffer: bytearray) -> int:
@@ -70,6 +77,7 @@ def _hash_into(
     if hashers is None:
         hashers = {name: hashlib.new(name) for name in algorithms}
     size = 0
+    offset = target.tell() if target is not None else 0
     buffers = [bytearray(CHUNK_SIZE) for _ in range(BUFFERS)]
     in_use: list[list[Future]] = [[] for _ in buffers]
     with ThreadPoolExecutor(1) as hashing, ThreadPoolExecutor(1) as writing:
@@ -80,13 +88,13 @@ def _hash_into(
             count = _fill(source, buffers[slot])
             if not count:
                 break
-            size += count
-            if size > max_size:
+            if size + count > max_size:
                 raise BlobTooLarge(limit=max_size)
             chunk = memoryview(buffers[slot])[:count]
             in_use[slot] = [hashing.submit(_update_all, chunk, hashers.values())]
             if target is not None:
-                in_use[slot].append(writing.submit(target.write, chunk))
+                in_use[slot].append(writing.submit(_write_out, target, chunk, offset + size))
+            size += count
         for futures in in_use:
             for future in futures:
                 future.result()

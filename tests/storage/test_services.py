@@ -208,3 +208,21 @@ def test_gc_task_runs_on_the_worker(celery_worker):
     assert removed == 1
     assert Blob.objects.filter(pk=orphan.pk).exists() is False
     assert blob_backend().exists(orphan.path) is False
+
+
+def test_write_back_starts_for_exactly_the_bytes_written(monkeypatch, settings):
+    # Early write-back leaves the closing fsync little to wait for; it must cover each byte of
+    # the file once, also for a chunk appended to an upload that already holds bytes.
+    from storage import services
+
+    settings.BLOB_FSYNC = True
+    started: list[tuple[int, int]] = []
+    monkeypatch.setattr(
+        services, "start_writeback", lambda fd, offset, length: started.append((offset, length))
+    )
+    upload = upload_start(owner=None, scope="demo")
+    upload_append(upload=upload, stream=io.BytesIO(os.urandom(1000)), offset=0)
+    upload_append(upload=upload, stream=io.BytesIO(os.urandom(2 * 1024 * 1024 + 5)), offset=1000)
+
+    mib = 1024 * 1024
+    assert started == [(0, 1000), (1000, mib), (1000 + mib, mib), (1000 + 2 * mib, 5)]
