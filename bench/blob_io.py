@@ -8,19 +8,25 @@ disk, and samples the server's resident memory throughout. Prints a table with r
 
 Two copies bound what is possible: `cp` (on ext4 it uses copy_file_range, so the bytes never
 leave the kernel) and `cat > file` (the bytes pass through a process, as they must through any
-server receiving them from a socket); `cat` + fsync is the durable form an upload matches.
+server receiving them from a socket); `cat` + fsync is the durable form an upload matches. For
+downloads, nginx sending the stored blob file with sendfile to the same curl is the limit of
+an HTTP download here (curl's own write to disk included).
+
+This machine's disk and memory speeds swing from run to run, so every round runs each column
+once, back to back; next to the medians, the median of each round's own ratio is printed.
 """
 
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from harness import USER, RegistryServer, print_table
+from harness import USER, RegistryServer, StaticNginx, print_table
 
 
 class RssSampler(threading.Thread):
@@ -50,7 +56,7 @@ class RssSampler(threading.Thread):
     def run(self) -> None:
         while self.running:
             self.peak = max(self.peak, self.tree_rss())
-            time.sleep(0.005)
+            time.sleep(0.02)
 
 
 def timed(function, *args, **kwargs) -> float:
@@ -93,6 +99,7 @@ def main() -> None:
         "cat_fsync": [],
         "upload": [],
         "download": [],
+        "nginx": [],
     }
     try:
         source = source_dir / "payload.bin"
@@ -100,7 +107,11 @@ def main() -> None:
             for _ in range(args.size_mb):
                 out.write(os.urandom(1024 * 1024))
         os.sync()
-        with RegistryServer(workdir / "registry") as server:
+        workdir.chmod(0o755)  # nginx workers read the blob store
+        with (
+            RegistryServer(workdir / "registry") as server,
+            StaticNginx(workdir / "registry" / "blobs") as nginx,
+        ):
             credentials = f"{USER}:{server.create_token('bench-raw', format='raw')}"
             sampler = RssSampler(server.process.pid)
             idle_rss = sampler.tree_rss()
@@ -126,19 +137,34 @@ def main() -> None:
                     raise SystemExit("download size mismatch")
                 download.unlink()
                 os.sync()
+                stored = next((workdir / "registry" / "blobs" / "sha256").glob("*/*"))
+                static = f"{nginx.url}/sha256/{stored.parent.name}/{stored.name}"
+                times["nginx"].append(timed(curl, "-o", str(download), static))
+                download.unlink()
+                os.sync()
             sampler.running = False
             sampler.join()
 
         rates = {name: [size / 1e6 / t for t in values] for name, values in times.items()}
-        baselines = [rates["cp"], rates["cat"], rates["cat_fsync"]]
+        baselines = [rates["cp"], rates["cat"], rates["cat_fsync"], rates["nginx"]]
         print_table(
             f"blob I/O (MB/s), {args.size_mb} MiB, median of {args.repeat}, disk of {workdir}",
-            ["ours", "cp", "cat", "cat+fsync"],
+            ["ours", "cp", "cat", "cat+fsync", "nginx GET"],
             [
                 ("upload (PUT: sha256, fsync)", [rates["upload"], *baselines], ">= 0.80x cp"),
                 ("download (GET: sendfile)", [rates["download"], *baselines], ">= 0.90x cp"),
             ],
         )
+        for label, ours, peer in [
+            ("upload / cp", "upload", "cp"),
+            ("download / cp", "download", "cp"),
+            ("download / nginx GET", "download", "nginx"),
+        ]:
+            ratios = [mine / theirs for mine, theirs in zip(rates[ours], rates[peer], strict=True)]
+            print(
+                f"{label}, per round: {', '.join(f'{r:.2f}' for r in ratios)}; "
+                f"median {statistics.median(ratios):.2f}"
+            )
         growth = (sampler.peak - idle_rss) / 1e6
         print(
             f"server RSS: idle {idle_rss / 1e6:.0f} MB, peak {sampler.peak / 1e6:.0f} MB, "

@@ -34,40 +34,18 @@ from harness import (
     ROOT,
     USER,
     RegistryServer,
-    free_port,
+    StaticNginx,
     load_client,
     print_table,
     requests_per_second,
-    stop,
-    wait_for,
 )
 
 sys.path.insert(0, str(ROOT))
 from tests.nginx import ProductionNginx  # noqa: E402 (the configuration the tests run)
 
-NGINX = "/usr/sbin/nginx"
+MAVEN_TYPES = "application/xml xml pom; application/java-archive jar; text/plain sha1 md5;"
 GROUP = "com/bench"
 CENTRAL = f"file://{Path.home()}/.m2/repository"
-NGINX_CONF = """
-worker_processes 2;
-pid {root}/nginx.pid;
-error_log {root}/nginx-error.log;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 100000;
-    types {{ application/xml xml pom; application/java-archive jar; text/plain sha1 md5; }}
-    client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp; fastcgi_temp_path {root}/tmp;
-    uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
-    server {{
-        listen 127.0.0.1:{port};
-        root {root}/repo;
-        location / {{ autoindex on; }}
-    }}
-}}
-"""
 SETTINGS = """<settings xmlns="http://maven.apache.org/SETTINGS/1.0.0">
   <localRepository>{local}</localRepository>
   <servers><server><id>bench</id><username>{user}</username><password>{password}</password>
@@ -143,36 +121,6 @@ def deploy_and_mirror(*, url: str, auth: str, artifacts: int, static_root: Path)
         target = static_root / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(_request(f"{url}/{path}", auth=auth))
-
-
-class Nginx:
-    """nginx on a free port serving ``root/repo`` with sendfile."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> "Nginx":
-        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
-        conf = self.root / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(root=self.root, port=self.port))
-        self.process = subprocess.Popen(
-            [NGINX, "-c", str(conf), "-p", str(self.root), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_for(f"{self.url}/", self.process, self.root / "nginx-error.log")
-        except RuntimeError:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None:
-            stop(self.process)
 
 
 def write_consumer(*, url: str, artifacts: int, workdir: Path, name: str) -> Path:
@@ -255,7 +203,7 @@ def main() -> None:
             deploy_and_mirror(
                 url=fronted, auth=auth, artifacts=args.artifacts, static_root=static_root / "repo"
             )
-            with Nginx(static_root) as nginx:
+            with StaticNginx(static_root / "repo", types=MAVEN_TYPES) as nginx:
                 paths = {
                     "maven-metadata.xml": f"{GROUP}/lib00/maven-metadata.xml",
                     ".pom": f"{GROUP}/lib00/1.0/lib00-1.0.pom",
