@@ -41,8 +41,8 @@ class SocketBody(io.RawIOBase):
 
     def read(self, size: int = -1) -> bytes:
         """Read ``size`` bytes (all that is left when negative), fewer only at the end."""
-        if size is None or size < 0:
-            size = len(self._held) + self._reader.length
+        left = len(self._held) + self._reader.length
+        size = left if size is None or size < 0 else min(size, left)
         data = bytearray(size)
         view = memoryview(data)
         filled = 0

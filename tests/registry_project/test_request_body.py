@@ -91,3 +91,22 @@ def test_a_body_cut_short_stores_nothing(live_registry, writer_auth):
         time.sleep(0.1)
     assert Asset.objects.filter(repository=repository).exists() is False
     assert set(os.listdir(blob_backend().temp_dir)) - temp_before == set()
+
+
+def test_a_pom_read_whole_from_the_socket_is_stored_as_sent(live_registry, make_user, make_token):
+    # A POM is read into memory (to parse it) before it is stored: SocketBody.read, not readinto.
+    repository = RepositoryFactory(name="poms", format="maven")
+    user = make_user(repository, Role.WRITE)
+    auth = "Basic " + base64.b64encode(f"{user.username}:{make_token(user)}".encode()).decode()
+    pom = (
+        b'<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+        b"<groupId>org.example</groupId><artifactId>lib</artifactId><version>1.0</version>"
+        b"</project>"
+    )
+    path = "/repository/poms/org/example/lib/1.0/lib-1.0.pom"
+    with _connect(live_registry.url) as sock:
+        sock.sendall(_put(path, auth, pom) + _get(path, auth))
+        (put_status, _), (get_status, served) = _responses(sock, 2)
+
+    assert (put_status, get_status) == (201, 200)
+    assert served == pom
