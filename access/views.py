@@ -32,9 +32,10 @@ def authorize(request: HttpRequest) -> HttpResponse:
     """Answer whether the caller may perform ``?action=`` (default read) on ``?repository=``.
 
     204 when allowed, 401 with the format's challenge for anonymous or bad credentials, 403
-    otherwise, also for an unknown repository: nginx then hands the request to the registry,
-    which answers 404 as it would without nginx. An unknown action is a configuration error
-    (400, which nginx turns into a 500).
+    otherwise: also for an unknown repository, and for a reader whose view the mirror does not
+    hold (a Maven group with a member the caller may not read). nginx then hands the request to
+    the registry, which answers as it would without nginx (404, or the caller's own view). An
+    unknown action is a configuration error (400, which nginx turns into a 500).
     """
     action = ACTIONS.get(request.GET.get("action", Role.READ.label))
     if action is None:
@@ -44,7 +45,7 @@ def authorize(request: HttpRequest) -> HttpResponse:
     if repository is None or config is None:
         return _answer(403)
     try:
-        require(
+        principal = require(
             request,
             repository=repository,
             action=action,
@@ -52,4 +53,8 @@ def authorize(request: HttpRequest) -> HttpResponse:
         )
     except RegistryError as error:
         return _answer(error.http_status, dict(error.headers))
+    if action == Role.READ and not config.mirror_read_allowed(principal, repository):
+        # The caller may read the repository but gets a narrower view than the mirror holds (a
+        # group with members it may not read): the registry serves that view (nginx: @registry).
+        return _answer(403)
     return _answer(204)

@@ -3,15 +3,17 @@
 Usage: .venv/bin/python bench/maven.py [--artifacts 30] [--duration 10] [--connections 32]
                                        [--runs 3] [--workdir DIR]
 
-Starts our server (gunicorn, base settings, a fresh var dir with ``maven-releases``, a user and an
-API token, ``MAVEN_MIRROR_DIR`` set), nginx with our production configuration (deploy/nginx.conf,
-filled in by tests/nginx.py) in front of it, and nginx serving a static copy (the static-file
-limit), all on free loopback ports. Deploys N artifacts to ``maven-releases`` over HTTP, copies
-what we serve into the static nginx's root, then measures, for ours through the production
-nginx, the static nginx and ours direct (gunicorn):
+Starts our server (gunicorn, base settings, a fresh var dir with ``maven-releases``, the group
+``maven-public`` of it, a user and an API token, ``MAVEN_MIRROR_DIR`` set), nginx with our
+production configuration (deploy/nginx.conf, filled in by tests/nginx.py) in front of it, and
+nginx serving a static copy (the static-file limit), all on free loopback ports. Deploys N
+artifacts to ``maven-releases`` over HTTP, copies what we serve into the static nginx's root,
+then measures, for ours through the production nginx, the static nginx and ours direct
+(gunicorn):
 
 - requests/s for ``maven-metadata.xml``, a ``.pom`` and a ``.sha1`` at a fixed concurrency
-  (wrk when installed, else a threaded Python client), ours with the token as Basic auth;
+  (wrk when installed, else a threaded Python client), ours with the token as Basic auth, and
+  for ``maven-metadata.xml`` read from the group (mirrored too: the caller reads every member);
 - wall time of ``mvn compile`` of a consumer depending on all N artifacts, fresh local
   repository per run, median of ``--runs``.
 
@@ -196,6 +198,11 @@ def main() -> None:
             ) as front,
         ):
             token = ours.create_token("maven-releases", format="maven")
+            ours.manage(
+                *("createrepo", "maven-public", "--format", "maven", "--kind", "group"),
+                *("--member", "maven-releases"),
+            )
+            ours.manage("grant", "user", USER, "maven-public", "read")
             auth = "Basic " + base64.b64encode(f"{USER}:{token}".encode()).decode()
             releases = f"{ours.url}/repository/maven-releases"
             fronted = f"{front.url}/repository/maven-releases"
@@ -221,6 +228,18 @@ def main() -> None:
                     )
                     for label, path in paths.items()
                 ]
+                group = f"/repository/maven-public/{paths['maven-metadata.xml']}"
+                rows.append(
+                    (
+                        "GET maven-metadata.xml, group (req/s)",
+                        [
+                            rate(f"{front.url}{group}", auth),
+                            rows[0][1][1],
+                            rate(f"{ours.url}{group}", auth),
+                        ],
+                        ">= 0.50",
+                    )
+                )
                 # What a Django request costs here before any registry work: the ceiling.
                 floor = rate(f"{ours.url}/-/health")[0]
                 sides = {

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db import models
 
 from formats.models import Asset, Document, Package, Repository, Tag, TagEvent, Version
+from formats.services import repository_members_set
 
 
 @admin.register(Repository)
@@ -13,6 +14,13 @@ class RepositoryAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     filter_horizontal = ["members"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def save_related(self, request, form, formsets, change) -> None:
+        """Members change through ``repository_members_set`` (the format follows), not save_m2m."""
+        members = form.cleaned_data.pop("members", None)
+        super().save_related(request, form, formsets, change)
+        if members is not None:
+            repository_members_set(repository=form.instance, members=list(members))
 
 
 class VersionInline(admin.TabularInline):

@@ -16,7 +16,8 @@ MAX_REASON_LENGTH = 300
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-    from formats.models import Asset, Package, Version
+    from access.auth import Principal
+    from formats.models import Asset, Package, Repository, Version
 
 
 class FileDeleteUnsupported(RegistryError):
@@ -92,6 +93,20 @@ class FormatConfig(AppConfig):
         Formats that cache generated documents (simple pages, packuments) rebuild them here.
         After the package itself was deleted, ``package.pk`` is None.
         """
+
+    def on_members_changed(self, repository: "Repository") -> None:
+        """Called inside the transaction that changed the members of group ``repository``.
+
+        Formats that derive files from a group's members (the Maven mirror) rebuild them here.
+        """
+
+    def mirror_read_allowed(self, principal: "Principal", repository: "Repository") -> bool:
+        """Return whether nginx may send this reader of ``repository`` the mirrored files.
+
+        Asked by ``/-/authorize`` after the permission check; formats whose readers may see
+        different views of one repository (Maven groups) narrow it.
+        """
+        return True
 
 
 def plain_text_error(request: HttpRequest, error: RegistryError) -> HttpResponse:

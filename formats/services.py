@@ -6,6 +6,7 @@ import hashlib
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 
+from formats.base import format_config
 from formats.errors import AssetExists, TagImmutable, VersionExists
 from formats.models import Asset, Document, Package, Repository, Tag, TagEvent, Version
 from storage.models import Blob
@@ -38,6 +39,28 @@ def repository_create(
     repository.full_clean()
     repository.save()
     return repository
+
+
+def repository_members_set(*, repository: Repository, members: list[Repository]) -> None:
+    """Make ``members`` the members of group ``repository``; every change of members goes here.
+
+    Members that stay keep their place, the others go, new ones follow in the order given
+    (lookup order is the order of the links). When anything changed, the format is told inside
+    the transaction (``on_members_changed``: Maven rebuilds the group's mirror after commit).
+    """
+    with transaction.atomic():
+        current = set(repository.members.values_list("pk", flat=True))
+        wanted = [member.pk for member in members]
+        removed = current - set(wanted)
+        added = [member for member in members if member.pk not in current]
+        if not removed and not added:
+            return
+        repository.members.remove(*removed)
+        for member in added:  # one by one: add() of several does not keep their order
+            repository.members.add(member)
+        config = format_config(repository.format)
+        if config is not None:
+            config.on_members_changed(repository)
 
 
 def package_ensure(*, repository: Repository, name: str, normalized_name: str) -> Package:

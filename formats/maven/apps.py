@@ -6,7 +6,8 @@ from formats.base import FormatConfig, VersionDetails, plain_text_error
 from registry_project.errors import RegistryError
 
 if TYPE_CHECKING:
-    from formats.models import Package, Version
+    from access.auth import Principal
+    from formats.models import Package, Repository, Version
 
 
 class MavenConfig(FormatConfig):
@@ -44,3 +45,18 @@ class MavenConfig(FormatConfig):
         from formats.maven.services import maven_package_changed  # models load after apps
 
         maven_package_changed(package=package)
+
+    def on_members_changed(self, repository: "Repository") -> None:
+        """Rebuild the mirror of a group (and of groups containing it) once its members changed.
+
+        Called by ``formats.services.repository_members_set`` inside its transaction.
+        """
+        from formats.maven.mirror import maven_mirror_refresh_on_commit  # models load after apps
+
+        maven_mirror_refresh_on_commit(repository=repository, prefix="")
+
+    def mirror_read_allowed(self, principal: "Principal", repository: "Repository") -> bool:
+        """Whether nginx may send this reader of ``repository`` its mirror (``/-/authorize``)."""
+        from formats.maven.mirror import maven_mirror_readable  # models load after apps
+
+        return maven_mirror_readable(repository=repository, principal=principal)

@@ -1,14 +1,18 @@
-"""The Maven mirror: the read tree of hosted Maven repositories, as files nginx sends itself.
+"""The Maven mirror: the read tree of Maven repositories, as files nginx sends itself.
 
 With ``MAVEN_MIRROR_DIR`` set, ``<dir>/<repository>/<maven path>`` holds, for every URL a client
 GETs, exactly the body the registry serves there: both levels of ``maven-metadata.xml`` and the
 artifact files (symbolic links into the blob store), each with its ``.md5/.sha1/.sha256/.sha512``.
-deploy/nginx.conf serves a file found there after a cached ``/-/authorize`` subrequest and sends
-everything else (writes, folders, groups, base SNAPSHOT names) to the registry, so a missing file
-only costs speed. The database stays the truth: a subtree is reconciled with it after every
-commit that changes it, and ``manage.py maven_mirror_sync`` rebuilds the whole mirror.
+A group's tree is what the registry serves to a caller who may read all its members (the first
+member's file, metadata merged by the same selectors); ``/-/authorize`` lets only such callers
+use it (``maven_mirror_readable``). deploy/nginx.conf serves a file found there after a cached
+``/-/authorize`` subrequest and sends everything else (writes, folders, base SNAPSHOT names) to
+the registry, so a missing file only costs speed. The database stays the truth: a subtree is
+reconciled with it after every commit that changes it, in the repository and in every group
+containing it, and ``manage.py maven_mirror_sync`` rebuilds the whole mirror.
 """
 
+import fcntl
 import os
 import shutil
 import tempfile
@@ -19,10 +23,19 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from formats.maven.parsers import CHECKSUM_ALGORITHMS
-from formats.maven.selectors import content_checksum
+from access.auth import Principal
+from access.permissions import READ, has_permission
+from formats.maven.errors import FileUnknown
+from formats.maven.parsers import CHECKSUM_ALGORITHMS, InvalidPath, PathKind, parse_path
+from formats.maven.selectors import (
+    content_checksum,
+    maven_asset_find,
+    maven_containing_groups,
+    maven_group_members,
+    maven_metadata_find,
+)
 from formats.models import Asset, Document, Repository
-from storage.backends import blob_backend
+from storage.backends import BlobBackend, blob_backend
 from storage.services import blob_checksums
 
 # The Content-Type nginx gives a mirrored file by its last extension: the ``types`` block of the
@@ -40,6 +53,12 @@ SERVED_TYPES: dict[str, str] = {
 }
 DEFAULT_TYPE = "application/octet-stream"
 TEMP_PREFIX = ".mirror-tmp-"
+# Per mirrored repository, the repositories its tree was built from (itself, or a group and its
+# members): nginx must not serve a tree built for others (members changed outside
+# repository_members_set, a member deleted, a deleted repository's name taken by a new one). No
+# repository name starts with a dot, and /-/authorize refuses this folder as an unknown one.
+STATE = ".state"
+LOCKS = ".locks"  # in STATE, one lock file per repository
 
 
 @dataclass(frozen=True)
@@ -63,8 +82,10 @@ def served_type(path: str) -> str:
 
 
 def _is_mirrored(repository: Repository) -> bool:
-    # Groups merge their members per caller (maven_read_sources): the registry serves them.
-    return repository.format == "maven" and repository.kind == Repository.Kind.HOSTED
+    return repository.format == "maven" and repository.kind in (
+        Repository.Kind.HOSTED,
+        Repository.Kind.GROUP,
+    )
 
 
 def _with_checksums(path: str, content: bytes | None, digests: dict[str, str]) -> Iterator:
@@ -73,25 +94,65 @@ def _with_checksums(path: str, content: bytes | None, digests: dict[str, str]) -
         yield f"{path}.{suffix}", _Entry(content=digest.encode())
 
 
-def _wanted(*, repository: Repository, prefix: str) -> dict[str, _Entry]:
+def _asset_entries(path: str, asset: Asset, backend: BlobBackend) -> Iterator:
+    blob = blob_checksums(blob=asset.blob)
+    local = backend.local_path(blob.path)
+    # An object store has no file to link to: the registry redirects to it.
+    if local is not None and asset.media_type == served_type(path):
+        yield path, _Entry(target=str(local.resolve()))
+    digests = {algorithm: getattr(blob, algorithm) for algorithm in CHECKSUM_ALGORITHMS}
+    yield from _with_checksums(path, None, digests)
+
+
+def _document_entries(key: str, document: Document) -> Iterator:
+    if document.content_type == served_type(key):
+        content = bytes(document.content)
+        yield key, _Entry(content=content, modified=document.updated.timestamp())
+        yield from _with_checksums(key, content, {})
+
+
+def _hosted_wanted(*, repository: Repository, prefix: str) -> dict[str, _Entry]:
     wanted: dict[str, _Entry] = {}
     assets = Asset.objects.filter(repository=repository, path__startswith=prefix)
     backend = blob_backend()
     for asset in assets.select_related("blob"):
-        blob = blob_checksums(blob=asset.blob)
-        local = backend.local_path(blob.path)
-        # An object store has no file to link to: the registry redirects to it.
-        if local is not None and asset.media_type == served_type(asset.path):
-            wanted[asset.path] = _Entry(target=str(local.resolve()))
-        digests = {algorithm: getattr(blob, algorithm) for algorithm in CHECKSUM_ALGORITHMS}
-        wanted.update(_with_checksums(asset.path, None, digests))
+        wanted.update(_asset_entries(asset.path, asset, backend))
     documents = Document.objects.filter(repository=repository, key__startswith=prefix)
     for document in documents:
-        content = bytes(document.content)
-        if document.content_type == served_type(document.key):
-            wanted[document.key] = _Entry(content=content, modified=document.updated.timestamp())
-            wanted.update(_with_checksums(document.key, content, {}))
+        wanted.update(_document_entries(document.key, document))
     return wanted
+
+
+def _group_wanted(*, members: list[Repository], prefix: str) -> dict[str, _Entry]:
+    # Every path a member holds, answered by the selectors the registry's view calls for a
+    # caller reading all members: the mirror cannot drift from what the registry serves.
+    paths: set[str] = set()
+    for member in members:
+        assets = Asset.objects.filter(repository=member, path__startswith=prefix)
+        paths.update(assets.values_list("path", flat=True))
+        documents = Document.objects.filter(repository=member, key__startswith=prefix)
+        paths.update(documents.values_list("key", flat=True))
+    wanted: dict[str, _Entry] = {}
+    backend = blob_backend()
+    for path in sorted(paths):
+        wanted.update(_group_entries(members=members, path=path, backend=backend))
+    return wanted
+
+
+def _group_entries(*, members: list[Repository], path: str, backend: BlobBackend) -> Iterator:
+    try:
+        mpath = parse_path(path=path)
+    except InvalidPath:
+        return
+    if mpath.kind is PathKind.DIRECTORY or mpath.target_path != path or mpath.checksum:
+        return
+    try:
+        if mpath.is_metadata:
+            yield from _document_entries(path, maven_metadata_find(sources=members, mpath=mpath))
+        else:
+            yield from _asset_entries(path, maven_asset_find(sources=members, mpath=mpath), backend)
+    except FileUnknown:
+        return
 
 
 def _present(*, base: Path, prefix: str) -> Iterator[str]:
@@ -147,25 +208,79 @@ def _remove(file: Path, base: Path) -> None:
             break  # not empty
 
 
-def maven_mirror_refresh(*, repository: Repository, prefix: str) -> None:
-    """Make the mirror files under ``prefix`` of ``repository`` match the database.
-
-    Args:
-        repository: Any repository; only hosted Maven repositories are mirrored.
-        prefix: A folder (``com/example/lib/``, ``""`` for all) or a file key
-            (``com/example/maven-metadata.xml``) whose files are reconciled.
-    """
-    root = mirror_root()
-    if root is None or not _is_mirrored(repository):
-        return
-    base = root / repository.name
-    wanted = _wanted(repository=repository, prefix=prefix)
+def _reconcile(*, base: Path, prefix: str, wanted: dict[str, _Entry]) -> None:
     for relative in set(_present(base=base, prefix=prefix)) - set(wanted):
         _remove(base / relative, base)
     for relative, entry in wanted.items():
         file = base / relative
         if not _is_current(file, entry):
             _write(file, entry)
+
+
+def _stamp(*, repository: Repository, sources: list[Repository]) -> bytes:
+    # Primary keys: a repository deleted and created again under its name is another one.
+    return " ".join(str(source.pk) for source in (repository, *sources)).encode()
+
+
+def _stamp_file(root: Path, repository: Repository) -> Path:
+    return root / STATE / repository.name
+
+
+def _stamp_matches(root: Path, repository: Repository, sources: list[Repository]) -> bool:
+    file = _stamp_file(root, repository)
+    return file.is_file() and file.read_bytes() == _stamp(repository=repository, sources=sources)
+
+
+def _refresh_one(*, root: Path, repository: Repository, prefix: str) -> None:
+    locks = root / STATE / LOCKS
+    locks.mkdir(mode=0o755, parents=True, exist_ok=True)
+    # One refresh of a repository at a time (also across replicas sharing the volume), reading
+    # the members inside the lock: the tree and its stamp always come from the same sources.
+    with open(locks / repository.name, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        sources = maven_group_members(repository=repository)
+        if not _stamp_matches(root, repository, sources):
+            prefix = ""  # built from other repositories: any path may differ
+        if repository.kind == Repository.Kind.GROUP:
+            wanted = _group_wanted(members=sources, prefix=prefix)
+        else:
+            wanted = _hosted_wanted(repository=repository, prefix=prefix)
+        _reconcile(base=root / repository.name, prefix=prefix, wanted=wanted)
+        content = _stamp(repository=repository, sources=sources)
+        _write(_stamp_file(root, repository), _Entry(content=content))
+
+
+def maven_mirror_refresh(*, repository: Repository, prefix: str) -> None:
+    """Make the mirror files under ``prefix`` of ``repository`` and its groups match the database.
+
+    Args:
+        repository: Any repository; hosted and group Maven repositories are mirrored, and so
+            is the same prefix of every group containing ``repository`` (nested or not).
+        prefix: A folder (``com/example/lib/``, ``""`` for all) or a file key
+            (``com/example/maven-metadata.xml``) whose files are reconciled.
+    """
+    root = mirror_root()
+    if root is None or not _is_mirrored(repository):
+        return
+    for target in (repository, *maven_containing_groups(repository=repository)):
+        _refresh_one(root=root, repository=target, prefix=prefix)
+
+
+def maven_mirror_readable(*, repository: Repository, principal: Principal) -> bool:
+    """Return whether nginx may send ``principal`` the mirror of ``repository``.
+
+    A group's mirror is the view of a reader of every member: a caller who may read only some
+    is served by the registry, which merges just those. So is everyone while a tree was built
+    from other repositories than the database now names (until the refresh after that change
+    ends). The caller's right to read ``repository`` itself has been checked already.
+    """
+    sources = maven_group_members(repository=repository)
+    if repository.kind == Repository.Kind.GROUP and not all(
+        has_permission(principal=principal, repository=member, action=READ) for member in sources
+    ):
+        return False
+    root = mirror_root()
+    return root is None or _stamp_matches(root, repository, sources)
 
 
 def maven_mirror_refresh_on_commit(*, repository: Repository, prefix: str) -> None:
@@ -181,7 +296,7 @@ def maven_mirror_refresh_on_commit(*, repository: Repository, prefix: str) -> No
 
 
 def maven_mirror_sync() -> list[str]:
-    """Rebuild the whole mirror from the database: every hosted Maven repository, nothing else.
+    """Rebuild the whole mirror from the database: every hosted and group Maven repository.
 
     For a new deployment, or to repair the mirror after a crash between a commit and its refresh.
 
@@ -192,20 +307,32 @@ def maven_mirror_sync() -> list[str]:
     if root is None:
         return []
     root.mkdir(mode=0o755, parents=True, exist_ok=True)
-    repositories = list(Repository.objects.filter(format="maven", kind=Repository.Kind.HOSTED))
+    repositories = [
+        repository
+        for repository in Repository.objects.filter(format="maven").order_by("pk")
+        if _is_mirrored(repository)
+    ]
     names = {repository.name for repository in repositories}
-    for child in root.iterdir():
-        if child.name in names:
+    _prune(root, keep={*names, STATE})
+    state = root / STATE
+    if state.is_dir():
+        _prune(state, keep={*names, LOCKS})
+        if (state / LOCKS).is_dir():
+            _prune(state / LOCKS, keep=names)
+    for repository in repositories:
+        for directory, _, files in os.walk(root / repository.name):
+            for name in files:
+                if name.startswith(TEMP_PREFIX):  # left by a crash mid-write
+                    (Path(directory) / name).unlink(missing_ok=True)
+        _refresh_one(root=root, repository=repository, prefix="")
+    return sorted(names)
+
+
+def _prune(folder: Path, *, keep: set[str]) -> None:
+    for child in folder.iterdir():
+        if child.name in keep:
             continue
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child)
         else:
             child.unlink()
-    for repository in repositories:
-        base = root / repository.name
-        for directory, _, files in os.walk(base):
-            for name in files:
-                if name.startswith(TEMP_PREFIX):  # left by a crash mid-write
-                    (Path(directory) / name).unlink(missing_ok=True)
-        maven_mirror_refresh(repository=repository, prefix="")
-    return sorted(names)

@@ -41,16 +41,15 @@ def maven_package_name(*, group_id: str, artifact_id: str) -> str:
     return f"{group_id}:{artifact_id}"
 
 
-def maven_read_sources(*, repository: Repository, principal: Principal) -> list[Repository]:
-    """Return the hosted repositories a read of ``repository`` looks in, in order.
+def maven_group_members(*, repository: Repository) -> list[Repository]:
+    """Return every hosted repository a read of ``repository`` may look in, in order.
 
-    A hosted repository is its own only source. A group yields its members (nested groups
-    flattened, each repository once) that the caller may read; the caller's right to read
-    the group itself has been checked already.
+    A hosted repository is its own only member. A group yields its members, nested groups
+    flattened and each repository once, whoever asks: what a reader of all of them sees.
     """
     if repository.kind != Repository.Kind.GROUP:
         return [repository]
-    sources: list[Repository] = []
+    members: list[Repository] = []
     seen = {repository.pk}
     pending = _members(group=repository)
     while pending:
@@ -60,9 +59,40 @@ def maven_read_sources(*, repository: Repository, principal: Principal) -> list[
         seen.add(member.pk)
         if member.kind == Repository.Kind.GROUP:
             pending = _members(group=member) + pending
-        elif has_permission(principal=principal, repository=member, action=READ):
-            sources.append(member)
-    return sources
+        else:
+            members.append(member)
+    return members
+
+
+def maven_read_sources(*, repository: Repository, principal: Principal) -> list[Repository]:
+    """Return the hosted repositories a read of ``repository`` by ``principal`` looks in, in order.
+
+    The members of ``maven_group_members`` the caller may read; the caller's right to read the
+    group itself has been checked already.
+    """
+    if repository.kind != Repository.Kind.GROUP:
+        return [repository]
+    return [
+        member
+        for member in maven_group_members(repository=repository)
+        if has_permission(principal=principal, repository=member, action=READ)
+    ]
+
+
+def maven_containing_groups(*, repository: Repository) -> list[Repository]:
+    """Return the groups that contain ``repository``, directly or through nested groups."""
+    groups: list[Repository] = []
+    seen = {repository.pk}
+    pending = [repository]
+    while pending:
+        containing = Repository.objects.filter(
+            members=pending.pop(0), kind=Repository.Kind.GROUP, format=repository.format
+        )
+        for group in containing.exclude(pk__in=seen).order_by("pk"):
+            seen.add(group.pk)
+            groups.append(group)
+            pending.append(group)
+    return groups
 
 
 def _members(*, group: Repository) -> list[Repository]:

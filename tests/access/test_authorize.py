@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from access.models import ApiToken, Role
 from access.services import role_grant, token_create, token_revoke
+from formats.models import Repository
+from formats.services import repository_members_set
 from tests.factories import PASSWORD, RepositoryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +104,58 @@ def test_authorize_refuses_malformed_questions(client, repositories, _case, meth
     response = getattr(client, method)(f"/-/authorize?{query}")
 
     assert response.status_code == status
+
+
+@pytest.fixture
+def groups(repositories):
+    """``open``: a public group of private + public; ``closed``: a private group; ``nested``."""
+    private, public = repositories["private"], repositories["public"]
+    made = {
+        "open": RepositoryFactory(
+            name="open", format="maven", kind=Repository.Kind.GROUP, anonymous_read=True
+        ),
+        "closed": RepositoryFactory(name="closed", format="maven", kind=Repository.Kind.GROUP),
+        "all-public": RepositoryFactory(
+            name="all-public", format="maven", kind=Repository.Kind.GROUP, anonymous_read=True
+        ),
+        "nested": RepositoryFactory(name="nested", format="maven", kind=Repository.Kind.GROUP),
+    }
+    repository_members_set(repository=made["open"], members=[public, private])
+    repository_members_set(repository=made["closed"], members=[private, public])
+    repository_members_set(repository=made["all-public"], members=[public])
+    repository_members_set(repository=made["nested"], members=[made["all-public"], private])
+    reader = UserFactory(username="reader")
+    role_grant(repository=private, role=Role.READ, user=reader)
+    role_grant(repository=made["closed"], role=Role.READ, user=reader)
+    role_grant(repository=made["nested"], role=Role.READ, user=reader)
+    partial = UserFactory(username="partial")
+    for name in ("closed", "nested"):
+        role_grant(repository=made[name], role=Role.READ, user=partial)
+    UserFactory(username="stranger")
+    return made
+
+
+@pytest.mark.parametrize(
+    ("_case", "who", "repository", "status"),
+    [
+        ("a reader of the group and every member may", "reader", "closed", 204),
+        ("members read through nested groups count", "reader", "nested", 204),
+        ("a reader of all members of a public group may", "reader", "open", 204),
+        ("a reader of the group but not a member goes to the registry", "partial", "closed", 403),
+        ("so does one missing a member of a nested group", "partial", "nested", 403),
+        ("anonymous on a public group with a private member too", None, "open", 403),
+        ("anonymous on a public group of public members may", None, "all-public", 204),
+        ("a stranger on a private group is refused", "stranger", "closed", 403),
+        ("anonymous on a private group is challenged", None, "closed", 401),
+    ],
+)
+def test_authorize_sends_only_readers_of_every_member_to_a_group_mirror(
+    client, groups, _case, who, repository, status
+):
+    headers = _basic(who, PASSWORD) if who else {}
+
+    response = client.get("/-/authorize", {"repository": repository}, headers=headers)
+
+    assert response.status_code == status
+    assert response.get("WWW-Authenticate") == (CHALLENGE if status == 401 else None)
+    assert response["X-Accel-Expires"] == "5"

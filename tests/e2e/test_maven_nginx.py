@@ -17,6 +17,8 @@ from django.conf import settings
 from access.models import ApiToken, Role
 from access.services import role_grant, token_revoke
 from formats.maven.parsers import parse_metadata
+from formats.models import Repository
+from formats.services import repository_members_set
 from tests.e2e.test_maven_mvn import _jar, _mvn, _project, _settings
 from tests.factories import PASSWORD, RepositoryFactory
 from tests.live import LiveServer, start_server
@@ -196,3 +198,90 @@ def test_mvn_resolves_through_nginx_from_the_mirror(fast_path, repositories, mak
     # The metadata and files mvn read were sent by nginx: gunicorn never saw those GETs.
     during_compile = server.log.read_text()[log_before:]
     assert re.findall(r'"(?:GET|HEAD) /repository/\S+', during_compile) == []
+
+
+@pytest.fixture
+def group(repositories, settings, _mirror_dir):
+    """``fast-public``: fast-releases then fast-other, mirrored as the registry would do it."""
+    settings.MAVEN_MIRROR_DIR = str(_mirror_dir)  # the refresh after the membership change
+    public = RepositoryFactory(name="fast-public", format="maven", kind=Repository.Kind.GROUP)
+    repository_members_set(
+        repository=public, members=[repositories["releases"], repositories["other"]]
+    )
+    return public
+
+
+def test_mvn_resolves_through_nginx_from_a_group(
+    fast_path, repositories, group, make_user, tmp_path
+):
+    server, nginx = fast_path
+    writer = make_user(repositories["releases"], Role.WRITE)
+    role_grant(repository=repositories["other"], role=Role.WRITE, user=writer)
+    role_grant(repository=group, role=Role.READ, user=writer)
+    auth = (writer.username, PASSWORD)
+    releases = f"{nginx.url}/repository/fast-releases/"
+    for artifact, version in (("base", "1.0"), ("util", "1.0"), ("util", "1.5")):
+        _deploy(releases, auth, artifact, version)
+    # The newest util below 2.0 is in the second member: mvn sees the merged metadata.
+    _deploy(f"{nginx.url}/repository/fast-other/", auth, "util", "1.7")
+    lib = _project(tmp_path, "lib", RELEASES=releases, SNAPSHOTS=releases)
+    deployed = _mvn(_settings(tmp_path, "producer", *auth), "deploy", cwd=lib)
+    assert deployed.returncode == 0, deployed.stdout[-3000:]
+
+    consumer = _project(tmp_path, "consumer", PUBLIC=f"{nginx.url}/repository/fast-public/")
+    log_before = len(server.log.read_text())
+    compiled = _mvn(_settings(tmp_path, "consumer", *auth), "compile", cwd=consumer)
+
+    assert compiled.returncode == 0, compiled.stdout[-3000:]
+    local = tmp_path / "consumer-m2" / "com" / "example"
+    resolved = sorted(path.name for path in local.rglob("*.jar"))
+    assert resolved[0] == "base-1.0.jar"
+    assert resolved[-1] == "util-1.7.jar"
+    during_compile = server.log.read_text()[log_before:]
+    assert re.findall(r'"(?:GET|HEAD) /repository/\S+', during_compile) == []
+
+
+def test_a_reader_of_one_member_gets_from_nginx_what_the_registry_gives_it(
+    fast_path, repositories, group, make_user
+):
+    server, nginx = fast_path
+    writer = make_user(repositories["releases"], Role.WRITE)
+    role_grant(repository=repositories["other"], role=Role.WRITE, user=writer)
+    role_grant(repository=group, role=Role.READ, user=writer)
+    partial = make_user(repositories["releases"], Role.READ)
+    role_grant(repository=group, role=Role.READ, user=partial)
+    _deploy(f"{nginx.url}/repository/fast-releases/", (writer.username, PASSWORD), "util", "1.0")
+    _deploy(f"{nginx.url}/repository/fast-other/", (writer.username, PASSWORD), "util", "9.0")
+    front = f"{nginx.url}/repository/fast-public/"
+    direct = f"{server.url}/repository/fast-public/"
+
+    def both(path: str, user) -> tuple[requests.Response, requests.Response]:
+        auth = (user.username, PASSWORD)
+        return (
+            requests.get(f"{front}{path}", auth=auth, timeout=30),
+            requests.get(f"{direct}{path}", auth=auth, timeout=30),
+        )
+
+    # A reader of every member gets the merged view from the mirror.
+    via_nginx, registry = both(f"{UTIL}/maven-metadata.xml", writer)
+    assert parse_metadata(raw=via_nginx.content).versions == ("1.0", "9.0")
+    assert via_nginx.content == registry.content
+    assert NGINX_ETAG.fullmatch(via_nginx.headers["ETag"])
+    # A reader of one member gets its own view, from the registry, through nginx too.
+    for path, status in (
+        (f"{UTIL}/maven-metadata.xml", 200),
+        (f"{UTIL}/maven-metadata.xml.sha1", 200),
+        (f"{UTIL}/1.0/util-1.0.jar", 200),
+        (f"{UTIL}/9.0/util-9.0.jar", 404),
+        (f"{UTIL}/9.0/util-9.0.pom.sha1", 404),
+    ):
+        via_nginx, registry = both(path, partial)
+        assert (via_nginx.status_code, registry.status_code) == (status, status), path
+        assert via_nginx.content == registry.content, path
+        assert via_nginx.headers.get("ETag") == registry.headers.get("ETag"), path
+    metadata = requests.get(
+        f"{front}{UTIL}/maven-metadata.xml", auth=(partial.username, PASSWORD), timeout=30
+    )
+    assert parse_metadata(raw=metadata.content).versions == ("1.0",)
+    anonymous = requests.get(f"{front}{UTIL}/maven-metadata.xml", timeout=30)
+    assert (anonymous.status_code, anonymous.text) == (401, "authentication required\n")

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from formats.models import Repository
-from formats.services import repository_create
+from formats.services import repository_create, repository_members_set
 
 DEFAULT_REPOSITORIES = [
     ("raw", "raw", {}),
@@ -31,8 +31,10 @@ class Command(BaseCommand):
         for name, format_name, members in DEFAULT_GROUPS:
             if not Repository.objects.filter(name=name).exists():
                 group = repository_create(name=name, format=format_name, kind="group")
-                for member in members:
-                    group.members.add(Repository.objects.get(name=member))
+                repository_members_set(
+                    repository=group,
+                    members=[Repository.objects.get(name=member) for member in members],
+                )
                 self.stdout.write(f"created {format_name} group {name}")
         users = get_user_model().objects
         if not users.filter(is_superuser=True).exists():

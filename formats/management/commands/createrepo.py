@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from formats.models import FORMAT_CHOICES, Repository
-from formats.services import repository_create
+from formats.services import repository_create, repository_members_set
 
 MAVEN_POLICIES = ["release", "snapshot", "mixed"]
 
@@ -52,8 +52,8 @@ class Command(BaseCommand):
             )
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from None
-        for member in members:  # one by one: add() of several does not keep their order
-            repository.members.add(member)
+        if members:
+            repository_members_set(repository=repository, members=members)
         if options["immutable_tags"]:
             repository.immutable_tags = True
             repository.save(update_fields=["immutable_tags"])

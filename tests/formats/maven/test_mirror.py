@@ -1,6 +1,9 @@
 """The Maven mirror (MAVEN_MIRROR_DIR): after every change it holds what the registry serves."""
 
+import hashlib
+import io
 import re
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -8,11 +11,14 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from access.models import Role
-from access.services import token_create
-from formats.maven.mirror import SERVED_TYPES, served_type
+from access.services import role_grant, token_create
+from formats.maven.mirror import SERVED_TYPES, STATE, served_type
+from formats.maven.parsers import parse_metadata
 from formats.maven.protocol.views import MIME_CHECKSUM
+from formats.maven.selectors import maven_group_members
 from formats.maven.services import media_type_for
 from formats.models import Package, Repository, Version
+from formats.services import repository_members_set
 from storage.backends import blob_backend
 from tests.factories import RepositoryFactory
 from tests.formats.maven.conftest import basic, pom
@@ -57,10 +63,11 @@ def published(deploy_committed, releases, snapshots):
 
 
 def _tree(root: Path) -> dict[str, bytes]:
+    """The files nginx may send (not the groups' member stamps and locks)."""
     return {
         path.relative_to(root).as_posix(): path.read_bytes()
         for path in sorted(root.rglob("*"))
-        if path.is_file()
+        if path.is_file() and not path.relative_to(root).as_posix().startswith(f"{STATE}/")
     }
 
 
@@ -160,6 +167,7 @@ def test_maven_mirror_sync_rebuilds_the_mirror_from_the_database(
     )
     group = RepositoryFactory(name="public", format="maven", kind=Repository.Kind.GROUP)
     group.members.add(releases, snapshots)
+    role_grant(repository=group, role=Role.READ, user=deployer)
     RepositoryFactory(name="raw", format="raw")
     mirror = tmp_path / "mirror"
     stale = {
@@ -167,7 +175,8 @@ def test_maven_mirror_sync_rebuilds_the_mirror_from_the_database(
         "releases/com/example/util/maven-metadata.xml": b"outdated",
         "releases/com/example/util/.mirror-tmp-crashed": b"half written",
         "gone/com/example/x/maven-metadata.xml": b"a repository that no longer exists",
-        "public/com/example/util/maven-metadata.xml": b"groups are served by the registry",
+        "public/com/example/util/maven-metadata.xml": b"outdated group metadata",
+        f"{STATE}/gone": b"the stamp of a repository that no longer exists",
         "raw/file": b"not maven",
     }
     for relative, content in stale.items():
@@ -177,14 +186,25 @@ def test_maven_mirror_sync_rebuilds_the_mirror_from_the_database(
 
     call_command("maven_mirror_sync")
 
-    assert capsys.readouterr().out == "mirrored 2 repositories: releases, snapshots\n"
+    assert capsys.readouterr().out == "mirrored 3 repositories: public, releases, snapshots\n"
+    hosted = [
+        "com/example/util/maven-metadata.xml",
+        "com/example/util/1.0/util-1.0.pom",
+        "com/example/lib/maven-metadata.xml",
+        f"{SNAP}/maven-metadata.xml",
+        f"{SNAP}/lib-1.0-20261126.201500-1.pom",
+    ]
     assert sorted(_tree(mirror)) == _with_sums(
-        "releases/com/example/util/maven-metadata.xml",
-        "releases/com/example/util/1.0/util-1.0.pom",
-        "snapshots/com/example/lib/maven-metadata.xml",
-        f"snapshots/{SNAP}/maven-metadata.xml",
-        f"snapshots/{SNAP}/lib-1.0-20261126.201500-1.pom",
+        *(f"releases/{path}" for path in hosted[:2]),
+        *(f"snapshots/{path}" for path in hosted[2:]),
+        *(f"public/{path}" for path in hosted),
     )
+    assert sorted(p.name for p in (mirror / STATE).iterdir()) == [
+        ".locks",
+        "public",
+        "releases",
+        "snapshots",
+    ]
     _assert_serves_the_mirror(client, deployer, mirror)
 
 
@@ -212,3 +232,265 @@ def test_served_types_are_the_types_of_the_nginx_config_and_of_the_registry():
         for extension in SERVED_TYPES
     }
     assert registry == SERVED_TYPES
+
+
+# Groups: the mirror of a group is the registry's answer to a reader of every member.
+
+UTIL_META = f"{RELEASE}/maven-metadata.xml"
+
+
+@pytest.fixture
+def thirdparty(db):
+    return RepositoryFactory(name="thirdparty", format="maven")
+
+
+@pytest.fixture
+def group(db, releases, snapshots, thirdparty, django_capture_on_commit_callbacks):
+    """``public``: releases, then snapshots, then thirdparty, made through the service."""
+    public = RepositoryFactory(name="public", format="maven", kind=Repository.Kind.GROUP)
+    with django_capture_on_commit_callbacks(execute=True):
+        repository_members_set(repository=public, members=[releases, snapshots, thirdparty])
+    return public
+
+
+@pytest.fixture
+def group_reader(make_user, group, releases, snapshots, thirdparty, deployer):
+    """The deployer, who may also read the group: a reader of every member."""
+    role_grant(repository=thirdparty, role=Role.WRITE, user=deployer)
+    role_grant(repository=group, role=Role.READ, user=deployer)
+    return deployer
+
+
+@pytest.fixture
+def group_published(deploy_committed, group_reader, releases, snapshots, thirdparty):
+    """util 1.0 in releases and (other bytes) in thirdparty; 1.1 in thirdparty; a snapshot."""
+    deploy_committed(releases, f"{RELEASE}/1.0/util-1.0.pom", pom("com.example", "util", "1.0"))
+    deploy_committed(releases, f"{RELEASE}/1.0/util-1.0.jar", JAR)
+    deploy_committed(thirdparty, f"{RELEASE}/1.0/util-1.0.jar", b"PK\x03\x04 another build")
+    deploy_committed(thirdparty, f"{RELEASE}/1.1/util-1.1.pom", pom("com.example", "util", "1.1"))
+    deploy_committed(
+        snapshots,
+        f"{RELEASE}/2.0-SNAPSHOT/util-2.0-20261126.201500-1.pom",
+        pom("com.example", "util", "2.0-SNAPSHOT"),
+    )
+
+
+def _group_tree(mirror: Path) -> list[str]:
+    return sorted(path for path in _tree(mirror) if path.startswith("public/"))
+
+
+def _versions(mirror: Path) -> bytes:
+    return (mirror / "public" / UTIL_META).read_bytes()
+
+
+def test_group_mirror_is_what_the_registry_serves_a_reader_of_every_member(
+    client, mirror, group_published, group_reader, releases
+):
+    assert _group_tree(mirror) == _with_sums(
+        f"public/{UTIL_META}",
+        f"public/{RELEASE}/1.0/util-1.0.jar",
+        f"public/{RELEASE}/1.0/util-1.0.pom",
+        f"public/{RELEASE}/1.1/util-1.1.pom",
+        f"public/{RELEASE}/2.0-SNAPSHOT/maven-metadata.xml",
+        f"public/{RELEASE}/2.0-SNAPSHOT/util-2.0-20261126.201500-1.pom",
+    )
+    _assert_serves_the_mirror(client, group_reader, mirror)
+    # The first member's file, as a link to its blob.
+    jar = mirror / "public" / RELEASE / "1.0" / "util-1.0.jar"
+    blob = releases.assets.get(path=f"{RELEASE}/1.0/util-1.0.jar").blob
+    assert jar.resolve() == blob_backend().local_path(blob.path)
+    # Metadata merged across the members, and the checksum of the merged body.
+    merged = client.get(f"/repository/public/{UTIL_META}", headers=basic(group_reader))
+    assert parse_metadata(raw=body_of(merged)).versions == ("1.0", "1.1", "2.0-SNAPSHOT")
+    assert _versions(mirror) == body_of(merged)
+    assert (mirror / "public" / f"{UTIL_META}.sha1").read_bytes() == (
+        hashlib.sha1(body_of(merged)).hexdigest().encode()
+    )
+    assert int((mirror / "public" / UTIL_META).stat().st_mtime) == (
+        parsedate_to_datetime(merged["Last-Modified"]).timestamp()
+    )
+
+
+def test_a_deploy_to_a_member_refreshes_the_group_mirror(
+    client, mirror, group_published, group_reader, deploy_committed, thirdparty
+):
+    deploy_committed(thirdparty, f"{RELEASE}/1.2/util-1.2.pom", pom("com.example", "util", "1.2"))
+
+    assert parse_metadata(raw=_versions(mirror)).versions == ("1.0", "1.1", "1.2", "2.0-SNAPSHOT")
+    assert (mirror / "public" / RELEASE / "1.2" / "util-1.2.pom").is_symlink()
+    _assert_serves_the_mirror(client, group_reader, mirror)
+
+
+def test_deleting_a_version_of_a_member_refreshes_the_group_mirror(
+    client,
+    mirror,
+    group_published,
+    group_reader,
+    make_user,
+    thirdparty,
+    django_capture_on_commit_callbacks,
+):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token_create(user=group_reader).secret}")
+    role_grant(repository=thirdparty, role=Role.DELETE, user=group_reader)
+    doomed = Version.objects.get(package__repository=thirdparty, version="1.1")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.delete(f"/api/v1/versions/{doomed.pk}/").status_code == 204
+
+    assert parse_metadata(raw=_versions(mirror)).versions == ("1.0", "2.0-SNAPSHOT")
+    assert not (mirror / "public" / RELEASE / "1.1").exists()
+    _assert_serves_the_mirror(client, group_reader, mirror)
+
+
+def test_membership_changes_rebuild_the_group_mirror(
+    client,
+    mirror,
+    group_published,
+    group_reader,
+    releases,
+    snapshots,
+    thirdparty,
+    django_capture_on_commit_callbacks,
+):
+    group = Repository.objects.get(name="public")
+    with django_capture_on_commit_callbacks(execute=True):
+        repository_members_set(repository=group, members=[thirdparty, snapshots])
+
+    assert parse_metadata(raw=_versions(mirror)).versions == ("1.0", "1.1", "2.0-SNAPSHOT")
+    jar = mirror / "public" / RELEASE / "1.0" / "util-1.0.jar"
+    assert jar.resolve() == blob_backend().local_path(
+        thirdparty.assets.get(path=f"{RELEASE}/1.0/util-1.0.jar").blob.path
+    )
+    assert not (mirror / "public" / RELEASE / "1.0" / "util-1.0.pom").exists()
+    _assert_serves_the_mirror(client, group_reader, mirror)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        repository_members_set(repository=group, members=[snapshots])
+
+    assert _group_tree(mirror) == _with_sums(
+        f"public/{UTIL_META}",
+        f"public/{RELEASE}/2.0-SNAPSHOT/maven-metadata.xml",
+        f"public/{RELEASE}/2.0-SNAPSHOT/util-2.0-20261126.201500-1.pom",
+    )
+    _assert_serves_the_mirror(client, group_reader, mirror)
+
+
+def test_createrepo_with_members_mirrors_the_new_group(
+    client, mirror, deploy_committed, deployer, releases, django_capture_on_commit_callbacks
+):
+    deploy_committed(releases, f"{RELEASE}/1.0/util-1.0.pom", pom("com.example", "util", "1.0"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command(
+            "createrepo",
+            "everything",
+            "--format",
+            "maven",
+            "--kind",
+            "group",
+            "--member",
+            "releases",
+            stdout=io.StringIO(),
+        )
+
+    assert sorted(p for p in _tree(mirror) if p.startswith("everything/")) == _with_sums(
+        f"everything/{UTIL_META}", f"everything/{RELEASE}/1.0/util-1.0.pom"
+    )
+    role_grant(repository=Repository.objects.get(name="everything"), role=Role.READ, user=deployer)
+    _assert_serves_the_mirror(client, deployer, mirror)
+
+
+def test_members_edited_in_the_admin_rebuild_the_group_mirror(
+    client,
+    mirror,
+    group_published,
+    releases,
+    snapshots,
+    make_user,
+    django_capture_on_commit_callbacks,
+):
+    admin = make_user(is_superuser=True, is_staff=True)
+    group = Repository.objects.get(name="public")
+    form = {
+        "name": "public",
+        "format": "maven",
+        "kind": "group",
+        "config": "{}",
+        "immutable_tag_exceptions": "latest",
+        "upstream_url": "",
+        "members": [str(releases.pk), str(snapshots.pk)],
+    }
+    client.force_login(admin)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/admin/formats/repository/{group.pk}/change/", form)
+
+    assert response.status_code == 302, response.content
+    assert maven_group_members(repository=group) == [releases, snapshots]
+    assert parse_metadata(raw=_versions(mirror)).versions == ("1.0", "2.0-SNAPSHOT")
+    assert not (mirror / "public" / RELEASE / "1.1").exists()
+
+
+def test_nested_groups_follow_their_members(
+    client,
+    mirror,
+    group_published,
+    group_reader,
+    deploy_committed,
+    releases,
+    django_capture_on_commit_callbacks,
+):
+    outer = RepositoryFactory(name="outer", format="maven", kind=Repository.Kind.GROUP)
+    with django_capture_on_commit_callbacks(execute=True):
+        repository_members_set(repository=outer, members=[Repository.objects.get(name="public")])
+    role_grant(repository=outer, role=Role.READ, user=group_reader)
+
+    deploy_committed(releases, f"{RELEASE}/1.3/util-1.3.pom", pom("com.example", "util", "1.3"))
+
+    outer_metadata = (mirror / "outer" / UTIL_META).read_bytes()
+    assert parse_metadata(raw=outer_metadata).versions == ("1.0", "1.1", "1.3", "2.0-SNAPSHOT")
+    assert outer_metadata == _versions(mirror)
+    _assert_serves_the_mirror(client, group_reader, mirror)
+
+
+def test_a_group_mirror_built_for_other_members_is_not_served(
+    client, mirror, group_published, group_reader, deploy_committed, releases, snapshots
+):
+    group = Repository.objects.get(name="public")
+    group.members.remove(releases)  # behind the service's back (a shell, a deleted member)
+
+    def authorize() -> int:
+        query = {"repository": "public"}
+        return client.get("/-/authorize", query, headers=basic(group_reader)).status_code
+
+    assert authorize() == 403  # the registry serves the group until its mirror is rebuilt
+    deploy_committed(
+        snapshots,
+        f"{SNAP}/lib-1.0-20261126.201500-1.pom",
+        pom("com.example", "lib", "1.0-SNAPSHOT"),
+    )
+
+    assert authorize() == 204
+    assert not (mirror / "public" / RELEASE / "1.0" / "util-1.0.pom").exists()
+    assert (mirror / "public" / SNAP / "lib-1.0-20261126.201500-1.pom").is_symlink()
+    _assert_serves_the_mirror(client, group_reader, mirror)
+
+
+def test_a_deleted_repository_s_mirror_is_not_served_under_a_new_one_of_its_name(
+    client, mirror, published, deployer, deploy_committed, releases
+):
+    releases.delete()  # its mirror stays until maven_mirror_sync, as after a crash
+    again = RepositoryFactory(name="releases", format="maven", config={"version_policy": "release"})
+    role_grant(repository=again, role=Role.WRITE, user=deployer)
+
+    def authorize() -> int:
+        query = {"repository": "releases"}
+        return client.get("/-/authorize", query, headers=basic(deployer)).status_code
+
+    assert authorize() == 403  # the old tree: the registry answers (404) until it is rebuilt
+    deploy_committed(again, "org/other/tool/2.0/tool-2.0.pom", pom("org.other", "tool", "2.0"))
+
+    assert authorize() == 204
+    assert not (mirror / "releases" / RELEASE).exists()
+    assert (mirror / "releases" / "org/other/tool/2.0/tool-2.0.pom").is_symlink()

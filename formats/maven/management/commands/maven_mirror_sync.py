@@ -6,7 +6,7 @@ from formats.maven.mirror import maven_mirror_sync, mirror_root
 
 
 class Command(BaseCommand):
-    help = "Rebuild the files nginx serves for hosted Maven repositories (MAVEN_MIRROR_DIR)."
+    help = "Rebuild the files nginx serves for Maven hosted and group repositories (the mirror)."
 
     def handle(self, *args, **options) -> None:
         if mirror_root() is None:
