@@ -1,10 +1,12 @@
 """Reads from the shared version model."""
 
+from functools import cache
+
 from django.db.models import QuerySet
 
 from formats.errors import AssetUnknown, PackageUnknown, VersionUnknown
 from formats.models import Asset, Document, Package, Repository, TagEvent, Version
-from registry_project.db import row_get
+from registry_project.db import quoted, row_get, rows_list, select_columns
 from storage.models import Blob
 
 
@@ -22,6 +24,22 @@ def version_get(*, package: Package, version: str) -> Version:
     if found is None:
         raise VersionUnknown(f"{package.name} {version} not found")
     return found
+
+
+@cache
+def _members_statement() -> str:
+    link = Repository.members.through
+    member, group = quoted(link, "to_repository"), quoted(link, "from_repository")
+    return (
+        f"SELECT {select_columns(Repository, prefix='r.')} FROM {quoted(Repository)} r"
+        f" JOIN {quoted(link)} l ON l.{member} = r.{quoted(Repository, 'id')}"
+        f" WHERE l.{group} = %s ORDER BY l.{quoted(link, 'id')}"
+    )
+
+
+def repository_members(*, group: Repository) -> list[Repository]:
+    """Return the direct members of ``group`` in lookup order: the order they were linked."""
+    return rows_list(Repository, _members_statement(), [group.pk])
 
 
 def asset_find(*, repository: Repository, path: str) -> Asset | None:

@@ -62,17 +62,17 @@ def _native(statement: str, vendor: str) -> str:
     return statement.replace("%s", "?") if vendor == "sqlite" else statement
 
 
-def _fetch_one(alias: str, statement: str, params: Sequence[object]) -> tuple | None:
+def _fetch(alias: str, statement: str, params: Sequence[object], *, many: bool) -> Any:
     connection = connections[alias]
     if connection.queries_logged:
         with connection.cursor() as cursor:
             cursor.execute(statement, params)
-            return cursor.fetchone()
+            return cursor.fetchall() if many else cursor.fetchone()
     connection.ensure_connection()
     cursor = connection.connection.cursor()
     try:
         cursor.execute(_native(statement, connection.vendor), params)
-        return cursor.fetchone()
+        return cursor.fetchall() if many else cursor.fetchone()
     finally:
         cursor.close()
 
@@ -80,13 +80,20 @@ def _fetch_one(alias: str, statement: str, params: Sequence[object]) -> tuple | 
 def row_get(model: type[ModelT], **equals: object) -> ModelT | None:
     """Return the one ``model`` row whose fields equal ``equals`` (unique lookups), or None."""
     alias = router.db_for_read(model)
-    row = _fetch_one(alias, _statement(model, tuple(equals)), list(equals.values()))
+    row = _fetch(alias, _statement(model, tuple(equals)), list(equals.values()), many=False)
     return None if row is None else model_from_row(model, row, alias=alias)
+
+
+def rows_list(model: type[ModelT], statement: str, params: Sequence[object]) -> list[ModelT]:
+    """Run a fixed ``SELECT`` of ``select_columns(model)``; return its rows as instances."""
+    alias = router.db_for_read(model)
+    rows = _fetch(alias, statement, params, many=True)
+    return [model_from_row(model, row, alias=alias) for row in rows]
 
 
 def value_get(statement: str, params: list[object]) -> Any:
     """Run a fixed ``SELECT`` and return the first column of its first row (None if no row)."""
-    row = _fetch_one("default", statement, params)
+    row = _fetch("default", statement, params, many=False)
     return row[0] if row else None
 
 

@@ -21,7 +21,7 @@ from formats.maven.parsers import (
     render_group_metadata,
 )
 from formats.models import Asset, Document, Repository, Version
-from formats.selectors import asset_find, document_get
+from formats.selectors import asset_find, document_get, repository_members
 
 POLICY_RELEASE = "release"
 POLICY_SNAPSHOT = "snapshot"
@@ -51,14 +51,14 @@ def maven_group_members(*, repository: Repository) -> list[Repository]:
         return [repository]
     members: list[Repository] = []
     seen = {repository.pk}
-    pending = _members(group=repository)
+    pending = repository_members(group=repository)
     while pending:
         member = pending.pop(0)
         if member.pk in seen or member.format != repository.format:
             continue
         seen.add(member.pk)
         if member.kind == Repository.Kind.GROUP:
-            pending = _members(group=member) + pending
+            pending = repository_members(group=member) + pending
         else:
             members.append(member)
     return members
@@ -93,12 +93,6 @@ def maven_containing_groups(*, repository: Repository) -> list[Repository]:
             groups.append(group)
             pending.append(group)
     return groups
-
-
-def _members(*, group: Repository) -> list[Repository]:
-    # Membership order is the order the links were made (the through table's primary key).
-    links = Repository.members.through.objects.filter(from_repository=group)
-    return [link.to_repository for link in links.select_related("to_repository").order_by("pk")]
 
 
 def maven_asset_find(*, sources: list[Repository], mpath: MavenPath) -> Asset:
