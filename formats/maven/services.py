@@ -238,11 +238,13 @@ def maven_file_deploy(
 def maven_metadata_rebuild(*, repository: Repository, package: Package, version: Version) -> None:
     """Regenerate artifact-level metadata of ``package`` and, for a SNAPSHOT, of ``version``.
 
-    The package's folder in the mirror (``MAVEN_MIRROR_DIR``) follows once the caller commits.
+    The mirror (``MAVEN_MIRROR_DIR``) follows once the caller commits: the artifact-level
+    metadata and the folder of ``version``, not every version's files.
     """
     group_id, _, artifact_id = package.name.partition(":")
     folder = f"{group_id.replace('.', '/')}/{artifact_id}"
-    maven_mirror_refresh_on_commit(repository=repository, prefix=f"{folder}/")
+    for prefix in (f"{folder}/{METADATA_FILENAME}", f"{folder}/{version.version}/"):
+        maven_mirror_refresh_on_commit(repository=repository, prefix=prefix)
     now = timezone.now()
     versions = (
         Version.objects.filter(package=package, assets__isnull=False)
@@ -433,5 +435,5 @@ def maven_package_changed(*, package: Package) -> None:
         if live:
             newest = max(versions, key=lambda version: version_sort_key(version.version))
             maven_metadata_rebuild(repository=package.repository, package=package, version=newest)
-        else:  # the rebuild refreshes the mirror; without one, the files still have to go
-            maven_mirror_refresh_on_commit(repository=package.repository, prefix=f"{folder}/")
+        # Removed versions may be any of the folder's: its whole mirror follows.
+        maven_mirror_refresh_on_commit(repository=package.repository, prefix=f"{folder}/")

@@ -494,3 +494,21 @@ def test_a_deleted_repository_s_mirror_is_not_served_under_a_new_one_of_its_name
     assert authorize() == 204
     assert not (mirror / "releases" / RELEASE).exists()
     assert (mirror / "releases" / "org/other/tool/2.0/tool-2.0.pom").is_symlink()
+
+
+def test_a_new_version_adds_its_folder_and_keeps_the_others(
+    client, mirror, published, deployer, deploy_committed, releases
+):
+    deploy_committed(releases, f"{RELEASE}/2.0/util-2.0.pom", pom("com.example", "util", "2.0"))
+
+    assert sorted(p for p in _tree(mirror) if p.startswith("releases/")) == _with_sums(
+        "releases/com/example/util/maven-metadata.xml",
+        "releases/com/example/util/1.0/util-1.0.jar",
+        "releases/com/example/util/1.0/util-1.0.pom",
+        "releases/com/example/util/2.0/util-2.0.pom",
+    )
+    versions = parse_metadata(
+        raw=(mirror / "releases" / RELEASE / "maven-metadata.xml").read_bytes()
+    )
+    assert versions.versions == ("1.0", "2.0")
+    _assert_serves_the_mirror(client, deployer, mirror)
