@@ -25,14 +25,12 @@ from django.db import transaction
 
 from access.auth import Principal
 from access.permissions import READ, has_permission
-from formats.maven.errors import FileUnknown
-from formats.maven.parsers import CHECKSUM_ALGORITHMS, InvalidPath, PathKind, parse_path
+from formats.maven.parsers import CHECKSUM_ALGORITHMS, InvalidPath, parse_path
 from formats.maven.selectors import (
     content_checksum,
-    maven_asset_find,
     maven_containing_groups,
     maven_group_members,
-    maven_metadata_find,
+    maven_metadata_merge,
 )
 from formats.models import Asset, Document, Repository
 from storage.backends import BlobBackend, blob_backend
@@ -124,35 +122,29 @@ def _hosted_wanted(*, repository: Repository, prefix: str) -> dict[str, _Entry]:
 
 
 def _group_wanted(*, members: list[Repository], prefix: str) -> dict[str, _Entry]:
-    # Every path a member holds, answered by the selectors the registry's view calls for a
-    # caller reading all members: the mirror cannot drift from what the registry serves.
-    paths: set[str] = set()
+    # What the registry's view answers a caller reading all members, from two queries per
+    # member: a file is the first member's (maven_asset_find), metadata is merged by the view's
+    # own maven_metadata_merge, so the mirror cannot drift from what the registry serves.
+    assets: dict[str, Asset] = {}
+    documents: dict[str, list[Document]] = {}
     for member in members:
-        assets = Asset.objects.filter(repository=member, path__startswith=prefix)
-        paths.update(assets.values_list("path", flat=True))
-        documents = Document.objects.filter(repository=member, key__startswith=prefix)
-        paths.update(documents.values_list("key", flat=True))
+        found = Asset.objects.filter(repository=member, path__startswith=prefix)
+        for asset in found.select_related("blob"):
+            assets.setdefault(asset.path, asset)
+        for document in Document.objects.filter(repository=member, key__startswith=prefix):
+            documents.setdefault(document.key, []).append(document)
     wanted: dict[str, _Entry] = {}
     backend = blob_backend()
-    for path in sorted(paths):
-        wanted.update(_group_entries(members=members, path=path, backend=backend))
+    for path, asset in assets.items():
+        wanted.update(_asset_entries(path, asset, backend))
+    for key, held in documents.items():
+        try:
+            mpath = parse_path(path=key)
+        except InvalidPath:
+            continue
+        if mpath.is_metadata and mpath.target_path == key and not mpath.checksum:
+            wanted.update(_document_entries(key, maven_metadata_merge(documents=held, mpath=mpath)))
     return wanted
-
-
-def _group_entries(*, members: list[Repository], path: str, backend: BlobBackend) -> Iterator:
-    try:
-        mpath = parse_path(path=path)
-    except InvalidPath:
-        return
-    if mpath.kind is PathKind.DIRECTORY or mpath.target_path != path or mpath.checksum:
-        return
-    try:
-        if mpath.is_metadata:
-            yield from _document_entries(path, maven_metadata_find(sources=members, mpath=mpath))
-        else:
-            yield from _asset_entries(path, maven_asset_find(sources=members, mpath=mpath), backend)
-    except FileUnknown:
-        return
 
 
 def _present(*, base: Path, prefix: str) -> Iterator[str]:

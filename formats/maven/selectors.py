@@ -160,12 +160,17 @@ def maven_metadata_find(*, sources: list[Repository], mpath: MavenPath) -> Docum
     ]
     if not documents:
         raise FileUnknown(f"{key} not found")
+    return maven_metadata_merge(documents=documents, mpath=mpath)
+
+
+def maven_metadata_merge(*, documents: list[Document], mpath: MavenPath) -> Document:
+    """Return what a group serves for the metadata ``mpath`` its members hold as ``documents``.
+
+    ``documents`` are in member order; one is served as is, several are merged.
+    """
     if len(documents) == 1:
         return documents[0]
-    return _merge_documents(documents=documents, snapshot=mpath.kind is PathKind.SNAPSHOT_METADATA)
-
-
-def _merge_documents(*, documents: list[Document], snapshot: bool) -> Document:
+    snapshot = mpath.kind is PathKind.SNAPSHOT_METADATA
     parsed = [(document, parse_metadata(raw=bytes(document.content))) for document in documents]
     newest_update = max(document.updated for document in documents)
     if snapshot:

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from access.models import Role
 from access.services import role_grant, token_create
-from formats.maven.mirror import SERVED_TYPES, STATE, served_type
+from formats.maven.mirror import SERVED_TYPES, STATE, maven_mirror_sync, served_type
 from formats.maven.parsers import parse_metadata
 from formats.maven.protocol.views import MIME_CHECKSUM
 from formats.maven.selectors import maven_group_members
@@ -512,3 +514,19 @@ def test_a_new_version_adds_its_folder_and_keeps_the_others(
     )
     assert versions.versions == ("1.0", "2.0")
     _assert_serves_the_mirror(client, deployer, mirror)
+
+
+def test_rebuilding_a_group_mirror_costs_the_same_queries_however_many_files(
+    mirror, group_published, deploy_committed, thirdparty, group
+):
+    with CaptureQueriesContext(connection) as before:
+        maven_mirror_sync()
+    for minor in range(2, 6):
+        version = f"1.{minor}"
+        pom_path = f"{RELEASE}/{version}/util-{version}.pom"
+        deploy_committed(thirdparty, pom_path, pom("com.example", "util", version))
+    with CaptureQueriesContext(connection) as after:
+        maven_mirror_sync()
+
+    assert len(after.captured_queries) == len(before.captured_queries)
+    assert (mirror / "public" / RELEASE / "1.5" / "util-1.5.pom").is_symlink()
