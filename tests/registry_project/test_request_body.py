@@ -2,19 +2,67 @@
 
 import base64
 import hashlib
+import io
 import os
 import socket
+import threading
 import time
 from urllib.parse import urlsplit
 
 import pytest
+from gunicorn.http.body import Body, LengthReader
+from gunicorn.http.unreader import SocketUnreader
 
 from access.models import Role
 from formats.models import Asset
+from registry_project.request_body import socket_body
 from storage.backends import blob_backend
 from tests.factories import RepositoryFactory
 
-pytestmark = pytest.mark.e2e
+NEXT_REQUEST = b"GET /next HTTP/1.1\r\nHost: registry\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("_case", "read_ahead"),
+    [
+        ("gunicorn read the whole body and the next request ahead", 10**6),
+        ("gunicorn read part of the body ahead, the rest is on the socket", 5000),
+        ("gunicorn read nothing ahead", 0),
+    ],
+)
+def test_socket_body_takes_the_body_and_leaves_the_next_request_to_gunicorn(_case, read_ahead):
+    content = os.urandom(300_000)
+    wire = content + NEXT_REQUEST
+    server, client = socket.socketpair()
+    with server, client:
+        server.settimeout(10)  # a byte lost or kept back fails the test instead of hanging it
+        unreader = SocketUnreader(server)
+        unreader.unread(wire[:read_ahead])  # what gunicorn's parser took off the socket
+        sender = threading.Thread(target=client.sendall, args=(wire[read_ahead:],))
+        sender.start()
+        reader = LengthReader(unreader, len(content))
+        body = Body(reader)
+        first = body.read(7)  # Django may have started: Body then buffers beyond what it gave
+
+        stream = socket_body({"wsgi.input": body, "gunicorn.socket": server})
+        received = bytearray(first)
+        buffer = bytearray(64 * 1024)
+        while count := stream.readinto(buffer):
+            received += buffer[:count]
+
+        next_request = unreader.read(len(NEXT_REQUEST))
+        sender.join()
+
+        assert bytes(received) == content
+        assert reader.length == 0
+        assert next_request == NEXT_REQUEST
+
+
+def test_socket_body_is_only_for_gunicorn_bodies_of_known_length():
+    server, client = socket.socketpair()
+    with server, client:
+        assert socket_body({"wsgi.input": io.BytesIO(b"x"), "gunicorn.socket": server}) is None
+        assert socket_body({"wsgi.input": Body(LengthReader(SocketUnreader(server), 1))}) is None
 
 
 def _connect(url: str) -> socket.socket:
@@ -61,6 +109,7 @@ def writer_auth(make_user, make_token):
     return repository, f"Basic {secret}"
 
 
+@pytest.mark.e2e
 def test_pipelined_requests_after_a_large_body_are_answered_in_order(live_registry, writer_auth):
     repository, auth = writer_auth
     content = os.urandom(5 * 1024 * 1024 + 3)
@@ -77,6 +126,7 @@ def test_pipelined_requests_after_a_large_body_are_answered_in_order(live_regist
     assert Asset.objects.get(repository=repository, path="a.bin").blob.size == len(content)
 
 
+@pytest.mark.e2e
 def test_a_body_cut_short_stores_nothing(live_registry, writer_auth):
     repository, auth = writer_auth
     temp_before = set(os.listdir(blob_backend().temp_dir))
@@ -93,6 +143,7 @@ def test_a_body_cut_short_stores_nothing(live_registry, writer_auth):
     assert set(os.listdir(blob_backend().temp_dir)) - temp_before == set()
 
 
+@pytest.mark.e2e
 def test_a_pom_read_whole_from_the_socket_is_stored_as_sent(live_registry, make_user, make_token):
     # A POM is read into memory (to parse it) before it is stored: SocketBody.read, not readinto.
     repository = RepositoryFactory(name="poms", format="maven")
