@@ -67,8 +67,10 @@ class ProductionNginx:
         blob_dir: Path,
         workers: int = 1,
         access_log: bool = True,
+        binary: str = NGINX,
     ) -> None:
         self.root = root
+        self.binary = binary
         self.cache_dir = root / "auth-cache"
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -101,7 +103,15 @@ class ProductionNginx:
         (self.root / "registry.conf").write_text(self.conf)
         (self.root / "nginx.conf").write_text(self.main_conf)
         self.process = subprocess.Popen(
-            [NGINX, "-c", str(self.root / "nginx.conf"), "-p", str(self.root), "-g", "daemon off;"],
+            [
+                self.binary,
+                "-c",
+                str(self.root / "nginx.conf"),
+                "-p",
+                str(self.root),
+                "-g",
+                "daemon off;",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -4,7 +4,6 @@ A gunicorn with MAVEN_MIRROR_DIR set and a real nginx with the configuration we 
 of it; mvn and plain HTTP clients talk to nginx only.
 """
 
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -21,22 +20,14 @@ from formats.models import Repository
 from formats.services import repository_members_set
 from tests.e2e.test_maven_mvn import _jar, _mvn, _project, _settings
 from tests.factories import PASSWORD, RepositoryFactory
-from tests.live import LiveServer, start_server
-from tests.nginx import NGINX, ProductionNginx
+from tests.live import LiveServer, require_client, start_server
+from tests.nginx import ProductionNginx
 
 pytestmark = pytest.mark.e2e
 
 UTIL = "com/example/util"
 # nginx's own ETag ("<mtime>-<size>" in hex): the answer came from the mirror, not from Django.
 NGINX_ETAG = re.compile(r'"[0-9a-f]+-[0-9a-f]+"')
-
-
-def _require_nginx() -> None:
-    if not Path(NGINX).is_file():
-        message = f"{NGINX} is not installed on this machine (apt-get install nginx)"
-        if os.environ.get("REQUIRE_CLIENTS") == "1":
-            pytest.fail(f"{message} (REQUIRE_CLIENTS=1)")
-        pytest.skip(message)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +39,7 @@ def _mirror_dir(tmp_path_factory) -> Path:
 def _fast_path(
     django_db_setup, django_db_blocker, tmp_path_factory, _mirror_dir
 ) -> Iterator[tuple[LiveServer, ProductionNginx]]:
-    _require_nginx()
+    binary = require_client("nginx")
     server = start_server(
         tmp_path_factory.mktemp("mirror-server"), MAVEN_MIRROR_DIR=str(_mirror_dir)
     )
@@ -57,6 +48,7 @@ def _fast_path(
         upstream=server.host,
         mirror_dir=_mirror_dir,
         blob_dir=settings.BLOB_STORE_DIR,
+        binary=binary,
     )
     try:
         nginx.start()
