@@ -26,7 +26,9 @@ import threading
 import time
 from pathlib import Path
 
-from harness import USER, RegistryServer, StaticNginx, print_table
+from harness import USER, RegistryServer, print_table
+
+from tests.nginx import StaticNginx
 
 
 class RssSampler(threading.Thread):
@@ -110,7 +112,12 @@ def main() -> None:
         workdir.chmod(0o755)  # nginx workers read the blob store
         with (
             RegistryServer(workdir / "registry") as server,
-            StaticNginx(workdir / "registry" / "blobs") as nginx,
+            StaticNginx(
+                workdir / "static-nginx",
+                serve=workdir / "registry" / "blobs",
+                workers=2,
+                access_log=False,
+            ) as nginx,
         ):
             credentials = f"{USER}:{server.create_token('bench-raw', format='raw')}"
             sampler = RssSampler(server.process.pid)

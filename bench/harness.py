@@ -20,6 +20,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+# The benchmarks use the project's test helpers (wheels, nginx) as the tests do.
+sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 USER = "bench"
 # Picks a random path per request; -H headers reach it through wrk.headers.
@@ -29,30 +31,6 @@ math.randomseed(42)
 request = function()
   return wrk.format("GET", paths[math.random(#paths)])
 end
-"""
-
-
-NGINX = "/usr/sbin/nginx"
-NGINX_CONF = """
-{user}
-worker_processes 2;
-pid {work}/nginx.pid;
-error_log {work}/nginx-error.log;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 100000;
-    types {{ {types} }}
-    client_body_temp_path {work}; proxy_temp_path {work}; fastcgi_temp_path {work};
-    uwsgi_temp_path {work}; scgi_temp_path {work};
-    server {{
-        listen 127.0.0.1:{port};
-        root {root};
-        location / {{ autoindex on; }}
-    }}
-}}
 """
 
 
@@ -198,53 +176,6 @@ class RegistryServer:
         self.stop()
         if exc_type is not None:
             print(f"--- end of {self.log}\n{self.log.read_text()[-3000:]}", file=sys.stderr)
-
-
-class StaticNginx:
-    """nginx on a free port serving the files under ``root`` with sendfile: the static limit.
-
-    ``types`` is the body of nginx's ``types`` block (what Content-Type each extension gets).
-    """
-
-    def __init__(self, root: Path, *, types: str = "") -> None:
-        self.root = root
-        self.types = types
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.work: Path | None = None
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> "StaticNginx":
-        self.work = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
-        self.work.chmod(0o755)  # nginx workers run as an unprivileged user
-        conf = self.work / "nginx.conf"
-        conf.write_text(
-            NGINX_CONF.format(
-                # As root, workers would run as nobody, who cannot read the store's 0600 files.
-                user="user root;" if os.geteuid() == 0 else "",
-                work=self.work,
-                root=self.root,
-                port=self.port,
-                types=self.types,
-            )
-        )
-        self.process = subprocess.Popen(
-            [NGINX, "-c", str(conf), "-p", str(self.work), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_for(f"{self.url}/", self.process, self.work / "nginx-error.log")
-        except RuntimeError:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None:
-            stop(self.process)
-        if self.work is not None:
-            shutil.rmtree(self.work, ignore_errors=True)
 
 
 def load_client() -> str:

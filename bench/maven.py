@@ -25,7 +25,6 @@ import base64
 import io
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -33,17 +32,14 @@ import zipfile
 from pathlib import Path
 
 from harness import (
-    ROOT,
     USER,
     RegistryServer,
-    StaticNginx,
     load_client,
     print_table,
     requests_per_second,
 )
 
-sys.path.insert(0, str(ROOT))
-from tests.nginx import ProductionNginx  # noqa: E402 (the configuration the tests run)
+from tests.nginx import ProductionNginx, StaticNginx  # the configuration the tests run
 
 MAVEN_TYPES = "application/xml xml pom; application/java-archive jar; text/plain sha1 md5;"
 GROUP = "com/bench"
@@ -210,7 +206,13 @@ def main() -> None:
             deploy_and_mirror(
                 url=fronted, auth=auth, artifacts=args.artifacts, static_root=static_root / "repo"
             )
-            with StaticNginx(static_root / "repo", types=MAVEN_TYPES) as nginx:
+            with StaticNginx(
+                workdir / "static-nginx",
+                serve=static_root / "repo",
+                types=MAVEN_TYPES,
+                workers=2,
+                access_log=False,
+            ) as nginx:
                 paths = {
                     "maven-metadata.xml": f"{GROUP}/lib00/maven-metadata.xml",
                     ".pom": f"{GROUP}/lib00/1.0/lib00-1.0.pom",

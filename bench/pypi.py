@@ -36,8 +36,7 @@ from harness import (
     wait_for,
 )
 
-sys.path.insert(0, str(ROOT))
-from tests.formats.pypi.dists import make_wheel  # noqa: E402 (the same wheels the tests use)
+from tests.formats.pypi.dists import make_wheel  # the same wheels the tests use
 
 THREADS = 8
 PROJECTS = 200

@@ -1,7 +1,8 @@
-"""nginx running the production configuration (deploy/nginx.conf) in front of a registry process.
+"""nginx for the tests and benchmarks: our production configuration, or plain static files.
 
-The end-to-end tests and bench/maven.py run the file we ship, with only its addresses and
-folders replaced, inside a minimal main configuration of their own.
+The end-to-end tests and bench/maven.py run the file we ship (deploy/nginx.conf), with only its
+addresses and folders replaced, inside a minimal main configuration of their own; the
+benchmarks also run a static nginx, the limit to compare with.
 """
 
 import os
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY_CONF = ROOT / "deploy" / "nginx.conf"
@@ -27,7 +29,7 @@ http {{
     keepalive_requests 100000;
     client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp; fastcgi_temp_path {root}/tmp;
     uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
-    include {root}/registry.conf;
+    include {root}/server.conf;
 }}
 """
 
@@ -55,34 +57,18 @@ def render_production_conf(
     return text
 
 
-class ProductionNginx:
-    """nginx on a free loopback port proxying to ``upstream`` (host:port) as production does."""
+class Nginx:
+    """nginx on a free loopback port, its files in ``root``; subclasses say what it serves."""
 
     def __init__(
-        self,
-        root: Path,
-        *,
-        upstream: str,
-        mirror_dir: Path,
-        blob_dir: Path,
-        workers: int = 1,
-        access_log: bool = True,
-        binary: str = NGINX,
+        self, root: Path, *, workers: int = 1, access_log: bool = True, binary: str = NGINX
     ) -> None:
         self.root = root
         self.binary = binary
-        self.cache_dir = root / "auth-cache"
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.conf = render_production_conf(
-            upstream=upstream,
-            listen=f"127.0.0.1:{self.port}",
-            mirror_dir=mirror_dir,
-            blob_dir=blob_dir,
-            cache_dir=self.cache_dir,
-        )
         self.main_conf = MAIN_CONF.format(
             # As root, workers would run as nobody, who cannot enter pytest's 0700 folders.
             user="user root;" if os.geteuid() == 0 else "",
@@ -92,26 +78,23 @@ class ProductionNginx:
         )
         self.process: subprocess.Popen | None = None
 
+    def server_conf(self) -> str:
+        """Return the ``http``-level configuration: the server blocks."""
+        raise NotImplementedError
+
     @property
     def error_log(self) -> str:
         log = self.root / "error.log"
         return log.read_text(errors="replace")[-3000:] if log.exists() else ""
 
-    def start(self) -> "ProductionNginx":
+    def start(self) -> "Nginx":
         """Write the configuration, start nginx and wait until it accepts connections."""
         (self.root / "tmp").mkdir(parents=True, exist_ok=True)
-        (self.root / "registry.conf").write_text(self.conf)
+        (self.root / "server.conf").write_text(self.server_conf())
         (self.root / "nginx.conf").write_text(self.main_conf)
         self.process = subprocess.Popen(
-            [
-                self.binary,
-                "-c",
-                str(self.root / "nginx.conf"),
-                "-p",
-                str(self.root),
-                "-g",
-                "daemon off;",
-            ],
+            [self.binary, "-c", str(self.root / "nginx.conf"), "-p", str(self.root)]
+            + ["-g", "daemon off;"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -136,8 +119,47 @@ class ProductionNginx:
             self.process.kill()
             self.process.wait()
 
-    def __enter__(self) -> "ProductionNginx":
+    def __enter__(self) -> "Nginx":
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class ProductionNginx(Nginx):
+    """nginx proxying to ``upstream`` (host:port) with the configuration production runs."""
+
+    def __init__(
+        self, root: Path, *, upstream: str, mirror_dir: Path, blob_dir: Path, **options: Any
+    ) -> None:
+        super().__init__(root, **options)
+        self.cache_dir = root / "auth-cache"
+        self.conf = render_production_conf(
+            upstream=upstream,
+            listen=f"127.0.0.1:{self.port}",
+            mirror_dir=mirror_dir,
+            blob_dir=blob_dir,
+            cache_dir=self.cache_dir,
+        )
+
+    def server_conf(self) -> str:
+        return self.conf
+
+
+class StaticNginx(Nginx):
+    """nginx sending the files under ``serve`` with sendfile: the static-file limit.
+
+    ``types`` is the body of nginx's ``types`` block (what Content-Type each extension gets).
+    """
+
+    def __init__(self, root: Path, *, serve: Path, types: str = "", **options: Any) -> None:
+        super().__init__(root, **options)
+        self.serve = serve
+        self.types = types
+
+    def server_conf(self) -> str:
+        return (
+            f"types {{ {self.types} }}\n"
+            f"server {{ listen 127.0.0.1:{self.port}; root {self.serve};"
+            " location / { autoindex on; } }\n"
+        )
