@@ -139,11 +139,12 @@ def asset_delete(*, asset: Asset) -> None:
     asset.delete()
 
 
-def _tag_is_mutable(*, repository: Repository, name: str) -> bool:
+def _require_mutable(*, repository: Repository, name: str) -> None:
     if not repository.immutable_tags:
-        return True
+        return
     patterns = [p.strip() for p in repository.immutable_tag_exceptions.split(",") if p.strip()]
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+    if not any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
+        raise TagImmutable(f"tag {name!r} is immutable in this repository", tag=name)
 
 
 def tag_set(*, package: Package, name: str, version: Version, user: User) -> Tag:
@@ -156,8 +157,8 @@ def tag_set(*, package: Package, name: str, version: Version, user: User) -> Tag
         tag = Tag.objects.select_for_update().filter(package=package, name=name).first()
         if tag is not None and tag.version_id == version.pk:
             return tag
-        if tag is not None and not _tag_is_mutable(repository=package.repository, name=name):
-            raise TagImmutable(f"tag {name!r} is immutable in this repository", tag=name)
+        if tag is not None:
+            _require_mutable(repository=package.repository, name=name)
         previous = tag.version.version if tag is not None else ""
         if tag is None:
             tag = Tag.objects.create(package=package, name=name, version=version)
@@ -176,7 +177,15 @@ def tag_set(*, package: Package, name: str, version: Version, user: User) -> Tag
 
 
 def tag_delete(*, tag: Tag, user: User) -> None:
-    """Remove a tag, recording it in the history."""
+    """Remove a tag, recording it in the history.
+
+    A tag the repository forbids moving cannot be removed either: removing it and setting it
+    again would move it. So neither can the version it points at, nor its package.
+
+    Raises:
+        TagImmutable: the repository forbids moving this tag.
+    """
+    _require_mutable(repository=tag.package.repository, name=tag.name)
     with transaction.atomic():
         _tag_event(
             package=tag.package,
@@ -207,7 +216,7 @@ def _tag_event(
 def version_delete(*, version: Version, user: User) -> None:
     """Delete a version with its files; tags that pointed at it are removed and recorded."""
     with transaction.atomic():
-        for tag in version.tags.select_related("package", "version"):
+        for tag in version.tags.select_related("package__repository", "version"):
             tag_delete(tag=tag, user=user)
         version.delete()
 

@@ -6,6 +6,7 @@ from formats.errors import AssetExists, TagImmutable, VersionExists
 from formats.models import Asset, Tag, TagEvent, Version
 from formats.services import (
     asset_put,
+    package_delete,
     package_ensure,
     tag_delete,
     tag_set,
@@ -110,3 +111,27 @@ def test_deleting_a_version_records_the_tags_it_took_along():
     assert list(
         TagEvent.objects.filter(package=package, action="delete").values_list("tag", "from_version")
     ) == [("stable", "3.0.0")]
+
+
+def test_immutable_tags_cannot_be_removed_nor_their_versions_and_packages():
+    package = PackageFactory(
+        repository=RepositoryFactory(immutable_tags=True, immutable_tag_exceptions="latest")
+    )
+    v1 = VersionFactory(package=package, version="1.0.0")
+    v2 = VersionFactory(package=package, version="2.0.0")
+    tag_set(package=package, name="1.0", version=v1, user=None)
+    tag_set(package=package, name="latest", version=v2, user=None)
+
+    for remove in (
+        lambda: tag_delete(tag=Tag.objects.get(name="1.0"), user=None),
+        lambda: version_delete(version=v1, user=None),
+        lambda: package_delete(package=package, user=None),
+    ):
+        with pytest.raises(TagImmutable):
+            remove()
+    assert dict(Tag.objects.values_list("name", "version")) == {"1.0": v1.pk, "latest": v2.pk}
+    assert sorted(Version.objects.values_list("version", flat=True)) == ["1.0.0", "2.0.0"]
+    assert TagEvent.objects.filter(action=TagEvent.Action.DELETE).exists() is False
+
+    version_delete(version=v2, user=None)  # only the exception pointed at it
+    assert list(Tag.objects.values_list("name", flat=True)) == ["1.0"]
