@@ -94,7 +94,8 @@ _HEX_RE = re.compile(r"[a-f0-9]+")
 _MEDIA_TYPE_RE = re.compile(
     r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
 )
-_CONTENT_RANGE_RE = re.compile(r"(?:bytes[ =])?([0-9]+)-([0-9]+)(?:/(?:[0-9]+|\*))?")
+# Offsets of up to 18 digits (an exabyte): int() of thousands of digits raises ValueError.
+_CONTENT_RANGE_RE = re.compile(r"(?:bytes[ =])?([0-9]{1,18})-([0-9]{1,18})(?:/(?:[0-9]+|\*))?")
 _BYTE_RANGE_RE = re.compile(r"([0-9]*)-([0-9]*)")
 _SCOPE_TYPE_RE = re.compile(r"[a-z0-9]+(?:\([a-z0-9]+\))?")
 _SCOPE_ACTION_RE = re.compile(r"[a-z]+|\*")

@@ -755,6 +755,7 @@ def test_parse_content_range(_case, header, expected):
         ("negative", "-1-5", "malformed Content-Range"),
         ("not numbers", "a-b", "malformed Content-Range"),
         ("end before start", "10-5", "Content-Range end before start"),
+        ("thousands of digits", "0-" + "9" * 5000, "malformed Content-Range"),
     ],
 )
 def test_parse_content_range_rejects_invalid(_case, header, message):
