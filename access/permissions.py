@@ -19,15 +19,19 @@ def _is_scoped(token: ApiToken | None) -> bool:
 
 
 def role_of(*, principal: Principal, repository: Repository) -> Role | None:
-    """Return the strongest role the principal holds on ``repository`` (None for none)."""
+    """Return the strongest role the principal holds on ``repository`` (None for none).
+
+    A token limited to some repositories still reads, elsewhere, what anyone may read.
+    """
     user = principal.user
+    public = Role.READ if repository.anonymous_read else None
     if isinstance(user, AnonymousUser) or not user.is_active:
-        return Role.READ if repository.anonymous_read else None
+        return public
     token = principal.token
     if _is_scoped(token) and not token.repositories.filter(pk=repository.pk).exists():
-        return None
-    if user.is_superuser:
-        role: Role | None = Role.ADMIN
+        role: Role | None = public
+    elif user.is_superuser:
+        role = Role.ADMIN
     else:
         granted = role_granted(user_id=user.pk, repository_id=repository.pk)
         role = Role(granted) if granted else None
@@ -70,7 +74,9 @@ def readable_repositories(*, principal: Principal) -> QuerySet[Repository]:
     if isinstance(user, AnonymousUser) or not user.is_active:
         return repositories.filter(anonymous_read=True)
     if _is_scoped(principal.token):
-        repositories = repositories.filter(pk__in=principal.token.repositories.all())
+        repositories = repositories.filter(
+            Q(anonymous_read=True) | Q(pk__in=principal.token.repositories.all())
+        )
     if principal.claims is not None:
         repositories = repositories.filter(name__in=list(principal.claims))
     if user.is_superuser:

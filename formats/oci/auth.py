@@ -5,9 +5,15 @@ https://distribution.github.io/distribution/spec/auth/scope/
 
 A token's scopes become ``Principal.claims``: ``{repository: role}`` (which the one permission
 check in ``access.permissions`` honours) and ``{repository/image: role}`` (which
-``oci_authorize`` adds on top, because a token is granted per image).
+``oci_authorize`` adds on top, because a token is granted per image), plus ``CATALOG_CLAIM``
+when it grants the catalog. A token obtained with an API token as the password carries that
+token's id, so its restrictions (repositories, read-only, revocation) keep applying.
+
+A caller who may not read a repository gets the same answer whether it exists or not: a
+challenge when anonymous, NAME_UNKNOWN otherwise (the token endpoint grants nothing for both).
 """
 
+import base64
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -19,11 +25,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 
-from access.auth import Principal, authenticate
-from access.models import Role
+from access.auth import ANONYMOUS, Principal, authenticate
+from access.models import ApiToken, Role
 from access.permissions import has_permission, role_of
 from formats.models import Repository
-from formats.oci.errors import Denied
+from formats.oci.errors import Denied, NameUnknown
 from formats.oci.parsers import Scope
 from formats.oci.protocol.renderers import bearer_challenge
 from formats.oci.selectors import FORMAT, OciImage
@@ -34,6 +40,10 @@ TOKEN_ISSUER = "registry"
 JWT_ALGORITHM = "HS256"
 ACTION_ROLES = {"pull": Role.READ, "push": Role.WRITE, "delete": Role.DELETE}
 ROLE_ACTIONS = {Role.READ: ("pull",), Role.WRITE: ("pull", "push"), Role.DELETE: ("delete",)}
+EMPTY_BASIC = base64.b64encode(b":").decode()
+CATALOG_SCOPE = Scope(type="registry", name="catalog", actions=("*",))
+# The claims key of the catalog scope; no repository can have this name (":" is not allowed).
+CATALOG_CLAIM = f"{CATALOG_SCOPE.type}:{CATALOG_SCOPE.name}"
 
 
 def oci_scope(*, image: OciImage, action: Role) -> Scope:
@@ -96,6 +106,7 @@ def oci_token_issue(
         "iss": TOKEN_ISSUER,
         "sub": user.get_username() if user.is_authenticated else "",
         "uid": user.pk if user.is_authenticated else None,
+        "tid": principal.token.pk if principal.token is not None else None,
         "aud": service,
         "iat": now,
         "nbf": now - timedelta(seconds=5),
@@ -115,7 +126,11 @@ def oci_token_issue(
 def _claims(access: list) -> dict[str, int]:
     claims: dict[str, int] = {}
     for entry in access:
-        if not isinstance(entry, dict) or entry.get("type") != "repository":
+        if not isinstance(entry, dict):
+            continue
+        if (entry.get("type"), entry.get("name")) == (CATALOG_SCOPE.type, CATALOG_SCOPE.name):
+            claims[CATALOG_CLAIM] = Role.READ
+        if entry.get("type") != "repository":
             continue
         name = str(entry.get("name", ""))
         actions = entry.get("actions") or []
@@ -148,6 +163,15 @@ def oci_token_verify(secret: str) -> Principal | None:
     claims = _claims(payload.get("access") or [])
     if payload.get("uid") is None:
         return Principal(user=AnonymousUser(), claims=claims)
+    if payload.get("tid") is not None:
+        token = (
+            ApiToken.objects.select_related("user")
+            .filter(pk=payload["tid"], user_id=payload["uid"], user__is_active=True)
+            .first()
+        )
+        if token is None or not token.is_active:
+            return None
+        return Principal(user=token.user, token=token, claims=claims)
     user = get_user_model().objects.filter(pk=payload["uid"], is_active=True).first()
     return Principal(user=user, claims=claims) if user is not None else None
 
@@ -162,43 +186,96 @@ def oci_authenticate(request: HttpRequest) -> Principal:
         ) from None
 
 
+def oci_token_caller(request: HttpRequest) -> Principal:
+    """Return the caller of the token endpoint; bad credentials get a Basic challenge (401).
+
+    Empty Basic credentials (``Basic Og==``, what some clients send without a login) ask for
+    an anonymous token, as at Distribution's token servers.
+    """
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "basic" and credentials.strip() == EMPTY_BASIC:
+        return ANONYMOUS
+    try:
+        return authenticate(request)
+    except AuthenticationRequired as error:
+        raise AuthenticationRequired(error.message) from None
+
+
 def oci_authorize(
     request: HttpRequest,
     *,
     image: OciImage,
     action: Role,
-    also_scopes: tuple[Scope, ...] = (),
+    challenge_scopes: tuple[Scope, ...] = (),
 ) -> Principal:
     """Return the caller if it may perform ``action`` on ``image``.
 
-    ``also_scopes`` are named in the challenge next to the image's scope, so that the client's
-    next token still covers the rest of the request (a mount needs the target's push as well as
-    the source's pull, as in Distribution).
+    A 401 names ``challenge_scopes`` (by default the image's scope for ``action``): all that the
+    request needs, so that the client's next token covers it (a mount needs the target's push
+    and the source's pull, as in Distribution).
 
     Raises:
         AuthenticationRequired: anonymous callers, and tokens lacking the image's scope
-            (401 with a challenge naming the scope, so the client fetches a better token).
-        Denied: an authenticated caller whose roles do not allow ``action`` (403).
+            (401 with a challenge naming the scopes, so the client fetches a better token).
+        Denied: an authenticated caller who may read the image but not perform ``action``.
+        NameUnknown: an authenticated caller who may not read the image, or a repository that
+            does not exist (answered alike, so that names cannot be probed).
     """
     principal = oci_authenticate(request)
     repository = image.repository
     claims = principal.claims
     in_scope = claims is None or claims.get(image.full_name, 0) >= action
-    if in_scope and has_permission(principal=principal, repository=repository, action=action):
+    known = image.known
+    if (
+        known
+        and in_scope
+        and has_permission(principal=principal, repository=repository, action=action)
+    ):
         return principal
-    scope = oci_scope(image=image, action=action)
+    scopes = challenge_scopes or (oci_scope(image=image, action=action),)
     if principal.is_anonymous:
         raise AuthenticationRequired(
-            "authentication required", challenge=bearer_challenge(request, scopes=(scope,))
+            "authentication required", challenge=bearer_challenge(request, scopes=scopes)
         )
     unscoped = Principal(user=principal.user, token=principal.token)
+    if not known or not has_permission(principal=unscoped, repository=repository, action=Role.READ):
+        raise NameUnknown(name=image.full_name)
     if claims is not None and has_permission(
         principal=unscoped, repository=repository, action=action
     ):
         raise AuthenticationRequired(
             "token does not grant this scope",
-            challenge=bearer_challenge(
-                request, scopes=(*also_scopes, scope), error="insufficient_scope"
-            ),
+            challenge=bearer_challenge(request, scopes=scopes, error="insufficient_scope"),
         )
     raise Denied(f"{Role(action).label} access to {image.full_name!r} denied", name=image.full_name)
+
+
+def oci_catalog_reader(request: HttpRequest) -> Principal:
+    """Return the principal whose readable images ``/v2/_catalog`` lists.
+
+    A token granting ``registry:catalog:*`` lists what its user (within the restrictions of the
+    API token it was obtained with) may read. An anonymous caller is challenged while some
+    repository is hidden from it, so that a client with a login authenticates.
+
+    Raises:
+        AuthenticationRequired: an anonymous caller who might see more, or a token without
+            the catalog scope (401 naming ``registry:catalog:*``).
+    """
+    principal = oci_authenticate(request)
+    if principal.claims is not None:
+        if CATALOG_CLAIM in principal.claims:
+            return Principal(user=principal.user, token=principal.token)
+        raise AuthenticationRequired(
+            "token does not grant the catalog",
+            challenge=bearer_challenge(
+                request, scopes=(CATALOG_SCOPE,), error="insufficient_scope"
+            ),
+        )
+    if (
+        principal.is_anonymous
+        and Repository.objects.filter(format=FORMAT, anonymous_read=False).exists()
+    ):
+        raise AuthenticationRequired(
+            "authentication required", challenge=bearer_challenge(request, scopes=(CATALOG_SCOPE,))
+        )
+    return principal

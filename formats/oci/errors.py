@@ -86,13 +86,6 @@ class SizeInvalid(RegistryError):
     http_status = 400
 
 
-class Unauthorized(RegistryError):
-    """authentication required"""
-
-    code = "UNAUTHORIZED"
-    http_status = 401
-
-
 class Denied(RegistryError):
     """requested access to the resource is denied"""
 
@@ -158,7 +151,9 @@ _SHARED_ERRORS: dict[type[RegistryError], type[RegistryError]] = {
     storage_errors.UploadOutOfOrder: BlobUploadOutOfOrder,
     storage_errors.RangeNotSatisfiable: RangeInvalid,
     format_errors.RepositoryUnknown: NameUnknown,
-    format_errors.TagImmutable: Denied,
+    # Deleting a tag that may not move is "tag deletion disabled", which the spec answers with
+    # 400; a move gets the same answer, as at ECR (TAG_INVALID "cannot be overwritten").
+    format_errors.TagImmutable: TagInvalid,
     PermissionDenied: Denied,
 }
 

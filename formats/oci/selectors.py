@@ -26,12 +26,18 @@ class OciImage:
     """An image: a repository of format ``oci`` and the nested name below it.
 
     Attributes:
-        repository: the Repository (first path segment of the OCI name).
+        repository: the Repository (first path segment of the OCI name); unsaved when no
+            repository of format ``oci`` has that name (see ``known``).
         name: the rest of the OCI name, e.g. ``team/app``; the Package name.
     """
 
     repository: Repository
     name: str
+
+    @property
+    def known(self) -> bool:
+        """Whether the repository exists; ``oci_authorize`` refuses every request otherwise."""
+        return self.repository.pk is not None
 
     @property
     def full_name(self) -> str:
@@ -44,20 +50,27 @@ class OciImage:
         return f"oci:{self.full_name}"
 
 
-def oci_image_resolve(*, name: str) -> OciImage:
-    """Return the image an OCI ``<name>`` denotes.
-
-    Raises:
-        NameInvalid: the name breaks the spec's grammar or has no image below the repository.
-        NameUnknown: no repository of format ``oci`` has the first segment as its name.
-    """
+def _split_name(name: str) -> tuple[str, str]:
     validate_name(name)
     repository_name, _, image = name.partition("/")
     if not image:
         raise NameInvalid("name must be <repository>/<image>", name=name)
+    return repository_name, image
+
+
+def oci_image_resolve(*, name: str) -> OciImage:
+    """Return the image an OCI ``<name>`` denotes, known or not.
+
+    An unknown repository is not an error here: whether the caller learns that it does not
+    exist depends on who asks (``oci_authorize``).
+
+    Raises:
+        NameInvalid: the name breaks the spec's grammar or has no image below the repository.
+    """
+    repository_name, image = _split_name(name)
     repository = Repository.objects.filter(name=repository_name, format=FORMAT).first()
     if repository is None:
-        raise NameUnknown(f"repository {repository_name!r} not found", name=name)
+        repository = Repository(name=repository_name, format=FORMAT)
     return OciImage(repository=repository, name=image)
 
 
@@ -205,22 +218,20 @@ def _manifest_lookup_sql(*, vendor: str, by_digest: bool) -> str:
 def oci_manifest_lookup(*, name: str, reference: Digest | str) -> ManifestLookup:
     """Resolve ``<name>`` and the manifest ``reference`` names in one query: every pull's hot path.
 
-    Uses the media type and size stored at PUT time, so the manifest's blob is not read.
+    Uses the media type and size stored at PUT time, so the manifest's blob is not read. An
+    unknown repository is resolved as by ``oci_image_resolve``.
 
     Raises:
         NameInvalid: the name breaks the spec's grammar or has no image below the repository.
-        NameUnknown: no repository of format ``oci`` has the first segment as its name.
     """
-    validate_name(name)
-    repository_name, _, image_name = name.partition("/")
-    if not image_name:
-        raise NameInvalid("name must be <repository>/<image>", name=name)
+    repository_name, image_name = _split_name(name)
     sql = _manifest_lookup_sql(vendor=connection.vendor, by_digest=isinstance(reference, Digest))
     with connection.cursor() as cursor:
         cursor.execute(sql, [image_name, str(reference), repository_name, FORMAT])
         row = cursor.fetchone()
     if row is None:
-        raise NameUnknown(f"repository {repository_name!r} not found", name=name)
+        unknown = Repository(name=repository_name, format=FORMAT)
+        return ManifestLookup(image=OciImage(repository=unknown, name=image_name), content=None)
     count = len(Repository._meta.concrete_fields)
     repository = model_from_row(Repository, row[:count])
     digest, media_type, sha256, size = row[count:]

@@ -10,8 +10,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 
 from access.permissions import DELETE, READ, WRITE
-from formats.oci.auth import oci_authenticate, oci_authorize, oci_scope, oci_token_issue
-from formats.oci.errors import BlobUploadInvalid, ManifestUnknown, Unauthorized, Unsupported
+from formats.oci.auth import (
+    oci_authenticate,
+    oci_authorize,
+    oci_catalog_reader,
+    oci_scope,
+    oci_token_caller,
+    oci_token_issue,
+)
+from formats.oci.errors import BlobUploadInvalid, ManifestUnknown, Unsupported
 from formats.oci.parsers import (
     API_VERSION,
     FILTER_ARTIFACT_TYPE,
@@ -28,6 +35,7 @@ from formats.oci.parsers import (
     MIME_OCTET_STREAM,
     Digest,
     OciProtocolError,
+    Scope,
     build_next_link,
     build_referrers_index,
     is_digest_reference,
@@ -150,12 +158,8 @@ class TokenView(OciView):
 
     def get(self, request: HttpRequest) -> JsonResponse:
         """Return a JWT granting the requested scopes as far as the caller's roles allow."""
-        try:
-            principal = oci_authenticate(request)
-        except AuthenticationRequired as error:
-            raise Unauthorized(error.message) from None
         issued = oci_token_issue(
-            principal=principal,
+            principal=oci_token_caller(request),
             scopes=parse_scopes(request.GET.getlist("scope")),
             service=request.GET.get("service", request.get_host()),
         )
@@ -174,7 +178,7 @@ class CatalogView(OciView):
 
     def get(self, request: HttpRequest) -> JsonResponse:
         """List image names in lexical order with ``n``/``last`` and a ``Link`` to the next page."""
-        principal = oci_authenticate(request)
+        principal = oci_catalog_reader(request)
         n = parse_page_size(request.GET.get("n"), default=PAGE_DEFAULT, maximum=PAGE_MAXIMUM)
         page = oci_catalog_list(principal=principal, n=n, last=request.GET.get("last", ""))
         response = JsonResponse({"repositories": page.items})
@@ -310,10 +314,11 @@ class UploadStartView(OciView):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         """201 for a monolithic upload (``?digest=``) or a mount; 202 and a session otherwise."""
-        principal = oci_authorize(request, image=self.image, action=WRITE)
         mount, source = request.GET.get("mount"), request.GET.get("from")
+        scopes = self._mount_scopes(source) if mount and source else ()
+        principal = oci_authorize(request, image=self.image, action=WRITE, challenge_scopes=scopes)
         if mount and source:
-            if self._mount(parse_digest(mount), source) is not None:
+            if self._mount(parse_digest(mount), source, scopes=scopes) is not None:
                 return self.blob_created(mount)
         elif "digest" in request.GET:
             digest = parse_digest(request.GET["digest"])
@@ -322,18 +327,22 @@ class UploadStartView(OciView):
         upload = oci_upload_start(image=self.image, user=principal.user)
         return self.upload_response(upload)
 
-    def _mount(self, digest: Digest, source_name: str) -> Blob | None:
+    def _mount_scopes(self, source_name: str) -> tuple[Scope, ...]:
+        # Every challenge of a mount names the target's push and the source's pull, as
+        # Distribution's does: a client that fetches one token and retries once then succeeds.
+        target = oci_scope(image=self.image, action=WRITE)
+        try:
+            validate_name(source_name)
+        except OciProtocolError:
+            return ()  # no mount: the request opens a session
+        return (target, Scope(type="repository", name=source_name, actions=("pull",)))
+
+    def _mount(self, digest: Digest, source_name: str, *, scopes: tuple[Scope, ...]) -> Blob | None:
         # A source the caller may not read (or that does not exist) falls back to a session. A
-        # token that lacks only the source's scope gets a 401 naming both images, so the client
-        # fetches a token for the mount, as Distribution does.
+        # token that lacks only the source's scope gets a 401 naming both images.
         try:
             source = oci_image_resolve(name=source_name)
-            oci_authorize(
-                self.request,
-                image=source,
-                action=READ,
-                also_scopes=(oci_scope(image=self.image, action=WRITE),),
-            )
+            oci_authorize(self.request, image=source, action=READ, challenge_scopes=scopes)
         except AuthenticationRequired:
             raise
         except (RegistryError, OciProtocolError):

@@ -241,8 +241,8 @@ def test_immutable_tags_refuse_a_move_except_the_exceptions(client, auth, oci_re
     second = image_manifest(config, [layer])
 
     refused = _put(client, auth, "1.0", second)
-    assert (refused.status_code, _error_code(refused)) == (403, "DENIED")
-    assert "immutable" in refused.json()["errors"][0]["message"]
+    assert (refused.status_code, _error_code(refused)) == (400, "TAG_INVALID")
+    assert refused.json()["errors"][0]["message"] == "tag '1.0' is immutable in this repository"
     assert _content(client.get(f"/v2/{NAME}/manifests/1.0", headers=auth)) == first
     assert TagEvent.objects.count() == 1
 
@@ -250,6 +250,35 @@ def test_immutable_tags_refuse_a_move_except_the_exceptions(client, auth, oci_re
     for tag in ("latest", "dev-x"):
         push_image(client, NAME, tag, auth, seed=b"1")
         assert _put(client, auth, tag, second).status_code == 201
+
+
+def test_immutable_tags_cannot_be_deleted_and_pushed_again(client, auth, oci_repository):
+    oci_repository.immutable_tags = True
+    oci_repository.immutable_tag_exceptions = "latest"
+    oci_repository.save()
+    first = push_image(client, NAME, "1.0", auth, seed=b"1")
+    _put(client, auth, "latest", first)
+    events = TagEvent.objects.count()
+
+    # Distribution-spec: "If tag deletion is disabled, the registry MUST respond with either a
+    # 400 Bad Request or a 405 Method Not Allowed"; deleting by digest would take the tag along.
+    for reference in ("1.0", digest(first)):
+        refused = client.delete(f"/v2/{NAME}/manifests/{reference}", headers=auth)
+        assert (refused.status_code, refused.json()["errors"][0]) == (
+            400,
+            {
+                "code": "TAG_INVALID",
+                "message": "tag '1.0' is immutable in this repository",
+                "detail": {"tag": "1.0"},
+            },
+        )
+    second = push_image(client, NAME, "latest", auth, seed=b"2")
+    assert _put(client, auth, "1.0", second).status_code == 400
+    assert _content(client.get(f"/v2/{NAME}/manifests/1.0", headers=auth)) == first
+    assert TagEvent.objects.count() == events + 1  # only latest moved
+
+    assert client.delete(f"/v2/{NAME}/manifests/latest", headers=auth).status_code == 202
+    assert sorted(Tag.objects.values_list("name", flat=True)) == ["1.0"]
 
 
 def test_index_children_must_exist(client, auth):
@@ -456,7 +485,7 @@ def test_tag_parameters_move_together_or_not_at_all(client, auth, oci_repository
     second = image_manifest(config, [layer])
 
     refused = _put(client, auth, f"{digest(second)}?tag=latest&tag=1.0", second)
-    assert (refused.status_code, _error_code(refused)) == (403, "DENIED")
+    assert (refused.status_code, _error_code(refused)) == (400, "TAG_INVALID")
     assert list(Tag.objects.values_list("name", "version__version")) == [("1.0", digest(first))]
     assert list(OciManifest.objects.values_list("digest", flat=True)) == [digest(first)]
     assert TagEvent.objects.count() == 1
