@@ -3,18 +3,21 @@
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 import requests
 
 from access.models import Role
-from formats.models import TagEvent
-from formats.oci.models import OciManifest
+from access.services import role_grant
+from formats.models import Tag, TagEvent
+from formats.oci.models import OciBlobLink, OciManifest
 from tests.factories import RepositoryFactory
 from tests.live import require_client
 
@@ -331,6 +334,95 @@ def test_login_with_an_api_token(live_registry, make_user, make_token, tmp_path)
     )
     assert wrong.returncode != 0
     assert OciManifest.objects.filter(package__repository=repository).count() == 1
+
+
+def test_an_immutable_tag_cannot_be_deleted(live_registry, make_user, password, tmp_path):
+    repository = RepositoryFactory(
+        name="frozen", format="oci", immutable_tags=True, immutable_tag_exceptions="latest"
+    )
+    deleter = make_user(repository, Role.DELETE)
+    skopeo = Skopeo(tmp_path / "skopeo")
+    layout = _image(tmp_path)
+    (tmp_path / "second.txt").write_text("another image")
+    layout.add_file(tmp_path / "second.txt", "/second.txt", image="v1", tag="v2")
+    for local, tag in (("v1", "1.0"), ("v2", "latest")):
+        skopeo(
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            _creds(deleter, password),
+            f"oci:{layout.path}:{local}",
+            f"docker://{live_registry.host}/frozen/app:{tag}",
+        )
+
+    refused = skopeo(
+        "delete",
+        "--tls-verify=false",
+        "--creds",
+        _creds(deleter, password),
+        f"docker://{live_registry.host}/frozen/app:1.0",
+        check=False,
+    )
+    assert refused.returncode != 0
+    assert "tag '1.0' is immutable in this repository" in refused.stderr
+    skopeo(
+        "delete",
+        "--tls-verify=false",
+        "--creds",
+        _creds(deleter, password),
+        f"docker://{live_registry.host}/frozen/app:latest",
+    )
+    assert list(
+        Tag.objects.filter(package__repository=repository).values_list("name", flat=True)
+    ) == ["1.0"]
+    assert OciManifest.objects.filter(package__repository=repository).count() == 1
+
+
+def test_a_copy_to_another_repository_mounts_the_layers(
+    live_registry, make_user, password, tmp_path
+):
+    source = RepositoryFactory(name="mount-from", format="oci")
+    target = RepositoryFactory(name="mount-to", format="oci")
+    user = make_user(source, Role.WRITE)
+    role_grant(repository=target, role=Role.WRITE, user=user)
+    skopeo = Skopeo(tmp_path / "skopeo")
+    skopeo.env["XDG_DATA_HOME"] = str(tmp_path / "data")  # skopeo's blob location cache
+    layout = _image(tmp_path)
+    creds = _creds(user, password)
+    skopeo(
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        creds,
+        f"oci:{layout.path}:v1",
+        f"docker://{live_registry.host}/mount-from/app:1",
+    )
+    logged = live_registry.log.stat().st_size
+
+    skopeo(
+        "copy",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        "--src-creds",
+        creds,
+        "--dest-creds",
+        creds,
+        f"docker://{live_registry.host}/mount-from/app:1",
+        f"docker://{live_registry.host}/mount-to/app:1",
+    )
+    manifest = json.loads(layout.blob(layout.descriptor("v1")["digest"]))
+    layers = {blob["digest"] for blob in manifest["layers"]}
+    posts = re.findall(
+        r'"POST /v2/mount-to/app/blobs/uploads/\?(\S+) HTTP/1.1" 201 ',
+        live_registry.log.read_bytes()[logged:].decode(),
+    )
+    mounted = {parse_qs(query)["mount"][0] for query in posts}
+    assert layers <= mounted
+    linked = OciBlobLink.objects.filter(package__repository=target)
+    assert layers <= {
+        f"sha256:{sha256}" for sha256 in linked.values_list("blob__sha256", flat=True)
+    }
+    assert OciManifest.objects.filter(package__repository=target).count() == 1
 
 
 class Client:
