@@ -180,12 +180,13 @@ def test_anonymous_read_of_a_private_repository_is_challenged(client, published)
     assert response["WWW-Authenticate"] == 'Basic realm="registry"'
 
 
-def test_user_without_a_role_is_denied(client, published, make_user):
+def test_user_without_a_role_is_told_the_repository_does_not_exist(client, published, make_user):
     response = client.get(
         "/repository/releases/com/example/util/maven-metadata.xml", headers=basic(make_user())
     )
 
-    assert response.status_code == 403
+    assert response.status_code == 404
+    assert response.reason_phrase == "repository 'releases' not found"
 
 
 def test_anonymous_read_of_a_public_repository(client, published, releases):
@@ -271,4 +272,5 @@ def test_group_needs_read_on_the_group(client, published, public, reader):
         "/repository/public/com/example/util/2.0/util-2.0.jar", headers=basic(reader)
     )
 
-    assert response.status_code == 403
+    assert response.status_code == 404
+    assert response.reason_phrase == "repository 'public' not found"
