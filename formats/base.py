@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from registry_project.errors import RegistryError
 
 MAX_REASON_LENGTH = 300
+BASIC_CHALLENGE = 'Basic realm="registry"'
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -71,7 +72,7 @@ class FormatConfig(AppConfig):
 
     def auth_challenge(self, request: HttpRequest) -> str:
         """Return the WWW-Authenticate value sent with a 401 from this format."""
-        return 'Basic realm="registry"'
+        return BASIC_CHALLENGE
 
     def version_details(self, version: "Version") -> VersionDetails:
         """Describe ``version`` for the web UI; formats override this."""
@@ -115,15 +116,31 @@ def plain_text_error(request: HttpRequest, error: RegistryError) -> HttpResponse
     twine and mvn print only the status line of a failed upload, so the reason phrase carries
     the why (as warehouse and Nexus do it). A reason phrase is one line of latin-1 (RFC 9112).
     """
-    reason = " ".join(error.message.split()).encode("latin-1", "replace").decode("latin-1")
     body = b"" if request.method == "HEAD" else f"{error.message}\n".encode()
     response = HttpResponse(
         body, status=error.http_status, content_type="text/plain; charset=utf-8"
     )
-    response.reason_phrase = reason[:MAX_REASON_LENGTH]
+    response.reason_phrase = _reason_phrase(error.message)
     for name, value in error.headers.items():
         response[name] = value
     return response
+
+
+def repository_error(request: HttpRequest, error: RegistryError) -> HttpResponse:
+    """Render ``error`` for a ``/repository/`` URL whose format is not known (or not told).
+
+    ``{"error": ...}`` is what npm prints; pip and mvn print the reason phrase.
+    """
+    response = JsonResponse({"error": error.message}, status=error.http_status)
+    response.reason_phrase = _reason_phrase(error.message)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
+def _reason_phrase(message: str) -> str:
+    reason = " ".join(message.split()).encode("latin-1", "replace").decode("latin-1")
+    return reason[:MAX_REASON_LENGTH]
 
 
 def format_configs() -> Iterator[FormatConfig]:

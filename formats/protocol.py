@@ -2,27 +2,40 @@
 
 ``/repository/<repo>/<path>`` is resolved against the URLconf of the repository's format
 (``FormatConfig.protocol_urls``); the view receives the Repository as ``repository``.
+
+A caller who may not read a repository gets the answer a missing repository gets: 401 with a
+challenge when anonymous (so clients retry with credentials), 404 when signed in. Only a
+caller who may read it learns more (a 403 for a write it may not do).
 """
 
 from typing import Any, BinaryIO, ClassVar
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control
-from django.utils.http import http_date
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from access.auth import Principal
+from access.auth import Principal, authenticate
 from access.models import Role
-from access.permissions import require
-from formats.base import FormatConfig, format_config
+from access.permissions import READ, has_permission, require
+from formats.base import BASIC_CHALLENGE, FormatConfig, format_config, repository_error
 from formats.errors import RepositoryUnknown
+from formats.http import conditional_response
 from formats.models import Document, Repository
 from registry_project.db import row_get
-from registry_project.errors import BodyTooLarge, NotFound, RegistryError
+from registry_project.errors import (
+    AuthenticationRequired,
+    BodyTooLarge,
+    DatabaseUnavailable,
+    MethodNotAllowed,
+    NotFound,
+    PermissionDenied,
+    RegistryError,
+)
 from registry_project.request_body import socket_body
 
 
@@ -52,34 +65,94 @@ class ProtocolView(View):
             return super().dispatch(request, *args, **kwargs)
         except RegistryError as error:
             return self.format.render_error(request, error)
+        except (OperationalError, InterfaceError):
+            # The connection broke mid-request (a database restart); Django drops it when
+            # the request ends, and the client retries after Retry-After.
+            return self.format.render_error(request, DatabaseUnavailable())
 
-    def require(self, action: Role) -> Principal:
-        """Check that the caller may perform ``action`` here; raise 401/403 otherwise."""
-        return require(
-            self.request,
-            repository=self.repository,
-            action=action,
-            challenge=self.format.auth_challenge(self.request),
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        raise MethodNotAllowed(
+            f"{request.method} is not supported here", allowed=self._allowed_methods()
         )
 
+    def require(self, action: Role) -> Principal:
+        """Check that the caller may perform ``action`` here.
 
-def _unknown_repository(name: str) -> HttpResponse:
-    error = RepositoryUnknown(f"repository {name!r} not found")
-    return JsonResponse({"error": error.message}, status=error.http_status)
+        Raises:
+            AuthenticationRequired: anonymous callers (401 with the format's challenge).
+            RepositoryUnknown: a signed-in caller who may not read the repository.
+            PermissionDenied: a reader asking for more than reading.
+        """
+        try:
+            return require(
+                self.request,
+                repository=self.repository,
+                action=action,
+                challenge=self.format.auth_challenge(self.request),
+            )
+        except PermissionDenied:
+            principal = authenticate(self.request)
+            readable = has_permission(principal=principal, repository=self.repository, action=READ)
+            if action > READ and readable:
+                raise
+            raise _unknown(self.repository.name) from None
+
+
+def _unknown(name: str) -> RepositoryUnknown:
+    return RepositoryUnknown(f"repository {name!r} not found")
+
+
+def _concealed(request: HttpRequest, name: str, *, challenge: str) -> RegistryError:
+    """The error for a caller who cannot see repository ``name``, whether it exists or not."""
+    try:
+        principal = authenticate(request)
+    except AuthenticationRequired as error:
+        return error
+    if principal.is_anonymous:
+        return AuthenticationRequired(challenge=challenge)
+    return _unknown(name)
 
 
 @csrf_exempt
 def repository_dispatch(request: HttpRequest, repository_name: str, path: str) -> HttpResponseBase:
-    """Route ``/repository/<repo>/<path>`` to the URLconf of the repository's format."""
+    """Route ``/repository/<repo>/<path>`` to the URLconf of the repository's format.
+
+    Answers that come before the format is known (an unknown repository, the database down)
+    are rendered by ``repository_error``.
+    """
+    try:
+        return _route(request, repository_name, path)
+    except DatabaseUnavailable as error:
+        return repository_error(request, error)
+    except (OperationalError, InterfaceError):
+        return repository_error(request, DatabaseUnavailable())
+
+
+def _route(request: HttpRequest, repository_name: str, path: str) -> HttpResponseBase:
     repository = row_get(Repository, name=repository_name)
     config = format_config(repository.format) if repository is not None else None
     if repository is None or config is None:
-        return _unknown_repository(repository_name)
+        concealed = _concealed(request, repository_name, challenge=BASIC_CHALLENGE)
+        return repository_error(request, concealed)
     try:
         match = resolve("/" + path, urlconf=config.protocol_urls)
     except Resolver404:
-        return config.render_error(request, NotFound(f"no such {config.format_name} resource"))
+        return config.render_error(request, _unresolved(request, repository, config))
     return match.func(request, *match.args, repository=repository, **match.kwargs)
+
+
+def _unresolved(
+    request: HttpRequest, repository: Repository, config: FormatConfig
+) -> RegistryError:
+    try:
+        readable = has_permission(
+            principal=authenticate(request), repository=repository, action=READ
+        )
+    except AuthenticationRequired as error:
+        return error
+    if readable:
+        return NotFound(f"no such {config.format_name} resource")
+    return _concealed(request, repository.name, challenge=config.auth_challenge(request))
 
 
 def repository_path(repository: Repository) -> str:
@@ -120,16 +193,17 @@ def request_json_body(request: HttpRequest, *, limit: int) -> bytes:
 
 def document_response(
     request: HttpRequest, document: Document, *, max_age: int = 0
-) -> HttpResponse:
+) -> HttpResponseBase:
     """Serve a generated document with ETag/Last-Modified, answering 304 when unchanged."""
-    etag = f'"{document.etag}"'
-    if etag in request.headers.get("If-None-Match", ""):
-        response = HttpResponse(status=304)
-    else:
+
+    def respond() -> HttpResponse:
         body = b"" if request.method == "HEAD" else bytes(document.content)
         response = HttpResponse(body, content_type=document.content_type)
         response["Content-Length"] = str(len(document.content))
-    response["ETag"] = etag
-    response["Last-Modified"] = http_date(document.updated.timestamp())
+        return response
+
+    response = conditional_response(
+        request, etag=f'"{document.etag}"', last_modified=document.updated, respond=respond
+    )
     patch_cache_control(response, max_age=max_age, must_revalidate=True)
     return response

@@ -2,12 +2,14 @@
 
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from registry_project.errors import RegistryError
+from registry_project.errors import DatabaseUnavailable, RegistryError
 
 
 class Pagination(LimitOffsetPagination):
@@ -17,12 +19,10 @@ class Pagination(LimitOffsetPagination):
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render every API error as ``{"code", "message", "detail"}``."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        exc = DatabaseUnavailable()  # a broken connection (database restart): retry later
     if isinstance(exc, RegistryError):
-        return Response(
-            {"code": exc.code, "message": exc.message, "detail": exc.detail},
-            status=exc.http_status,
-            headers=dict(exc.headers),
-        )
+        return Response(error_body(exc), status=exc.http_status, headers=dict(exc.headers))
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response
@@ -38,4 +38,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         "message": message,
         "detail": detail,
     }
+    return response
+
+
+def error_body(error: RegistryError) -> dict[str, object]:
+    """Return the API's envelope for ``error``."""
+    return {"code": error.code, "message": error.message, "detail": error.detail}
+
+
+def api_error(request: HttpRequest, error: RegistryError) -> JsonResponse:
+    """Render ``error`` outside a DRF view (an unmatched ``/api/`` path, a broken database)."""
+    response = JsonResponse(error_body(error), status=error.http_status)
+    for name, value in error.headers.items():
+        response[name] = value
     return response

@@ -6,13 +6,21 @@ and lookup, so a hot read is one cursor call plus ``Model.from_db``. The cursor 
 driver's own: Django's wrapper rewrites and re-validates the statement on every call, a seventh
 of a cached-document read. Where queries are being logged (DEBUG, the tests' query counts) the
 wrapper is used, so they are still seen.
+
+The driver's cursor skips Django's per-request health check (``CONN_HEALTH_CHECKS``), so a
+connection the database server dropped (a restart, a failover, an idle timeout) is found
+broken here: the error is wrapped as Django's, the connection closed and the read retried
+once on a fresh one. A read that fails again raises DatabaseUnavailable (503, Retry-After),
+which every protocol renders in its own envelope.
 """
 
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import connections, models, router
+from django.db import InterfaceError, OperationalError, connections, models, router
+
+from registry_project.errors import DatabaseUnavailable
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -62,19 +70,34 @@ def _native(statement: str, vendor: str) -> str:
     return statement.replace("%s", "?") if vendor == "sqlite" else statement
 
 
-def _fetch(alias: str, statement: str, params: Sequence[object], *, many: bool) -> Any:
+def _execute(alias: str, statement: str, params: Sequence[object], *, many: bool) -> Any:
     connection = connections[alias]
     if connection.queries_logged:
         with connection.cursor() as cursor:
             cursor.execute(statement, params)
             return cursor.fetchall() if many else cursor.fetchone()
     connection.ensure_connection()
-    cursor = connection.connection.cursor()
+    with connection.wrap_database_errors:
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(_native(statement, connection.vendor), params)
+            return cursor.fetchall() if many else cursor.fetchone()
+        finally:
+            cursor.close()
+
+
+def _fetch(alias: str, statement: str, params: Sequence[object], *, many: bool) -> Any:
     try:
-        cursor.execute(_native(statement, connection.vendor), params)
-        return cursor.fetchall() if many else cursor.fetchone()
-    finally:
-        cursor.close()
+        return _execute(alias, statement, params, many=many)
+    except (OperationalError, InterfaceError) as error:
+        connection = connections[alias]
+        if connection.in_atomic_block:
+            raise DatabaseUnavailable() from error  # a transaction cannot move connections
+        connection.close()
+    try:
+        return _execute(alias, statement, params, many=many)
+    except (OperationalError, InterfaceError) as error:
+        raise DatabaseUnavailable() from error
 
 
 def row_get(model: type[ModelT], **equals: object) -> ModelT | None:

@@ -59,6 +59,33 @@ class BadRequest(RegistryError):
     http_status = 400
 
 
+class MethodNotAllowed(RegistryError):
+    """this method is not allowed here"""
+
+    code = "UNSUPPORTED"
+    http_status = 405
+
+    def __init__(self, message: str = "", *, allowed: list[str]) -> None:
+        super().__init__(message)
+        self.headers = {"Allow": ", ".join(allowed)}
+
+
+class PreconditionFailed(RegistryError):
+    """a precondition of the request (If-Match, If-Unmodified-Since) is not met"""
+
+    code = "PRECONDITION_FAILED"
+    http_status = 412
+
+
+class DatabaseUnavailable(RegistryError):
+    """the database is unavailable; try again shortly"""
+
+    code = "UNAVAILABLE"
+    http_status = 503
+    # Clients and load balancers back off for this long (RFC 9110 10.2.3).
+    headers = {"Retry-After": "5"}
+
+
 class AuthenticationRequired(RegistryError):
     """authentication required"""
 

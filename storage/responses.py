@@ -2,21 +2,43 @@
 
 ``stream`` hands the open file to the WSGI server's file wrapper (gunicorn uses sendfile);
 ``x-accel`` lets nginx serve the file from an ``internal`` location on the same volume.
+
+Served files are whatever users uploaded, on the origin of the web UI and the API: a browser
+must never run them. Every answer carries ``Content-Security-Policy: sandbox`` (no script, an
+opaque origin) and ``nosniff``, and types outside ``INLINE_MEDIA_TYPES`` are attachments.
 """
 
 import re
 from typing import BinaryIO
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.utils.cache import patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import content_disposition_header
 
+from registry_project.errors import PreconditionFailed
 from storage.backends import blob_backend
 from storage.errors import RangeNotSatisfiable
 from storage.models import Blob
 
 RANGE_PATTERN = re.compile(r"^bytes=(\d*)-(\d*)$")
+# More digits than any size needs; int() of over 4300 digits raises (CVE-2020-10735 limit).
+MAX_RANGE_DIGITS = 19
+# Types a browser shows without running anything (no HTML, SVG, XML, PDF viewers); the
+# rest downloads. Package clients ignore Content-Disposition without a filename.
+INLINE_MEDIA_TYPES = frozenset(
+    {
+        "application/octet-stream",
+        "application/json",
+        "text/plain",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+    }
+)
+CONTENT_SECURITY_POLICY = "sandbox"
 
 
 class _BoundedFile:
@@ -45,6 +67,11 @@ class _BoundedFile:
         self._file.close()
 
 
+def _number(digits: str) -> int:
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= MAX_RANGE_DIGITS else 10**MAX_RANGE_DIGITS
+
+
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
     """Return the inclusive (start, end) of a single-range ``Range`` header, or None to ignore it.
 
@@ -54,14 +81,14 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     match = RANGE_PATTERN.match(header.strip())
     if not match or match.groups() == ("", ""):
         return None  # multi-range or malformed: RFC 9110 lets us answer with the whole body
-    first, last = match.groups()
-    if first == "":
-        length = int(last)
+    first, last = (_number(group) if group else None for group in match.groups())
+    if first is None:
+        length = last or 0
         if length == 0:
             raise RangeNotSatisfiable(size=size)
         return max(size - length, 0), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
+    start = first
+    end = min(last, size - 1) if last is not None else size - 1
     if start >= size or start > end:
         raise RangeNotSatisfiable(size=size)
     return start, end
@@ -75,12 +102,19 @@ def blob_response(
     filename: str = "",
     headers: dict[str, str] | None = None,
 ) -> HttpResponseBase:
-    """Answer a GET or HEAD for ``blob``, honouring If-None-Match and a single byte Range."""
+    """Answer a GET or HEAD for ``blob``, honouring conditional headers and a single byte Range.
+
+    Raises:
+        PreconditionFailed: an If-Match or If-Unmodified-Since header does not hold.
+    """
     etag = f'"{blob.digest}"'
-    if etag in request.headers.get("If-None-Match", ""):
-        response: HttpResponseBase = HttpResponseNotModified()
-        response["ETag"] = etag
-        return response
+    conditional = get_conditional_response(request, etag=etag)
+    if conditional is not None:
+        if conditional.status_code == 412:
+            raise PreconditionFailed()
+        conditional["ETag"] = etag
+        patch_cache_control(conditional, max_age=31536000, immutable=True)
+        return conditional
     byte_range = None
     x_accel = settings.BLOB_SERVE_MODE == "x-accel" and request.method != "HEAD"
     # Behind nginx, nginx itself answers Range requests for the redirected file.
@@ -88,9 +122,9 @@ def blob_response(
         try:
             byte_range = parse_range(request.headers["Range"], blob.size)
         except RangeNotSatisfiable:
-            response = HttpResponse(status=416, content_type=content_type)
+            response = HttpResponse(status=416, content_type="text/plain")
             response["Content-Range"] = f"bytes */{blob.size}"
-            return response
+            return _untrusted(response, content_type="text/plain", filename="")
     start, end = byte_range or (0, blob.size - 1)
     length = end - start + 1 if blob.size else 0
     if request.method == "HEAD":
@@ -107,11 +141,19 @@ def blob_response(
     if byte_range:
         response.status_code = 206
         response["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
-    if filename:
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    _untrusted(response, content_type=content_type, filename=filename)
     response["Accept-Ranges"] = "bytes"
     response["ETag"] = etag
     for name, value in (headers or {}).items():
         response[name] = value
     patch_cache_control(response, max_age=31536000, immutable=True)
+    return response
+
+
+def _untrusted(response: HttpResponseBase, *, content_type: str, filename: str) -> HttpResponseBase:
+    media_type = content_type.partition(";")[0].strip().lower()
+    if filename or media_type not in INLINE_MEDIA_TYPES:
+        response["Content-Disposition"] = content_disposition_header(True, filename or None)
+    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response["X-Content-Type-Options"] = "nosniff"
     return response

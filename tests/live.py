@@ -52,6 +52,28 @@ def child_environment(**extra: str) -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class Certificate:
+    """A self-signed certificate for 127.0.0.1 and its key (PEM files)."""
+
+    cert: Path
+    key: Path
+
+
+def make_certificate(directory: Path) -> Certificate:
+    """Create a throwaway certificate valid for https://127.0.0.1 (clients trust it by file)."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+        + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+        + ["-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return Certificate(cert=cert, key=key)
+
+
 @dataclass
 class LiveServer:
     url: str
@@ -67,7 +89,10 @@ class LiveServer:
             self.process.kill()
 
 
-def _spawn_server(port: int, output: BinaryIO, env: dict[str, str]) -> subprocess.Popen:
+def _spawn_server(
+    port: int, output: BinaryIO, env: dict[str, str], tls: Certificate | None
+) -> subprocess.Popen:
+    tls_options = ["--certfile", str(tls.cert), "--keyfile", str(tls.key)] if tls else []
     return subprocess.Popen(
         [
             str(BIN / "gunicorn"),
@@ -84,6 +109,7 @@ def _spawn_server(port: int, output: BinaryIO, env: dict[str, str]) -> subproces
             "0",
             "--access-logfile",
             "-",
+            *tls_options,
         ],
         cwd=ROOT,
         env=child_environment(**env),
@@ -92,22 +118,26 @@ def _spawn_server(port: int, output: BinaryIO, env: dict[str, str]) -> subproces
     )
 
 
-def start_server(log_dir: Path, **env: str) -> LiveServer:
-    """Start gunicorn on a free loopback port and wait until /-/health answers.
+def start_server(
+    log_dir: Path, *, tls: Certificate | None = None, health: int = 200, **env: str
+) -> LiveServer:
+    """Start gunicorn on a free loopback port and wait until /-/health answers ``health``.
 
-    ``env`` adds environment variables (settings) to the server's.
+    ``env`` adds environment variables (settings) to the server's; with ``tls`` it serves
+    HTTPS (the LiveServer's url says so).
     """
     port = free_port()
     log = log_dir / "server.log"
     with log.open("wb") as output:
-        process = _spawn_server(port, output, env)
-    url = f"http://127.0.0.1:{port}"
+        process = _spawn_server(port, output, env, tls)
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    verify = str(tls.cert) if tls else True
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"registry server exited: {log.read_text()[-2000:]}")
         try:
-            if requests.get(f"{url}/-/health", timeout=2).status_code == 200:
+            if requests.get(f"{url}/-/health", timeout=2, verify=verify).status_code == health:
                 return LiveServer(url=url, host=f"127.0.0.1:{port}", process=process, log=log)
         except (requests.ConnectionError, requests.Timeout):  # busy machine: slow first answer
             time.sleep(0.2)

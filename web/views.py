@@ -1,8 +1,8 @@
-"""Browse UI (server-rendered) and the health endpoint."""
+"""Browse UI (server-rendered) and the health and readiness endpoints."""
 
 import uuid
 
-from django.db import connection
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
@@ -11,35 +11,68 @@ from access.permissions import READ, has_permission, readable_repositories
 from formats.base import format_config
 from formats.models import Package, Repository
 from formats.selectors import tag_history
+from registry_project.celery import app as celery_app
+from registry_project.db import value_get
+from registry_project.errors import DatabaseUnavailable
 from storage.backends import blob_backend
 from web.markup import render_readme
+
+BROKER_TIMEOUT = 2  # seconds; a readiness probe must answer before the orchestrator gives up
 
 
 def _principal(request: HttpRequest) -> Principal:
     return Principal(user=request.user)
 
 
-def health(request: HttpRequest) -> JsonResponse:
-    """Report whether the database and the blob store answer (200) or not (503)."""
-    checks = {}
+def _database_check() -> str:
+    # The same path (and reconnect) every client request's first read takes: health must
+    # fail exactly when requests do, not succeed on a connection of its own.
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as error:  # noqa: BLE001 - any failure means unhealthy
-        checks["database"] = f"error: {error.__class__.__name__}"
+        value_get("SELECT 1", [])
+    except DatabaseUnavailable as error:
+        return f"error: {error.__cause__.__class__.__name__}"
+    return "ok"
+
+
+def _blob_store_check() -> str:
     try:
-        backend = blob_backend()
-        probe = backend.temp_dir / f"health-{uuid.uuid4().hex}"
+        probe = blob_backend().temp_dir / f"health-{uuid.uuid4().hex}"
         probe.write_bytes(b"ok")
         probe.unlink()
-        checks["blob_store"] = "ok"
     except OSError as error:
-        checks["blob_store"] = f"error: {error.__class__.__name__}"
+        return f"error: {error.__class__.__name__}"
+    return "ok"
+
+
+def _broker_check() -> str:
+    try:
+        with celery_app.connection_for_write(settings.CELERY_BROKER_URL) as broker:
+            broker.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_TIMEOUT)
+    except Exception as error:  # noqa: BLE001 - kombu raises the transport's own errors
+        return f"error: {error.__class__.__name__}"
+    return "ok"
+
+
+def _report(checks: dict[str, str]) -> JsonResponse:
     healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503
-    )
+    body = {"status": "ok" if healthy else "error", **checks}
+    response = JsonResponse(body, status=200 if healthy else 503)
+    if not healthy:
+        response["Retry-After"] = DatabaseUnavailable.headers["Retry-After"]
+    return response
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    """Liveness: 503 when the database or the blob store fails requests, else 200."""
+    return _report({"database": _database_check(), "blob_store": _blob_store_check()})
+
+
+def ready(request: HttpRequest) -> JsonResponse:
+    """Readiness: the database, the blob store and (when configured) the broker answer."""
+    checks = {"database": _database_check(), "blob_store": _blob_store_check()}
+    if settings.CELERY_BROKER_URL:
+        checks["broker"] = _broker_check()
+    return _report(checks)
 
 
 def index(request: HttpRequest) -> HttpResponse:

@@ -118,6 +118,10 @@ def test_reads_through_nginx_are_the_registrys_and_deploys_show_at_once(
         assert via_nginx.content == registry.content, path
         assert via_nginx.headers["Content-Type"] == registry.headers["Content-Type"], path
         assert via_nginx.headers["Cache-Control"] == registry.headers["Cache-Control"], path
+        disposition = registry.headers.get("Content-Disposition")
+        assert via_nginx.headers.get("Content-Disposition") == disposition, path
+        assert via_nginx.headers["Content-Security-Policy"] == "sandbox", path
+        assert via_nginx.headers["X-Content-Type-Options"] == "nosniff", path
         assert NGINX_ETAG.fullmatch(via_nginx.headers["ETag"]), path
 
     # A deploy through nginx is in the metadata nginx serves as soon as the PUT returns.
@@ -138,7 +142,8 @@ def test_reads_through_nginx_are_the_registrys_and_deploys_show_at_once(
         auth=(reader.username, PASSWORD),
         timeout=30,
     )
-    assert (other.status_code, other.text) == (403, "read access to 'fast-other' denied\n")
+    # A caller who may not read it is told it does not exist, as for a missing one.
+    assert (other.status_code, other.text) == (404, "repository 'fast-other' not found\n")
 
 
 def test_a_revoked_token_reads_no_longer_than_the_cache_ttl(

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +19,12 @@ import requests
 from access.models import Role
 from formats.models import Version
 from tests.factories import RepositoryFactory
+from tests.live import Certificate, LiveServer, make_certificate, start_server
 
 pytestmark = pytest.mark.e2e
 
 CLIENT_PACKAGES = ["pip", "build", "hatchling", "twine", "uv"]
+POETRY = "poetry==2.5.1"
 PROJECTS = {
     # name: (version, dependencies, extras, requires-python)
     ("alpha-core", "1.0"): ([], {}, ">=3.8"),
@@ -357,3 +360,142 @@ def test_twine_uploads_with_username_and_password(live_registry, clients, make_u
         "1.0",
         writer,
     )
+
+
+@dataclass(frozen=True)
+class TlsRegistry:
+    server: LiveServer
+    certificate: Certificate
+
+
+@pytest.fixture(scope="session")
+def _tls_registry(django_db_setup, tmp_path_factory) -> Iterator[TlsRegistry]:
+    directory = tmp_path_factory.mktemp("tls-server")
+    certificate = make_certificate(directory)
+    server = start_server(directory, tls=certificate)
+    yield TlsRegistry(server=server, certificate=certificate)
+    server.stop()
+
+
+@pytest.fixture
+def tls_registry(_tls_registry, transactional_db) -> TlsRegistry:
+    """A second live server, over HTTPS, on the same database and blob store."""
+    return _tls_registry
+
+
+@pytest.fixture
+def tls_index(live_registry, tls_registry, clients, make_user, make_token) -> Index:
+    """A private PyPI repository holding alpha-core 1.0 (uploaded over HTTP), read over HTTPS."""
+    repository = RepositoryFactory(name="pypi-tls", format="pypi")
+    token = make_token(make_user(repository, Role.ADMIN))
+    upload_url = f"{live_registry.url}/repository/pypi-tls/"
+    _twine(clients, upload_url, token, clients.dists / "alpha_core-1.0-py3-none-any.whl")
+    simple = f"https://__token__:{token}@{tls_registry.server.host}/repository/pypi-tls/simple/"
+    return Index(upload_url=upload_url, simple_url=simple, token=token)
+
+
+def _tls_env(tls_registry: TlsRegistry, **extra: str) -> dict[str, str]:
+    """The clean environment trusting only the test certificate.
+
+    requests lets REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE from the environment override a
+    session's own CA bundle (psf/requests#3829), so pip's ``--cert`` alone is not enough.
+    """
+    env = _clean_env(REQUESTS_CA_BUNDLE=str(tls_registry.certificate.cert), **extra)
+    env.pop("CURL_CA_BUNDLE", None)
+    return env
+
+
+def _simple_page_statuses(log: str) -> list[str]:
+    return re.findall(r'"GET /repository/pypi-tls/simple/alpha-core/ HTTP/1.1" (\d+)', log)
+
+
+def test_pips_http_cache_survives_a_304_over_https(tls_registry, clients, tls_index, tmp_path):
+    """pip merges a 304's headers into its cached page: a Content-Type there broke installs."""
+    server = tls_registry.server
+    offset = server.log.stat().st_size
+
+    for attempt in ("first", "second"):
+        _run(
+            clients.python,
+            "-m",
+            "pip",
+            "download",
+            "--isolated",
+            "--no-input",
+            "--no-deps",
+            "--cert",
+            tls_registry.certificate.cert,
+            "--cache-dir",
+            tmp_path / "pip-cache",
+            "--index-url",
+            tls_index.simple_url,
+            "-d",
+            tmp_path / attempt,
+            "alpha-core",
+            env=_tls_env(tls_registry, PIP_INDEX_URL=tls_index.simple_url),
+        )
+
+    wheel = clients.dists / "alpha_core-1.0-py3-none-any.whl"
+    for attempt in ("first", "second"):
+        assert (tmp_path / attempt / wheel.name).read_bytes() == wheel.read_bytes()
+    assert _simple_page_statuses(_log_since(server, offset)) == ["200", "304"]
+
+
+@pytest.fixture(scope="session")
+def poetry() -> Path:
+    """Poetry in a virtualenv of its own, kept under the var dir so later runs reuse it."""
+    from django.conf import settings
+
+    venv = Path(settings.VAR_DIR) / "clients" / POETRY.replace("==", "-")
+    executable = venv / "bin" / "poetry"
+    if not executable.exists():
+        try:
+            _run(sys.executable, "-m", "venv", "--clear", venv)
+            _run(venv / "bin" / "python", "-m", "pip", "install", "--isolated", POETRY)
+        except (AssertionError, subprocess.TimeoutExpired) as error:
+            _fail_or_skip(f"cannot install {POETRY} from PyPI: {error}")
+    return executable
+
+
+def test_poetrys_http_cache_survives_a_304_over_https(tls_registry, tls_index, poetry, tmp_path):
+    """poetry caches pages with CacheControl too: the second install revalidates with a 304."""
+    server = tls_registry.server
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        "\n".join(
+            [
+                "[project]",
+                'name = "app"',
+                'version = "0.1.0"',
+                'requires-python = ">=3.8"',
+                'dependencies = ["alpha-core"]',
+                "[tool.poetry]",
+                "package-mode = false",
+                "",
+            ]
+        )
+    )
+    env = _tls_env(
+        tls_registry,
+        POETRY_CACHE_DIR=str(tmp_path / "poetry-cache"),
+        POETRY_CONFIG_DIR=str(tmp_path / "poetry-config"),
+        POETRY_VIRTUALENVS_IN_PROJECT="true",
+        POETRY_HTTP_BASIC_REGISTRY_USERNAME="__token__",
+        POETRY_HTTP_BASIC_REGISTRY_PASSWORD=tls_index.token,
+        POETRY_NO_INTERACTION="1",
+    )
+    url = f"https://{server.host}/repository/pypi-tls/simple/"
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return _run(poetry, "--directory", project, *args, env=env)
+
+    run("source", "add", "--priority=primary", "registry", url)
+    offset = server.log.stat().st_size
+    run("install")
+    (project / "poetry.lock").unlink()
+    run("install")
+
+    venv_python = project / ".venv" / "bin" / "python"
+    assert _installed(venv_python)["alpha-core"] == "1.0"
+    assert _simple_page_statuses(_log_since(server, offset)) == ["200", "304"]

@@ -13,11 +13,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from django.utils.http import http_date
 
 from access.auth import Principal
 from access.permissions import DELETE, READ, WRITE
 from access.services import IssuedToken
+from formats.http import conditional_response
 from formats.models import Document
 from formats.npm import parsers
 from formats.npm.errors import PublishInvalid, parsed
@@ -82,20 +82,26 @@ class NpmView(ProtocolView):
         return self.request.build_absolute_uri(repository_path(self.repository))
 
 
-def packument_response(request: HttpRequest, document: Document, *, base_url: str) -> HttpResponse:
+def packument_response(
+    request: HttpRequest, document: Document, *, base_url: str
+) -> HttpResponseBase:
     """Serve a stored packument with this registry's URL in its tarball links, with ETag/304."""
     base = json.dumps(base_url.rstrip("/"))[1:-1].encode()
-    etag = f'"{document.etag}-{hashlib.sha1(base, usedforsecurity=False).hexdigest()[:8]}"'
-    if etag in request.headers.get("If-None-Match", ""):
-        response = HttpResponse(status=304)
-    else:
+
+    def respond() -> HttpResponse:
         content = bytes(document.content).replace(TARBALL_BASE_PLACEHOLDER_JSON, base)
         response = HttpResponse(
             b"" if request.method == "HEAD" else content, content_type=document.content_type
         )
         response["Content-Length"] = str(len(content))
-    response["ETag"] = etag
-    response["Last-Modified"] = http_date(document.updated.timestamp())
+        return response
+
+    response = conditional_response(
+        request,
+        etag=f'"{document.etag}-{hashlib.sha1(base, usedforsecurity=False).hexdigest()[:8]}"',
+        last_modified=document.updated,
+        respond=respond,
+    )
     patch_vary_headers(response, ("Accept", "Authorization"))
     patch_cache_control(response, max_age=0, must_revalidate=True)
     return response

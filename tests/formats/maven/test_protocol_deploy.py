@@ -357,7 +357,7 @@ def test_group_repository_refuses_deploys(client, make_user, releases):
 
 @pytest.mark.parametrize(
     ("_case", "role", "status"),
-    [("no role", None, 403), ("reader", Role.READ, 403), ("writer", Role.WRITE, 201)],
+    [("no role", None, 404), ("reader", Role.READ, 403), ("writer", Role.WRITE, 201)],
 )
 def test_deploy_needs_the_write_role(client, make_user, releases, _case, role, status):
     user = make_user(releases, role)

@@ -180,12 +180,13 @@ def test_anonymous_read_of_a_private_repository_is_challenged(client, published)
     assert response["WWW-Authenticate"] == 'Basic realm="registry"'
 
 
-def test_user_without_a_role_is_denied(client, published, make_user):
+def test_user_without_a_role_is_told_the_repository_does_not_exist(client, published, make_user):
     response = client.get(
         "/repository/releases/com/example/util/maven-metadata.xml", headers=basic(make_user())
     )
 
-    assert response.status_code == 403
+    assert response.status_code == 404
+    assert response.reason_phrase == "repository 'releases' not found"
 
 
 def test_anonymous_read_of_a_public_repository(client, published, releases):
@@ -271,4 +272,59 @@ def test_group_needs_read_on_the_group(client, published, public, reader):
         "/repository/public/com/example/util/2.0/util-2.0.jar", headers=basic(reader)
     )
 
-    assert response.status_code == 403
+    assert response.status_code == 404
+    assert response.reason_phrase == "repository 'public' not found"
+
+
+METADATA = "/repository/releases/com/example/util/maven-metadata.xml"
+
+
+def test_unchanged_metadata_answers_304_without_a_content_type(client, published, reader):
+    first = client.get(METADATA, headers=basic(reader))
+
+    by_etag = client.get(METADATA, headers={**basic(reader), "If-None-Match": first["ETag"]})
+    by_date = client.get(
+        METADATA, headers={**basic(reader), "If-Modified-Since": first["Last-Modified"]}
+    )
+
+    for response in (by_etag, by_date):
+        assert response.status_code == 304
+        assert response.content == b""
+        assert "Content-Type" not in response
+        assert response["ETag"] == first["ETag"]
+        assert response["Last-Modified"] == first["Last-Modified"]
+        assert response["Cache-Control"] == "max-age=0, must-revalidate"
+
+
+def test_a_failed_if_match_answers_412_with_the_reason(client, published, reader):
+    response = client.get(METADATA, headers={**basic(reader), "If-Match": '"stale"'})
+
+    assert response.status_code == 412
+    assert response.reason_phrase == (
+        "a precondition of the request (If-Match, If-Unmodified-Since) is not met"
+    )
+
+
+@pytest.mark.parametrize(
+    ("_case", "extension", "content_type", "disposition"),
+    [
+        ("HTML", "html", "text/html", "attachment"),
+        ("SVG", "svg", "image/svg+xml", "attachment"),
+        ("XHTML", "xhtml", "application/xhtml+xml", "attachment"),
+        ("jar", "jar", "application/java-archive", "attachment"),
+    ],
+)
+def test_deployed_files_cannot_run_in_the_registry_origin(
+    client, deploy, releases, reader, _case, extension, content_type, disposition
+):
+    deploy(releases, f"com/example/web/1.0/web-1.0.{extension}", b"<script>alert(1)</script>")
+
+    response = client.get(
+        f"/repository/releases/com/example/web/1.0/web-1.0.{extension}", headers=basic(reader)
+    )
+
+    assert _body(response) == b"<script>alert(1)</script>"
+    assert response["Content-Type"] == content_type
+    assert response["Content-Disposition"] == disposition
+    assert response["Content-Security-Policy"] == "sandbox"
+    assert response["X-Content-Type-Options"] == "nosniff"

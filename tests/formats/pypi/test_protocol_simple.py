@@ -224,11 +224,14 @@ def test_reader_with_credentials_reads_a_private_repository(client, private, mak
     assert response.status_code == 200
 
 
-def test_user_without_role_is_forbidden(client, private, make_user, password):
+def test_user_without_role_is_told_the_repository_does_not_exist(
+    client, private, make_user, password
+):
     outsider = make_user()
 
     response = client.get(
         "/repository/pypi-local/simple/", headers=basic(outsider.username, password)
     )
 
-    assert response.status_code == 403
+    assert response.status_code == 404
+    assert response.reason_phrase == "repository 'pypi-local' not found"
