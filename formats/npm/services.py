@@ -21,7 +21,7 @@ from django.utils import timezone
 from access.auth import Principal
 from access.models import ApiToken, hash_token
 from access.services import IssuedToken, token_create, token_revoke
-from formats.errors import VersionExists
+from formats.errors import CoordinateReused, VersionExists
 from formats.models import Package, Repository, Tag, Version
 from formats.npm import parsers
 from formats.npm.errors import (
@@ -38,6 +38,7 @@ from formats.npm.selectors import npm_version_records
 from formats.selectors import version_get
 from formats.services import (
     asset_put,
+    coordinate_record,
     document_delete,
     document_put,
     package_delete,
@@ -171,7 +172,8 @@ def npm_publish(*, repository: Repository, publish: parsers.PublishRequest, user
 
     Raises:
         PublishInvalid: the tarball is unreadable or its package.json does not match.
-        VersionPublished: the version exists (npm versions are immutable).
+        VersionPublished: the version exists, or existed with another tarball (npm versions
+            are immutable, unpublished ones too).
     """
     contents = parsed(parsers.read_tarball_manifest, source=io.BytesIO(publish.tarball))
     parsed(parsers.check_manifest_matches, contents=contents, publish=publish)
@@ -215,7 +217,15 @@ def npm_publish(*, repository: Repository, publish: parsers.PublishRequest, user
             version = version_create(
                 package=package, version=publish.version, metadata=metadata, user=user
             )
-        except VersionExists:
+            # The public registry refuses a version once unpublished too, whatever its bytes;
+            # here the same tarball may come back (a restore), other bytes never.
+            coordinate_record(
+                repository=repository,
+                key=f"{publish.name}@{publish.version}",
+                sha256=blob.sha256,
+                user=user,
+            )
+        except (VersionExists, CoordinateReused):
             raise _version_published(publish) from None
         asset_put(
             repository=repository,

@@ -327,3 +327,50 @@ def test_tarball_is_the_published_bytes(client, writer):
     response.close()
     assert response.status_code == 200
     assert hashlib.sha256(content).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def _unpublish_version(client, auth):
+    return client.delete(ROOT + "tinylib/-/tinylib-1.0.0.tgz", **auth)
+
+
+def _unpublish_package(client, auth):
+    rev = Package.objects.get(name="tinylib").metadata["rev"]
+    return client.delete(f"{ROOT}tinylib/-rev/{rev}", **auth)
+
+
+@pytest.mark.parametrize(
+    ("_case", "unpublish"),
+    [("npm unpublish tinylib@1.0.0", _unpublish_version), ("--force", _unpublish_package)],
+)
+def test_an_unpublished_version_never_returns_with_other_bytes(client, writer, _case, unpublish):
+    _publish(client, writer, "tinylib", "1.1.0")
+    first = publish_body("tinylib", "1.0.0")
+    assert _put(client, "tinylib", first, writer).status_code == 201
+    assert unpublish(client, writer).status_code == 200
+    state = list(Version.objects.values_list("version", flat=True)), Asset.objects.count()
+
+    other = _put(client, "tinylib", publish_body("tinylib", "1.0.0", readme="other"), writer)
+
+    assert other.status_code == 403
+    assert other.json() == {
+        "error": "You cannot publish over the previously published versions: 1.0.0."
+    }
+    assert (list(Version.objects.values_list("version", flat=True)), Asset.objects.count()) == state
+    assert _put(client, "tinylib", first, writer).status_code == 201  # the same tarball again
+    assert Version.objects.filter(version="1.0.0").count() == 1
+
+
+def test_redeploy_repository_accepts_other_bytes_for_an_unpublished_version(
+    client, repository, writer
+):
+    repository.allow_redeploy = True
+    repository.save()
+    _publish(client, writer, "tinylib", "1.0.0")
+    assert _unpublish_version(client, writer).status_code == 200
+    body = publish_body("tinylib", "1.0.0", readme="other")
+
+    response = _put(client, "tinylib", body, writer)
+
+    assert response.status_code == 201
+    integrity = json.loads(body)["versions"]["1.0.0"]["dist"]["integrity"]
+    assert Version.objects.get(version="1.0.0").metadata["integrity"] == integrity
