@@ -26,6 +26,8 @@ from enum import StrEnum
 from typing import IO, Any
 from urllib.parse import quote, unquote
 
+from registry_project import jsonbody
+
 MIME_JSON = "application/json"
 MIME_NPM_ABBREVIATED = "application/vnd.npm.install-v1+json"
 MIME_NPM_TARBALL = "application/octet-stream"
@@ -482,7 +484,7 @@ def parse_tarball_filename(*, name: str, filename: str) -> str:
 
 def _load_json_object(body: bytes | str, *, what: str) -> dict[str, Any]:
     try:
-        document = json.loads(body)
+        document = jsonbody.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidPublish(f"{what} is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
@@ -775,7 +777,7 @@ def parse_dist_tag_body(*, body: bytes) -> str:
         InvalidPublish: The body is not a JSON string holding a semver version.
     """
     try:
-        version = json.loads(body)
+        version = jsonbody.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidPublish(f"dist-tag body is not valid JSON: {exc}") from exc
     if not isinstance(version, str):
@@ -938,7 +940,7 @@ def read_tarball_manifest(
         raise InvalidTarball("tarball has no package.json in its top directory")
     root, raw = next(iter(manifests.items()))
     try:
-        manifest = json.loads(raw)
+        manifest = jsonbody.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidTarball(f"{root}/package.json is not valid JSON: {exc}") from exc
     if not isinstance(manifest, dict):
