@@ -273,6 +273,7 @@ class TarballContents:
         root: Name of the tarball's top directory (``package`` for npm-made tarballs).
         file_count: Number of regular files.
         unpacked_size: Sum of the regular files' sizes.
+        files: Paths of the regular files below ``root``, relative to it.
     """
 
     manifest: Mapping[str, Any]
@@ -281,6 +282,7 @@ class TarballContents:
     root: str
     file_count: int
     unpacked_size: int
+    files: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -901,6 +903,7 @@ def read_tarball_manifest(
     """
     manifests: dict[str, bytes] = {}
     readmes: dict[str, dict[str, bytes]] = {}
+    files: dict[str, set[str]] = {}
     total = count = file_count = 0
     try:
         source_kwargs: dict[str, Any] = (
@@ -925,6 +928,8 @@ def read_tarball_manifest(
                 if not member.isfile():
                     continue  # npm ignores links and devices when it unpacks
                 file_count += 1
+                if len(parts) > 1:
+                    files.setdefault(parts[0], set()).add("/".join(parts[1:]))
                 if len(parts) != 2:
                     continue
                 root, filename = parts
@@ -953,6 +958,7 @@ def read_tarball_manifest(
         root=root,
         file_count=file_count,
         unpacked_size=total,
+        files=frozenset(files.get(root, ())),
     )
 
 

@@ -23,7 +23,7 @@ from access.models import ApiToken, hash_token
 from access.services import IssuedToken, token_create, token_revoke
 from formats.errors import CoordinateReused, VersionExists
 from formats.models import Package, Repository, Tag, Version
-from formats.npm import parsers
+from formats.npm import manifests, parsers
 from formats.npm.errors import (
     DistTagProtected,
     DistTagUnknown,
@@ -167,8 +167,10 @@ def npm_publish(*, repository: Repository, publish: parsers.PublishRequest, user
     """Store a version sent by ``npm publish`` with its tarball and dist-tags.
 
     The tarball was already checked against ``dist.integrity``/``dist.shasum`` by the parser;
-    here its package.json must name the same package and version. The bytes are stored before
-    any row points at them, so a refused publish leaves nothing visible.
+    here its package.json must name the same package and version, and it decides every field
+    that changes what an install does (``formats.npm.manifests``: manifest confusion). The
+    bytes are stored before any row points at them, so a refused publish leaves nothing
+    visible.
 
     Raises:
         PublishInvalid: the tarball is unreadable or its package.json does not match.
@@ -189,9 +191,12 @@ def npm_publish(*, repository: Repository, publish: parsers.PublishRequest, user
         algorithms=("sha512", "sha1"),
         max_size=len(publish.tarball),
     )
+    served = manifests.version_manifest(
+        body=publish.manifest, package_json=contents.manifest, files=contents.files
+    )
     manifest = {
         key: value
-        for key, value in publish.manifest.items()
+        for key, value in served.items()
         if key not in ("readme", "readmeFilename", "_attachments", "_rev", "dist", "deprecated")
     }
     if user is not None and user.is_authenticated:

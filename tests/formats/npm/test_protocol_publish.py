@@ -374,3 +374,49 @@ def test_redeploy_repository_accepts_other_bytes_for_an_unpublished_version(
     assert response.status_code == 201
     integrity = json.loads(body)["versions"]["1.0.0"]["dist"]["integrity"]
     assert Version.objects.get(version="1.0.0").metadata["integrity"] == integrity
+
+
+def test_install_fields_are_served_from_the_tarball_not_the_body(client, writer):
+    tarball = make_tarball(
+        {
+            "name": "tinylib",
+            "version": "1.0.0",
+            "description": "tiny",
+            "scripts": {"postinstall": "node setup.js"},
+            "bin": "cli.js",
+        },
+        files={"cli.js": b"", "npm-shrinkwrap.json": b"{}"},
+    )
+    body = json.loads(publish_body("tinylib", "1.0.0", tarball=tarball, description="shown"))
+    body["versions"]["1.0.0"].update(
+        scripts={"test": "x"},
+        dependencies={"evil": "*"},
+        bin={"ls": "evil.js"},
+        hasInstallScript=False,
+        _hasShrinkwrap=False,
+        bundledDependencies=["evil"],
+    )
+    assert _put(client, "tinylib", json.dumps(body), writer).status_code == 201
+
+    full = client.get(ROOT + "tinylib", **writer).json()["versions"]["1.0.0"]
+    abbreviated = client.get(ROOT + "tinylib", HTTP_ACCEPT=MIME_NPM_ABBREVIATED, **writer).json()[
+        "versions"
+    ]["1.0.0"]
+
+    install = {
+        "scripts": {"postinstall": "node setup.js"},
+        "bin": {"tinylib": "cli.js"},
+        "hasInstallScript": True,
+        "_hasShrinkwrap": True,
+    }
+    assert {key: full.get(key) for key in (*install, "dependencies", "description")} == {
+        **install,
+        "dependencies": None,
+        "description": "shown",  # what people read stays the publisher's
+    }
+    assert "bundledDependencies" not in full
+    assert {key: abbreviated.get(key) for key in (*install, "dependencies")} == {
+        **install,
+        "scripts": None,  # the abbreviated document never carries scripts, only the flag
+        "dependencies": None,
+    }
