@@ -48,6 +48,8 @@ DEFAULT_MAX_MEMBERS = 100_000
 DEFAULT_MAX_README_SIZE = 1024 * 1024
 DEFAULT_SEARCH_SIZE = 20
 MAX_SEARCH_SIZE = 250
+# No repository holds 2**31 packages: a larger ``from`` is an empty page, not a database error.
+MAX_SEARCH_OFFSET = 2**31 - 1
 
 # What validate-npm-package-name 7 refuses for new packages: Node's core module names.
 NODE_BUILTIN_NAMES = frozenset(
@@ -169,6 +171,7 @@ class PutKind(StrEnum):
 
     PUBLISH = "publish"
     METADATA_UPDATE = "metadata_update"
+    STAR = "star"
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,21 @@ class MetadataUpdate:
     versions: Mapping[str, Mapping[str, Any]]
     dist_tags: Mapping[str, str]
     document: Mapping[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class StarUpdate:
+    """A PUT of only ``_id``, ``_rev`` and ``users``: ``npm star`` and ``npm unstar``.
+
+    Attributes:
+        name: Package name.
+        rev: The body's ``_rev`` (npm read it with ``?write=true``), or ``None``.
+        users: User names the client's copy marks as starring the package.
+    """
+
+    name: str
+    rev: str | None
+    users: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -309,7 +327,7 @@ class SearchQuery:
     Attributes:
         text: Search text (npm sends the words joined with spaces).
         size: Page size, capped at ``MAX_SEARCH_SIZE``.
-        offset: The ``from`` parameter.
+        offset: The ``from`` parameter, capped at ``MAX_SEARCH_OFFSET``.
     """
 
     text: str
@@ -496,6 +514,8 @@ def _load_json_object(body: bytes | str, *, what: str) -> dict[str, Any]:
 
 def _check_body_name(document: Mapping[str, Any], *, url_name: str) -> None:
     name = document.get("name")
+    if not isinstance(name, str):
+        raise InvalidPublish(f"the body has no package name; the URL names {url_name!r}")
     if name != url_name:
         raise InvalidPublish(
             f"package name {name!r} in the body does not match the URL {url_name!r}"
@@ -515,18 +535,23 @@ def _string_mapping(value: object, *, what: str) -> dict[str, str]:
 def classify_put_body(*, body: bytes) -> PutKind:
     """Tell a publish from a metadata update without validating anything else.
 
-    npm sends both to the same URL; only a publish carries a non-empty ``_attachments``.
+    npm sends all three to the same URL; only a publish carries a non-empty ``_attachments``,
+    and only ``npm star``/``unstar`` send ``users`` without ``versions``.
 
     Raises:
         InvalidPublish: The body is not a JSON object.
     """
     document = _load_json_object(body, what="request body")
-    return PutKind.PUBLISH if document.get("_attachments") else PutKind.METADATA_UPDATE
+    if document.get("_attachments"):
+        return PutKind.PUBLISH
+    if "versions" not in document and isinstance(document.get("users"), dict):
+        return PutKind.STAR
+    return PutKind.METADATA_UPDATE
 
 
 def parse_put_body(
     *, body: bytes, url_name: str, rev: str | None = None
-) -> PublishRequest | MetadataUpdate:
+) -> PublishRequest | MetadataUpdate | StarUpdate:
     """Parse any PUT the CLI sends to ``/<name>`` or ``/<name>/-rev/<rev>``.
 
     Args:
@@ -535,16 +560,40 @@ def parse_put_body(
         rev: The ``<rev>`` URL segment, when the client sent one.
 
     Returns:
-        A ``PublishRequest`` for ``npm publish``, otherwise a ``MetadataUpdate``.
+        A ``PublishRequest`` for ``npm publish``, a ``StarUpdate`` for ``npm star``/``unstar``,
+        otherwise a ``MetadataUpdate``.
 
     Raises:
         InvalidPublish: The body is malformed; ``IntegrityMismatch`` for bad digests.
     """
-    if classify_put_body(body=body) is PutKind.PUBLISH:
+    kind = classify_put_body(body=body)
+    if kind is PutKind.PUBLISH:
         if rev is not None:
             raise InvalidPublish("a publish cannot target a revision URL")
         return parse_publish_body(body=body, url_name=url_name)
+    if kind is PutKind.STAR:
+        return parse_star_body(body=body, url_name=url_name)
     return parse_metadata_update(body=body, url_name=url_name, rev=rev)
+
+
+def parse_star_body(*, body: bytes, url_name: str) -> StarUpdate:
+    """Parse the body ``npm star`` and ``npm unstar`` PUT to ``/<name>``.
+
+    Raises:
+        InvalidPublish: The body is malformed or its ``_id`` names another package.
+    """
+    document = _load_json_object(body, what="star body")
+    if document.get("_id", url_name) != url_name:
+        raise InvalidPublish(f"_id {document['_id']!r} does not match the URL {url_name!r}")
+    users = document.get("users")
+    if not isinstance(users, dict):
+        raise InvalidPublish("users must be an object")
+    rev = document.get("_rev")
+    return StarUpdate(
+        name=url_name,
+        rev=rev if isinstance(rev, str) else None,
+        users=frozenset(user for user, starred in users.items() if starred is True),
+    )
 
 
 def parse_publish_body(*, body: bytes, url_name: str) -> PublishRequest:
@@ -1108,6 +1157,7 @@ def build_packument(
     readme: str = "",
     readme_filename: str = "",
     maintainers: Sequence[Mapping[str, str]] = (),
+    users: Mapping[str, bool] | None = None,
 ) -> dict[str, Any]:
     """Build the full package document served for ``GET /<name>`` with ``Accept: application/json``.
 
@@ -1126,6 +1176,7 @@ def build_packument(
         readme: README of the latest version; truncated to 64 KiB as the public registry does.
         readme_filename: File the README came from.
         maintainers: ``[{"name", "email"}]``.
+        users: Who starred the package (``{"alice": true}``), as the public registry lists it.
 
     Returns:
         A JSON-serializable dict.
@@ -1150,6 +1201,8 @@ def build_packument(
     document["readme"] = readme[:MAX_PACKUMENT_README_CHARS]
     if readme_filename:
         document["readmeFilename"] = readme_filename
+    if users:
+        document["users"] = dict(users)
     return document
 
 
@@ -1201,7 +1254,9 @@ def parse_search_query(*, params: Mapping[str, str]) -> SearchQuery:
     if size < 0 or offset < 0:
         raise InvalidPackage("search size and from must not be negative")
     return SearchQuery(
-        text=params.get("text", "").strip(), size=min(size, MAX_SEARCH_SIZE), offset=offset
+        text=params.get("text", "").strip(),
+        size=min(size, MAX_SEARCH_SIZE),
+        offset=min(offset, MAX_SEARCH_OFFSET),
     )
 
 

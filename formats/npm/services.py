@@ -107,6 +107,7 @@ def npm_documents_rebuild(*, package: Package) -> Package:
         readme=latest["readme"] if latest else "",
         readme_filename=latest["readme_filename"] if latest else "",
         maintainers=list(maintainers.values()),
+        users=package.metadata.get("users"),
     )
     abbreviated = parsers.build_abbreviated_packument(
         name=package.name,
@@ -317,6 +318,30 @@ def _package_forget(*, package: Package, user: User) -> None:
     document_delete(repository=repository, key=abbreviated_key(name=name))
 
 
+def npm_star(*, package: Package, update: parsers.StarUpdate, user: AbstractBaseUser) -> Package:
+    """Star or unstar ``package`` for the caller (``npm star``/``npm unstar``).
+
+    npm sends its whole copy of ``users``; only the caller's own entry is read from it, so
+    nobody stars or unstars for someone else.
+
+    Raises:
+        RevisionConflict: the copy was read from an older revision.
+    """
+    username = user.get_username()
+    with transaction.atomic():
+        package = _locked(package)
+        _check_rev(package=package, rev=update.rev)
+        users = dict(package.metadata.get("users", {}))
+        if (username in update.users) == (username in users):
+            return package
+        if username in update.users:
+            users[username] = True
+        else:
+            del users[username]
+        package.metadata = {**package.metadata, "users": users}
+        return npm_documents_rebuild(package=package)
+
+
 def npm_package_unpublish(*, package: Package, rev: str | None, user: User) -> None:
     """Remove a package with every version, tarball and tag (``npm unpublish name --force``).
 
@@ -453,7 +478,7 @@ def npm_logout(*, principal: Principal, secret: str) -> ApiToken:
 
 def npm_put_parse(
     *, body: bytes, name: str, rev: str | None
-) -> parsers.PublishRequest | parsers.MetadataUpdate:
+) -> parsers.PublishRequest | parsers.MetadataUpdate | parsers.StarUpdate:
     """Parse a PUT to ``/<name>`` into a publish or a metadata update, in npm's error terms.
 
     Raises:

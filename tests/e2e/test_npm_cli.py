@@ -367,3 +367,16 @@ def test_npm_installs_what_the_tarball_says_not_what_the_body_claims(npm_setup, 
     assert (app / "node_modules/.bin/ls").exists() is False
     assert (app / "node_modules/hidden/RAN").exists() is True
     assert lock["node_modules/hidden"]["hasInstallScript"] is True
+
+
+def test_star_and_unstar(npm_setup, tmp_path):
+    npm, _, _ = npm_setup
+    lib = _project(tmp_path / "lib", {"name": "starry", "version": "1.0.0"}, {})
+    npm("publish", cwd=lib)
+
+    starred = npm("star", "starry")
+
+    assert starred.stdout.strip().endswith("starry")
+    assert json.loads(npm("view", "starry", "users", "--json").stdout) == {"alice": True}
+    npm("unstar", "starry")
+    assert Package.objects.get(name="starry").metadata["users"] == {}
