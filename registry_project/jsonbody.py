@@ -83,3 +83,18 @@ def loads(data: str | bytes, *, max_depth: int = MAX_DEPTH, **options: Any) -> A
     )
     check_depth(text, max_depth=max_depth)
     return json.loads(text, **options)
+
+
+class BoundedJSONDecoder(json.JSONDecoder):
+    """A ``json.JSONDecoder`` with the same limit, for APIs that take a decoder class.
+
+    Django's ``forms.JSONField`` (the admin's repository ``config``) turns only
+    ``JSONDecodeError`` into a form error, so a document too deep is reported as one.
+    """
+
+    def decode(self, s: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            check_depth(s)
+        except DocumentTooDeep as error:
+            raise json.JSONDecodeError(error.message, s, 0) from None
+        return super().decode(s, *args, **kwargs)

@@ -134,3 +134,21 @@ def test_management_api_deep_bodies_are_parse_errors():
         "detail": {},
     }
     assert Repository.objects.filter(name="deep").exists() is False
+
+
+@pytest.mark.django_db
+def test_admin_deep_repository_config_is_a_form_error(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    form = {
+        "name": "deep",
+        "format": "raw",
+        "kind": "hosted",
+        "immutable_tag_exceptions": "latest",
+        "config": "[" * 100_000 + "]" * 100_000,
+    }
+
+    response = client.post("/admin/formats/repository/add/", data=form)
+
+    assert response.status_code == 200
+    assert "Enter a valid JSON." in response.content.decode()
+    assert Repository.objects.filter(name="deep").exists() is False
