@@ -5,6 +5,46 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def _key(asset):
+    """The key each format's publish service records, or None where nothing is recorded."""
+    repository, version = asset.repository, asset.version
+    if repository.format == "npm" and version is not None:
+        return f"{version.package.name}@{version.version}"
+    if repository.format == "pypi" and asset.metadata.get("kind") == "distribution":
+        return asset.metadata["filename"]
+    if repository.format == "maven" and version is not None:
+        # Version rows hold base versions: "1.0-SNAPSHOT" files stay replaceable.
+        return None if version.version.upper().endswith("SNAPSHOT") else asset.path
+    return None
+
+
+def record_published_files(apps, schema_editor):
+    """Record what hosted repositories hold already, so it cannot come back with other bytes."""
+    Asset = apps.get_model("formats", "Asset")
+    PublishedCoordinate = apps.get_model("formats", "PublishedCoordinate")
+    assets = Asset.objects.filter(
+        repository__kind="hosted", repository__format__in=["npm", "pypi", "maven"]
+    ).select_related("repository", "version__package", "uploaded_by")
+    batch = []
+    for asset in assets.iterator(chunk_size=1000):
+        key = _key(asset)
+        if key is not None:
+            user = asset.uploaded_by
+            batch.append(
+                PublishedCoordinate(
+                    repository_id=asset.repository_id,
+                    key=key,
+                    sha256=asset.blob_id,
+                    published_by=user,
+                    published_by_name=user.username if user else "",
+                )
+            )
+        if len(batch) >= 1000:
+            PublishedCoordinate.objects.bulk_create(batch, ignore_conflicts=True)
+            batch = []
+    PublishedCoordinate.objects.bulk_create(batch, ignore_conflicts=True)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -29,4 +69,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('repository', 'key'), name='unique_published_coordinate')],
             },
         ),
+        migrations.RunPython(record_published_files, migrations.RunPython.noop),
     ]
