@@ -479,7 +479,7 @@ def npm_logout(*, principal: Principal, secret: str) -> ApiToken:
 def npm_put_parse(
     *, body: bytes, name: str, rev: str | None
 ) -> parsers.PublishRequest | parsers.MetadataUpdate | parsers.StarUpdate:
-    """Parse a PUT to ``/<name>`` into a publish or a metadata update, in npm's error terms.
+    """Parse a PUT to ``/<name>`` into a publish, a metadata update or a star, in npm's terms.
 
     Raises:
         PackageInvalid: the name is not valid for a new package.
