@@ -95,7 +95,7 @@ def _bin_directory(directory: str, files: Collection[str]) -> dict[str, str]:
 
 
 def _dependency_object(value: object) -> object:
-    # "fixDependencies": "a b" and ["a@1", "b"] are old ways of writing {"a": "1", "b": ""}.
+    # "fixDependencies": "a b" and ["a@1"] are old spellings of {"a": "", "b": ""} and {"a": "1"}.
     if isinstance(value, str) and value:  # npm leaves "" alone (and then drops it)
         value = _DEPENDENCY_LIST_SEPARATOR.split(value.strip())
     if not isinstance(value, list):
