@@ -5,6 +5,7 @@ from django.db import models
 
 from formats.models import Asset, Document, Package, Repository, Tag, TagEvent, Version
 from formats.services import repository_members_set
+from registry_project.jsonbody import BoundedJSONDecoder
 
 
 @admin.register(Repository)
@@ -13,7 +14,10 @@ class RepositoryAdmin(admin.ModelAdmin):
     list_filter = ["format", "kind", "anonymous_read"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    formfield_overrides = {
+        models.URLField: {"assume_scheme": "https"},
+        models.JSONField: {"decoder": BoundedJSONDecoder},  # a deep config was a 500
+    }
 
     def save_related(self, request, form, formsets, change) -> None:
         """Members change through ``repository_members_set`` (the format follows), not save_m2m."""

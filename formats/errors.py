@@ -29,6 +29,12 @@ class AssetExists(Conflict):
     """this file already exists and the repository does not allow redeploy"""
 
 
+class CoordinateReused(Conflict):
+    """this was published before with other bytes, and a published coordinate never changes"""
+
+    code = "COORDINATE_REUSED"
+
+
 class TagImmutable(Conflict):
     """tags in this repository are immutable"""
 

@@ -176,6 +176,39 @@ class Asset(models.Model):
         return f"{self.repository.name}/{self.path}"
 
 
+class PublishedCoordinate(models.Model):
+    """A coordinate once published (npm ``name@version``, a PyPI filename, a Maven release path).
+
+    Kept when the version, its files and their blobs are gone, so that a coordinate never comes
+    back with other bytes ("1.4.0 means that exact build forever", as npm and PyPI promise). It
+    points at no Package, Version, Asset or Blob for that reason; it goes only with its
+    repository, since deleting a whole repository is the administrator's deliberate reset of
+    every promise made under its name.
+    """
+
+    repository = models.ForeignKey(
+        Repository, on_delete=models.CASCADE, related_name="published_coordinates"
+    )
+    key = models.CharField(max_length=1024)
+    sha256 = models.CharField(max_length=64)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    published_by_name = models.CharField(max_length=150, blank=True, default="")
+    first_published = models.DateTimeField(auto_now_add=True)
+    last_published = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "key"], name="unique_published_coordinate"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository.name}:{self.key}"
+
+
 class Document(models.Model):
     """A generated metadata document (packument, simple page, maven-metadata.xml, tag list).
 

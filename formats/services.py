@@ -7,8 +7,17 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 
 from formats.base import format_config
-from formats.errors import AssetExists, TagImmutable, VersionExists
-from formats.models import Asset, Document, Package, Repository, Tag, TagEvent, Version
+from formats.errors import AssetExists, CoordinateReused, TagImmutable, VersionExists
+from formats.models import (
+    Asset,
+    Document,
+    Package,
+    PublishedCoordinate,
+    Repository,
+    Tag,
+    TagEvent,
+    Version,
+)
 from storage.models import Blob
 
 User = AbstractBaseUser | AnonymousUser | None
@@ -235,6 +244,53 @@ def version_yank(*, version: Version, yanked: bool, reason: str = "") -> Version
     version.yanked_reason = reason if yanked else ""
     version.save(update_fields=["yanked", "yanked_reason"])
     return version
+
+
+def coordinate_record(
+    *, repository: Repository, key: str, sha256: str, user: User
+) -> PublishedCoordinate:
+    """Remember that ``key`` was published as the bytes ``sha256``, refusing other bytes forever.
+
+    Formats call it inside the transaction that publishes, with the key their clients know
+    (npm ``name@version``, a PyPI filename, a Maven release path); the record outlives the
+    version, its files and cleanup, so a deleted coordinate cannot return with other bytes.
+    The same bytes again are always accepted. Where the repository allows redeploy, other bytes
+    are too, and the record follows them.
+
+    Raises:
+        CoordinateReused: ``key`` was published before with other bytes.
+    """
+    with transaction.atomic():
+        record = (
+            PublishedCoordinate.objects.select_for_update()
+            .filter(repository=repository, key=key)
+            .first()
+        )
+        if record is None:
+            actor = _user_or_none(user)
+            try:
+                with transaction.atomic():
+                    return PublishedCoordinate.objects.create(
+                        repository=repository,
+                        key=key,
+                        sha256=sha256,
+                        published_by=actor,
+                        published_by_name=actor.get_username() if actor else "",
+                    )
+            except IntegrityError:
+                # A concurrent first publish committed; its bytes are the ones to compare with.
+                record = PublishedCoordinate.objects.select_for_update().get(
+                    repository=repository, key=key
+                )
+        if record.sha256 == sha256:
+            return record
+        if not repository.allow_redeploy:
+            raise CoordinateReused(
+                f"{key} was published before with other bytes", key=key, sha256=record.sha256
+            )
+        record.sha256 = sha256
+        record.save(update_fields=["sha256", "last_published"])
+        return record
 
 
 def document_put(

@@ -86,6 +86,14 @@ class DatabaseUnavailable(RegistryError):
     headers = {"Retry-After": "5"}
 
 
+class DocumentTooDeep(BadRequest, ValueError):
+    """JSON document nested too deeply"""
+
+    # A ValueError too, so a parser's own "not valid JSON" handling (OCI's MANIFEST_INVALID,
+    # DRF's ParseError) answers for it in that protocol's terms.
+    code = "DOCUMENT_TOO_DEEP"
+
+
 class AuthenticationRequired(RegistryError):
     """authentication required"""
 

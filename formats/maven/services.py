@@ -56,6 +56,7 @@ from formats.paths import MAX_PATH_LENGTH
 from formats.services import (
     asset_delete,
     asset_put,
+    coordinate_record,
     document_delete,
     document_put,
     package_ensure,
@@ -190,7 +191,8 @@ def maven_file_deploy(
         The asset and whether the path is new.
 
     Raises:
-        VersionPolicyViolation, PomInvalid, AssetExists (409: release redeploy), DigestMismatch.
+        VersionPolicyViolation, PomInvalid, AssetExists (409: release redeploy), DigestMismatch,
+        CoordinateReused (409: a deleted release file deployed again with other bytes).
     """
     if mpath.kind is not PathKind.ARTIFACT or mpath.is_checksum:
         raise MavenPathInvalid(f"{mpath.path} is not an artifact file")
@@ -231,6 +233,8 @@ def maven_file_deploy(
                 "build_number": mpath.build_number,
             },
         )
+        if not is_snapshot(version_name):  # SNAPSHOT files are replaceable by definition
+            coordinate_record(repository=repository, key=mpath.path, sha256=blob.sha256, user=user)
         maven_metadata_rebuild(repository=repository, package=package, version=version)
     return asset, existing is None
 

@@ -24,16 +24,24 @@ class NpmConfig(FormatConfig):
         return CHALLENGE
 
     def version_details(self, version: "Version") -> VersionDetails:
-        """The README and dependencies from the published tarball's package.json."""
+        """The README and dependencies from the published tarball's package.json.
+
+        Any JSON may be stored in a manifest published before install fields came from the
+        tarball (``"dependencies": "x"`` was a 500 here), so each field is checked for its type.
+        """
         manifest = version.metadata.get("manifest", {})
         readme_filename = version.metadata.get("readme_filename", "")
         plain = readme_filename.lower().endswith((".txt", "readme"))
+        description = manifest.get("description")
+        dependencies = manifest.get("dependencies")
         return VersionDetails(
-            summary=manifest.get("description", ""),
+            summary=description if isinstance(description, str) else "",
             readme=version.metadata.get("readme", ""),
             readme_format="text" if plain else "markdown",
             license=str(manifest.get("license", "")),
-            dependencies=[f"{n}@{r}" for n, r in manifest.get("dependencies", {}).items()],
+            dependencies=[f"{n}@{r}" for n, r in dependencies.items()]
+            if isinstance(dependencies, dict)
+            else [],
             usage=f"npm install {version.package.name}@{version.version}",
         )
 

@@ -26,6 +26,8 @@ from enum import StrEnum
 from typing import IO, Any
 from urllib.parse import quote, unquote
 
+from registry_project import jsonbody
+
 MIME_JSON = "application/json"
 MIME_NPM_ABBREVIATED = "application/vnd.npm.install-v1+json"
 MIME_NPM_TARBALL = "application/octet-stream"
@@ -46,6 +48,8 @@ DEFAULT_MAX_MEMBERS = 100_000
 DEFAULT_MAX_README_SIZE = 1024 * 1024
 DEFAULT_SEARCH_SIZE = 20
 MAX_SEARCH_SIZE = 250
+# No repository holds 2**31 packages: a larger ``from`` is an empty page, not a database error.
+MAX_SEARCH_OFFSET = 2**31 - 1
 
 # What validate-npm-package-name 7 refuses for new packages: Node's core module names.
 NODE_BUILTIN_NAMES = frozenset(
@@ -167,6 +171,7 @@ class PutKind(StrEnum):
 
     PUBLISH = "publish"
     METADATA_UPDATE = "metadata_update"
+    STAR = "star"
 
 
 @dataclass(frozen=True)
@@ -231,6 +236,21 @@ class MetadataUpdate:
 
 
 @dataclass(frozen=True)
+class StarUpdate:
+    """A PUT of only ``_id``, ``_rev`` and ``users``: ``npm star`` and ``npm unstar``.
+
+    Attributes:
+        name: Package name.
+        rev: The body's ``_rev`` (npm read it with ``?write=true``), or ``None``.
+        users: User names the client's copy marks as starring the package.
+    """
+
+    name: str
+    rev: str | None
+    users: frozenset[str]
+
+
+@dataclass(frozen=True)
 class MetadataChanges:
     """What a ``MetadataUpdate`` changes relative to the stored package.
 
@@ -271,6 +291,7 @@ class TarballContents:
         root: Name of the tarball's top directory (``package`` for npm-made tarballs).
         file_count: Number of regular files.
         unpacked_size: Sum of the regular files' sizes.
+        files: Paths of the regular files below ``root``, relative to it.
     """
 
     manifest: Mapping[str, Any]
@@ -279,6 +300,7 @@ class TarballContents:
     root: str
     file_count: int
     unpacked_size: int
+    files: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -305,7 +327,7 @@ class SearchQuery:
     Attributes:
         text: Search text (npm sends the words joined with spaces).
         size: Page size, capped at ``MAX_SEARCH_SIZE``.
-        offset: The ``from`` parameter.
+        offset: The ``from`` parameter, capped at ``MAX_SEARCH_OFFSET``.
     """
 
     text: str
@@ -482,7 +504,7 @@ def parse_tarball_filename(*, name: str, filename: str) -> str:
 
 def _load_json_object(body: bytes | str, *, what: str) -> dict[str, Any]:
     try:
-        document = json.loads(body)
+        document = jsonbody.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidPublish(f"{what} is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
@@ -492,6 +514,8 @@ def _load_json_object(body: bytes | str, *, what: str) -> dict[str, Any]:
 
 def _check_body_name(document: Mapping[str, Any], *, url_name: str) -> None:
     name = document.get("name")
+    if not isinstance(name, str):
+        raise InvalidPublish(f"the body has no package name; the URL names {url_name!r}")
     if name != url_name:
         raise InvalidPublish(
             f"package name {name!r} in the body does not match the URL {url_name!r}"
@@ -511,18 +535,23 @@ def _string_mapping(value: object, *, what: str) -> dict[str, str]:
 def classify_put_body(*, body: bytes) -> PutKind:
     """Tell a publish from a metadata update without validating anything else.
 
-    npm sends both to the same URL; only a publish carries a non-empty ``_attachments``.
+    npm sends all three to the same URL; only a publish carries a non-empty ``_attachments``,
+    and only ``npm star``/``unstar`` send ``users`` without ``versions``.
 
     Raises:
         InvalidPublish: The body is not a JSON object.
     """
     document = _load_json_object(body, what="request body")
-    return PutKind.PUBLISH if document.get("_attachments") else PutKind.METADATA_UPDATE
+    if document.get("_attachments"):
+        return PutKind.PUBLISH
+    if "versions" not in document and isinstance(document.get("users"), dict):
+        return PutKind.STAR
+    return PutKind.METADATA_UPDATE
 
 
 def parse_put_body(
     *, body: bytes, url_name: str, rev: str | None = None
-) -> PublishRequest | MetadataUpdate:
+) -> PublishRequest | MetadataUpdate | StarUpdate:
     """Parse any PUT the CLI sends to ``/<name>`` or ``/<name>/-rev/<rev>``.
 
     Args:
@@ -531,16 +560,40 @@ def parse_put_body(
         rev: The ``<rev>`` URL segment, when the client sent one.
 
     Returns:
-        A ``PublishRequest`` for ``npm publish``, otherwise a ``MetadataUpdate``.
+        A ``PublishRequest`` for ``npm publish``, a ``StarUpdate`` for ``npm star``/``unstar``,
+        otherwise a ``MetadataUpdate``.
 
     Raises:
         InvalidPublish: The body is malformed; ``IntegrityMismatch`` for bad digests.
     """
-    if classify_put_body(body=body) is PutKind.PUBLISH:
+    kind = classify_put_body(body=body)
+    if kind is PutKind.PUBLISH:
         if rev is not None:
             raise InvalidPublish("a publish cannot target a revision URL")
         return parse_publish_body(body=body, url_name=url_name)
+    if kind is PutKind.STAR:
+        return parse_star_body(body=body, url_name=url_name)
     return parse_metadata_update(body=body, url_name=url_name, rev=rev)
+
+
+def parse_star_body(*, body: bytes, url_name: str) -> StarUpdate:
+    """Parse the body ``npm star`` and ``npm unstar`` PUT to ``/<name>``.
+
+    Raises:
+        InvalidPublish: The body is malformed or its ``_id`` names another package.
+    """
+    document = _load_json_object(body, what="star body")
+    if document.get("_id", url_name) != url_name:
+        raise InvalidPublish(f"_id {document['_id']!r} does not match the URL {url_name!r}")
+    users = document.get("users")
+    if not isinstance(users, dict):
+        raise InvalidPublish("users must be an object")
+    rev = document.get("_rev")
+    return StarUpdate(
+        name=url_name,
+        rev=rev if isinstance(rev, str) else None,
+        users=frozenset(user for user, starred in users.items() if starred is True),
+    )
 
 
 def parse_publish_body(*, body: bytes, url_name: str) -> PublishRequest:
@@ -775,7 +828,7 @@ def parse_dist_tag_body(*, body: bytes) -> str:
         InvalidPublish: The body is not a JSON string holding a semver version.
     """
     try:
-        version = json.loads(body)
+        version = jsonbody.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidPublish(f"dist-tag body is not valid JSON: {exc}") from exc
     if not isinstance(version, str):
@@ -899,6 +952,7 @@ def read_tarball_manifest(
     """
     manifests: dict[str, bytes] = {}
     readmes: dict[str, dict[str, bytes]] = {}
+    files: dict[str, set[str]] = {}
     total = count = file_count = 0
     try:
         source_kwargs: dict[str, Any] = (
@@ -923,6 +977,8 @@ def read_tarball_manifest(
                 if not member.isfile():
                     continue  # npm ignores links and devices when it unpacks
                 file_count += 1
+                if len(parts) > 1:
+                    files.setdefault(parts[0], set()).add("/".join(parts[1:]))
                 if len(parts) != 2:
                     continue
                 root, filename = parts
@@ -938,7 +994,7 @@ def read_tarball_manifest(
         raise InvalidTarball("tarball has no package.json in its top directory")
     root, raw = next(iter(manifests.items()))
     try:
-        manifest = json.loads(raw)
+        manifest = jsonbody.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidTarball(f"{root}/package.json is not valid JSON: {exc}") from exc
     if not isinstance(manifest, dict):
@@ -951,6 +1007,7 @@ def read_tarball_manifest(
         root=root,
         file_count=file_count,
         unpacked_size=total,
+        files=frozenset(files.get(root, ())),
     )
 
 
@@ -1100,6 +1157,7 @@ def build_packument(
     readme: str = "",
     readme_filename: str = "",
     maintainers: Sequence[Mapping[str, str]] = (),
+    users: Mapping[str, bool] | None = None,
 ) -> dict[str, Any]:
     """Build the full package document served for ``GET /<name>`` with ``Accept: application/json``.
 
@@ -1118,6 +1176,7 @@ def build_packument(
         readme: README of the latest version; truncated to 64 KiB as the public registry does.
         readme_filename: File the README came from.
         maintainers: ``[{"name", "email"}]``.
+        users: Who starred the package (``{"alice": true}``), as the public registry lists it.
 
     Returns:
         A JSON-serializable dict.
@@ -1142,6 +1201,8 @@ def build_packument(
     document["readme"] = readme[:MAX_PACKUMENT_README_CHARS]
     if readme_filename:
         document["readmeFilename"] = readme_filename
+    if users:
+        document["users"] = dict(users)
     return document
 
 
@@ -1193,7 +1254,9 @@ def parse_search_query(*, params: Mapping[str, str]) -> SearchQuery:
     if size < 0 or offset < 0:
         raise InvalidPackage("search size and from must not be negative")
     return SearchQuery(
-        text=params.get("text", "").strip(), size=min(size, MAX_SEARCH_SIZE), offset=offset
+        text=params.get("text", "").strip(),
+        size=min(size, MAX_SEARCH_SIZE),
+        offset=min(offset, MAX_SEARCH_OFFSET),
     )
 
 

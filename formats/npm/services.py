@@ -21,9 +21,9 @@ from django.utils import timezone
 from access.auth import Principal
 from access.models import ApiToken, hash_token
 from access.services import IssuedToken, token_create, token_revoke
-from formats.errors import VersionExists
+from formats.errors import CoordinateReused, VersionExists
 from formats.models import Package, Repository, Tag, Version
-from formats.npm import parsers
+from formats.npm import manifests, parsers
 from formats.npm.errors import (
     DistTagProtected,
     DistTagUnknown,
@@ -38,6 +38,7 @@ from formats.npm.selectors import npm_version_records
 from formats.selectors import version_get
 from formats.services import (
     asset_put,
+    coordinate_record,
     document_delete,
     document_put,
     package_delete,
@@ -106,6 +107,7 @@ def npm_documents_rebuild(*, package: Package) -> Package:
         readme=latest["readme"] if latest else "",
         readme_filename=latest["readme_filename"] if latest else "",
         maintainers=list(maintainers.values()),
+        users=package.metadata.get("users"),
     )
     abbreviated = parsers.build_abbreviated_packument(
         name=package.name,
@@ -166,12 +168,15 @@ def npm_publish(*, repository: Repository, publish: parsers.PublishRequest, user
     """Store a version sent by ``npm publish`` with its tarball and dist-tags.
 
     The tarball was already checked against ``dist.integrity``/``dist.shasum`` by the parser;
-    here its package.json must name the same package and version. The bytes are stored before
-    any row points at them, so a refused publish leaves nothing visible.
+    here its package.json must name the same package and version, and it decides every field
+    that changes what an install does (``formats.npm.manifests``: manifest confusion). The
+    bytes are stored before any row points at them, so a refused publish leaves nothing
+    visible.
 
     Raises:
         PublishInvalid: the tarball is unreadable or its package.json does not match.
-        VersionPublished: the version exists (npm versions are immutable).
+        VersionPublished: the version exists, or existed with another tarball (npm versions
+            are immutable, unpublished ones too).
     """
     contents = parsed(parsers.read_tarball_manifest, source=io.BytesIO(publish.tarball))
     parsed(parsers.check_manifest_matches, contents=contents, publish=publish)
@@ -187,9 +192,12 @@ def npm_publish(*, repository: Repository, publish: parsers.PublishRequest, user
         algorithms=("sha512", "sha1"),
         max_size=len(publish.tarball),
     )
+    served = manifests.version_manifest(
+        body=publish.manifest, package_json=contents.manifest, files=contents.files
+    )
     manifest = {
         key: value
-        for key, value in publish.manifest.items()
+        for key, value in served.items()
         if key not in ("readme", "readmeFilename", "_attachments", "_rev", "dist", "deprecated")
     }
     if user is not None and user.is_authenticated:
@@ -215,7 +223,15 @@ def npm_publish(*, repository: Repository, publish: parsers.PublishRequest, user
             version = version_create(
                 package=package, version=publish.version, metadata=metadata, user=user
             )
-        except VersionExists:
+            # The public registry refuses a version once unpublished too, whatever its bytes;
+            # here the same tarball may come back (a restore), other bytes never.
+            coordinate_record(
+                repository=repository,
+                key=f"{publish.name}@{publish.version}",
+                sha256=blob.sha256,
+                user=user,
+            )
+        except (VersionExists, CoordinateReused):
             raise _version_published(publish) from None
         asset_put(
             repository=repository,
@@ -300,6 +316,30 @@ def _package_forget(*, package: Package, user: User) -> None:
     package_delete(package=package, user=user)
     document_delete(repository=repository, key=packument_key(name=name))
     document_delete(repository=repository, key=abbreviated_key(name=name))
+
+
+def npm_star(*, package: Package, update: parsers.StarUpdate, user: AbstractBaseUser) -> Package:
+    """Star or unstar ``package`` for the caller (``npm star``/``npm unstar``).
+
+    npm sends its whole copy of ``users``; only the caller's own entry is read from it, so
+    nobody stars or unstars for someone else.
+
+    Raises:
+        RevisionConflict: the copy was read from an older revision.
+    """
+    username = user.get_username()
+    with transaction.atomic():
+        package = _locked(package)
+        _check_rev(package=package, rev=update.rev)
+        users = dict(package.metadata.get("users", {}))
+        if (username in update.users) == (username in users):
+            return package
+        if username in update.users:
+            users[username] = True
+        else:
+            del users[username]
+        package.metadata = {**package.metadata, "users": users}
+        return npm_documents_rebuild(package=package)
 
 
 def npm_package_unpublish(*, package: Package, rev: str | None, user: User) -> None:
@@ -438,8 +478,8 @@ def npm_logout(*, principal: Principal, secret: str) -> ApiToken:
 
 def npm_put_parse(
     *, body: bytes, name: str, rev: str | None
-) -> parsers.PublishRequest | parsers.MetadataUpdate:
-    """Parse a PUT to ``/<name>`` into a publish or a metadata update, in npm's error terms.
+) -> parsers.PublishRequest | parsers.MetadataUpdate | parsers.StarUpdate:
+    """Parse a PUT to ``/<name>`` into a publish, a metadata update or a star, in npm's terms.
 
     Raises:
         PackageInvalid: the name is not valid for a new package.

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
+from registry_project import jsonbody
+
 # --- Media types -----------------------------------------------------------------------------
 
 MIME_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -582,7 +584,7 @@ def parse_manifest(
     if len(raw) > max_size:
         raise ManifestInvalid(f"manifest larger than {max_size} bytes", size=len(raw))
     try:
-        body = json.loads(raw, parse_constant=_reject_constant)
+        body = jsonbody.loads(raw, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ManifestInvalid(f"manifest is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):

@@ -12,6 +12,13 @@ FILE_EXISTS_MESSAGE = (
     "See https://pypi.org/help/#file-name-reuse for more information."
 )
 
+# What PyPI answers for the filename of a deleted file (https://pypi.org/help/#file-name-reuse);
+# twine --skip-existing does not skip it, as on PyPI.
+FILENAME_REUSED_MESSAGE = (
+    "This filename has already been used, use a different version. "
+    "See https://pypi.org/help/#file-name-reuse for more information."
+)
+
 
 class InvalidUpload(BadRequest):
     """Invalid upload."""
@@ -23,6 +30,12 @@ class FileExists(BadRequest):
     """File already exists."""
 
     code = "FILE_EXISTS"
+
+
+class FilenameReused(BadRequest):
+    """This filename has already been used, use a different version."""
+
+    code = "FILENAME_REUSED"
 
 
 class ProjectUnknown(NotFound):

@@ -21,9 +21,15 @@ from django.db import transaction
 from packaging.version import InvalidVersion
 from packaging.version import Version as PackagingVersion
 
-from formats.errors import AssetExists, AssetUnknown
+from formats.errors import AssetExists, AssetUnknown, CoordinateReused
 from formats.models import Asset, Package, Repository
-from formats.pypi.errors import FILE_EXISTS_MESSAGE, FileExists, InvalidUpload
+from formats.pypi.errors import (
+    FILE_EXISTS_MESSAGE,
+    FILENAME_REUSED_MESSAGE,
+    FileExists,
+    FilenameReused,
+    InvalidUpload,
+)
 from formats.pypi.parsers import (
     MIME_PYPI_SIMPLE_V1_JSON,
     CoreMetadata,
@@ -44,6 +50,7 @@ from formats.selectors import asset_get
 from formats.services import (
     asset_delete,
     asset_put,
+    coordinate_record,
     document_delete,
     document_put,
     package_ensure,
@@ -209,6 +216,8 @@ def pypi_file_upload(
         InvalidUpload: The form, the filename or the archive is not acceptable, or the
             digests do not match the bytes.
         FileExists: The filename is taken (same bytes are allowed again only with redeploy).
+        FilenameReused: The filename was used before, by a file since deleted, with other
+            bytes (the same bytes may come back).
     """
     if repository.kind != Repository.Kind.HOSTED:
         raise InvalidUpload(f"Repository {repository.name!r} is a {repository.kind} repository.")
@@ -260,6 +269,12 @@ def pypi_file_upload(
         version = version_ensure(
             package=package, version=dist.version, metadata=_version_metadata(metadata), user=user
         )
+        try:
+            coordinate_record(
+                repository=repository, key=dist.filename, sha256=blob.sha256, user=user
+            )
+        except CoordinateReused:
+            raise FilenameReused(FILENAME_REUSED_MESSAGE) from None
         try:
             asset = asset_put(
                 repository=repository,

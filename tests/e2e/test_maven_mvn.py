@@ -253,3 +253,41 @@ def test_refused_deploys_and_reads(live_registry, maven_repositories, make_user,
     anonymous = _mvn(_settings(tmp_path, "anonymous"), "compile", cwd=consumer)
     assert anonymous.returncode == 1
     assert "status: 401 authentication required" in anonymous.stdout, anonymous.stdout[-2000:]
+
+
+def test_a_deleted_release_cannot_be_deployed_again_with_other_bytes(
+    live_registry, maven_repositories, make_user, tmp_path
+):
+    repos = maven_repositories
+    deployer = make_user(repos["releases"], Role.DELETE)
+    settings = _settings(tmp_path, "deployer", deployer.username, PASSWORD)
+    original, rebuilt = tmp_path / "original.jar", tmp_path / "rebuilt.jar"
+    original.write_bytes(_jar("first build"))
+    rebuilt.write_bytes(_jar("second build"))
+    coordinates = ("-DgroupId=com.example", "-DartifactId=y", "-Dversion=1.0", "-DgeneratePom=true")
+    first = _deploy_file(settings, repos["RELEASES"], original, *coordinates, cwd=tmp_path)
+    assert first.returncode == 0, first.stdout[-3000:]
+    version = Asset.objects.get(path="com/example/y/1.0/y-1.0.jar").version
+    deleted = requests.delete(
+        f"{live_registry.url}/api/v1/versions/{version.pk}/",
+        auth=(deployer.username, PASSWORD),
+        timeout=30,
+    )
+    assert deleted.status_code == 204
+
+    refused = _deploy_file(settings, repos["RELEASES"], rebuilt, *coordinates, cwd=tmp_path)
+
+    assert refused.returncode == 1
+    assert (
+        "status: 409 com/example/y/1.0/y-1.0.jar was published before with other bytes"
+        in refused.stdout
+    ), refused.stdout[-2000:]
+    # mvn sent the POM first: its bytes are those deployed before, so only the jar is refused.
+    assert list(
+        Asset.objects.filter(repository=repos["releases"]).values_list("path", flat=True)
+    ) == ["com/example/y/1.0/y-1.0.pom"]
+    jar_url = f"{repos['RELEASES']}com/example/y/1.0/y-1.0.jar"
+    auth = (deployer.username, PASSWORD)
+    again = requests.put(jar_url, data=original.read_bytes(), auth=auth, timeout=30)
+    assert again.status_code == 201  # the very same bytes may come back
+    assert requests.get(jar_url, auth=auth, timeout=30).content == original.read_bytes()

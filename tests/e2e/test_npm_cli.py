@@ -12,6 +12,7 @@ import requests
 from access.models import ApiToken, Role, hash_token
 from access.services import role_grant
 from formats.models import Package, TagEvent, Version
+from formats.npm.manifests import INSTALL_FIELDS
 from tests.factories import PASSWORD, RepositoryFactory, UserFactory
 from tests.formats.npm.helpers import make_tarball, publish_body
 from tests.live import require_client
@@ -206,3 +207,176 @@ def test_bad_logins_and_tampered_publish_over_http(npm_setup):
     assert response.status_code == 400
     assert "does not match the tarball" in response.json()["error"]
     assert Package.objects.filter(name="evil").exists() is False
+
+
+def test_an_unpublished_version_never_returns_with_another_tarball(npm_setup, tmp_path):
+    npm, _, _ = npm_setup
+    lib = _project(
+        tmp_path / "lib",
+        {"name": "keeper", "version": "1.0.0", "main": "i.js"},
+        {"i.js": "module.exports = 1;\n", "README.md": "# keeper\n"},
+    )
+    npm("publish", cwd=lib)
+    first = Version.objects.get(package__name="keeper").metadata["integrity"]
+    npm("unpublish", "keeper@1.0.0", "--force")
+    (lib / "i.js").write_text("module.exports = 2;\n")
+
+    refused = npm("publish", cwd=lib, check=False)
+
+    assert refused.returncode != 0
+    assert "E403" in refused.stderr
+    assert "You cannot publish over the previously published versions: 1.0.0." in refused.stderr
+    assert Package.objects.filter(name="keeper").exists() is False
+    (lib / "i.js").write_text("module.exports = 1;\n")
+    npm("publish", cwd=lib)  # the very same tarball may come back
+    assert Version.objects.get(package__name="keeper").metadata["integrity"] == first
+
+
+# What `npm publish` itself sends as the version document: @npmcli/package-json's fix, then
+# prepare, exactly as npm 11's publish command runs them on the package directory.
+NPM_PUBLISH_MANIFEST_JS = """
+const pkgJson = require(process.argv[1]);
+pkgJson.fix(process.argv[2])
+  .then((pkg) => pkg.prepare())
+  .then(({ content }) => console.log(JSON.stringify(content)));
+"""
+
+INSTALL_FIELDS_CASES = [
+    (
+        "scoped string bin, gyp and server.js scripts, bundle true, optional duplicate",
+        {
+            "name": "@acme/tool",
+            "version": "1.0.0",
+            "bin": "cli.js",
+            "scripts": {"build": "node_modules/.bin/tsc", "bad": 5},
+            "bundleDependencies": True,
+            "dependencies": {"tinylib": "^1.0.0", "other": "2.0.0"},
+            "optionalDependencies": {"other": "2.0.0"},
+            "engines": {"node": ">=18"},
+            "os": ["linux"],
+            "directories": {"bin": "bin"},
+        },
+        ["cli.js", "binding.gyp", "server.js", "bin/ignored"],
+    ),
+    (
+        "directories.bin, bundledDependencies, dependencies as a list and a string",
+        {
+            "name": "bindir",
+            "version": "1.0.0",
+            "directories": {"bin": "./bin"},
+            "bundledDependencies": ["kept"],
+            "dependencies": ["dep@1.2.0", "range >=2"],
+            "devDependencies": "dev-a dev-b",
+            "peerDependencies": {"react": ">=18"},
+            "cpu": ["x64"],
+        },
+        ["bin/first", "bin/sub/second"],
+    ),
+    (
+        "bin paths out of the package, gypfile false, bundle false",
+        {
+            "name": "oddbins",
+            "version": "1.0.0",
+            "bin": {"a/b": "../../x.js", "ok": "./lib/ok.js", "bad": 5},
+            "gypfile": False,
+            "scripts": {"test": "node t.js"},
+            "bundleDependencies": False,
+            "dependencies": {"dep": "1.0.0"},
+        },
+        ["x.js", "lib/ok.js", "binding.gyp"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("_case", "manifest", "files"), INSTALL_FIELDS_CASES)
+def test_served_install_fields_are_what_npm_publish_sends(
+    npm_setup, tmp_path, _case, manifest, files
+):
+    npm, registry, token = npm_setup
+    node = require_client("node")
+    package_json = Path(npm("root", "-g").stdout.strip()) / "npm/node_modules/@npmcli/package-json"
+    project = _project(tmp_path / "project", manifest, {})
+    for name in files:
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text("#!/usr/bin/env node\n")
+    sent = subprocess.run(
+        [node, "-e", NPM_PUBLISH_MANIFEST_JS, str(package_json), str(project)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    expected = json.loads(sent.stdout)
+
+    npm("publish", cwd=project)
+
+    name = manifest["name"].replace("/", "%2f")
+    served = requests.get(
+        f"{registry}{name}", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ).json()["versions"]["1.0.0"]
+    fields = (*INSTALL_FIELDS, "bundledDependencies")
+    assert {k: served[k] for k in fields if k in served} == {
+        k: expected[k] for k in fields if k in expected
+    }
+
+
+def _crafted_publish(registry: str, token: str, *, name: str, tarball_json: dict, body_json: dict):
+    body = json.loads(publish_body(name, "1.0.0", tarball=make_tarball(tarball_json)))
+    body["versions"]["1.0.0"].update(body_json)
+    response = requests.put(
+        f"{registry}{name}",
+        json=body,
+        headers={"Authorization": f"Bearer {token}", "npm-command": "publish"},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_npm_installs_what_the_tarball_says_not_what_the_body_claims(npm_setup, tmp_path):
+    npm, registry, token = npm_setup
+    marker = "require('fs').writeFileSync('RAN', '')"
+    _crafted_publish(
+        registry,
+        token,
+        name="added",
+        tarball_json={"name": "added", "version": "1.0.0"},
+        body_json={
+            "scripts": {"postinstall": f'node -e "{marker}"'},
+            "dependencies": {"ghost": "1.0.0"},
+            "bin": {"ls": "evil.js"},
+            "hasInstallScript": True,
+        },
+    )
+    _crafted_publish(
+        registry,
+        token,
+        name="hidden",
+        tarball_json={
+            "name": "hidden",
+            "version": "1.0.0",
+            "scripts": {"postinstall": f'node -e "{marker}"'},
+        },
+        body_json={"scripts": {}},
+    )
+    app = _project(tmp_path / "app", {"name": "app", "version": "1.0.0", "private": True}, {})
+
+    npm("install", "added", "hidden", cwd=app)
+
+    lock = json.loads((app / "package-lock.json").read_text())["packages"]
+    assert sorted(lock) == ["", "node_modules/added", "node_modules/hidden"]
+    assert (app / "node_modules/added/RAN").exists() is False
+    assert (app / "node_modules/.bin/ls").exists() is False
+    assert (app / "node_modules/hidden/RAN").exists() is True
+    assert lock["node_modules/hidden"]["hasInstallScript"] is True
+
+
+def test_star_and_unstar(npm_setup, tmp_path):
+    npm, _, _ = npm_setup
+    lib = _project(tmp_path / "lib", {"name": "starry", "version": "1.0.0"}, {})
+    npm("publish", cwd=lib)
+
+    starred = npm("star", "starry")
+
+    assert starred.stdout.strip().endswith("starry")
+    assert json.loads(npm("view", "starry", "users", "--json").stdout) == {"alice": True}
+    npm("unstar", "starry")
+    assert Package.objects.get(name="starry").metadata["users"] == {}

@@ -2,10 +2,11 @@ import io
 
 import pytest
 
-from formats.errors import AssetExists, TagImmutable, VersionExists
-from formats.models import Asset, Tag, TagEvent, Version
+from formats.errors import AssetExists, CoordinateReused, TagImmutable, VersionExists
+from formats.models import Asset, PublishedCoordinate, Tag, TagEvent, Version
 from formats.services import (
     asset_put,
+    coordinate_record,
     package_delete,
     package_ensure,
     tag_delete,
@@ -135,3 +136,42 @@ def test_immutable_tags_cannot_be_removed_nor_their_versions_and_packages():
 
     version_delete(version=v2, user=None)  # only the exception pointed at it
     assert list(Tag.objects.values_list("name", flat=True)) == ["1.0"]
+
+
+def _records():
+    return list(PublishedCoordinate.objects.values_list("key", "sha256", "published_by_name"))
+
+
+def test_a_coordinate_keeps_its_first_bytes_after_everything_under_it_is_deleted():
+    package = PackageFactory()
+    repository, user = package.repository, UserFactory(username="alice")
+    coordinate_record(repository=repository, key="lib@1.0.0", sha256="a" * 64, user=user)
+    package_delete(package=package, user=user)
+
+    with pytest.raises(CoordinateReused) as raised:
+        coordinate_record(repository=repository, key="lib@1.0.0", sha256="b" * 64, user=None)
+
+    assert raised.value.http_status == 409
+    assert raised.value.message == "lib@1.0.0 was published before with other bytes"
+    assert _records() == [("lib@1.0.0", "a" * 64, "alice")]
+    coordinate_record(repository=repository, key="lib@1.0.0", sha256="a" * 64, user=None)
+    assert _records() == [("lib@1.0.0", "a" * 64, "alice")]
+
+
+def test_redeploy_lets_a_coordinate_take_other_bytes_and_the_record_follows():
+    repository = RepositoryFactory(allow_redeploy=True)
+    coordinate_record(repository=repository, key="f.whl", sha256="a" * 64, user=None)
+
+    coordinate_record(repository=repository, key="f.whl", sha256="b" * 64, user=None)
+
+    assert _records() == [("f.whl", "b" * 64, "")]
+
+
+def test_coordinates_are_per_repository_and_go_with_their_repository():
+    first, second = RepositoryFactory(), RepositoryFactory()
+    coordinate_record(repository=first, key="k", sha256="a" * 64, user=None)
+    coordinate_record(repository=second, key="k", sha256="b" * 64, user=None)
+
+    first.delete()
+
+    assert _records() == [("k", "b" * 64, "")]

@@ -42,6 +42,7 @@ from formats.npm.services import (
     npm_package_unpublish,
     npm_publish,
     npm_put_parse,
+    npm_star,
     npm_tarball_delete,
     npm_token_create,
     npm_token_revoke,
@@ -49,7 +50,7 @@ from formats.npm.services import (
 )
 from formats.protocol import ProtocolView, repository_path, request_json_body
 from formats.selectors import asset_get
-from registry_project.errors import AuthenticationRequired
+from registry_project.errors import AuthenticationRequired, PermissionDenied, RegistryError
 from storage.responses import blob_response
 
 # Small bodies: a dist-tag version, a login, a metadata update without attachments.
@@ -126,11 +127,26 @@ class PackageView(NpmView):
     head = get
 
     def put(self, request: HttpRequest, name: str) -> HttpResponse:
-        """Publish a version (``npm publish``) or update metadata (``npm deprecate``)."""
-        principal = self.require(WRITE)
+        """Publish (``npm publish``), update metadata (``npm deprecate``) or star (``npm star``)."""
+        try:
+            principal, denied = self.require(WRITE), None
+        except PermissionDenied as error:  # a reader may still star, as on the public registry
+            principal, denied = self.signed_in(), error
         name = npm_name_decode(segment=name)
         body = request_json_body(request, limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
-        parsed = npm_put_parse(body=body, name=name, rev=None)
+        try:
+            parsed = npm_put_parse(body=body, name=name, rev=None)
+        except RegistryError:
+            if denied is not None:  # a reader gets no further than "denied" with a write
+                raise denied from None
+            raise
+        read_only = principal.token is not None and principal.token.read_only
+        if isinstance(parsed, parsers.StarUpdate) and not (denied and read_only):
+            package = npm_package_get(repository=self.repository, name=name)
+            npm_star(package=package, update=parsed, user=principal.user)
+            return _ok()
+        if denied is not None:
+            raise denied
         if isinstance(parsed, parsers.PublishRequest):
             npm_publish(repository=self.repository, publish=parsed, user=principal.user)
             return _ok(201)
@@ -157,8 +173,8 @@ class PackageRevisionView(NpmView):
         name = npm_name_decode(segment=name)
         body = request_json_body(request, limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         parsed = npm_put_parse(body=body, name=name, rev=rev)
-        if isinstance(parsed, parsers.PublishRequest):  # the parser refuses these with a rev
-            raise PublishInvalid("a publish cannot target a revision URL")
+        if not isinstance(parsed, parsers.MetadataUpdate):  # the parser refuses publishes
+            raise PublishInvalid("only a metadata update can target a revision URL")
         return _metadata_update(self, name=name, update=parsed, principal=principal)
 
     def delete(self, request: HttpRequest, name: str, rev: str) -> HttpResponse:

@@ -3,9 +3,10 @@
 import hashlib
 
 import pytest
+from rest_framework.test import APIClient
 
 from access.models import Role
-from formats.models import Asset, Document, Package, Version
+from formats.models import Asset, Document, Package, PublishedCoordinate, Version
 from storage.models import Blob
 from tests.factories import RepositoryFactory
 from tests.formats.maven.conftest import basic, pom
@@ -140,6 +141,37 @@ def test_release_redeploy_is_refused_and_keeps_the_first_bytes(deploy, releases)
     assert _state()[:4] == before[:4]
     asset = Asset.objects.get(path=f"{LIB}/lib-1.0.jar")
     assert asset.blob_id == hashlib.sha256(JAR).hexdigest()
+
+
+def _delete_version_through_the_api(make_user, releases, version: str) -> None:
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=basic(make_user(releases, Role.DELETE))["Authorization"])
+    target = Version.objects.get(package__repository=releases, version=version)
+    assert api.delete(f"/api/v1/versions/{target.pk}/").status_code == 204
+
+
+def test_a_deleted_release_file_never_returns_with_other_bytes(deploy, releases, make_user):
+    deploy(releases, f"{LIB}/lib-1.0.jar", JAR)
+    _delete_version_through_the_api(make_user, releases, "1.0")
+
+    response = deploy(releases, f"{LIB}/lib-1.0.jar", b"different bytes")
+
+    assert response.status_code == 409
+    assert response.reason_phrase == (
+        "com/example/lib/1.0/lib-1.0.jar was published before with other bytes"
+    )
+    assert (Asset.objects.count(), Version.objects.count()) == (0, 0)
+    assert deploy(releases, f"{LIB}/lib-1.0.jar", JAR).status_code == 201  # the same bytes again
+    assert Asset.objects.get().blob_id == hashlib.sha256(JAR).hexdigest()
+
+
+def test_snapshot_files_are_not_held_to_their_first_bytes(deploy, snapshots, make_user):
+    path = "com/example/lib/1.0-SNAPSHOT/lib-1.0-SNAPSHOT.jar"
+    deploy(snapshots, path, JAR)
+    _delete_version_through_the_api(make_user, snapshots, "1.0-SNAPSHOT")
+
+    assert deploy(snapshots, path, b"different bytes").status_code == 201
+    assert PublishedCoordinate.objects.exists() is False
 
 
 def test_release_redeploy_is_allowed_when_the_repository_allows_it(deploy, releases):

@@ -756,6 +756,7 @@ def test_read_tarball_manifest_on_captured_npm_pack_tarball():
         root="package",
         file_count=3,
         unpacked_size=122 + 20 + 18,  # package.json, index.js, README.md as npm packed them
+        files=frozenset({"package.json", "index.js", "README.md"}),
     )
 
 

@@ -234,3 +234,88 @@ def test_dist_tag_change_needs_write(client, auth_for, published):
 
     assert response.status_code == 403
     assert Tag.objects.filter(name="beta").exists()
+
+
+def _star_body(client, auth, username, *, starred):
+    # What `npm star`/`npm unstar` (npm 11 lib/commands/star.js) PUTs after a ?write=true GET.
+    copy = _write_copy(client, auth)
+    users = dict(copy.get("users", {}))
+    if starred:
+        users[username] = True
+    else:
+        users.pop(username, None)
+    return {"_id": copy["_id"], "_rev": copy["_rev"], "users": users}
+
+
+def test_star_and_unstar_as_npm_sends_them(client, repository, make_user, make_token, published):
+    reader = make_user(repository, Role.READ, username="bob")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {make_token(reader)}"}
+    versions_before = list(Version.objects.values_list("version", "deprecated"))
+
+    starred = _put_json(client, "tinylib", _star_body(client, auth, "bob", starred=True), auth)
+
+    assert (starred.status_code, starred.json()) == (200, {"ok": True})
+    assert client.get(ROOT + "tinylib", **auth).json()["users"] == {"bob": True}
+    forged = _star_body(client, auth, "bob", starred=True)
+    forged["users"]["mallory"] = True  # nobody stars for someone else
+    assert _put_json(client, "tinylib", forged, auth).status_code == 200
+    assert client.get(ROOT + "tinylib", **auth).json()["users"] == {"bob": True}
+
+    unstarred = _put_json(client, "tinylib", _star_body(client, auth, "bob", starred=False), auth)
+
+    assert (unstarred.status_code, unstarred.json()) == (200, {"ok": True})
+    assert "users" not in client.get(ROOT + "tinylib", **auth).json()
+    assert list(Version.objects.values_list("version", "deprecated")) == versions_before
+
+
+def test_star_refusals_are_npm_errors_without_python_values(
+    client, repository, make_user, make_token, published
+):
+    reader = make_user(repository, Role.READ, username="bob")
+    read_only = {"HTTP_AUTHORIZATION": f"Bearer {make_token(reader, read_only=True)}"}
+    owner_copy = {"HTTP_AUTHORIZATION": f"Bearer {make_token(reader)}"}
+    stale = _star_body(client, owner_copy, "bob", starred=True) | {"_rev": "1-stale"}
+    nameless = {"_id": "tinylib", "versions": {}}
+
+    cases = [
+        (_put_json(client, "tinylib", stale, owner_copy), 409),
+        (
+            _put_json(
+                client, "tinylib", _star_body(client, read_only, "bob", starred=True), read_only
+            ),
+            403,
+        ),
+        (_put_json(client, "tinylib", nameless, owner_copy), 403),
+        (_put_json(client, "nothing", {"_id": "nothing", "users": {"bob": True}}, owner_copy), 404),
+    ]
+
+    assert [response.status_code for response, _ in cases] == [status for _, status in cases]
+    assert all("None" not in response.json()["error"] for response, _ in cases)
+    assert "users" not in Package.objects.get(name="tinylib").metadata
+
+
+@pytest.mark.parametrize(
+    ("_case", "query", "status", "names"),
+    [
+        ("from of 20 digits is past the end", "from=99999999999999999999", 200, []),
+        ("size of 20 digits is capped", "size=99999999999999999999", 200, ["tinylib"]),
+        ("negative from", "from=-1", 400, None),
+        ("5000 digits", "from=" + "9" * 5000, 400, None),
+    ],
+)
+def test_search_paging_parameters(client, owner, published, _case, query, status, names):
+    response = client.get(f"{ROOT}-/v1/search?text=tiny&{query}", **owner)
+
+    assert response.status_code == status
+    if names is None:
+        assert list(response.json()) == ["error"]
+    else:
+        assert [hit["package"]["name"] for hit in response.json()["objects"]] == names
+        assert response.json()["total"] == 1
+
+
+def test_a_body_without_a_name_is_refused_without_python_values(client, owner, published):
+    response = _put_json(client, "tinylib", {"_id": "tinylib", "versions": {}}, owner)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "the body has no package name; the URL names 'tinylib'"}

@@ -327,3 +327,96 @@ def test_tarball_is_the_published_bytes(client, writer):
     response.close()
     assert response.status_code == 200
     assert hashlib.sha256(content).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def _unpublish_version(client, auth):
+    return client.delete(ROOT + "tinylib/-/tinylib-1.0.0.tgz", **auth)
+
+
+def _unpublish_package(client, auth):
+    rev = Package.objects.get(name="tinylib").metadata["rev"]
+    return client.delete(f"{ROOT}tinylib/-rev/{rev}", **auth)
+
+
+@pytest.mark.parametrize(
+    ("_case", "unpublish"),
+    [("npm unpublish tinylib@1.0.0", _unpublish_version), ("--force", _unpublish_package)],
+)
+def test_an_unpublished_version_never_returns_with_other_bytes(client, writer, _case, unpublish):
+    _publish(client, writer, "tinylib", "1.1.0")
+    first = publish_body("tinylib", "1.0.0")
+    assert _put(client, "tinylib", first, writer).status_code == 201
+    assert unpublish(client, writer).status_code == 200
+    state = list(Version.objects.values_list("version", flat=True)), Asset.objects.count()
+
+    other = _put(client, "tinylib", publish_body("tinylib", "1.0.0", readme="other"), writer)
+
+    assert other.status_code == 403
+    assert other.json() == {
+        "error": "You cannot publish over the previously published versions: 1.0.0."
+    }
+    assert (list(Version.objects.values_list("version", flat=True)), Asset.objects.count()) == state
+    assert _put(client, "tinylib", first, writer).status_code == 201  # the same tarball again
+    assert Version.objects.filter(version="1.0.0").count() == 1
+
+
+def test_redeploy_repository_accepts_other_bytes_for_an_unpublished_version(
+    client, repository, writer
+):
+    repository.allow_redeploy = True
+    repository.save()
+    _publish(client, writer, "tinylib", "1.0.0")
+    assert _unpublish_version(client, writer).status_code == 200
+    body = publish_body("tinylib", "1.0.0", readme="other")
+
+    response = _put(client, "tinylib", body, writer)
+
+    assert response.status_code == 201
+    integrity = json.loads(body)["versions"]["1.0.0"]["dist"]["integrity"]
+    assert Version.objects.get(version="1.0.0").metadata["integrity"] == integrity
+
+
+def test_install_fields_are_served_from_the_tarball_not_the_body(client, writer):
+    tarball = make_tarball(
+        {
+            "name": "tinylib",
+            "version": "1.0.0",
+            "description": "tiny",
+            "scripts": {"postinstall": "node setup.js"},
+            "bin": "cli.js",
+        },
+        files={"cli.js": b"", "npm-shrinkwrap.json": b"{}"},
+    )
+    body = json.loads(publish_body("tinylib", "1.0.0", tarball=tarball, description="shown"))
+    body["versions"]["1.0.0"].update(
+        scripts={"test": "x"},
+        dependencies={"evil": "*"},
+        bin={"ls": "evil.js"},
+        hasInstallScript=False,
+        _hasShrinkwrap=False,
+        bundledDependencies=["evil"],
+    )
+    assert _put(client, "tinylib", json.dumps(body), writer).status_code == 201
+
+    full = client.get(ROOT + "tinylib", **writer).json()["versions"]["1.0.0"]
+    abbreviated = client.get(ROOT + "tinylib", HTTP_ACCEPT=MIME_NPM_ABBREVIATED, **writer).json()[
+        "versions"
+    ]["1.0.0"]
+
+    install = {
+        "scripts": {"postinstall": "node setup.js"},
+        "bin": {"tinylib": "cli.js"},
+        "hasInstallScript": True,
+        "_hasShrinkwrap": True,
+    }
+    assert {key: full.get(key) for key in (*install, "dependencies", "description")} == {
+        **install,
+        "dependencies": None,
+        "description": "shown",  # what people read stays the publisher's
+    }
+    assert "bundledDependencies" not in full
+    assert {key: abbreviated.get(key) for key in (*install, "dependencies")} == {
+        **install,
+        "scripts": None,  # the abbreviated document never carries scripts, only the flag
+        "dependencies": None,
+    }

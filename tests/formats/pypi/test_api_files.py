@@ -1,5 +1,7 @@
 """Deleting one distribution file through the management API."""
 
+import hashlib
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -72,3 +74,38 @@ def test_formats_without_single_file_deletion_answer_405(make_user):
     assert response.status_code == 405
     assert response.json()["code"] == "UNSUPPORTED"
     assert Asset.objects.filter(pk=asset.pk).exists()
+
+
+REUSED = (
+    "This filename has already been used, use a different version. "
+    "See https://pypi.org/help/#file-name-reuse for more information."
+)
+
+
+def test_a_deleted_filename_never_returns_with_other_bytes(upload, pypi_repository, make_user):
+    filename, original = make_wheel("tiny", "1.0")
+    upload(filename, original)
+    deleter = make_user(pypi_repository, Role.DELETE)
+    assert _api(deleter).delete(f"/api/v1/assets/{_asset('.whl').pk}/").status_code == 204
+
+    refused = upload(*make_wheel("tiny", "1.0", summary="modified"))
+
+    assert (refused.status_code, refused.reason_phrase) == (400, REUSED)
+    assert Asset.objects.exists() is False
+    assert Version.objects.exists() is False
+    assert upload(filename, original).status_code == 200  # the same bytes may come back
+    assert _asset(".whl").blob_id == hashlib.sha256(original).hexdigest()
+
+
+def test_a_redeploy_repository_takes_other_bytes_for_a_deleted_filename(
+    upload, pypi_repository, make_user
+):
+    pypi_repository.allow_redeploy = True
+    pypi_repository.save()
+    upload(*make_wheel("tiny", "1.0"))
+    deleter = make_user(pypi_repository, Role.DELETE)
+    assert _api(deleter).delete(f"/api/v1/assets/{_asset('.whl').pk}/").status_code == 204
+    filename, modified = make_wheel("tiny", "1.0", summary="modified")
+
+    assert upload(filename, modified).status_code == 200
+    assert _asset(".whl").blob_id == hashlib.sha256(modified).hexdigest()

@@ -1,0 +1,67 @@
+"""Data migrations of the shared model."""
+
+import importlib
+import io
+
+import pytest
+from django.apps import apps
+
+from formats.models import Asset, PublishedCoordinate, Repository
+from storage.services import blob_ingest
+from tests.factories import PackageFactory, RepositoryFactory, UserFactory, VersionFactory
+
+pytestmark = pytest.mark.django_db
+
+published_coordinate = importlib.import_module("formats.migrations.0002_published_coordinate")
+
+
+def _asset(repository, path, *, version=None, metadata=None, user=None):
+    blob = blob_ingest(stream=io.BytesIO(path.encode()))
+    Asset.objects.create(
+        repository=repository,
+        path=path,
+        blob=blob,
+        version=version,
+        metadata=metadata or {},
+        uploaded_by=user,
+    )
+    return blob.sha256
+
+
+def test_files_published_before_the_record_existed_are_recorded():
+    alice = UserFactory(username="alice")
+    npm = RepositoryFactory(name="npm", format="npm")
+    tinylib = VersionFactory(
+        package=PackageFactory(repository=npm, name="tinylib"), version="1.0.0"
+    )
+    pypi = RepositoryFactory(name="pypi", format="pypi")
+    maven = RepositoryFactory(name="maven", format="maven")
+    lib = PackageFactory(repository=maven, name="com.example:lib")
+    release = VersionFactory(package=lib, version="1.0")
+    snapshot = VersionFactory(package=lib, version="1.1-SNAPSHOT")
+    proxy = RepositoryFactory(name="npm-proxy", format="npm", kind=Repository.Kind.PROXY)
+    cached = VersionFactory(package=PackageFactory(repository=proxy, name="left-pad"))
+    expected = {
+        ("npm", "tinylib@1.0.0", "alice"): _asset(
+            npm, "tinylib/-/tinylib-1.0.0.tgz", version=tinylib, user=alice
+        ),
+        ("pypi", "tiny-1.0.tar.gz", ""): _asset(
+            pypi,
+            "packages/tiny/1.0/tiny-1.0.tar.gz",
+            metadata={"kind": "distribution", "filename": "tiny-1.0.tar.gz"},
+        ),
+        ("maven", "com/example/lib/1.0/lib-1.0.jar", ""): _asset(
+            maven, "com/example/lib/1.0/lib-1.0.jar", version=release
+        ),
+    }
+    _asset(pypi, "packages/tiny/1.0/tiny-1.0.whl.metadata", metadata={"kind": "core-metadata"})
+    _asset(maven, "com/example/lib/1.1-SNAPSHOT/lib-1.1-SNAPSHOT.jar", version=snapshot)
+    _asset(proxy, "left-pad/-/left-pad-1.0.0.tgz", version=cached)
+    _asset(RepositoryFactory(name="raw", format="raw"), "a/b.txt")
+
+    published_coordinate.record_published_files(apps, None)
+
+    recorded = PublishedCoordinate.objects.values_list(
+        "repository__name", "key", "published_by_name", "sha256"
+    )
+    assert {(name, key, by): sha256 for name, key, by, sha256 in recorded} == expected
