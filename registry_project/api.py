@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
@@ -23,6 +25,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status=exc.http_status,
             headers=dict(exc.headers),
         )
+    # DRF turns these into its own exceptions only inside its handler; the envelope needs them
+    # turned first, or a 404 from get_object() answers DRF's bare {"detail": ...}.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response
