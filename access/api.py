@@ -16,6 +16,7 @@ from access.models import ApiToken
 from access.permissions import readable_repositories
 from access.services import TOKEN_MAX_DAYS, token_create_for, token_revoke_for
 from formats.models import Repository
+from registry_project.api import ANY_SEGMENT
 
 
 class ReadableRepositoryField(serializers.SlugRelatedField):
@@ -84,8 +85,11 @@ class ApiTokenViewSet(
 
     serializer_class = ApiTokenSerializer
     permission_classes = [IsAuthenticated]
+    lookup_value_regex = ANY_SEGMENT
 
     def get_queryset(self) -> QuerySet[ApiToken]:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular: no caller to ask about
+            return ApiToken.objects.none()
         return ApiToken.objects.filter(user=self.request.user).prefetch_related("repositories")
 
     def create(self, request: Request, *args, **kwargs) -> Response:

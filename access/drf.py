@@ -1,5 +1,6 @@
 """The shared permission check, adapted to DRF for the management API."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -51,3 +52,14 @@ class RepositoryManagementPermission(RepositoryPermission):
 
     def action_for(self, request: Request) -> Role:
         return READ if request.method in SAFE_METHODS else ADMIN
+
+
+class RegistryAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Declares ``RegistryAuthentication`` in the OpenAPI schema: an API token as a bearer
+    token (HTTP Basic with a password or a token works too)."""
+
+    target_class = "access.authentication.RegistryAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: object) -> dict:
+        return {"type": "http", "scheme": "bearer"}

@@ -10,6 +10,7 @@ claims) always apply: all of it goes through ``access.permissions``.
 from django import forms
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +21,7 @@ from access.services import repository_create_by
 from formats.base import FileDeleteUnsupported, format_config
 from formats.models import Asset, Package, Repository, Tag, TagEvent, Version
 from formats.services import package_delete, repository_update, version_delete, version_yank
+from registry_project.api import ANY_SEGMENT
 
 # Primary keys are 64-bit: a larger number would overflow the database's integer.
 MAX_ID = 2**63 - 1
@@ -61,7 +63,9 @@ class PackageSerializer(serializers.ModelSerializer):
 
 
 class VersionSerializer(serializers.ModelSerializer):
-    published_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    published_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Version
@@ -112,6 +116,7 @@ class TagEventSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(filters.NumberFilter):
     """A primary key: anything but a whole number in the database's range is a 400."""
 
@@ -173,6 +178,7 @@ class RepositoryViewSet(viewsets.ModelViewSet):
     serializer_class = RepositorySerializer
     permission_classes = [RepositoryManagementPermission]
     lookup_field = "name"
+    lookup_value_regex = ANY_SEGMENT
 
     def get_queryset(self) -> QuerySet[Repository]:
         return readable_repositories(principal=principal_of(self.request))
@@ -197,6 +203,7 @@ class _InReadableRepositories:
     repository_path: str
     permission_classes = [RepositoryPermission]
     filter_backends = [filters.DjangoFilterBackend]
+    lookup_value_regex = ANY_SEGMENT
     request: Request
 
     def scoped(self, queryset: QuerySet) -> QuerySet:

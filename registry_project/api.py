@@ -1,4 +1,4 @@
-"""Shared pieces of the management API: pagination and the one exception handler."""
+"""Shared pieces of the management API: pagination, the one exception handler and its schema."""
 
 from typing import Any
 
@@ -10,6 +10,10 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from registry_project.errors import RegistryError
+
+# A viewset's lookup_value_regex: any path segment reaches the viewset (DRF's default stops at a
+# dot, and repository names may hold one), so a malformed id answers the API's own 404.
+ANY_SEGMENT = "[^/]+"
 
 
 class Pagination(LimitOffsetPagination):
@@ -47,3 +51,31 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         "detail": detail,
     }
     return response
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "detail": {"description": "What went wrong, per field for invalid input."},
+    },
+    "required": ["code", "message", "detail"],
+}
+
+
+def document_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular hook: every operation may answer an error, always in the one envelope.
+
+    Declared as each operation's ``default`` response, so the schema says what a client gets
+    for a 400, 401, 403, 404 or 409 (and schema checks hold every error body to it).
+    """
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    reference = {"$ref": "#/components/schemas/Error"}
+    for operations in result["paths"].values():
+        for operation in operations.values():
+            operation["responses"].setdefault(
+                "default",
+                {"description": "An error", "content": {"application/json": {"schema": reference}}},
+            )
+    return result
