@@ -9,7 +9,8 @@ from rest_framework.test import APIClient
 
 from access.models import ApiToken, Role
 from access.services import TOKEN_MAX_DAYS, role_grant, token_create
-from tests.factories import PASSWORD, RepositoryFactory
+from formats.models import Repository
+from tests.factories import PASSWORD, RepositoryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -124,22 +125,30 @@ def test_a_password_creates_an_unrestricted_token(carol):
     assert (token.read_only, _scope(token), token.expires_at) == (False, [], None)
 
 
-def test_an_oci_registry_jwt_creates_no_tokens(client, carol):
-    repository = RepositoryFactory(name="images", format="oci")
-    role_grant(repository=repository, role=Role.WRITE, user=carol)
-    encoded = base64.b64encode(f"carol:{PASSWORD}".encode()).decode()
+def test_an_oci_registry_jwt_creates_revokes_and_manages_nothing(client):
+    root = UserFactory(username="root", is_superuser=True)
+    RepositoryFactory(name="images", format="oci")
+    other = token_create(user=root).token
+    encoded = base64.b64encode(f"root:{PASSWORD}".encode()).decode()
     issued = client.get(
         "/v2/token",
-        {"scope": "repository:images/app:pull,push", "service": "testserver"},
+        {"scope": "repository:images/app:pull,push,delete", "service": "testserver"},
         headers={"Authorization": f"Basic {encoded}"},
     )
     assert issued.status_code == 200
+    jwt = _api(issued.json()["token"])
 
-    response = _api(issued.json()["token"]).post("/api/v1/tokens/", {"name": "x"}, format="json")
+    created = jwt.post("/api/v1/tokens/", {"name": "x"}, format="json")
+    revoked = jwt.delete(f"/api/v1/tokens/{other.pk}/")
+    repository = jwt.post("/api/v1/repositories/", {"name": "new", "format": "raw"}, format="json")
 
-    assert response.status_code == 403
-    assert response.json()["message"] == "a registry token (JWT) cannot create API tokens"
-    assert ApiToken.objects.exists() is False
+    assert created.status_code == 403
+    assert created.json()["message"] == "a registry token (JWT) cannot create API tokens"
+    assert revoked.status_code == 403
+    assert revoked.json()["message"] == "a read-only or registry token can revoke only itself"
+    assert repository.status_code == 403
+    assert list(ApiToken.objects.values_list("pk", "revoked_at")) == [(other.pk, None)]
+    assert list(Repository.objects.values_list("name", flat=True)) == ["images"]
 
 
 @pytest.mark.parametrize("days", [0, TOKEN_MAX_DAYS + 1, 10**12, 10**40])

@@ -225,3 +225,16 @@ def test_a_superuser_creates_a_repository_with_config_and_no_role_binding(root):
     assert Repository.objects.get(name="fresh").config == {"note": "x"}
     # A superuser needs no role of its own on what it creates.
     assert RepositoryRole.objects.exists() is False
+
+
+def test_a_repository_whose_name_has_a_dot_is_reachable(root):
+    RepositoryFactory(name="team.npm", format="npm")
+    client = _api(token_create(user=root).secret)
+
+    found = client.get("/api/v1/repositories/team.npm/")
+    deleted = client.delete("/api/v1/repositories/team.npm/")
+
+    assert found.status_code == 200
+    assert found.json()["name"] == "team.npm"
+    assert deleted.status_code == 204
+    assert Repository.objects.filter(name="team.npm").exists() is False
