@@ -120,7 +120,7 @@ def token_create_for(
         if read_only is False and parent.read_only:
             raise PermissionDenied("a read-only token can create only read-only tokens")
         read_only = read_only or parent.read_only
-        scope = list(parent.repositories.all()) if is_restricted(principal=principal) else []
+        scope = list(parent.repositories.all())
         if scope and not wanted:
             wanted = scope
         elif scope and not set(wanted) <= set(scope):

@@ -32,12 +32,12 @@ def repository_create(
     anonymous_read: bool = False,
     allow_redeploy: bool = False,
     config: dict | None = None,
-    **settings: object,
+    **options: object,
 ) -> Repository:
     """Create a repository after validating its name, format and config.
 
     Args:
-        settings: Other Repository fields (``immutable_tags``, ``upstream_url``, ...).
+        options: Other Repository fields (``immutable_tags``, ``upstream_url``, ...).
 
     Raises:
         RepositoryInvalid: ``config`` is not a JSON object.
@@ -50,7 +50,7 @@ def repository_create(
         anonymous_read=anonymous_read,
         allow_redeploy=allow_redeploy,
         config=_config_checked({} if config is None else config),
-        **settings,
+        **options,
     )
     repository.full_clean()
     repository.save()

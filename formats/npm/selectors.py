@@ -148,11 +148,10 @@ def npm_token_find(*, user: AbstractBaseUser, key: str) -> ApiToken | None:
 
     ``npm token revoke <token>`` sends the secret itself when given one instead of an id.
     """
+    secret_hash = hash_token(key) if key.startswith(TOKEN_PREFIX) else ""
     for token in npm_tokens_list(user=user):
-        if constant_time_compare(npm_token_key(token=token), key):
+        if secret_hash and constant_time_compare(token.token_hash, secret_hash):
             return token
-        if key.startswith(TOKEN_PREFIX) and constant_time_compare(
-            token.token_hash, hash_token(key)
-        ):
+        if constant_time_compare(npm_token_key(token=token), key):
             return token
     return None
