@@ -1,11 +1,13 @@
 """The shared permission check, adapted to DRF for the management API."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from access.auth import Principal
-from access.permissions import DELETE, READ, WRITE, has_permission
+from access.models import Role
+from access.permissions import ADMIN, DELETE, READ, WRITE, has_permission, may_create_repositories
 from formats.models import Repository
 
 
@@ -29,10 +31,35 @@ class RepositoryPermission(BasePermission):
 
     def has_object_permission(self, request: Request, view: APIView, obj: object) -> bool:
         repository: Repository = view.repository_of(obj)  # type: ignore[attr-defined]
-        if request.method in SAFE_METHODS:
-            action = READ
-        elif request.method == "DELETE":
-            action = DELETE
-        else:
-            action = WRITE
+        action = self.action_for(request)
         return has_permission(principal=principal_of(request), repository=repository, action=action)
+
+    def action_for(self, request: Request) -> Role:
+        """Return the role a request's method needs on the repository."""
+        if request.method in SAFE_METHODS:
+            return READ
+        return DELETE if request.method == "DELETE" else WRITE
+
+
+class RepositoryManagementPermission(RepositoryPermission):
+    """Repositories themselves: creating one is a global right, changing or deleting one needs
+    the admin role on it; both through the one check, so token limits always apply."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if request.method == "POST":
+            return may_create_repositories(principal=principal_of(request))
+        return super().has_permission(request, view)
+
+    def action_for(self, request: Request) -> Role:
+        return READ if request.method in SAFE_METHODS else ADMIN
+
+
+class RegistryAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Declares ``RegistryAuthentication`` in the OpenAPI schema: an API token as a bearer
+    token (HTTP Basic with a password or a token works too)."""
+
+    target_class = "access.authentication.RegistryAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: object) -> dict:
+        return {"type": "http", "scheme": "bearer"}

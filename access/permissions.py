@@ -45,6 +45,35 @@ def role_of(*, principal: Principal, repository: Repository) -> Role | None:
     return role
 
 
+def is_restricted(*, principal: Principal) -> bool:
+    """Return whether the caller's credential is narrower than its user's own rights.
+
+    Read-only and repository-scoped API tokens are, and so is a bearer credential carrying
+    claims (an OCI registry JWT). A restricted credential never creates repositories, and the
+    tokens it creates or revokes are within its own limits (``access.services``).
+    An expiry alone limits how long a token works, not what it may do: it is not a restriction
+    here (the tokens it creates still expire no later than it does).
+    """
+    token = principal.token
+    if principal.claims is not None:
+        return True
+    return token is not None and (token.read_only or _is_scoped(token))
+
+
+def may_create_repositories(*, principal: Principal) -> bool:
+    """Return whether the caller may create repositories.
+
+    Creating one is a global right: a superuser's, or the ``formats.add_repository`` model
+    permission granted to a user or a group (``is_staff`` alone grants nothing). It is
+    exercised only with an unrestricted credential. Changing or deleting a repository needs
+    the ADMIN role on it (``has_permission``), which applies every token limit.
+    """
+    user = principal.user
+    if isinstance(user, AnonymousUser) or not user.is_active:
+        return False
+    return not is_restricted(principal=principal) and user.has_perm("formats.add_repository")
+
+
 def has_permission(*, principal: Principal, repository: Repository, action: Role) -> bool:
     """Return whether the principal may perform ``action`` on ``repository``."""
     role = role_of(principal=principal, repository=repository)

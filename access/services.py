@@ -1,14 +1,35 @@
-"""Writes: tokens and role grants."""
+"""Writes: tokens, role grants and repositories created by a user.
+
+Token rule: a credential creates only tokens at most as narrow as itself. A password, a web
+session or an unrestricted API token may create any token of its user. A read-only or
+repository-scoped token creates tokens that are read-only too (if it is), limited to a subset
+of its repositories (if it is limited), and that expire no later than it does (if it expires);
+limits a request leaves out are inherited, limits it widens are refused. An OCI registry JWT
+creates no tokens.
+
+Revoking: a token may always revoke itself. Revoking another token is a write: a read-only
+token or a JWT never does it, and a repository-scoped token revokes only tokens limited to some
+of its own repositories (the tokens it could have created, whose reach is within its own: this
+keeps ``npm login``, whose token is limited to one repository, then ``npm token create`` and
+``npm token revoke`` working). An unrestricted credential revokes any token of its user.
+"""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 from django.utils import timezone
 
+from access.auth import Principal
 from access.models import ApiToken, RepositoryRole, Role, generate_token_secret, hash_token
+from access.permissions import is_restricted
 from formats.models import Repository
+from formats.services import repository_create
+from registry_project.errors import BadRequest, PermissionDenied
+
+# The longest lifetime a token may be given (timedelta and the database overflow past ~2.7M).
+TOKEN_MAX_DAYS = 36500
 
 
 @dataclass(frozen=True)
@@ -28,7 +49,28 @@ def token_create(
     expires_in: timedelta | None = None,
     read_only: bool = False,
 ) -> IssuedToken:
-    """Create an API token for ``user``, optionally scoped to repositories and expiring."""
+    """Create an API token for ``user``, optionally scoped to repositories and expiring.
+
+    This trusts its caller (a command, a password login): requests made with a credential go
+    through ``token_create_for``.
+    """
+    return _token_insert(
+        user=user,
+        name=name,
+        repositories=repositories or [],
+        expires_at=timezone.now() + expires_in if expires_in else None,
+        read_only=read_only,
+    )
+
+
+def _token_insert(
+    *,
+    user: AbstractBaseUser,
+    name: str,
+    repositories: list[Repository],
+    expires_at: datetime | None,
+    read_only: bool,
+) -> IssuedToken:
     secret = generate_token_secret()
     token = ApiToken.objects.create(
         user=user,
@@ -36,11 +78,67 @@ def token_create(
         token_hash=hash_token(secret),
         token_prefix=secret[:10],
         read_only=read_only,
-        expires_at=timezone.now() + expires_in if expires_in else None,
+        expires_at=expires_at,
     )
     if repositories:
         token.repositories.set(repositories)
     return IssuedToken(token=token, secret=secret)
+
+
+@transaction.atomic
+def token_create_for(
+    *,
+    principal: Principal,
+    name: str = "",
+    repositories: list[Repository] | None = None,
+    expires_in_days: int | None = None,
+    read_only: bool | None = None,
+) -> IssuedToken:
+    """Create a token for the caller's user, at most as narrow as the caller's credential.
+
+    Args:
+        principal: The caller; its credential bounds the new token (module docstring).
+        name: A label for people.
+        repositories: Limit the new token to these; None or empty inherits the caller's limit
+            (none for an unscoped caller).
+        expires_in_days: Lifetime; None inherits the caller's expiry (none if it has none).
+        read_only: None inherits the caller's flag.
+
+    Raises:
+        BadRequest: ``expires_in_days`` is not between 1 and TOKEN_MAX_DAYS.
+        PermissionDenied: the caller is an OCI registry JWT, or the request widens a limit.
+    """
+    if expires_in_days is not None and not 1 <= expires_in_days <= TOKEN_MAX_DAYS:
+        raise BadRequest(f"expires_in_days must be between 1 and {TOKEN_MAX_DAYS}")
+    if principal.claims is not None:
+        raise PermissionDenied("a registry token (JWT) cannot create API tokens")
+    now = timezone.now()
+    expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
+    wanted = list(repositories or [])
+    parent = principal.token
+    if parent is not None:
+        if read_only is False and parent.read_only:
+            raise PermissionDenied("a read-only token can create only read-only tokens")
+        read_only = read_only or parent.read_only
+        scope = list(parent.repositories.all())
+        if scope and not wanted:
+            wanted = scope
+        elif scope and not set(wanted) <= set(scope):
+            raise PermissionDenied("a repository-scoped token cannot widen its scope")
+        if parent.expires_at is not None and expires_at is None:
+            expires_at = parent.expires_at
+        elif parent.expires_at is not None and expires_at > parent.expires_at:
+            raise PermissionDenied(
+                f"this token expires at {parent.expires_at.isoformat()}; "
+                "the tokens it creates cannot outlive it"
+            )
+    return _token_insert(
+        user=principal.user,
+        name=name,
+        repositories=wanted,
+        expires_at=expires_at,
+        read_only=bool(read_only),
+    )
 
 
 def token_revoke(*, token: ApiToken) -> ApiToken:
@@ -49,6 +147,30 @@ def token_revoke(*, token: ApiToken) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
     return token
+
+
+def token_revoke_for(*, principal: Principal, token: ApiToken) -> ApiToken:
+    """Revoke one of the caller's tokens, within the caller's reach (module docstring).
+
+    Raises:
+        PermissionDenied: ``token`` is another token and the caller is read-only, a JWT, or
+            limited to repositories that do not cover all of ``token``'s.
+    """
+    parent = principal.token
+    if parent is None or parent.pk != token.pk:
+        if principal.claims is not None or (parent is not None and parent.read_only):
+            raise PermissionDenied("a read-only or registry token can revoke only itself")
+        if is_restricted(principal=principal) and not _within_scope(parent=parent, token=token):
+            raise PermissionDenied(
+                "a repository-scoped token can revoke only tokens limited to its repositories"
+            )
+    return token_revoke(token=token)
+
+
+def _within_scope(*, parent: ApiToken, token: ApiToken) -> bool:
+    scope = set(parent.repositories.values_list("pk", flat=True))
+    reach = set(token.repositories.values_list("pk", flat=True))
+    return bool(reach) and reach <= scope
 
 
 def role_grant(
@@ -63,3 +185,16 @@ def role_grant(
         repository=repository, user=user, group=group, defaults={"role": role}
     )
     return binding
+
+
+@transaction.atomic
+def repository_create_by(*, user: AbstractBaseUser, **fields: object) -> Repository:
+    """Create a repository (``formats.services.repository_create``) and make ``user`` its admin.
+
+    A user allowed to create repositories without being a superuser would otherwise not see
+    the repository just created. The caller checks ``may_create_repositories`` first.
+    """
+    repository = repository_create(**fields)  # type: ignore[arg-type]
+    if not user.is_superuser:
+        role_grant(repository=repository, role=Role.ADMIN, user=user)
+    return repository

@@ -1,16 +1,30 @@
-"""Management API for repositories, packages, versions, tags and tag history."""
+"""Management API for repositories, packages, versions, tags and tag history.
 
+Who may do what: reading needs the read role on the repository; yanking a version needs
+write and deleting needs delete; creating a repository needs the global right (a superuser or
+the ``formats.add_repository`` permission) with an unrestricted credential, and changing or
+deleting one needs the admin role on it. Token limits (read-only, repository scope, JWT
+claims) always apply: all of it goes through ``access.permissions``.
+"""
+
+from django import forms
 from django.db.models import QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from access.drf import RepositoryPermission, principal_of
+from access.drf import RepositoryManagementPermission, RepositoryPermission, principal_of
 from access.permissions import readable_repositories
+from access.services import repository_create_by
 from formats.base import FileDeleteUnsupported, format_config
 from formats.models import Asset, Package, Repository, Tag, TagEvent, Version
-from formats.services import package_delete, version_delete, version_yank
+from formats.services import package_delete, repository_update, version_delete, version_yank
+from registry_project.api import ANY_SEGMENT
+
+# Primary keys are 64-bit: a larger number would overflow the database's integer.
+MAX_ID = 2**63 - 1
 
 
 def _package_changed(package: Package) -> None:
@@ -21,6 +35,8 @@ def _package_changed(package: Package) -> None:
 
 
 class RepositorySerializer(serializers.ModelSerializer):
+    config = serializers.DictField(required=False, help_text="Format-specific policy.")
+
     class Meta:
         model = Repository
         fields = [
@@ -47,7 +63,9 @@ class PackageSerializer(serializers.ModelSerializer):
 
 
 class VersionSerializer(serializers.ModelSerializer):
-    published_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    published_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Version
@@ -98,22 +116,85 @@ class TagEventSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+class IdFilter(filters.NumberFilter):
+    """A primary key: anything but a whole number in the database's range is a 400."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class PackageFilter(filters.FilterSet):
+    repository = filters.CharFilter(field_name="repository__name", help_text="Repository name.")
+    name = filters.CharFilter(help_text="Package name, exactly as published.")
+
+    class Meta:
+        model = Package
+        fields = ["repository", "name"]
+
+
+class VersionFilter(filters.FilterSet):
+    package = IdFilter(help_text="Package id.")
+    version = filters.CharFilter(help_text="Version string, exactly.")
+
+    class Meta:
+        model = Version
+        fields = ["package", "version"]
+
+
+class AssetFilter(filters.FilterSet):
+    repository = filters.CharFilter(field_name="repository__name", help_text="Repository name.")
+    version = IdFilter(help_text="Version id.")
+
+    class Meta:
+        model = Asset
+        fields = ["repository", "version"]
+
+
+class TagFilter(filters.FilterSet):
+    package = IdFilter(help_text="Package id.")
+
+    class Meta:
+        model = Tag
+        fields = ["package"]
+
+
+class TagEventFilter(filters.FilterSet):
+    package = IdFilter(help_text="Package id.")
+
+    class Meta:
+        model = TagEvent
+        fields = ["package"]
+
+
 class RepositoryViewSet(viewsets.ModelViewSet):
-    """Repositories the caller may read; only administrators create, change or delete them."""
+    """Repositories the caller may read. Creating one needs the right to create repositories
+    (superuser or ``formats.add_repository``) and an unrestricted credential; the creator
+    becomes its admin. Changing or deleting one needs the admin role on it; its format and kind
+    cannot change once it holds content."""
 
     serializer_class = RepositorySerializer
+    permission_classes = [RepositoryManagementPermission]
     lookup_field = "name"
+    lookup_value_regex = ANY_SEGMENT
 
     def get_queryset(self) -> QuerySet[Repository]:
         return readable_repositories(principal=principal_of(self.request))
 
-    def get_permissions(self) -> list:
-        if self.action in ("list", "retrieve"):
-            return [RepositoryPermission()]
-        return [IsAdminUser()]
-
     def repository_of(self, obj: Repository) -> Repository:
         return obj
+
+    def perform_create(self, serializer: RepositorySerializer) -> None:
+        serializer.instance = repository_create_by(
+            user=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: RepositorySerializer) -> None:
+        serializer.instance = repository_update(
+            repository=serializer.instance, changes=dict(serializer.validated_data)
+        )
 
 
 class _InReadableRepositories:
@@ -121,6 +202,8 @@ class _InReadableRepositories:
 
     repository_path: str
     permission_classes = [RepositoryPermission]
+    filter_backends = [filters.DjangoFilterBackend]
+    lookup_value_regex = ANY_SEGMENT
     request: Request
 
     def scoped(self, queryset: QuerySet) -> QuerySet:
@@ -134,15 +217,11 @@ class PackageViewSet(
     """Packages; filter with ``?repository=<name>`` and ``?name=<name>``."""
 
     serializer_class = PackageSerializer
+    filterset_class = PackageFilter
     repository_path = "repository"
 
     def get_queryset(self) -> QuerySet[Package]:
-        queryset = self.scoped(Package.objects.select_related("repository"))
-        if name := self.request.query_params.get("repository"):
-            queryset = queryset.filter(repository__name=name)
-        if name := self.request.query_params.get("name"):
-            queryset = queryset.filter(name=name)
-        return queryset
+        return self.scoped(Package.objects.select_related("repository"))
 
     def repository_of(self, obj: Package) -> Repository:
         return obj.repository
@@ -158,19 +237,16 @@ class VersionViewSet(
     mixins.DestroyModelMixin,
     viewsets.ReadOnlyModelViewSet,
 ):
-    """Versions; filter with ``?package=<id>``. PATCH yanks/unyanks or deprecates."""
+    """Versions; filter with ``?package=<id>&version=<version>``. PATCH yanks/unyanks or
+    deprecates."""
 
     serializer_class = VersionSerializer
+    filterset_class = VersionFilter
     repository_path = "package__repository"
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Version]:
-        queryset = self.scoped(
-            Version.objects.select_related("package__repository", "published_by")
-        )
-        if package := self.request.query_params.get("package"):
-            queryset = queryset.filter(package_id=package)
-        return queryset
+        return self.scoped(Version.objects.select_related("package__repository", "published_by"))
 
     def repository_of(self, obj: Version) -> Repository:
         return obj.package.repository
@@ -202,15 +278,11 @@ class AssetViewSet(
     where the format allows it (raw, PyPI), else answers 405."""
 
     serializer_class = AssetSerializer
+    filterset_class = AssetFilter
     repository_path = "repository"
 
     def get_queryset(self) -> QuerySet[Asset]:
-        queryset = self.scoped(Asset.objects.select_related("repository", "blob"))
-        if name := self.request.query_params.get("repository"):
-            queryset = queryset.filter(repository__name=name)
-        if version := self.request.query_params.get("version"):
-            queryset = queryset.filter(version_id=version)
-        return queryset
+        return self.scoped(Asset.objects.select_related("repository", "blob"))
 
     def repository_of(self, obj: Asset) -> Repository:
         return obj.repository
@@ -226,13 +298,11 @@ class TagViewSet(_InReadableRepositories, viewsets.ReadOnlyModelViewSet):
     """Tags; filter with ``?package=<id>``."""
 
     serializer_class = TagSerializer
+    filterset_class = TagFilter
     repository_path = "package__repository"
 
     def get_queryset(self) -> QuerySet[Tag]:
-        queryset = self.scoped(Tag.objects.select_related("version", "package__repository"))
-        if package := self.request.query_params.get("package"):
-            queryset = queryset.filter(package_id=package)
-        return queryset
+        return self.scoped(Tag.objects.select_related("version", "package__repository"))
 
     def repository_of(self, obj: Tag) -> Repository:
         return obj.package.repository
@@ -242,13 +312,11 @@ class TagEventViewSet(_InReadableRepositories, viewsets.ReadOnlyModelViewSet):
     """The history of tag moves; filter with ``?package=<id>``."""
 
     serializer_class = TagEventSerializer
+    filterset_class = TagEventFilter
     repository_path = "package__repository"
 
     def get_queryset(self) -> QuerySet[TagEvent]:
-        queryset = self.scoped(TagEvent.objects.select_related("package__repository"))
-        if package := self.request.query_params.get("package"):
-            queryset = queryset.filter(package_id=package)
-        return queryset
+        return self.scoped(TagEvent.objects.select_related("package__repository"))
 
     def repository_of(self, obj: TagEvent) -> Repository:
         return obj.package.repository

@@ -1,12 +1,24 @@
 """Errors of the shared version model."""
 
-from registry_project.errors import Conflict, InvalidName, NotFound
+from registry_project.errors import BadRequest, Conflict, InvalidName, NotFound
 
 
 class RepositoryUnknown(NotFound):
     """repository not found"""
 
     code = "NAME_UNKNOWN"
+
+
+class RepositoryInvalid(BadRequest):
+    """invalid repository settings"""
+
+    code = "REPOSITORY_INVALID"
+
+
+class RepositoryInUse(Conflict):
+    """the repository holds content: its format and kind cannot change"""
+
+    code = "REPOSITORY_IN_USE"
 
 
 class PackageUnknown(NotFound):

@@ -7,7 +7,14 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 
 from formats.base import format_config
-from formats.errors import AssetExists, CoordinateReused, TagImmutable, VersionExists
+from formats.errors import (
+    AssetExists,
+    CoordinateReused,
+    RepositoryInUse,
+    RepositoryInvalid,
+    TagImmutable,
+    VersionExists,
+)
 from formats.models import (
     Asset,
     Document,
@@ -35,18 +42,78 @@ def repository_create(
     anonymous_read: bool = False,
     allow_redeploy: bool = False,
     config: dict | None = None,
+    **options: object,
 ) -> Repository:
-    """Create a repository after validating its name and format."""
+    """Create a repository after validating its name, format and config.
+
+    Args:
+        options: Other Repository fields (``immutable_tags``, ``upstream_url``, ...).
+
+    Raises:
+        RepositoryInvalid: ``config`` is not a JSON object.
+        ValidationError: a field fails the model's validation (name, format, kind).
+    """
     repository = Repository(
         name=name,
         format=format,
         kind=kind,
         anonymous_read=anonymous_read,
         allow_redeploy=allow_redeploy,
-        config=config or {},
+        config=_config_checked({} if config is None else config),
+        **options,
     )
     repository.full_clean()
     repository.save()
+    return repository
+
+
+def _config_checked(config: object) -> dict:
+    # Formats read it with config.get(...): anything but an object breaks every request.
+    if not isinstance(config, dict):
+        raise RepositoryInvalid("config must be a JSON object")
+    return config
+
+
+def _holds_content(repository: Repository) -> bool:
+    return (
+        repository.packages.exists()
+        or repository.assets.exists()
+        or repository.members.exists()
+        or Repository.objects.filter(members=repository).exists()
+    )
+
+
+def repository_update(*, repository: Repository, changes: dict[str, object]) -> Repository:
+    """Change a repository's settings; its format and kind stay once it holds content.
+
+    Args:
+        changes: Repository fields and their new values.
+
+    Raises:
+        RepositoryInvalid: ``config`` is not a JSON object.
+        RepositoryInUse: ``format`` or ``kind`` would change while the repository has packages
+            or files, has group members or is a member of a group (their content and links
+            are the old format's and kind's).
+        ValidationError: a field fails the model's validation.
+    """
+    if "config" in changes:
+        _config_checked(changes["config"])
+    with transaction.atomic():
+        repository = Repository.objects.select_for_update().get(pk=repository.pk)
+        moved = [
+            field
+            for field in ("format", "kind")
+            if field in changes and changes[field] != getattr(repository, field)
+        ]
+        if moved and _holds_content(repository):
+            raise RepositoryInUse(
+                f"repository {repository.name!r} holds content: its {' and '.join(moved)} "
+                "cannot change"
+            )
+        for field, value in changes.items():
+            setattr(repository, field, value)
+        repository.full_clean()
+        repository.save()
     return repository
 
 

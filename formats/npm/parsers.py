@@ -873,13 +873,14 @@ class TokenCreateRequest:
     Attributes:
         password: The caller's password, confirming the request.
         name: Token name (``--name``), or ``""``.
-        readonly: Whether the token may only read.
+        readonly: Whether the token may only read, or ``None`` when the body does not say
+            (npm 11 never sends it; the new token then inherits the caller's flag).
         expires_days: Lifetime in days (``--expires``), or ``None`` for no expiry.
     """
 
     password: str = field(repr=False)
     name: str
-    readonly: bool
+    readonly: bool | None
     expires_days: int | None
 
 
@@ -896,9 +897,9 @@ def parse_token_create_body(*, body: bytes) -> TokenCreateRequest:
     if document.get("cidr_whitelist"):
         raise InvalidPublish("CIDR whitelists are not supported by this registry")
     name = document.get("name")
-    readonly = document.get("readonly", False)
+    readonly = document.get("readonly")
     expires = document.get("expires")
-    if not isinstance(readonly, bool):
+    if readonly is not None and not isinstance(readonly, bool):
         raise InvalidPublish("readonly must be true or false")
     if expires is not None and (
         isinstance(expires, bool) or not isinstance(expires, int) or expires <= 0

@@ -5,13 +5,16 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
-from access.models import ApiToken
+from access.models import TOKEN_PREFIX, ApiToken, hash_token
 from formats.errors import PackageUnknown, VersionUnknown
 from formats.models import Document, Package, Repository
 from formats.npm import parsers
 from formats.npm.errors import parsed
 from formats.selectors import document_get, package_get
+
+TOKEN_KEY_SALT = "formats.npm.token-key"
 
 
 def npm_name_decode(*, segment: str, new_package: bool = False) -> str:
@@ -128,3 +131,27 @@ def npm_tokens_list(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user, revoked_at=None).filter(
         Q(expires_at=None) | Q(expires_at__gt=timezone.now())
     )
+
+
+def npm_token_key(*, token: ApiToken) -> str:
+    """Return the ``key`` ``npm token list`` shows for a token and ``npm token revoke`` sends.
+
+    A digest of the token's id keyed with the server's secret: stable and unique, and neither
+    the secret nor its stored hash (the public registry's key is the token's hash; ours is not
+    given out). npm matches a key by prefix and shows the shortest unique one.
+    """
+    return salted_hmac(TOKEN_KEY_SALT, str(token.pk), algorithm="sha256").hexdigest()
+
+
+def npm_token_find(*, user: AbstractBaseUser, key: str) -> ApiToken | None:
+    """Return the caller's working token whose npm key is ``key``, or whose secret it is.
+
+    ``npm token revoke <token>`` sends the secret itself when given one instead of an id.
+    """
+    secret_hash = hash_token(key) if key.startswith(TOKEN_PREFIX) else ""
+    for token in npm_tokens_list(user=user):
+        if secret_hash and constant_time_compare(token.token_hash, secret_hash):
+            return token
+        if constant_time_compare(npm_token_key(token=token), key):
+            return token
+    return None

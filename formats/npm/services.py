@@ -10,7 +10,6 @@ import io
 import json
 import uuid
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import authenticate as password_authenticate
@@ -19,9 +18,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from access.auth import Principal
-from access.models import ApiToken, hash_token
-from access.services import IssuedToken, token_create, token_revoke
-from formats.errors import CoordinateReused, VersionExists
+from access.models import TOKEN_PREFIX, ApiToken
+from access.permissions import READ, has_permission
+from access.services import (
+    IssuedToken,
+    token_create,
+    token_create_for,
+    token_revoke_for,
+)
+from formats.errors import CoordinateReused, RepositoryUnknown, VersionExists
 from formats.models import Package, Repository, Tag, Version
 from formats.npm import manifests, parsers
 from formats.npm.errors import (
@@ -34,7 +39,7 @@ from formats.npm.errors import (
     VersionPublished,
     parsed,
 )
-from formats.npm.selectors import npm_version_records
+from formats.npm.selectors import npm_token_find, npm_version_records
 from formats.selectors import version_get
 from formats.services import (
     asset_put,
@@ -416,64 +421,75 @@ def npm_login(*, repository: Repository, login: parsers.LoginRequest) -> IssuedT
     """Exchange an existing user's password for a new API token (``npm login``).
 
     Accounts are never created here: an unknown user and a wrong password are refused alike.
-    The token is limited to ``repository``, the registry URL npm stores it for.
+    The token is limited to ``repository``, the registry URL npm stores it for, which the user
+    must be able to read.
 
     Raises:
         LoginFailed: the user does not exist, is inactive, or the password is wrong.
+        RepositoryUnknown: the user may not read ``repository`` (answered as for a repository
+            that does not exist, so a login does not tell which private ones do).
     """
     user = password_authenticate(None, username=login.name, password=login.password)
     if user is None:
         raise LoginFailed(challenge='Bearer realm="registry"')
+    if not has_permission(principal=Principal(user=user), repository=repository, action=READ):
+        raise RepositoryUnknown(f"repository {repository.name!r} not found")
     return token_create(user=user, name=LOGIN_TOKEN_NAME, repositories=[repository])
 
 
 def npm_token_create(
-    *, repository: Repository, user: AbstractBaseUser, request: parsers.TokenCreateRequest
+    *, repository: Repository, principal: Principal, request: parsers.TokenCreateRequest
 ) -> IssuedToken:
     """Create a token for ``npm token create`` after confirming the caller's password.
 
-    The token is limited to ``repository``, like the tokens ``npm login`` gets.
+    The token is limited to ``repository``, like the tokens ``npm login`` gets, and is at most
+    as narrow as the token making the request (``access.services.token_create_for``).
 
     Raises:
         PasswordMismatch: the password is wrong (403: the caller is signed in, and npm reads
             a 401 as an invalid token).
+        PermissionDenied: the request would widen the caller's own limits.
+        BadRequest: the lifetime is out of range.
     """
+    user = principal.user
     confirmed = password_authenticate(None, username=user.get_username(), password=request.password)
     if confirmed is None or confirmed.pk != user.pk:
         raise PasswordMismatch()
-    return token_create(
-        user=user,
+    return token_create_for(
+        principal=principal,
         name=(request.name or CLI_TOKEN_NAME)[:100],
         repositories=[repository],
         read_only=request.readonly,
-        expires_in=timedelta(days=request.expires_days) if request.expires_days else None,
+        expires_in_days=request.expires_days,
     )
 
 
-def npm_token_revoke(*, user: AbstractBaseUser, key: str) -> ApiToken:
-    """Revoke the caller's token whose npm ``key`` is ``key`` (``npm token revoke``).
+def npm_token_revoke(*, principal: Principal, key: str) -> ApiToken:
+    """Revoke the caller's token whose npm ``key`` (or secret) is ``key`` (``npm token revoke``).
 
     Raises:
-        TokenUnknown: the caller has no active token with that key.
+        TokenUnknown: the caller has no working token with that key.
+        PermissionDenied: it is another token and the caller's own is restricted.
     """
-    token = ApiToken.objects.filter(user=user, token_hash=key, revoked_at=None).first()
+    token = npm_token_find(user=principal.user, key=key)
     if token is None:
         raise TokenUnknown()
-    return token_revoke(token=token)
+    return token_revoke_for(principal=principal, token=token)
 
 
 def npm_logout(*, principal: Principal, secret: str) -> ApiToken:
     """Revoke the token ``npm logout`` sends in the URL, if it is the caller's own.
 
     Raises:
-        TokenUnknown: ``secret`` is not an active token of the caller.
+        TokenUnknown: ``secret`` is not a working token of the caller.
+        PermissionDenied: it is another token and the caller's own is restricted.
     """
-    token = ApiToken.objects.filter(
-        user=principal.user, token_hash=hash_token(secret), revoked_at=None
-    ).first()
+    token = (
+        npm_token_find(user=principal.user, key=secret) if secret.startswith(TOKEN_PREFIX) else None
+    )
     if token is None:
         raise TokenUnknown()
-    return token_revoke(token=token)
+    return token_revoke_for(principal=principal, token=token)
 
 
 def npm_put_parse(

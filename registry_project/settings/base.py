@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "django_filters",
     "storage",
     "access",
     "formats",
@@ -181,6 +182,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Artifact registry management API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "registry_project.api.document_errors",
+    ],
 }
 
 LOGIN_URL = "/admin/login/"

@@ -10,9 +10,10 @@ import pytest
 import requests
 
 from access.models import ApiToken, Role, hash_token
-from access.services import role_grant
+from access.services import role_grant, token_create
 from formats.models import Package, TagEvent, Version
 from formats.npm.manifests import INSTALL_FIELDS
+from formats.npm.selectors import npm_token_key
 from tests.factories import PASSWORD, RepositoryFactory, UserFactory
 from tests.formats.npm.helpers import make_tarball, publish_body
 from tests.live import require_client
@@ -170,13 +171,19 @@ def test_token_create_revoke_and_logout(npm_setup):
     created = npm("token", "create", "--password", PASSWORD, "--json")
     secret = json.loads(created.stdout)["token"]
     assert ApiToken.objects.get(token_hash=hash_token(secret)).revoked_at is None
+    new = ApiToken.objects.get(token_hash=hash_token(secret))
+    login = ApiToken.objects.get(token_hash=hash_token(login_token))
     listed = npm("token", "list", "--json")
-    keys = {token["key"] for token in json.loads(listed.stdout)}
-    new_key = hash_token(secret)
-    assert keys == {new_key, hash_token(login_token)}
+    rows = json.loads(listed.stdout)
+    assert {row["key"] for row in rows} == {npm_token_key(token=new), npm_token_key(token=login)}
+    assert new.token_hash not in listed.stdout
+    assert login.token_hash not in listed.stdout
 
-    npm("token", "revoke", new_key[:10])
-    assert ApiToken.objects.get(token_hash=new_key).revoked_at is not None
+    # The short id `npm token list` prints is what a person types to revoke.
+    shown = next(row["id"] for row in rows if row["key"] == npm_token_key(token=new))
+    npm("token", "revoke", shown)
+    new.refresh_from_db()
+    assert new.revoked_at is not None
 
     wrong = npm("token", "create", "--password", "not-it", check=False)
     assert wrong.returncode != 0
@@ -185,6 +192,21 @@ def test_token_create_revoke_and_logout(npm_setup):
     npm("logout")
     assert ApiToken.objects.get(token_hash=hash_token(login_token)).revoked_at is not None
     assert npm("whoami", check=False).returncode != 0
+
+
+def test_a_read_only_token_cannot_revoke_the_login_token(npm_setup, tmp_path):
+    npm, registry, login_token = npm_setup
+    login = ApiToken.objects.get(token_hash=hash_token(login_token))
+    reader = token_create(user=login.user, repositories=[*login.repositories.all()], read_only=True)
+    (tmp_path / "reader").mkdir()
+    as_reader = Npm(npm.binary, tmp_path / "reader", registry, reader.secret)
+
+    refused = as_reader("token", "revoke", npm_token_key(token=login)[:8], check=False)
+
+    assert refused.returncode != 0
+    assert "a read-only or registry token can revoke only itself" in refused.stderr
+    login.refresh_from_db()
+    assert login.revoked_at is None
 
 
 def test_bad_logins_and_tampered_publish_over_http(npm_setup):

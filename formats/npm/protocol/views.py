@@ -27,6 +27,7 @@ from formats.npm.selectors import (
     npm_package_get,
     npm_packument_get,
     npm_search,
+    npm_token_key,
     npm_tokens_list,
     npm_version_document,
 )
@@ -320,7 +321,7 @@ class LogoutView(NpmView):
 def _token_json(token: Any, *, secret: str = "") -> dict[str, Any]:
     return {
         "token": secret or token.token_prefix,
-        "key": token.token_hash,
+        "key": npm_token_key(token=token),
         "name": token.name,
         "cidr_whitelist": None,
         "readonly": token.read_only,
@@ -340,11 +341,11 @@ class TokensView(NpmView):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         """Create a token after checking the password in the body."""
-        user = self.signed_in().user
+        principal = self.signed_in()
         body = request_json_body(request, limit=MAX_SMALL_BODY)
         token_request = parsed(parsers.parse_token_create_body, body=body)
         issued: IssuedToken = npm_token_create(
-            repository=self.repository, user=user, request=token_request
+            repository=self.repository, principal=principal, request=token_request
         )
         return JsonResponse(_token_json(issued.token, secret=issued.secret), status=201)
 
@@ -353,6 +354,6 @@ class TokenView(NpmView):
     """``/-/npm/v1/tokens/token/<key>``: ``npm token revoke``."""
 
     def delete(self, request: HttpRequest, key: str) -> HttpResponse:
-        """Revoke the caller's token with this key."""
-        npm_token_revoke(user=self.signed_in().user, key=key)
+        """Revoke the caller's token with this key (or secret)."""
+        npm_token_revoke(principal=self.signed_in(), key=key)
         return HttpResponse(status=204)

@@ -5,6 +5,8 @@ import json
 import pytest
 
 from access.models import ApiToken, Role, hash_token
+from access.services import token_create
+from formats.npm.selectors import npm_token_key
 from tests.factories import PASSWORD, RepositoryFactory
 from tests.formats.npm.helpers import publish_body
 
@@ -114,9 +116,11 @@ def test_token_list_create_revoke(client, alice, make_token):
     assert secret.startswith("reg_")
     assert ApiToken.objects.get(token_hash=hash_token(secret)).name == "npm token create"
     assert listed["total"] == 2
-    assert {o["key"] for o in listed["objects"]} == set(
-        ApiToken.objects.values_list("token_hash", flat=True)
-    )
+    assert {o["key"] for o in listed["objects"]} == {
+        npm_token_key(token=token) for token in ApiToken.objects.all()
+    }
+    hashes = set(ApiToken.objects.values_list("token_hash", flat=True))
+    assert all(h not in json.dumps(listed) + json.dumps(created.json()) for h in hashes)
     assert all(len(o["token"]) == 10 for o in listed["objects"])  # never the secret
     assert revoked.status_code == 204
     assert after["total"] == 1
@@ -149,7 +153,7 @@ def test_token_revoke_of_someone_elses_key_is_404(client, repository, alice, mak
         token_hash=hash_token(make_token(make_user(repository, Role.READ)))
     )
 
-    response = client.delete(f"{ROOT}-/npm/v1/tokens/token/{other.token_hash}", **auth)
+    response = client.delete(f"{ROOT}-/npm/v1/tokens/token/{npm_token_key(token=other)}", **auth)
 
     assert response.status_code == 404
     other.refresh_from_db()
@@ -217,3 +221,105 @@ def test_search_needs_read(client, repository):
     response = client.get(ROOT + "-/v1/search?text=x")
 
     assert response.status_code == 401
+
+
+def _bearer(secret):
+    return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+
+def _create(client, secret, **body):
+    return client.post(
+        ROOT + "-/npm/v1/tokens",
+        json.dumps({"password": PASSWORD, **body}),
+        content_type="application/json",
+        **_bearer(secret),
+    )
+
+
+def test_a_read_only_token_cannot_revoke_other_tokens(client, repository, alice):
+    reader = token_create(user=alice, repositories=[repository], read_only=True)
+    other = token_create(user=alice, repositories=[repository], read_only=True).token
+
+    refused = client.delete(
+        f"{ROOT}-/npm/v1/tokens/token/{npm_token_key(token=other)}", **_bearer(reader.secret)
+    )
+    itself = client.delete(
+        f"{ROOT}-/npm/v1/tokens/token/{npm_token_key(token=reader.token)}",
+        **_bearer(reader.secret),
+    )
+
+    assert refused.status_code == 403
+    assert refused.json() == {"error": "a read-only or registry token can revoke only itself"}
+    other.refresh_from_db()
+    assert other.revoked_at is None
+    assert itself.status_code == 204
+    reader.token.refresh_from_db()
+    assert reader.token.revoked_at is not None
+
+
+def test_a_token_scoped_to_this_repository_cannot_revoke_an_unscoped_one(client, repository, alice):
+    scoped = token_create(user=alice, repositories=[repository]).secret
+    broad = token_create(user=alice).token
+
+    response = client.delete(
+        f"{ROOT}-/npm/v1/tokens/token/{npm_token_key(token=broad)}", **_bearer(scoped)
+    )
+
+    assert response.status_code == 403
+    assert response.json() == {
+        "error": "a repository-scoped token can revoke only tokens limited to its repositories"
+    }
+    broad.refresh_from_db()
+    assert broad.revoked_at is None
+
+
+def test_a_read_only_token_creates_only_read_only_tokens(client, repository, alice):
+    reader = token_create(user=alice, repositories=[repository], read_only=True).secret
+
+    # npm 11 sends no "readonly": the new token inherits the caller's flag.
+    inherited = _create(client, reader, name="ci")
+    widened = _create(client, reader, name="writer", readonly=False)
+
+    assert inherited.status_code == 201
+    assert inherited.json()["readonly"] is True
+    assert ApiToken.objects.get(name="ci").read_only is True
+    assert widened.status_code == 403
+    assert widened.json() == {"error": "a read-only token can create only read-only tokens"}
+    assert ApiToken.objects.filter(name="writer").exists() is False
+
+
+@pytest.mark.parametrize("expires", [36501, 10**20])
+def test_token_create_with_an_absurd_lifetime_is_a_400(client, alice, make_token, expires):
+    response = _create(client, make_token(alice), expires=expires)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "expires_in_days must be between 1 and 36500"}
+    assert ApiToken.objects.count() == 1
+
+
+def test_token_revoke_by_secret(client, alice, make_token):
+    caller = make_token(alice)
+    doomed = token_create(user=alice)
+
+    response = client.delete(f"{ROOT}-/npm/v1/tokens/token/{doomed.secret}", **_bearer(caller))
+
+    assert response.status_code == 204
+    doomed.token.refresh_from_db()
+    assert doomed.token.revoked_at is not None
+
+
+def test_login_to_a_repository_the_user_cannot_read_is_answered_as_missing(client, alice):
+    RepositoryFactory(name="secret", format="npm")
+    body = _login_body("alice", PASSWORD)
+
+    private = client.put(
+        "/repository/secret/-/user/org.couchdb.user:alice", body, content_type="application/json"
+    )
+    missing = client.put(
+        "/repository/nosuch/-/user/org.couchdb.user:alice", body, content_type="application/json"
+    )
+
+    assert (private.status_code, missing.status_code) == (404, 404)
+    assert private.json() == {"error": "repository 'secret' not found"}
+    assert missing.json() == {"error": "repository 'nosuch' not found"}
+    assert ApiToken.objects.exists() is False
