@@ -26,7 +26,7 @@ from access.services import (
     token_create_for,
     token_revoke_for,
 )
-from formats.errors import CoordinateReused, RepositoryUnknown, VersionExists
+from formats.errors import CoordinateReused, VersionExists
 from formats.models import Package, Repository, Tag, Version
 from formats.npm import manifests, parsers
 from formats.npm.errors import (
@@ -53,6 +53,7 @@ from formats.services import (
     version_create,
     version_delete,
 )
+from registry_project.errors import AuthenticationRequired
 from storage.services import blob_ingest
 
 User = AbstractBaseUser | AnonymousUser
@@ -426,14 +427,15 @@ def npm_login(*, repository: Repository, login: parsers.LoginRequest) -> IssuedT
 
     Raises:
         LoginFailed: the user does not exist, is inactive, or the password is wrong.
-        RepositoryUnknown: the user may not read ``repository`` (answered as for a repository
-            that does not exist, so a login does not tell which private ones do).
+        AuthenticationRequired: the user may not read ``repository``. A login is anonymous
+            until it succeeds, so this is what every anonymous request to a repository one
+            cannot read gets, whether it exists or not: a login tells no private names.
     """
     user = password_authenticate(None, username=login.name, password=login.password)
     if user is None:
         raise LoginFailed(challenge='Bearer realm="registry"')
     if not has_permission(principal=Principal(user=user), repository=repository, action=READ):
-        raise RepositoryUnknown(f"repository {repository.name!r} not found")
+        raise AuthenticationRequired(challenge='Bearer realm="registry"')
     return token_create(user=user, name=LOGIN_TOKEN_NAME, repositories=[repository])
 
 
