@@ -1,7 +1,8 @@
-"""Browse UI (server-rendered) and the health endpoint."""
+"""Browse UI (server-rendered), its sign-in, and the health endpoint."""
 
 import uuid
 
+from django.contrib.auth.views import LoginView
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -40,6 +41,17 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503
     )
+
+
+class SignInView(LoginView):
+    """Sign every active user in to the UI (staff or not); ``next`` must stay on this site.
+
+    Django's LoginView checks the CSRF token and ``next``; the password check behind its form
+    is throttled (a locked user or address gets the 429 page of ``web.middleware``).
+    """
+
+    template_name = "web/login.html"
+    redirect_authenticated_user = True
 
 
 def index(request: HttpRequest) -> HttpResponse:
