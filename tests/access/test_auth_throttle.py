@@ -329,3 +329,13 @@ def test_the_admin_sign_in_is_throttled(client, make_user):
 
     assert response.status_code == 429
     assert "_auth_user_id" not in client.session
+
+
+def test_nginx_hands_a_locked_out_read_to_the_registry(client, alice, files):
+    _lock_out(client, address="127.0.0.1")
+
+    response = client.get(
+        "/-/authorize?repository=files&action=read", headers=basic("alice", PASSWORD)
+    )
+
+    assert response.status_code == 403  # nginx then asks the registry, which answers 429
