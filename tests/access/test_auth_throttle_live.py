@@ -8,7 +8,6 @@ from tests.factories import PASSWORD, RepositoryFactory, UserFactory
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.e2e
 def test_every_web_process_shares_the_lockout(live_registry, settings):
     files = RepositoryFactory(name="shared-files", format="raw", anonymous_read=True)
     UserFactory(username="erin")
