@@ -25,6 +25,7 @@ from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from access.throttle import client_address, sign_in_allowed, sign_in_failure_record
+from registry_project.db import row_get
 
 CACHE_KEY_PREFIX = "access:password:"
 
@@ -74,7 +75,8 @@ class PasswordBackend(ModelBackend):
         if not isinstance(entry, tuple) or len(entry) != 2:
             return None
         user_id, binding = entry
-        user = get_user_model()._default_manager.filter(pk=user_id).first()
+        model = get_user_model()
+        user = row_get(model, **{model._meta.pk.name: user_id})
         if user is None or user.get_username() != username or not self.user_can_authenticate(user):
             return None
         return user if constant_time_compare(binding, _binding(user)) else None
