@@ -46,7 +46,7 @@ def client_address(request: HttpRequest | None) -> str:
 def _limits(*, username: str, address: str) -> dict[str, int]:
     limits = {f"user:{username}"[:200]: settings.SIGN_IN_FAILURE_LIMIT_USER}
     if address:
-        limits[f"address:{address}"] = settings.SIGN_IN_FAILURE_LIMIT_ADDRESS
+        limits[f"address:{address}"[:200]] = settings.SIGN_IN_FAILURE_LIMIT_ADDRESS
     return limits
 
 
