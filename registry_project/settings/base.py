@@ -195,7 +195,11 @@ PASSWORD_CACHE_SECONDS = env.int("PASSWORD_CACHE_SECONDS", default=300)
 # Proxies in front that append the client to X-Forwarded-For (deploy/nginx.conf: 1).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # Per process by default; a Redis URL (redis://redis:6379/1) shares it between processes.
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# "local" is always this process's memory (access/backends.py keeps verified passwords there too).
+CACHES = {
+    "default": env.cache("CACHE_URL", default="locmemcache://"),
+    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "local"},
+}
 # HTTPS: behind a TLS-terminating proxy name its header (X-Forwarded-Proto), then HSTS and
 # Secure cookies apply to the requests it marks https.
 _proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", default="")

@@ -8,7 +8,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.test import RequestFactory
 from django.utils import timezone
 
@@ -36,10 +36,12 @@ def _throttle_settings(settings):
     settings.SIGN_IN_FAILURE_LIMIT_ADDRESS = 2 * LIMIT
     settings.SIGN_IN_LOCKOUT_SECONDS = LOCKOUT
     settings.PASSWORD_CACHE_SECONDS = 300
-    cache.clear()
     CountingHasher.verified = 0
+    for cache in caches.all():
+        cache.clear()
     yield
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()
 
 
 @pytest.fixture
@@ -50,6 +52,11 @@ def files(db):
 @pytest.fixture
 def alice(files, make_user):
     return make_user(files, Role.READ, username="alice")
+
+
+def _items(alias):
+    """What a LocMemCache holds: (key, pickled value) pairs."""
+    return caches[alias]._cache.items()
 
 
 def _get(client, headers, address="10.0.0.1"):
@@ -75,14 +82,16 @@ def test_a_verified_password_is_not_hashed_again(client, alice):
 def test_the_cache_holds_neither_the_password_nor_an_unkeyed_hash_of_it(client, alice):
     _get(client, basic("alice", PASSWORD))
 
-    entries = {key: pickle.loads(value) for key, value in cache._cache.items()}
+    entries = {
+        key: pickle.loads(value) for alias in ("default", "local") for key, value in _items(alias)
+    }
     stored = repr(entries).encode()
     unkeyed = [
         hashlib.sha256(f"{name}{separator}{PASSWORD}".encode()).hexdigest()
         for name in ("", "alice")
         for separator in ("", ":", "\0")
     ]
-    assert len(entries) == 1
+    assert len(entries) == 1  # one key, in memory and in the shared cache
     assert PASSWORD.encode() not in stored
     assert [digest for digest in unkeyed if digest.encode() in stored] == []
     assert alice.password.encode() not in stored
@@ -127,7 +136,18 @@ def test_a_wrong_password_is_never_cached(client, alice):
     _get(client, basic("alice", "wrong"))
 
     assert CountingHasher.verified == 2
-    assert len(cache._cache) == 0
+    assert (list(_items("default")), list(_items("local"))) == ([], [])
+
+
+def test_a_password_another_process_verified_is_not_hashed_again(client, alice):
+    _get(client, basic("alice", PASSWORD))
+    caches["local"].clear()  # this process never saw it; the shared cache (Redis) has it
+
+    response = _get(client, basic("alice", PASSWORD))
+
+    assert response.status_code == 404
+    assert CountingHasher.verified == 1
+    assert len(list(_items("local"))) == 1
 
 
 # The lockout.
