@@ -105,7 +105,7 @@ def authenticate(request: HttpRequest) -> Principal:
     elif scheme == "bearer":
         principal = _bearer(credentials.strip())
     elif settings.SESSION_COOKIE_NAME not in request.COOKIES or request.method not in SAFE_METHODS:
-        principal = ANONYMOUS  # package clients: no session to look up
+        principal = ANONYMOUS  # package clients carry no session; a cookie alone never writes
     else:
         session_user = getattr(request, "user", None)
         authenticated = session_user is not None and session_user.is_authenticated
