@@ -20,6 +20,9 @@ from access.errors import AuthenticationFailed
 from access.models import TOKEN_PREFIX, ApiToken, hash_token
 from access.selectors import token_by_hash
 
+# What a session cookie may authenticate (RFC 9110 9.2.1: methods that change nothing).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -88,6 +91,9 @@ def authenticate(request: HttpRequest) -> Principal:
     """Return the caller of ``request`` (cached); raise AuthenticationFailed on bad credentials.
 
     Without an Authorization header the session user (web UI) or the anonymous user is used.
+    A session authenticates only safe methods: a browser sends its cookie with any cross-site
+    form or a script in a served file, and protocol views take no CSRF token, so a write
+    carrying only a cookie is anonymous (and gets the format's challenge).
     """
     cached = getattr(request, "_registry_principal", None)
     if cached is not None:
@@ -98,8 +104,8 @@ def authenticate(request: HttpRequest) -> Principal:
         principal = _basic(request, credentials.strip())
     elif scheme == "bearer":
         principal = _bearer(credentials.strip())
-    elif settings.SESSION_COOKIE_NAME not in request.COOKIES:
-        principal = ANONYMOUS  # package clients: no session to look up
+    elif settings.SESSION_COOKIE_NAME not in request.COOKIES or request.method not in SAFE_METHODS:
+        principal = ANONYMOUS  # package clients carry no session; a cookie alone never writes
     else:
         session_user = getattr(request, "user", None)
         authenticated = session_user is not None and session_user.is_authenticated

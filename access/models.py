@@ -88,3 +88,20 @@ class ApiToken(models.Model):
     def is_active(self) -> bool:
         now = timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class SignInThrottle(models.Model):
+    """Recent failed password checks of one user name or one client address, and its lockout.
+
+    Kept in the database so that every web process and replica sees the same count.
+    """
+
+    key = models.CharField(max_length=200, unique=True)  # "user:<name>" or "address:<ip>"
+    failures = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+    # When the row stops mattering (window and lockout both over); stale rows are deleted.
+    expires = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.failures} failures, locked until {self.locked_until}"

@@ -52,7 +52,11 @@ def authorize(request: HttpRequest) -> HttpResponse:
             challenge=config.auth_challenge(request),
         )
     except RegistryError as error:
-        return _answer(error.http_status, dict(error.headers))
+        if error.http_status == 401:
+            return _answer(401, dict(error.headers))
+        # nginx knows only 2xx, 401 and 403; other refusals (a sign-in lockout's 429) are
+        # answered by the registry itself, in the format's envelope.
+        return _answer(403)
     if action == Role.READ and not config.mirror_read_allowed(principal, repository):
         # The caller may read the repository but gets a narrower view than the mirror holds (a
         # group with members it may not read): the registry serves that view (nginx: @registry).

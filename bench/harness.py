@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 USER = "bench"
+PASSWORD = "bench-password-1234"
 # Picks a random path per request; -H headers reach it through wrk.headers.
 WRK_SCRIPT = """
 local paths = {%s}
@@ -136,11 +137,11 @@ class RegistryServer:
     ) -> str:
         """Create ``repository``, user ``USER`` with ``role`` on it; return an API token of USER.
 
-        Benchmarks authenticate with tokens, as CI does: a password would add a deliberately
-        slow PBKDF2 check to every request.
+        Benchmarks authenticate with tokens, as CI does; the user's password is ``PASSWORD``
+        (bench/auth.py measures what signing in with it costs).
         """
         self.manage("createrepo", repository, "--format", format, *(["--public"] if public else []))
-        self.manage("createuser", USER, "--password", "bench-password-1234")
+        self.manage("createuser", USER, "--password", PASSWORD)
         self.manage("grant", "user", USER, repository, role)
         return self.manage("createtoken", USER).splitlines()[-1]
 

@@ -118,7 +118,12 @@ def start_registry(
     """Start our server, upload ``wheels`` with twine's request; return the simple index URL."""
     stack.enter_context(server)
     token = server.create_token("bench", format="pypi", public=True)
-    url = server.url
+    upload_wheels(server.url, token, wheels)
+    return f"{server.url}/repository/bench/simple/"
+
+
+def upload_wheels(url: str, token: str, wheels: list[tuple[str, bytes]]) -> None:
+    """Upload ``wheels`` to the repository ``bench`` of our server at ``url``, as twine does."""
     print(f"registry on {url}; uploading {len(wheels)} wheels", flush=True)
     started = time.monotonic()
     local = threading.local()
@@ -149,7 +154,6 @@ def start_registry(
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         list(pool.map(upload, wheels))
     print(f"uploaded in {time.monotonic() - started:.1f}s", flush=True)
-    return f"{url}/repository/bench/simple/"
 
 
 def simple_rate(simple_url: str, options: argparse.Namespace) -> float:

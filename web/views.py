@@ -1,8 +1,9 @@
-"""Browse UI (server-rendered) and the health and readiness endpoints."""
+"""Browse UI (server-rendered), its sign-in, and the health and readiness endpoints."""
 
 import uuid
 
 from django.conf import settings
+from django.contrib.auth.views import LoginView
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
@@ -73,6 +74,17 @@ def ready(request: HttpRequest) -> JsonResponse:
     if settings.CELERY_BROKER_URL:
         checks["broker"] = _broker_check()
     return _report(checks)
+
+
+class SignInView(LoginView):
+    """Sign every active user in to the UI (staff or not); ``next`` must stay on this site.
+
+    Django's LoginView checks the CSRF token and ``next``; the password check behind its form
+    is throttled (a locked user or address gets the 429 page of ``web.middleware``).
+    """
+
+    template_name = "web/login.html"
+    redirect_authenticated_user = True
 
 
 def index(request: HttpRequest) -> HttpResponse:

@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.auth import authenticate as password_authenticate
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from access.auth import Principal
@@ -418,20 +419,23 @@ def npm_dist_tag_delete(*, package: Package, tag: str, user: User) -> None:
         npm_documents_rebuild(package=package)
 
 
-def npm_login(*, repository: Repository, login: parsers.LoginRequest) -> IssuedToken:
+def npm_login(
+    *, repository: Repository, login: parsers.LoginRequest, request: HttpRequest | None = None
+) -> IssuedToken:
     """Exchange an existing user's password for a new API token (``npm login``).
 
     Accounts are never created here: an unknown user and a wrong password are refused alike.
     The token is limited to ``repository``, the registry URL npm stores it for, which the user
-    must be able to read.
+    must be able to read. ``request`` gives the sign-in throttle the client's address.
 
     Raises:
         LoginFailed: the user does not exist, is inactive, or the password is wrong.
+        TooManyAttempts: the user name or the client's address is locked out (429).
         AuthenticationRequired: the user may not read ``repository``. A login is anonymous
             until it succeeds, so this is what every anonymous request to a repository one
             cannot read gets, whether it exists or not: a login tells no private names.
     """
-    user = password_authenticate(None, username=login.name, password=login.password)
+    user = password_authenticate(request, username=login.name, password=login.password)
     if user is None:
         raise LoginFailed(challenge='Bearer realm="registry"')
     if not has_permission(principal=Principal(user=user), repository=repository, action=READ):

@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -65,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "web.middleware.TooManyAttemptsMiddleware",
 ]
 # What package clients' requests go through (registry_project/wsgi.py): they carry no session.
 CLIENT_MIDDLEWARE = [
@@ -188,7 +191,47 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-LOGIN_URL = "/admin/login/"
+# Security and sign-in (README: configuration). The web UI signs in every active user.
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:index"
+LOGOUT_REDIRECT_URL = "web:index"
+# Every password check goes through the sign-in throttle and the verified-password cache.
+AUTHENTICATION_BACKENDS = ["access.backends.PasswordBackend"]
+SIGN_IN_FAILURE_LIMIT_USER = env.int("SIGN_IN_FAILURE_LIMIT_USER", default=10)
+SIGN_IN_FAILURE_LIMIT_ADDRESS = env.int("SIGN_IN_FAILURE_LIMIT_ADDRESS", default=30)
+SIGN_IN_FAILURE_WINDOW_SECONDS = env.int("SIGN_IN_FAILURE_WINDOW_SECONDS", default=900)
+SIGN_IN_LOCKOUT_SECONDS = env.int("SIGN_IN_LOCKOUT_SECONDS", default=900)
+PASSWORD_CACHE_SECONDS = env.int("PASSWORD_CACHE_SECONDS", default=300)
+# Proxies in front that append the client to X-Forwarded-For (deploy/nginx.conf: 1).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Per process by default; a Redis URL (redis://redis:6379/1) shares it between processes.
+# "local" is always this process's memory (access/backends.py keeps verified passwords there too).
+CACHES = {
+    "default": env.cache("CACHE_URL", default="locmemcache://"),
+    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "local"},
+}
+# HTTPS: behind a TLS-terminating proxy name its header (X-Forwarded-Proto), then HSTS and
+# Secure cookies apply to the requests it marks https.
+_proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", default="")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
+# The UI and the admin console load nothing from elsewhere (README images may be remote);
+# the one inline style sheet (templates/base.html) carries the per-response nonce.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", "https:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

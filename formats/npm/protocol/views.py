@@ -302,7 +302,7 @@ class UserView(NpmView):
         """Exchange an existing user's password for a new token; never creates accounts."""
         body = request_json_body(request, limit=MAX_SMALL_BODY)
         login = parsed(parsers.parse_login_body, body=body, url_user=username)
-        issued = npm_login(repository=self.repository, login=login)
+        issued = npm_login(repository=self.repository, login=login, request=request)
         return JsonResponse(
             {"ok": True, "id": f"org.couchdb.user:{login.name}", "token": issued.secret},
             status=201,
