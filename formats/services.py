@@ -10,6 +10,7 @@ from formats.base import format_config
 from formats.errors import AssetExists, TagImmutable, VersionExists
 from formats.models import Asset, Document, Package, Repository, Tag, TagEvent, Version
 from storage.models import Blob
+from storage.services import blob_hold
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -109,8 +110,10 @@ def asset_put(
 
     Raises:
         AssetExists: the path exists and redeploy is not allowed.
+        BlobCollected: garbage collection removed ``blob`` since it was ingested (retry).
     """
     with transaction.atomic():
+        blob_hold(blob=blob)
         existing = Asset.objects.select_for_update().filter(repository=repository, path=path)
         asset = existing.first()
         if asset is not None and not repository.allow_redeploy:

@@ -46,6 +46,7 @@ from formats.services import (
 from storage.models import Blob, Upload
 from storage.services import (
     blob_ingest,
+    blob_hold,
     blob_ingest_bytes,
     upload_append,
     upload_cancel,
@@ -59,8 +60,15 @@ def _package(image: OciImage) -> Package:
 
 
 def oci_blob_link(*, image: OciImage, blob: Blob) -> OciBlobLink:
-    """Make ``blob`` readable in ``image`` (idempotent)."""
-    link, _ = OciBlobLink.objects.get_or_create(package=_package(image), blob=blob)
+    """Make ``blob`` readable in ``image`` (idempotent).
+
+    Raises:
+        BlobCollected: garbage collection removed ``blob`` since it was ingested (retry).
+    """
+    package = _package(image)
+    with transaction.atomic():
+        blob_hold(blob=blob)
+        link, _ = OciBlobLink.objects.get_or_create(package=package, blob=blob)
     return link
 
 
