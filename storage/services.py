@@ -277,6 +277,29 @@ def _algorithms_for(*, expected: Mapping[str, str], extra: Iterable[str]) -> lis
     return [name for name in ALGORITHMS if name in wanted]
 
 
+@contextmanager
+def locked_temp_file(*, prefix: str) -> Iterator[BinaryIO]:
+    """Create a temporary file in the store's temp folder, open (unbuffered) and locked.
+
+    The file goes when the block ends unless it was published (renamed) meanwhile. The lock
+    lasts as long: the temp-file sweep of garbage collection removes only files it can lock,
+    so an upload in progress is never swept, however long it takes.
+    """
+    while True:
+        fd, name = tempfile.mkstemp(dir=blob_backend().temp_dir, prefix=prefix)
+        target = os.fdopen(fd, "w+b", buffering=0)
+        fcntl.flock(target, fcntl.LOCK_EX)
+        if os.fstat(fd).st_nlink:
+            break
+        target.close()  # swept between its creation and the lock: take another
+    target.name = name  # FileIO names an fdopen()ed file by its number
+    try:
+        yield target
+    finally:
+        Path(name).unlink(missing_ok=True)
+        target.close()
+
+
 def blob_ingest(
     *,
     stream: BinaryIO,
@@ -297,25 +320,15 @@ def blob_ingest(
     """
     expected = dict(expected or {})
     limit = settings.REGISTRY_MAX_UPLOAD_SIZE if max_size is None else max_size
-    backend = blob_backend()
-    with _disk_full_is_507():
-        fd, name = tempfile.mkstemp(dir=backend.temp_dir, prefix="ingest-")
-    temp_file = Path(name)
-    # The file stays open and locked until it is published or gone: the temp-file sweep skips
-    # what it cannot lock.
-    with _disk_full_is_507(), os.fdopen(fd, "wb", buffering=0) as target:
-        try:
-            fcntl.flock(target, fcntl.LOCK_EX)
-            digests, size = _hash_into(
-                source=stream,
-                target=target,
-                algorithms=_algorithms_for(expected=expected, extra=algorithms),
-                max_size=limit,
-            )
-            _verify(digests=digests, expected=expected)
-            return _publish(temp_file=temp_file, digests=digests, size=size)
-        finally:
-            temp_file.unlink(missing_ok=True)
+    with _disk_full_is_507(), locked_temp_file(prefix="ingest-") as target:
+        digests, size = _hash_into(
+            source=stream,
+            target=target,
+            algorithms=_algorithms_for(expected=expected, extra=algorithms),
+            max_size=limit,
+        )
+        _verify(digests=digests, expected=expected)
+        return _publish(temp_file=Path(target.name), digests=digests, size=size)
 
 
 def blob_ingest_bytes(*, content: bytes, expected: Mapping[str, str] | None = None) -> Blob:

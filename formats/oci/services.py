@@ -45,8 +45,8 @@ from formats.services import (
 )
 from storage.models import Blob, Upload
 from storage.services import (
-    blob_ingest,
     blob_hold,
+    blob_ingest,
     blob_ingest_bytes,
     upload_append,
     upload_cancel,
@@ -331,7 +331,9 @@ class OciGcResult:
     blob_links: int
 
 
-def oci_gc(*, grace: timedelta | None = None, delete_untagged: bool = False) -> OciGcResult:
+def oci_gc(
+    *, grace: timedelta | None = None, delete_untagged: bool = False, dry_run: bool = False
+) -> OciGcResult:
     """Unlink what no image needs any more, so that ``storage.services.blob_gc`` frees the bytes.
 
     Within each image, a manifest is live if a tag points at it, if it was pushed less than
@@ -348,6 +350,8 @@ def oci_gc(*, grace: timedelta | None = None, delete_untagged: bool = False) -> 
     Args:
         grace: how recent a push is always kept; ``BLOB_GC_GRACE_SECONDS`` by default.
         delete_untagged: delete unreachable untagged manifests as well.
+        dry_run: count what this pass would remove and remove nothing (the links of the
+            manifests it would delete are counted by the pass after).
     """
     grace = timedelta(seconds=settings.BLOB_GC_GRACE_SECONDS) if grace is None else grace
     cutoff = timezone.now() - grace
@@ -355,8 +359,9 @@ def oci_gc(*, grace: timedelta | None = None, delete_untagged: bool = False) -> 
     if delete_untagged:
         packages = OciManifest.objects.order_by("package_id").values_list("package_id", flat=True)
         for package_id in packages.distinct():
-            manifests += _collect_manifests(package_id=package_id, cutoff=cutoff)
-    return OciGcResult(manifests=manifests, blob_links=_collect_blob_links(cutoff=cutoff))
+            manifests += _collect_manifests(package_id=package_id, cutoff=cutoff, dry_run=dry_run)
+    links = _collect_blob_links(cutoff=cutoff, dry_run=dry_run)
+    return OciGcResult(manifests=manifests, blob_links=links)
 
 
 def _unreachable_manifests(*, package_id: int, cutoff: datetime) -> set[int]:
@@ -388,8 +393,10 @@ def _unreachable_manifests(*, package_id: int, cutoff: datetime) -> set[int]:
     return {pk for digest, pk in pks.items() if digest not in live}
 
 
-def _collect_manifests(*, package_id: int, cutoff: datetime) -> int:
+def _collect_manifests(*, package_id: int, cutoff: datetime, dry_run: bool) -> int:
     garbage = _unreachable_manifests(package_id=package_id, cutoff=cutoff)
+    if dry_run:
+        return len(garbage)
     deleted = 0
     for pk in sorted(garbage):
         with transaction.atomic():
@@ -417,11 +424,13 @@ def _collect_manifests(*, package_id: int, cutoff: datetime) -> int:
     return deleted
 
 
-def _collect_blob_links(*, cutoff: datetime) -> int:
+def _collect_blob_links(*, cutoff: datetime, dry_run: bool) -> int:
     referenced = OciManifestReference.objects.filter(
         manifest__package_id=OuterRef("package_id"), blob_id=OuterRef("blob_id")
     )
     stale = OciBlobLink.objects.filter(created__lt=cutoff).exclude(Exists(referenced))
+    if dry_run:
+        return stale.count()
     removed = 0
     for pk in stale.order_by("pk").values_list("pk", flat=True).iterator():
         with transaction.atomic():

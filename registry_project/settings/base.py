@@ -138,6 +138,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("REGISTRY_MAX_DOCUMENT_SIZE", default=256 
 FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 FILE_UPLOAD_TEMP_DIR = str(BLOB_STORE_DIR / "tmp")  # same disk: ingest is a rename
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "storage.uploadhandlers.LockedTemporaryFileUploadHandler",  # the GC sweep skips them
+]
 
 # Celery: without a broker, tasks run in process (the embedded default).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
