@@ -252,24 +252,18 @@ def blob_hold(*, blob: Blob) -> None:
 
 
 @contextmanager
-def _disk_full_is_507() -> Iterator[None]:
+def disk_full_errors() -> Iterator[None]:
+    """Turn a full disk (ENOSPC, EDQUOT) met inside the block into InsufficientStorage (507).
+
+    The services here use it for every write; code that writes request bytes to local disk
+    itself (Django spooling a multipart upload) wraps that in it too.
+    """
     try:
         yield
     except OSError as error:
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
             raise InsufficientStorage() from error
         raise
-
-
-@contextmanager
-def storage_errors() -> Iterator[None]:
-    """Turn a full disk met while receiving a request's bytes into InsufficientStorage (507).
-
-    For code outside this module that writes request bytes to local disk (Django spooling a
-    multipart upload); the services here already do it.
-    """
-    with _disk_full_is_507():
-        yield
 
 
 def _algorithms_for(*, expected: Mapping[str, str], extra: Iterable[str]) -> list[str]:
@@ -320,7 +314,7 @@ def blob_ingest(
     """
     expected = dict(expected or {})
     limit = settings.REGISTRY_MAX_UPLOAD_SIZE if max_size is None else max_size
-    with _disk_full_is_507(), locked_temp_file(prefix="ingest-") as target:
+    with disk_full_errors(), locked_temp_file(prefix="ingest-") as target:
         digests, size = _hash_into(
             source=stream,
             target=target,
@@ -392,7 +386,7 @@ def upload_append(
         if running is None and current.size == 0:
             running = hashlib.sha256()
         try:
-            with _disk_full_is_507():
+            with disk_full_errors():
                 _, written = _hash_into(
                     source=stream,
                     target=target,

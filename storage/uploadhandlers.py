@@ -3,6 +3,7 @@
 import fcntl
 import os
 
+from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
 
@@ -21,3 +22,17 @@ class LockedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
                 return
             self.file.close()  # swept between its creation and the lock: take another
             super().new_file(*args, **kwargs)
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        try:
+            return super().receive_data_chunk(raw_data, start)
+        except OSError:
+            self.file.close()  # Django keeps only finished parts; this one gives its space back
+            raise
+
+    def file_complete(self, file_size: int) -> UploadedFile:
+        try:
+            return super().file_complete(file_size)
+        except OSError:
+            self.file.close()
+            raise

@@ -154,6 +154,11 @@ CELERY_BEAT_SCHEDULE = {
     # Unlinks what no image needs; the next blob-gc then frees the bytes nothing refers to.
     "oci-gc": {"task": "formats.oci.tasks.oci_gc_task", "schedule": 6 * 3600.0},
 }
+# Without a broker there is no beat: one server process runs the schedule above in a thread
+# (registry_project/celery.py), so garbage collection happens in the embedded default too.
+REGISTRY_IN_PROCESS_SCHEDULE = env.bool(
+    "REGISTRY_IN_PROCESS_SCHEDULE", default=not CELERY_BROKER_URL
+)
 # OCI garbage collection also deletes untagged, unreachable manifests (Distribution's
 # ``garbage-collect --delete-untagged``); off by default, as there.
 OCI_GC_DELETE_UNTAGGED = env.bool("OCI_GC_DELETE_UNTAGGED", default=False)
