@@ -79,6 +79,7 @@ class InProcessSchedule:
                     if self._stop.wait(self.poll):
                         return
             self.running.set()
+            app.loader.import_default_modules()  # autodiscovery is lazy: the tasks modules
             try:
                 self._loop()
             finally:
