@@ -175,7 +175,10 @@ def _flock(path: Path, *, wait: bool, create: bool = False) -> Iterator[bool]:
 
 @contextmanager
 def _publishing(sha256: str) -> Iterator[None]:
-    """Run the body in a transaction holding ``sha256``'s lock until it commits (see above)."""
+    """Run the body in a transaction holding ``sha256``'s lock until it commits.
+
+    Held by ingest around "ensure the file, ensure the row"; see the module docstring.
+    """
     if connection.vendor == "postgresql":
         with transaction.atomic():
             with connection.cursor() as cursor:
