@@ -150,9 +150,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL or None)
 CELERY_TASK_ACKS_LATE = True
 CELERY_BEAT_SCHEDULE = {
-    "blob-gc": {"task": "storage.tasks.blob_gc_task", "schedule": 6 * 3600.0},
-    # Unlinks what no image needs; the next blob-gc then frees the bytes nothing refers to.
+    # Unlinks what no image needs; blob-gc then frees the bytes nothing refers to (run in this
+    # order by the in-process schedule, so in the same round).
     "oci-gc": {"task": "formats.oci.tasks.oci_gc_task", "schedule": 6 * 3600.0},
+    "blob-gc": {"task": "storage.tasks.blob_gc_task", "schedule": 6 * 3600.0},
 }
 # Without a broker there is no beat: one server process runs the schedule above in a thread
 # (registry_project/celery.py), so garbage collection happens in the embedded default too.
