@@ -15,6 +15,8 @@ MAX_REASON_LENGTH = 300
 BASIC_CHALLENGE = 'Basic realm="registry"'
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
     from access.auth import Principal
@@ -100,6 +102,21 @@ class FormatConfig(AppConfig):
 
         Formats that derive files from a group's members (the Maven mirror) rebuild them here.
         """
+
+    def collect_garbage(self, *, grace: "timedelta | None", dry_run: bool) -> dict[str, int]:
+        """Remove what this format's rows keep alive but no client can reach any more.
+
+        Run by ``manage.py gc`` before the blob store frees the bytes nothing refers to.
+        Formats with references of their own (OCI blob links, untagged manifests) override it.
+
+        Args:
+            grace: how recent a write is always kept; the format's default when None.
+            dry_run: count what would go and remove nothing.
+
+        Returns:
+            How many rows of each kind were (or would be) removed.
+        """
+        return {}
 
     def mirror_read_allowed(self, principal: "Principal", repository: "Repository") -> bool:
         """Return whether nginx may send this reader of ``repository`` the mirrored files.

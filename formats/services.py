@@ -26,6 +26,7 @@ from formats.models import (
     Version,
 )
 from storage.models import Blob
+from storage.services import blob_hold
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -185,8 +186,10 @@ def asset_put(
 
     Raises:
         AssetExists: the path exists and redeploy is not allowed.
+        BlobCollected: garbage collection removed ``blob`` since it was ingested (retry).
     """
     with transaction.atomic():
+        blob_hold(blob=blob)
         existing = Asset.objects.select_for_update().filter(repository=repository, path=path)
         asset = existing.first()
         if asset is not None and not repository.allow_redeploy:

@@ -43,3 +43,20 @@ class RangeNotSatisfiable(RegistryError):
 
     code = "RANGE_NOT_SATISFIABLE"
     http_status = 416
+
+
+class InsufficientStorage(RegistryError):
+    """the registry's storage is full; nothing was stored, try again later"""
+
+    code = "INSUFFICIENT_STORAGE"
+    http_status = 507
+
+
+class BlobCollected(RegistryError):
+    """the uploaded content was garbage-collected before it was used; send it again"""
+
+    # Only a garbage collection with a grace period shorter than an upload can cause this; a
+    # retry stores the bytes again.
+    code = "UNAVAILABLE"
+    http_status = 503
+    headers = {"Retry-After": "1"}

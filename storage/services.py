@@ -3,8 +3,31 @@
 Bytes are hashed while they stream to a temporary file next to the store, verified, and only
 then renamed into place; the ``Blob`` row is created after the bytes exist, so no row ever
 points at nothing and no failed upload leaves anything visible.
+
+Ingest and garbage collection of one digest (several web processes and workers, PostgreSQL
+under READ COMMITTED or SQLite on one host):
+
+- Every process that holds a temporary file (an ingest, Django's spooled multipart parts)
+  keeps an exclusive ``flock`` on it while it may still use it; the temp-file sweep removes
+  only files it can lock itself, so an upload in progress is never swept, whatever its age.
+- Ingest, after hashing, takes the digest's lock (PostgreSQL: ``pg_advisory_xact_lock``,
+  released by its commit; SQLite: an ``flock`` on a stripe file, around its transaction) and,
+  holding it, makes sure of both halves: when the row is missing (collected meanwhile) or the
+  file is, it publishes the bytes it holds, then creates the row or refreshes ``last_written``.
+- Garbage collection takes the same lock without waiting (a digest being ingested is fresh;
+  skipping it also rules out lock cycles), then, in its own transaction, locks the row
+  ``FOR UPDATE``, re-checks ``last_written`` and that nothing refers to it, deletes the row and
+  commits; only after the commit, still holding the lock, it removes the file. An ingest
+  waiting for the lock therefore sees either row and file, or neither, and restores both.
+- A transaction that writes a row referring to a Blob calls ``blob_hold`` first: ``FOR KEY
+  SHARE`` on the row, which conflicts with the collector's ``FOR UPDATE``. Either the
+  collector comes second and its re-check sees the committed reference, or the row is gone
+  and the writer raises BlobCollected (503, retry) instead of committing a dangling
+  reference. The foreign keys (deferred to commit, on both databases) are the last net: a
+  collector's delete that a reference slipped past fails at commit, before any unlink.
 """
 
+import errno
 import fcntl
 import hashlib
 import hmac
@@ -15,19 +38,29 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import timedelta
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from storage.backends import blob_backend, start_writeback
-from storage.errors import BlobTooLarge, DigestMismatch, UploadOutOfOrder
+from storage.errors import (
+    BlobCollected,
+    BlobTooLarge,
+    DigestMismatch,
+    InsufficientStorage,
+    UploadOutOfOrder,
+    UploadUnknown,
+)
 from storage.models import Blob, Upload, blob_path
 
 CHUNK_SIZE = 1024 * 1024
@@ -42,9 +75,12 @@ def _update_all(chunk: memoryview, hashers: Iterable["hashlib._Hash"]) -> None:
 
 
 def _write_out(target: BinaryIO, chunk: memoryview, offset: int) -> None:
-    target.write(chunk)
+    # Targets are unbuffered, so a failed write (a full disk) leaves nothing pending that a
+    # later flush or close could still try to write; a raw write may also be short.
+    written = 0
+    while written < len(chunk):
+        written += target.write(chunk[written:]) or 0
     if settings.BLOB_FSYNC:
-        target.flush()
         start_writeback(target.fileno(), offset, len(chunk))
 
 
@@ -109,18 +145,84 @@ def _verify(*, digests: Mapping[str, str], expected: Mapping[str, str]) -> None:
             )
 
 
+# Both forms of PostgreSQL advisory lock share one table; the two-key form with a namespace of
+# our own cannot collide with single-key users. Digests that share 32 bits only wait for each
+# other.
+_ADVISORY_NAMESPACE = 0x426C6F62  # "Blob"
+_LOCK_STRIPES_DIR = "locks"
+
+
+def _advisory_key(sha256: str) -> int:
+    return int(sha256[:8], 16) - (1 << 31)
+
+
+def _stripe_file(sha256: str) -> Path:
+    folder = blob_backend().temp_dir / _LOCK_STRIPES_DIR
+    folder.mkdir(exist_ok=True)
+    return folder / sha256[:2]
+
+
+@contextmanager
+def _flock(path: Path, *, wait: bool, create: bool = False) -> Iterator[bool]:
+    with path.open("ab" if create else "rb") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
+@contextmanager
+def _publishing(sha256: str) -> Iterator[None]:
+    """Run the body in a transaction holding ``sha256``'s lock until it commits.
+
+    Held by ingest around "ensure the file, ensure the row"; see the module docstring.
+    """
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)",
+                    [_ADVISORY_NAMESPACE, _advisory_key(sha256)],
+                )
+            yield
+    else:
+        with _flock(_stripe_file(sha256), wait=True, create=True), transaction.atomic():
+            yield
+
+
+@contextmanager
+def _collecting(sha256: str) -> Iterator[bool]:
+    """Hold ``sha256``'s lock across a commit and what follows it; yield False if it is busy."""
+    if connection.vendor != "postgresql":
+        with _flock(_stripe_file(sha256), wait=False, create=True) as held:
+            yield held
+        return
+    key = [_ADVISORY_NAMESPACE, _advisory_key(sha256)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        held = bool(cursor.fetchone()[0])
+    try:
+        yield held
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+
 def _publish(*, temp_file: Path, digests: Mapping[str, str], size: int) -> Blob:
     backend = blob_backend()
     path = blob_path(digests["sha256"])
-    if backend.exists(path):
-        temp_file.unlink(missing_ok=True)
-    else:
-        backend.publish(temp_file, path)
     known = {name: digests.get(name, "") for name in OPTIONAL_ALGORITHMS}
-    blob, created = Blob.objects.get_or_create(
-        sha256=digests["sha256"], defaults={"size": size, **known}
-    )
-    if not created:
+    with _publishing(digests["sha256"]):
+        blob = Blob.objects.filter(pk=digests["sha256"]).first()
+        if blob is not None and backend.exists(path):
+            temp_file.unlink(missing_ok=True)
+        else:
+            backend.publish(temp_file, path)
+        if blob is None:
+            return Blob.objects.create(sha256=digests["sha256"], size=size, **known)
         # Refresh last_written so garbage collection's grace period restarts for re-sent content.
         missing = {
             name: value for name, value in known.items() if value and not getattr(blob, name)
@@ -132,9 +234,67 @@ def _publish(*, temp_file: Path, digests: Mapping[str, str], size: int) -> Blob:
     return blob
 
 
+def blob_hold(*, blob: Blob) -> None:
+    """Keep ``blob`` from garbage collection until the current transaction ends.
+
+    Call it inside the transaction that writes a row referring to ``blob``, before the write.
+
+    Raises:
+        BlobCollected: garbage collection removed the blob since it was ingested.
+    """
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Blob._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE sha256 = %s FOR KEY SHARE", [blob.pk])
+            present = cursor.fetchone() is not None
+    else:
+        # SQLite transactions here are IMMEDIATE: the collector cannot commit until this does.
+        present = Blob.objects.filter(pk=blob.pk).exists()
+    if not present:
+        raise BlobCollected(digest=blob.digest)
+
+
+@contextmanager
+def disk_full_errors() -> Iterator[None]:
+    """Turn a full disk (ENOSPC, EDQUOT) met inside the block into InsufficientStorage (507).
+
+    The services here use it for every write; code that writes request bytes to local disk
+    itself (Django spooling a multipart upload) wraps that in it too.
+    """
+    try:
+        yield
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise InsufficientStorage() from error
+        raise
+
+
 def _algorithms_for(*, expected: Mapping[str, str], extra: Iterable[str]) -> list[str]:
     wanted = {"sha256", *expected, *extra}
     return [name for name in ALGORITHMS if name in wanted]
+
+
+@contextmanager
+def locked_temp_file(*, prefix: str) -> Iterator[BinaryIO]:
+    """Create a temporary file in the store's temp folder, open (unbuffered) and locked.
+
+    The file goes when the block ends unless it was published (renamed) meanwhile. The lock
+    lasts as long: the temp-file sweep of garbage collection removes only files it can lock,
+    so an upload in progress is never swept, however long it takes.
+    """
+    while True:
+        fd, name = tempfile.mkstemp(dir=blob_backend().temp_dir, prefix=prefix)
+        target = os.fdopen(fd, "w+b", buffering=0)
+        fcntl.flock(target, fcntl.LOCK_EX)
+        if os.fstat(fd).st_nlink:
+            break
+        target.close()  # swept between its creation and the lock: take another
+    target.name = name  # FileIO names an fdopen()ed file by its number
+    try:
+        yield target
+    finally:
+        Path(name).unlink(missing_ok=True)
+        target.close()
 
 
 def blob_ingest(
@@ -157,21 +317,15 @@ def blob_ingest(
     """
     expected = dict(expected or {})
     limit = settings.REGISTRY_MAX_UPLOAD_SIZE if max_size is None else max_size
-    backend = blob_backend()
-    fd, name = tempfile.mkstemp(dir=backend.temp_dir, prefix="ingest-")
-    temp_file = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as target:
-            digests, size = _hash_into(
-                source=stream,
-                target=target,
-                algorithms=_algorithms_for(expected=expected, extra=algorithms),
-                max_size=limit,
-            )
+    with disk_full_errors(), locked_temp_file(prefix="ingest-") as target:
+        digests, size = _hash_into(
+            source=stream,
+            target=target,
+            algorithms=_algorithms_for(expected=expected, extra=algorithms),
+            max_size=limit,
+        )
         _verify(digests=digests, expected=expected)
-        return _publish(temp_file=temp_file, digests=digests, size=size)
-    finally:
-        temp_file.unlink(missing_ok=True)
+        return _publish(temp_file=Path(target.name), digests=digests, size=size)
 
 
 def blob_ingest_bytes(*, content: bytes, expected: Mapping[str, str] | None = None) -> Blob:
@@ -215,12 +369,18 @@ def upload_append(
 ) -> Upload:
     """Append a chunk; ``offset`` (when the client states one) must equal the bytes so far."""
     limit = settings.REGISTRY_MAX_UPLOAD_SIZE if max_size is None else max_size
-    with _upload_file(upload).open("r+b") as target:
+    try:
+        handle = _upload_file(upload).open("r+b", buffering=0)
+    except FileNotFoundError:
+        raise UploadUnknown(upload=str(upload.pk)) from None  # collected as abandoned
+    with handle as target:
         # A lock on the session's file, not a database transaction, serializes appends: the
         # bytes stream for as long as the client sends them, and on SQLite a transaction held
         # that long would block every other writer (parallel layer uploads, token use).
         fcntl.flock(target, fcntl.LOCK_EX)
-        current = Upload.objects.get(pk=upload.pk)
+        current = Upload.objects.filter(pk=upload.pk).first()
+        if current is None:
+            raise UploadUnknown(upload=str(upload.pk))
         if offset is not None and offset != current.size:
             raise UploadOutOfOrder(expected_offset=current.size, offset=offset)
         target.truncate(current.size)  # drop the tail of an earlier interrupted chunk
@@ -228,14 +388,20 @@ def upload_append(
         running = _running_sha256_take(upload=current)
         if running is None and current.size == 0:
             running = hashlib.sha256()
-        _, written = _hash_into(
-            source=stream,
-            target=target,
-            algorithms=(),
-            max_size=limit - current.size,
-            hashers={"sha256": running} if running is not None else {},
-        )
-        target.flush()
+        try:
+            with disk_full_errors():
+                _, written = _hash_into(
+                    source=stream,
+                    target=target,
+                    algorithms=(),
+                    max_size=limit - current.size,
+                    hashers={"sha256": running} if running is not None else {},
+                )
+        except BaseException:
+            # A failed chunk is not part of the upload: its bytes give back their space now and
+            # the session continues from where it stood.
+            target.truncate(current.size)
+            raise
         current.size += written
         current.save(update_fields=["size", "updated"])
         if running is not None:
@@ -265,23 +431,35 @@ def _running_sha256_keep(*, upload: Upload, hasher: "hashlib._Hash") -> None:
 
 
 def upload_finish(*, upload: Upload, expected: Mapping[str, str]) -> Blob:
-    """Verify the accumulated bytes against ``expected`` and turn them into a Blob."""
+    """Verify the accumulated bytes against ``expected`` and turn them into a Blob.
+
+    Raises:
+        UploadUnknown: garbage collection abandoned the session meanwhile.
+        DigestMismatch: the bytes do not have the expected digests; the session stays open.
+    """
     file = _upload_file(upload)
-    running = _running_sha256_take(upload=upload)
-    if running is not None and set(expected) <= {"sha256"}:
-        os.truncate(file, upload.size)  # the tail of an interrupted chunk is not part of it
-        digests, size = {"sha256": running.hexdigest()}, upload.size
-    else:
-        with file.open("rb") as source:
+    try:
+        handle = file.open("rb")
+    except FileNotFoundError:
+        raise UploadUnknown(upload=str(upload.pk)) from None
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # garbage collection leaves a locked session alone
+        if not Upload.objects.filter(pk=upload.pk).exists():
+            raise UploadUnknown(upload=str(upload.pk))
+        running = _running_sha256_take(upload=upload)
+        if running is not None and set(expected) <= {"sha256"}:
+            os.truncate(file, upload.size)  # the tail of an interrupted chunk is not part of it
+            digests, size = {"sha256": running.hexdigest()}, upload.size
+        else:
             digests, size = _hash_into(
-                source=source,
+                source=handle,
                 target=None,
                 algorithms=_algorithms_for(expected=expected, extra=()),
                 max_size=upload.size,
             )
-    _verify(digests=digests, expected=expected)
-    blob = _publish(temp_file=file, digests=digests, size=size)
-    upload.delete()
+        _verify(digests=digests, expected=expected)
+        blob = _publish(temp_file=file, digests=digests, size=size)
+        upload.delete()
     return blob
 
 
@@ -291,31 +469,102 @@ def upload_cancel(*, upload: Upload) -> None:
     upload.delete()
 
 
-def blob_gc(*, grace: timedelta | None = None) -> int:
-    """Delete blobs nothing refers to and uploads abandoned longer than ``grace``.
+@dataclass(frozen=True)
+class BlobGcResult:
+    """What one garbage collection pass of the blob store removed (or, dry, would remove).
+
+    Attributes:
+        blobs: unreferenced blobs past the grace period.
+        bytes: their total size.
+        uploads: upload sessions untouched for longer than the grace period.
+        temp_files: temporary files no process holds, older than the grace period.
+    """
+
+    blobs: int
+    bytes: int
+    uploads: int
+    temp_files: int
+
+
+def blob_gc(*, grace: timedelta | None = None, dry_run: bool = False) -> BlobGcResult:
+    """Delete blobs nothing refers to, abandoned uploads and stale temporary files.
 
     References are every foreign key to Blob, whichever app declares it, so the store needs
     no knowledge of formats. The grace period protects content ingested a moment before the
-    row that will refer to it is written. Returns the number of blobs removed.
+    row that will refer to it is written. How a deletion stays safe next to concurrent ingests
+    is the module's docstring.
+
+    Args:
+        grace: how long unreferenced content and idle uploads are kept;
+            ``BLOB_GC_GRACE_SECONDS`` by default.
+        dry_run: count what would go and remove nothing.
     """
     grace = timedelta(seconds=settings.BLOB_GC_GRACE_SECONDS) if grace is None else grace
     cutoff = timezone.now() - grace
     unreferenced = {f"{relation.name}__isnull": True for relation in Blob._meta.related_objects}
-    backend = blob_backend()
+    candidates = Blob.objects.filter(last_written__lt=cutoff, **unreferenced)
+    blobs = size = uploads = 0
+    for sha256, blob_size in candidates.values_list("sha256", "size").iterator():
+        if dry_run or _blob_collect(sha256=sha256, cutoff=cutoff, unreferenced=unreferenced):
+            blobs += 1
+            size += blob_size
+    for upload_id in Upload.objects.filter(updated__lt=cutoff).values_list("pk", flat=True):
+        if dry_run or _upload_collect(upload_id=upload_id, cutoff=cutoff):
+            uploads += 1
+    temp_files = _remove_stale_temp_files(
+        older_than=time.time() - grace.total_seconds(), dry_run=dry_run
+    )
+    return BlobGcResult(blobs=blobs, bytes=size, uploads=uploads, temp_files=temp_files)
+
+
+def _blob_collect(*, sha256: str, cutoff: datetime, unreferenced: Mapping[str, bool]) -> bool:
+    with _collecting(sha256) as held:
+        if not held:
+            return False  # being ingested right now, so not stale
+        try:
+            with transaction.atomic():
+                stale = Blob.objects.select_for_update().filter(pk=sha256, last_written__lt=cutoff)
+                if not list(stale.values_list("pk", flat=True)):
+                    return False
+                # Locked first, then a fresh statement: it sees the references committed by
+                # the writers the lock waited for (READ COMMITTED).
+                if not Blob.objects.filter(pk=sha256, **unreferenced).exists():
+                    return False
+                Blob.objects.filter(pk=sha256).delete()
+        except (IntegrityError, ProtectedError):
+            return False  # a reference committed meanwhile: the deferred foreign key kept the row
+        blob_backend().delete(blob_path(sha256))
+        return True
+
+
+def _upload_collect(*, upload_id: object, cutoff: datetime) -> bool:
+    upload = Upload(pk=upload_id)
+    stale = Upload.objects.filter(pk=upload_id, updated__lt=cutoff)
+    try:
+        with _flock(_upload_file(upload), wait=False) as held:
+            # A session being appended to or finished holds its file's lock.
+            if not held or not stale.exists():
+                return False
+            upload_cancel(upload=upload)
+            return True
+    except FileNotFoundError:  # finished meanwhile, or its file was lost in a crash
+        return stale.delete()[0] > 0
+
+
+def _remove_stale_temp_files(*, older_than: float, dry_run: bool) -> int:
+    """Remove temporary files older than ``older_than`` that no process holds; return how many.
+
+    Files vanish during the sweep all the time (an ingest renamed or removed its own).
+    """
     removed = 0
-    for blob in Blob.objects.filter(last_written__lt=cutoff, **unreferenced).iterator():
-        with transaction.atomic():
-            # Delete only if still unreferenced; a concurrent publish would have linked it.
-            if Blob.objects.filter(pk=blob.pk, **unreferenced).delete()[0]:
-                backend.delete(blob.path)
-                removed += 1
-    for upload in Upload.objects.filter(updated__lt=cutoff):
-        upload_cancel(upload=upload)
-    _remove_stale_temp_files(older_than=time.time() - grace.total_seconds())
-    return removed
-
-
-def _remove_stale_temp_files(*, older_than: float) -> None:
     for entry in os.scandir(blob_backend().temp_dir):
-        if entry.is_file() and entry.stat().st_mtime < older_than:
-            Path(entry.path).unlink(missing_ok=True)
+        try:
+            if not entry.is_file(follow_symlinks=False) or entry.stat().st_mtime >= older_than:
+                continue
+            with _flock(Path(entry.path), wait=False) as held:
+                if held and not dry_run:
+                    Path(entry.path).unlink()
+        except FileNotFoundError:
+            continue
+        removed += held
+    return removed

@@ -1,3 +1,7 @@
+from dataclasses import asdict
+from datetime import timedelta
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from formats.base import FormatConfig
@@ -29,3 +33,12 @@ class OciConfig(FormatConfig):
     def auth_challenge(self, request: HttpRequest) -> str:
         """Send clients to the token endpoint."""
         return bearer_challenge(request)
+
+    def collect_garbage(self, *, grace: timedelta | None, dry_run: bool) -> dict[str, int]:
+        """Unlink blobs (and untagged manifests, if enabled) that no image needs."""
+        from formats.oci.services import oci_gc  # models load after apps
+
+        result = oci_gc(
+            grace=grace, delete_untagged=settings.OCI_GC_DELETE_UNTAGGED, dry_run=dry_run
+        )
+        return asdict(result)

@@ -45,6 +45,7 @@ from formats.services import (
 )
 from storage.models import Blob, Upload
 from storage.services import (
+    blob_hold,
     blob_ingest,
     blob_ingest_bytes,
     upload_append,
@@ -59,8 +60,15 @@ def _package(image: OciImage) -> Package:
 
 
 def oci_blob_link(*, image: OciImage, blob: Blob) -> OciBlobLink:
-    """Make ``blob`` readable in ``image`` (idempotent)."""
-    link, _ = OciBlobLink.objects.get_or_create(package=_package(image), blob=blob)
+    """Make ``blob`` readable in ``image`` (idempotent).
+
+    Raises:
+        BlobCollected: garbage collection removed ``blob`` since it was ingested (retry).
+    """
+    package = _package(image)
+    with transaction.atomic():
+        blob_hold(blob=blob)
+        link, _ = OciBlobLink.objects.get_or_create(package=package, blob=blob)
     return link
 
 
@@ -323,7 +331,9 @@ class OciGcResult:
     blob_links: int
 
 
-def oci_gc(*, grace: timedelta | None = None, delete_untagged: bool = False) -> OciGcResult:
+def oci_gc(
+    *, grace: timedelta | None = None, delete_untagged: bool = False, dry_run: bool = False
+) -> OciGcResult:
     """Unlink what no image needs any more, so that ``storage.services.blob_gc`` frees the bytes.
 
     Within each image, a manifest is live if a tag points at it, if it was pushed less than
@@ -340,6 +350,8 @@ def oci_gc(*, grace: timedelta | None = None, delete_untagged: bool = False) -> 
     Args:
         grace: how recent a push is always kept; ``BLOB_GC_GRACE_SECONDS`` by default.
         delete_untagged: delete unreachable untagged manifests as well.
+        dry_run: count what this pass would remove and remove nothing (the links of the
+            manifests it would delete are counted by the pass after).
     """
     grace = timedelta(seconds=settings.BLOB_GC_GRACE_SECONDS) if grace is None else grace
     cutoff = timezone.now() - grace
@@ -347,8 +359,9 @@ def oci_gc(*, grace: timedelta | None = None, delete_untagged: bool = False) -> 
     if delete_untagged:
         packages = OciManifest.objects.order_by("package_id").values_list("package_id", flat=True)
         for package_id in packages.distinct():
-            manifests += _collect_manifests(package_id=package_id, cutoff=cutoff)
-    return OciGcResult(manifests=manifests, blob_links=_collect_blob_links(cutoff=cutoff))
+            manifests += _collect_manifests(package_id=package_id, cutoff=cutoff, dry_run=dry_run)
+    links = _collect_blob_links(cutoff=cutoff, dry_run=dry_run)
+    return OciGcResult(manifests=manifests, blob_links=links)
 
 
 def _unreachable_manifests(*, package_id: int, cutoff: datetime) -> set[int]:
@@ -380,8 +393,10 @@ def _unreachable_manifests(*, package_id: int, cutoff: datetime) -> set[int]:
     return {pk for digest, pk in pks.items() if digest not in live}
 
 
-def _collect_manifests(*, package_id: int, cutoff: datetime) -> int:
+def _collect_manifests(*, package_id: int, cutoff: datetime, dry_run: bool) -> int:
     garbage = _unreachable_manifests(package_id=package_id, cutoff=cutoff)
+    if dry_run:
+        return len(garbage)
     deleted = 0
     for pk in sorted(garbage):
         with transaction.atomic():
@@ -409,11 +424,13 @@ def _collect_manifests(*, package_id: int, cutoff: datetime) -> int:
     return deleted
 
 
-def _collect_blob_links(*, cutoff: datetime) -> int:
+def _collect_blob_links(*, cutoff: datetime, dry_run: bool) -> int:
     referenced = OciManifestReference.objects.filter(
         manifest__package_id=OuterRef("package_id"), blob_id=OuterRef("blob_id")
     )
     stale = OciBlobLink.objects.filter(created__lt=cutoff).exclude(Exists(referenced))
+    if dry_run:
+        return stale.count()
     removed = 0
     for pk in stale.order_by("pk").values_list("pk", flat=True).iterator():
         with transaction.atomic():

@@ -1,5 +1,7 @@
 """Background work of the OCI format."""
 
+from dataclasses import asdict
+
 from celery import shared_task
 from django.conf import settings
 
@@ -15,5 +17,4 @@ def oci_gc_task(delete_untagged: bool | None = None) -> dict[str, int]:
     """
     if delete_untagged is None:
         delete_untagged = settings.OCI_GC_DELETE_UNTAGGED
-    result = oci_gc(delete_untagged=delete_untagged)
-    return {"manifests": result.manifests, "blob_links": result.blob_links}
+    return asdict(oci_gc(delete_untagged=delete_untagged))

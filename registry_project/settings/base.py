@@ -142,6 +142,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("REGISTRY_MAX_DOCUMENT_SIZE", default=256 
 FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 FILE_UPLOAD_TEMP_DIR = str(BLOB_STORE_DIR / "tmp")  # same disk: ingest is a rename
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "storage.uploadhandlers.LockedTemporaryFileUploadHandler",  # the GC sweep skips them
+]
 
 # Celery: without a broker, tasks run in process (the embedded default).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -150,10 +154,16 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL or None)
 CELERY_TASK_ACKS_LATE = True
 CELERY_BEAT_SCHEDULE = {
-    "blob-gc": {"task": "storage.tasks.blob_gc_task", "schedule": 6 * 3600.0},
-    # Unlinks what no image needs; the next blob-gc then frees the bytes nothing refers to.
+    # Unlinks what no image needs; blob-gc then frees the bytes nothing refers to (run in this
+    # order by the in-process schedule, so in the same round).
     "oci-gc": {"task": "formats.oci.tasks.oci_gc_task", "schedule": 6 * 3600.0},
+    "blob-gc": {"task": "storage.tasks.blob_gc_task", "schedule": 6 * 3600.0},
 }
+# Without a broker there is no beat: one server process runs the schedule above in a thread
+# (registry_project/celery.py), so garbage collection happens in the embedded default too.
+REGISTRY_IN_PROCESS_SCHEDULE = env.bool(
+    "REGISTRY_IN_PROCESS_SCHEDULE", default=not CELERY_BROKER_URL
+)
 # OCI garbage collection also deletes untagged, unreachable manifests (Distribution's
 # ``garbage-collect --delete-untagged``); off by default, as there.
 OCI_GC_DELETE_UNTAGGED = env.bool("OCI_GC_DELETE_UNTAGGED", default=False)

@@ -11,3 +11,4 @@ BLOB_STORE_DIR = VAR_DIR / "test-blobs"
 FILE_UPLOAD_TEMP_DIR = str(BLOB_STORE_DIR / "tmp")
 BLOB_FSYNC = False
 ALLOWED_HOSTS = ["*"]
+REGISTRY_IN_PROCESS_SCHEDULE = False  # tests that want it start one themselves

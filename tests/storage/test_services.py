@@ -193,7 +193,7 @@ def test_gc_removes_only_old_unreferenced_blobs(raw_repository):
     an_hour_ago = timezone.now() - timedelta(hours=2)
     Blob.objects.filter(pk__in=[old_orphan.pk, referenced.pk]).update(last_written=an_hour_ago)
 
-    assert blob_gc(grace=timedelta(hours=1)) == 1
+    assert blob_gc(grace=timedelta(hours=1)).blobs == 1
     assert set(Blob.objects.values_list("pk", flat=True)) == {new_orphan.pk, referenced.pk}
     assert blob_backend().exists(old_orphan.path) is False
     assert blob_backend().exists(referenced.path) is True
@@ -205,7 +205,7 @@ def test_gc_task_runs_on_the_worker(celery_worker):
 
     removed = blob_gc_task.delay().get(timeout=60)
 
-    assert removed == 1
+    assert removed == {"blobs": 1, "bytes": 100, "uploads": 0, "temp_files": 0}
     assert Blob.objects.filter(pk=orphan.pk).exists() is False
     assert blob_backend().exists(orphan.path) is False
 

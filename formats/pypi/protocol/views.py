@@ -38,6 +38,7 @@ from formats.pypi.selectors import pypi_file_get, pypi_project_json, pypi_simple
 from formats.pypi.services import PACKAGES_PREFIX, pypi_file_delete, pypi_file_upload
 from registry_project.errors import BodyTooLarge
 from storage.responses import blob_response
+from storage.services import disk_full_errors
 
 FORM_FIELD_CONTENT = "content"
 
@@ -69,8 +70,9 @@ class UploadView(PypiView):
         if declared.isdigit() and int(declared) > settings.REGISTRY_MAX_UPLOAD_SIZE:
             raise BodyTooLarge(f"Upload larger than {settings.REGISTRY_MAX_UPLOAD_SIZE} bytes.")
         try:
-            fields = {key: request.POST.get(key, "") for key in request.POST}
-            upload = request.FILES.get(FORM_FIELD_CONTENT)
+            with disk_full_errors():  # Django spools large parts to the store's temp folder
+                fields = {key: request.POST.get(key, "") for key in request.POST}
+                upload = request.FILES.get(FORM_FIELD_CONTENT)
         except (
             MultiPartParserError,
             RequestDataTooBig,

@@ -106,7 +106,7 @@ def test_a_blob_no_manifest_references_is_unlinked_and_its_bytes_then_collected(
 
     assert oci_gc(grace=GRACE) == OciGcResult(manifests=0, blob_links=1)
     assert OciBlobLink.objects.exists() is False
-    assert blob_gc(grace=GRACE) == 1
+    assert blob_gc(grace=GRACE).blobs == 1
     assert _stored(orphan) is False
 
 
@@ -134,7 +134,7 @@ def test_a_blob_still_referenced_by_another_image_survives(repository):
     with pytest.raises(BlobUnknown):
         oci_blob_get(image=first, digest=parse_digest(digest(layer)))
     assert _links(second) == {digest(config), digest(layer)}
-    assert blob_gc(grace=GRACE) == 0
+    assert blob_gc(grace=GRACE).blobs == 0
     assert _stored(digest(layer)) is True
 
 
@@ -163,7 +163,7 @@ def test_delete_untagged_removes_an_unreachable_manifest_then_its_bytes(reposito
     assert OciManifestReference.objects.filter(manifest__digest=untagged).exists() is False
     assert lost_layer not in _links(image)
     assert kept_layer in _links(image)
-    assert blob_gc(grace=GRACE) == 3  # the manifest's own bytes, its config and its layer
+    assert blob_gc(grace=GRACE).blobs == 3  # the manifest's own bytes, its config and its layer
     assert (_stored(untagged), _stored(lost_layer)) == (False, False)
     assert (_stored(tagged), _stored(kept_layer)) == (True, True)
 
