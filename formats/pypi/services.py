@@ -10,7 +10,6 @@ import dataclasses
 import hashlib
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,9 +56,8 @@ from formats.services import (
     version_delete,
     version_ensure,
 )
-from storage.backends import blob_backend
 from storage.errors import DigestMismatch
-from storage.services import blob_ingest, blob_ingest_bytes
+from storage.services import blob_ingest, blob_ingest_bytes, locked_temp_file
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -148,10 +146,10 @@ def _local_file(upload: UploadedFile) -> Iterator[Path]:
     if hasattr(upload, "temporary_file_path"):
         yield Path(upload.temporary_file_path())
         return
-    with tempfile.NamedTemporaryFile(dir=blob_backend().temp_dir, prefix="pypi-") as spool:
+    # Locked like every temporary file of the store, so garbage collection never sweeps it.
+    with locked_temp_file(prefix="pypi-") as spool:
         upload.seek(0)
         shutil.copyfileobj(upload, spool)
-        spool.flush()
         yield Path(spool.name)
 
 
