@@ -363,11 +363,26 @@ def coordinate_record(
         return record
 
 
+def package_lock(*, package: Package) -> Package:
+    """Lock ``package``'s row until the transaction ends and return it fresh.
+
+    Every change of a package's versions, tags or generated documents takes this lock first, so
+    two publishes of one package serialize and each rebuilds its documents from the other's
+    result. Call it inside ``transaction.atomic()``.
+    """
+    return Package.objects.select_for_update().select_related("repository").get(pk=package.pk)
+
+
+def document_etag(content: bytes) -> str:
+    """Return the strong ETag (without quotes) of a generated document's bytes."""
+    return hashlib.sha256(content).hexdigest()[:40]
+
+
 def document_put(
     *, repository: Repository, key: str, content: bytes, content_type: str
 ) -> Document:
     """Store a generated metadata document under ``key`` with a strong ETag."""
-    etag = hashlib.sha256(content).hexdigest()[:40]
+    etag = document_etag(content)
     document, _ = Document.objects.update_or_create(
         repository=repository,
         key=key,

@@ -1,0 +1,171 @@
+"""What a format plugin may use of the core: import it from here, never from the modules behind.
+
+As ``pulpcore.plugin`` is for Pulp's plugins, this is the one stable facade of the shared model,
+the blob store, access control and the protocol toolkit. A format's ``apps.py``, ``models.py``,
+``errors.py`` and pure parsers are the exceptions: they load before the app registry is ready or
+must stay free of Django, so they import ``formats.base``, ``formats.models``,
+``storage.models`` and ``registry_project.errors`` directly.
+"""
+
+from access.auth import ANONYMOUS, Principal, authenticate
+from access.models import TOKEN_PREFIX, ApiToken, Role, hash_token
+from access.permissions import DELETE, READ, WRITE, has_permission, readable_repositories, role_of
+from access.services import IssuedToken, token_create, token_create_for, token_revoke_for
+from formats.base import FormatConfig, VersionDetails, plain_text_error
+from formats.errors import (
+    AssetExists,
+    AssetUnknown,
+    CoordinateReused,
+    PackageUnknown,
+    VersionExists,
+    VersionUnknown,
+)
+from formats.http import conditional_response
+from formats.models import Asset, Document, Package, Repository, Tag, TagEvent, Version
+from formats.paths import MAX_PATH_LENGTH, validate_path
+from formats.protocol import (
+    ProtocolView,
+    document_response,
+    repository_path,
+    request_json_body,
+    request_stream,
+)
+from formats.selectors import (
+    asset_find,
+    asset_get,
+    document_get,
+    package_get,
+    repository_members,
+    version_get,
+)
+from formats.services import (
+    User,
+    asset_delete,
+    asset_put,
+    coordinate_record,
+    document_delete,
+    document_etag,
+    document_put,
+    package_delete,
+    package_ensure,
+    package_lock,
+    tag_delete,
+    tag_set,
+    version_create,
+    version_delete,
+    version_ensure,
+)
+from registry_project.errors import (
+    AuthenticationRequired,
+    BadRequest,
+    BodyTooLarge,
+    Conflict,
+    InvalidName,
+    NotFound,
+    PermissionDenied,
+    RegistryError,
+)
+from storage.errors import DigestMismatch
+from storage.models import Blob, Upload
+from storage.responses import blob_response
+from storage.selectors import upload_get
+from storage.services import (
+    blob_checksums,
+    blob_hold,
+    blob_ingest,
+    blob_ingest_bytes,
+    disk_full_errors,
+    locked_temp_file,
+    upload_append,
+    upload_cancel,
+    upload_finish,
+    upload_start,
+)
+
+__all__ = [
+    "ANONYMOUS",
+    "TOKEN_PREFIX",
+    "ApiToken",
+    "IssuedToken",
+    "hash_token",
+    "token_create",
+    "token_create_for",
+    "token_revoke_for",
+    "DELETE",
+    "MAX_PATH_LENGTH",
+    "READ",
+    "WRITE",
+    "Asset",
+    "AssetExists",
+    "AssetUnknown",
+    "AuthenticationRequired",
+    "BadRequest",
+    "Blob",
+    "BodyTooLarge",
+    "Conflict",
+    "CoordinateReused",
+    "DigestMismatch",
+    "Document",
+    "FormatConfig",
+    "InvalidName",
+    "NotFound",
+    "Package",
+    "PackageUnknown",
+    "PermissionDenied",
+    "Principal",
+    "ProtocolView",
+    "RegistryError",
+    "Repository",
+    "Role",
+    "Tag",
+    "TagEvent",
+    "Upload",
+    "User",
+    "Version",
+    "VersionDetails",
+    "VersionExists",
+    "VersionUnknown",
+    "asset_delete",
+    "asset_find",
+    "asset_get",
+    "asset_put",
+    "authenticate",
+    "blob_checksums",
+    "blob_hold",
+    "blob_ingest",
+    "blob_ingest_bytes",
+    "blob_response",
+    "conditional_response",
+    "coordinate_record",
+    "disk_full_errors",
+    "document_delete",
+    "document_etag",
+    "document_get",
+    "document_put",
+    "document_response",
+    "has_permission",
+    "locked_temp_file",
+    "package_delete",
+    "package_ensure",
+    "package_get",
+    "package_lock",
+    "plain_text_error",
+    "readable_repositories",
+    "repository_members",
+    "repository_path",
+    "request_json_body",
+    "request_stream",
+    "role_of",
+    "tag_delete",
+    "tag_set",
+    "upload_append",
+    "upload_cancel",
+    "upload_finish",
+    "upload_get",
+    "upload_start",
+    "validate_path",
+    "version_create",
+    "version_delete",
+    "version_ensure",
+    "version_get",
+]
