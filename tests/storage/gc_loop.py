@@ -1,31 +1,36 @@
-"""A garbage collector that never rests: ``python -m tests.storage.gc_loop SECONDS``.
+"""A garbage collector that never rests: ``python -m tests.storage.gc_loop STOP_FILE SECONDS``.
 
 Runs the OCI reachability collection (untagged manifests included) and the blob store's
-collection with no grace period, back to back for SECONDS, and prints one JSON line per pass
-with what it removed. The GC stress test runs it next to a live server.
+collection with no grace period, back to back until STOP_FILE exists (or SECONDS pass, a
+bound for a test that died), then one pass more, and prints one JSON line per pass with what
+it removed. The GC stress test runs it next to a live server.
 """
 
 import json
 import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import django
 
 NO_GRACE = timedelta(0)
 
 
-def main(seconds: float) -> None:
+def main(stop_file: Path, seconds: float) -> None:
     django.setup()
     from formats.oci.services import oci_gc
     from storage.services import blob_gc
 
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    last = False
+    while not last:
+        # The pass after the clients stopped finds what their last pushes left untagged.
+        last = stop_file.exists() or time.monotonic() >= deadline
         images = oci_gc(grace=NO_GRACE, delete_untagged=True)
         store = blob_gc(grace=NO_GRACE)
         print(json.dumps({"manifests": images.manifests, "blobs": store.blobs}), flush=True)
 
 
 if __name__ == "__main__":
-    main(float(sys.argv[1]))
+    main(Path(sys.argv[1]), float(sys.argv[2]))
