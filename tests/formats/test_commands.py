@@ -72,6 +72,14 @@ def test_createtoken_prints_a_working_token_on_its_last_line():
     assert token.expires_at is not None
 
 
+@pytest.mark.parametrize("days", ["0", "-1", "36501", "9" * 40])
+def test_createtoken_refuses_lifetimes_out_of_range(days):
+    UserFactory(username="ci-bot")
+    with pytest.raises(CommandError, match="--expires-days must be between 1 and 36500"):
+        _run("createtoken", "ci-bot", "--expires-days", days)
+    assert ApiToken.objects.exists() is False
+
+
 def test_grant_binds_users_and_groups():
     UserFactory(username="frank")
     Repository.objects.create(name="npm", format="npm")

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from access.services import token_create
+from access.services import TOKEN_MAX_DAYS, token_create
 from formats.models import Repository
 
 
@@ -28,6 +28,8 @@ class Command(BaseCommand):
         if unknown:
             raise CommandError(f"unknown repository: {', '.join(sorted(unknown))}")
         days = options["expires_days"]
+        if days is not None and not 1 <= days <= TOKEN_MAX_DAYS:
+            raise CommandError(f"--expires-days must be between 1 and {TOKEN_MAX_DAYS}")
         issued = token_create(
             user=user,
             name=options["name"],
