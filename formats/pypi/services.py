@@ -14,14 +14,35 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from packaging.version import InvalidVersion
 from packaging.version import Version as PackagingVersion
 
-from formats.errors import AssetExists, AssetUnknown, CoordinateReused
-from formats.models import Asset, Package, Repository
+from formats.plugin import (
+    Asset,
+    AssetExists,
+    AssetUnknown,
+    CoordinateReused,
+    DigestMismatch,
+    Package,
+    Repository,
+    User,
+    asset_delete,
+    asset_get,
+    asset_put,
+    blob_ingest,
+    blob_ingest_bytes,
+    coordinate_record,
+    document_delete,
+    document_put,
+    locked_temp_file,
+    package_ensure,
+    package_lock,
+    version_delete,
+    version_ensure,
+)
+from formats.pypi.archives import read_core_metadata
 from formats.pypi.errors import (
     FILE_EXISTS_MESSAGE,
     FILENAME_REUSED_MESSAGE,
@@ -29,37 +50,21 @@ from formats.pypi.errors import (
     FilenameReused,
     InvalidUpload,
 )
-from formats.pypi.parsers import (
-    MIME_PYPI_SIMPLE_V1_JSON,
-    CoreMetadata,
+from formats.pypi.metadata import CoreMetadata, check_filename_matches, parse_core_metadata
+from formats.pypi.names import (
     DistributionFile,
-    InvalidDistribution,
-    SimpleFile,
-    check_filename_matches,
+    is_valid_project_name,
     normalize_project_name,
-    parse_core_metadata,
     parse_distribution_filename,
-    read_core_metadata,
+)
+from formats.pypi.renderers import (
+    MIME_PYPI_SIMPLE_V1_JSON,
+    SimpleFile,
     render_simple_index_html,
     render_simple_index_json,
     render_simple_project_html,
     render_simple_project_json,
 )
-from formats.selectors import asset_get
-from formats.services import (
-    asset_delete,
-    asset_put,
-    coordinate_record,
-    document_delete,
-    document_put,
-    package_ensure,
-    version_delete,
-    version_ensure,
-)
-from storage.errors import DigestMismatch
-from storage.services import blob_ingest, blob_ingest_bytes, locked_temp_file
-
-User = AbstractBaseUser | AnonymousUser
 
 MIME_HTML_UTF8 = "text/html; charset=utf-8"
 MIME_CORE_METADATA = "text/plain; charset=utf-8"
@@ -110,7 +115,9 @@ def _check_form(*, fields: Mapping[str, str], dist: DistributionFile) -> None:
     if action != "file_upload":
         raise InvalidUpload(f"Unsupported ':action' {action!r}; only 'file_upload' is supported.")
     name = fields.get("name", "").strip()
-    if name and _normalized_or_none(name) != dist.normalized_name:
+    if name and not (
+        is_valid_project_name(name) and normalize_project_name(name) == dist.normalized_name
+    ):
         raise InvalidUpload(
             f"Start filename for {name!r} with {dist.normalized_name.replace('-', '_')!r}: "
             f"the filename {dist.filename!r} is for another project."
@@ -124,13 +131,6 @@ def _check_form(*, fields: Mapping[str, str], dist: DistributionFile) -> None:
     filetype = fields.get("filetype", "")
     if filetype and filetype != dist.kind:
         raise InvalidUpload(f"Invalid value for filetype {filetype!r}: the file is a {dist.kind}.")
-
-
-def _normalized_or_none(name: str) -> str | None:
-    try:
-        return normalize_project_name(name)
-    except InvalidDistribution:
-        return None
 
 
 def _same_version(first: str, second: str) -> bool:
@@ -219,20 +219,14 @@ def pypi_file_upload(
     """
     if repository.kind != Repository.Kind.HOSTED:
         raise InvalidUpload(f"Repository {repository.name!r} is a {repository.kind} repository.")
-    try:
-        dist = parse_distribution_filename(upload.name or "")
-    except InvalidDistribution as error:
-        raise InvalidUpload(str(error)) from None
+    dist = parse_distribution_filename(upload.name or "")
     _check_form(fields=fields, dist=dist)
     expected = _expected_digests(fields)
     path = distribution_path(dist=dist)
     with _local_file(upload) as local:
-        try:
-            raw_metadata = read_core_metadata(local, filename=dist.filename)
-            metadata = parse_core_metadata(raw_metadata)
-            check_filename_matches(dist, metadata=metadata)
-        except InvalidDistribution as error:
-            raise InvalidUpload(str(error)) from None
+        raw_metadata = read_core_metadata(local, filename=dist.filename)
+        metadata = parse_core_metadata(raw_metadata)
+        check_filename_matches(dist, metadata=metadata)
         if _refuse_existing(repository=repository, path=path, local=local, filename=dist.filename):
             return Asset.objects.select_related("blob").get(repository=repository, path=path)
         if dist.kind == "sdist" and _other_sdist_exists(repository=repository, path=path):
@@ -262,7 +256,7 @@ def pypi_file_upload(
             repository=repository, name=metadata.name, normalized_name=dist.normalized_name
         )
         # One writer per project at a time, so the page rebuilt last sees every file.
-        Package.objects.select_for_update().filter(pk=package.pk).first()
+        package = package_lock(package=package)
         new_project = not package.versions.exists()
         version = version_ensure(
             package=package, version=dist.version, metadata=_version_metadata(metadata), user=user
@@ -325,7 +319,7 @@ def pypi_file_delete(*, repository: Repository, path: str, user: User) -> None:
     version = asset.version
     package = version.package
     with transaction.atomic():
-        Package.objects.select_for_update().filter(pk=package.pk).first()
+        package = package_lock(package=package)
         Asset.objects.filter(repository=repository, path=path + CORE_METADATA_SUFFIX).delete()
         asset_delete(asset=asset)
         if not version.assets.exists():
