@@ -8,7 +8,6 @@ and are rebuilt here on every write, so a read is one query.
 
 import dataclasses
 import hashlib
-import re
 import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -16,8 +15,6 @@ from pathlib import Path
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from packaging.version import InvalidVersion
-from packaging.version import Version as PackagingVersion
 
 from formats.plugin import (
     Asset,
@@ -43,6 +40,7 @@ from formats.plugin import (
     version_ensure,
 )
 from formats.pypi.archives import read_core_metadata
+from formats.pypi.bodies import upload_digests, upload_form_check
 from formats.pypi.errors import (
     FILE_EXISTS_MESSAGE,
     FILENAME_REUSED_MESSAGE,
@@ -51,12 +49,7 @@ from formats.pypi.errors import (
     InvalidUpload,
 )
 from formats.pypi.metadata import CoreMetadata, check_filename_matches, parse_core_metadata
-from formats.pypi.names import (
-    DistributionFile,
-    is_valid_project_name,
-    normalize_project_name,
-    parse_distribution_filename,
-)
+from formats.pypi.names import DistributionFile, parse_distribution_filename
 from formats.pypi.renderers import (
     MIME_PYPI_SIMPLE_V1_JSON,
     SimpleFile,
@@ -80,8 +73,6 @@ ASSET_KIND_CORE_METADATA = "core-metadata"
 PACKAGES_PREFIX = "packages/"
 CORE_METADATA_SUFFIX = ".metadata"
 
-_HEX = {"sha256": re.compile(r"^[0-9a-f]{64}$"), "md5": re.compile(r"^[0-9a-f]{32}$")}
-
 
 def simple_document_key(*, project: str | None, representation: str) -> str:
     """Return the Document key of a simple page: the index (``project=None``) or a project's."""
@@ -94,50 +85,6 @@ def distribution_path(*, dist: DistributionFile) -> str:
 
 
 # --- upload -----------------------------------------------------------------------------------
-
-
-def _expected_digests(fields: Mapping[str, str]) -> dict[str, str]:
-    expected = {}
-    for algorithm in ("sha256", "md5"):
-        value = fields.get(f"{algorithm}_digest", "").strip().lower()
-        if not value:
-            continue
-        if not _HEX[algorithm].match(value):
-            raise InvalidUpload(f"Invalid value for {algorithm}_digest. Use a valid hex digest.")
-        expected[algorithm] = value
-    if not expected:
-        raise InvalidUpload("Include at least one message digest.")
-    return expected
-
-
-def _check_form(*, fields: Mapping[str, str], dist: DistributionFile) -> None:
-    action = fields.get(":action", "")
-    if action != "file_upload":
-        raise InvalidUpload(f"Unsupported ':action' {action!r}; only 'file_upload' is supported.")
-    name = fields.get("name", "").strip()
-    if name and not (
-        is_valid_project_name(name) and normalize_project_name(name) == dist.normalized_name
-    ):
-        raise InvalidUpload(
-            f"Start filename for {name!r} with {dist.normalized_name.replace('-', '_')!r}: "
-            f"the filename {dist.filename!r} is for another project."
-        )
-    version = fields.get("version", "").strip()
-    if version and not _same_version(version, dist.version):
-        raise InvalidUpload(
-            f"Version in filename should be {version!r} not {dist.version!r}: "
-            f"{dist.filename!r} is for another version."
-        )
-    filetype = fields.get("filetype", "")
-    if filetype and filetype != dist.kind:
-        raise InvalidUpload(f"Invalid value for filetype {filetype!r}: the file is a {dist.kind}.")
-
-
-def _same_version(first: str, second: str) -> bool:
-    try:
-        return PackagingVersion(first) == PackagingVersion(second)
-    except InvalidVersion:
-        return False
 
 
 @contextmanager
@@ -220,8 +167,8 @@ def pypi_file_upload(
     if repository.kind != Repository.Kind.HOSTED:
         raise InvalidUpload(f"Repository {repository.name!r} is a {repository.kind} repository.")
     dist = parse_distribution_filename(upload.name or "")
-    _check_form(fields=fields, dist=dist)
-    expected = _expected_digests(fields)
+    upload_form_check(fields=fields, dist=dist)
+    expected = upload_digests(fields=fields)
     path = distribution_path(dist=dist)
     with _local_file(upload) as local:
         raw_metadata = read_core_metadata(local, filename=dist.filename)
