@@ -49,3 +49,4 @@ class NotAcceptable(RegistryError):
 
     code = "NOT_ACCEPTABLE"
     http_status = 406
+    headers = {"Vary": "Accept"}

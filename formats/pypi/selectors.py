@@ -4,23 +4,31 @@ JSON API shape: https://docs.pypi.org/api/json/
 """
 
 import dataclasses
+from typing import Any
 
 from django.utils import timezone
 from packaging.version import InvalidVersion
 from packaging.version import Version as PackagingVersion
 
-from formats.models import Asset, Document, Package, Repository, Version
+from formats.plugin import (
+    Asset,
+    Document,
+    Package,
+    Repository,
+    Version,
+    asset_get,
+    document_get,
+)
 from formats.pypi.errors import ProjectUnknown
-from formats.pypi.parsers import (
+from formats.pypi.metadata import CoreMetadata
+from formats.pypi.renderers import (
     MIME_PYPI_SIMPLE_V1_JSON,
-    CoreMetadata,
     SimpleFile,
+    render_project_json,
     render_simple_index_html,
     render_simple_index_json,
 )
-from formats.pypi.parsers import render_project_json as render_project_json_document
 from formats.pypi.services import MIME_HTML_UTF8, simple_document_key, simple_files
-from formats.selectors import asset_get, document_get
 
 SIMPLE_REPRESENTATIONS = {"html": MIME_HTML_UTF8, "json": MIME_PYPI_SIMPLE_V1_JSON}
 
@@ -63,15 +71,14 @@ def pypi_file_get(*, repository: Repository, path: str) -> Asset:
 
 
 def _release_metadata(version: Version, *, name: str) -> CoreMetadata:
-    fields = {field.name for field in dataclasses.fields(CoreMetadata)}
-    stored = {
-        key: tuple(value) if isinstance(value, list) else value
+    known = {field.name for field in dataclasses.fields(CoreMetadata)}
+    values: dict[str, Any] = {"metadata_version": "2.1", "name": name, "version": version.version}
+    values.update(
+        (key, tuple(value) if isinstance(value, list) else value)
         for key, value in version.metadata.items()
-        if key in fields
-    }
-    return CoreMetadata(
-        **{"metadata_version": "2.1", "name": name, "version": version.version, **stored}
+        if key in known
     )
+    return CoreMetadata(**values)
 
 
 def _sort_key(version: Version) -> tuple[int, PackagingVersion]:
@@ -110,16 +117,17 @@ def pypi_project_json(
     if version is None:
         described = _latest(versions)
     else:
-        described = next((v for v in versions if _same(v.version, version)), None)
-        if described is None:
+        found = next((v for v in versions if _same(v.version, version)), None)
+        if found is None:
             raise ProjectUnknown(f"Release {project} {version} not found.")
+        described = found
     files = simple_files(package=package, url_prefix=base_url)
     files_by_version: dict[str, list[SimpleFile]] = {v.version: [] for v in versions}
     for file in files:
         files_by_version[file["version"]].append(file)
     serial = Asset.objects.filter(version__package=package).order_by("-pk").first()
     project_url = f"{base_url}simple/{package.normalized_name}/"
-    return render_project_json_document(
+    return render_project_json(
         metadata=_release_metadata(described, name=package.name),
         files_by_version=files_by_version,
         project_url=project_url,

@@ -8,20 +8,39 @@ and are rebuilt here on every write, so a read is one query.
 
 import dataclasses
 import hashlib
-import re
 import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from packaging.version import InvalidVersion
-from packaging.version import Version as PackagingVersion
 
-from formats.errors import AssetExists, AssetUnknown, CoordinateReused
-from formats.models import Asset, Package, Repository
+from formats.plugin import (
+    Asset,
+    AssetExists,
+    AssetUnknown,
+    CoordinateReused,
+    DigestMismatch,
+    Package,
+    Repository,
+    User,
+    asset_delete,
+    asset_get,
+    asset_put,
+    blob_ingest,
+    blob_ingest_bytes,
+    coordinate_record,
+    document_delete,
+    document_put,
+    locked_temp_file,
+    package_ensure,
+    package_lock,
+    version_delete,
+    version_ensure,
+)
+from formats.pypi.archives import read_core_metadata
+from formats.pypi.bodies import upload_digests, upload_form_check
 from formats.pypi.errors import (
     FILE_EXISTS_MESSAGE,
     FILENAME_REUSED_MESSAGE,
@@ -29,37 +48,16 @@ from formats.pypi.errors import (
     FilenameReused,
     InvalidUpload,
 )
-from formats.pypi.parsers import (
+from formats.pypi.metadata import CoreMetadata, check_filename_matches, parse_core_metadata
+from formats.pypi.names import DistributionFile, parse_distribution_filename
+from formats.pypi.renderers import (
     MIME_PYPI_SIMPLE_V1_JSON,
-    CoreMetadata,
-    DistributionFile,
-    InvalidDistribution,
     SimpleFile,
-    check_filename_matches,
-    normalize_project_name,
-    parse_core_metadata,
-    parse_distribution_filename,
-    read_core_metadata,
     render_simple_index_html,
     render_simple_index_json,
     render_simple_project_html,
     render_simple_project_json,
 )
-from formats.selectors import asset_get
-from formats.services import (
-    asset_delete,
-    asset_put,
-    coordinate_record,
-    document_delete,
-    document_put,
-    package_ensure,
-    version_delete,
-    version_ensure,
-)
-from storage.errors import DigestMismatch
-from storage.services import blob_ingest, blob_ingest_bytes, locked_temp_file
-
-User = AbstractBaseUser | AnonymousUser
 
 MIME_HTML_UTF8 = "text/html; charset=utf-8"
 MIME_CORE_METADATA = "text/plain; charset=utf-8"
@@ -75,8 +73,6 @@ ASSET_KIND_CORE_METADATA = "core-metadata"
 PACKAGES_PREFIX = "packages/"
 CORE_METADATA_SUFFIX = ".metadata"
 
-_HEX = {"sha256": re.compile(r"^[0-9a-f]{64}$"), "md5": re.compile(r"^[0-9a-f]{32}$")}
-
 
 def simple_document_key(*, project: str | None, representation: str) -> str:
     """Return the Document key of a simple page: the index (``project=None``) or a project's."""
@@ -89,55 +85,6 @@ def distribution_path(*, dist: DistributionFile) -> str:
 
 
 # --- upload -----------------------------------------------------------------------------------
-
-
-def _expected_digests(fields: Mapping[str, str]) -> dict[str, str]:
-    expected = {}
-    for algorithm in ("sha256", "md5"):
-        value = fields.get(f"{algorithm}_digest", "").strip().lower()
-        if not value:
-            continue
-        if not _HEX[algorithm].match(value):
-            raise InvalidUpload(f"Invalid value for {algorithm}_digest. Use a valid hex digest.")
-        expected[algorithm] = value
-    if not expected:
-        raise InvalidUpload("Include at least one message digest.")
-    return expected
-
-
-def _check_form(*, fields: Mapping[str, str], dist: DistributionFile) -> None:
-    action = fields.get(":action", "")
-    if action != "file_upload":
-        raise InvalidUpload(f"Unsupported ':action' {action!r}; only 'file_upload' is supported.")
-    name = fields.get("name", "").strip()
-    if name and _normalized_or_none(name) != dist.normalized_name:
-        raise InvalidUpload(
-            f"Start filename for {name!r} with {dist.normalized_name.replace('-', '_')!r}: "
-            f"the filename {dist.filename!r} is for another project."
-        )
-    version = fields.get("version", "").strip()
-    if version and not _same_version(version, dist.version):
-        raise InvalidUpload(
-            f"Version in filename should be {version!r} not {dist.version!r}: "
-            f"{dist.filename!r} is for another version."
-        )
-    filetype = fields.get("filetype", "")
-    if filetype and filetype != dist.kind:
-        raise InvalidUpload(f"Invalid value for filetype {filetype!r}: the file is a {dist.kind}.")
-
-
-def _normalized_or_none(name: str) -> str | None:
-    try:
-        return normalize_project_name(name)
-    except InvalidDistribution:
-        return None
-
-
-def _same_version(first: str, second: str) -> bool:
-    try:
-        return PackagingVersion(first) == PackagingVersion(second)
-    except InvalidVersion:
-        return False
 
 
 @contextmanager
@@ -219,20 +166,14 @@ def pypi_file_upload(
     """
     if repository.kind != Repository.Kind.HOSTED:
         raise InvalidUpload(f"Repository {repository.name!r} is a {repository.kind} repository.")
-    try:
-        dist = parse_distribution_filename(upload.name or "")
-    except InvalidDistribution as error:
-        raise InvalidUpload(str(error)) from None
-    _check_form(fields=fields, dist=dist)
-    expected = _expected_digests(fields)
+    dist = parse_distribution_filename(upload.name or "")
+    upload_form_check(fields=fields, dist=dist)
+    expected = upload_digests(fields=fields)
     path = distribution_path(dist=dist)
     with _local_file(upload) as local:
-        try:
-            raw_metadata = read_core_metadata(local, filename=dist.filename)
-            metadata = parse_core_metadata(raw_metadata)
-            check_filename_matches(dist, metadata=metadata)
-        except InvalidDistribution as error:
-            raise InvalidUpload(str(error)) from None
+        raw_metadata = read_core_metadata(local, filename=dist.filename)
+        metadata = parse_core_metadata(raw_metadata)
+        check_filename_matches(dist, metadata=metadata)
         if _refuse_existing(repository=repository, path=path, local=local, filename=dist.filename):
             return Asset.objects.select_related("blob").get(repository=repository, path=path)
         if dist.kind == "sdist" and _other_sdist_exists(repository=repository, path=path):
@@ -262,7 +203,7 @@ def pypi_file_upload(
             repository=repository, name=metadata.name, normalized_name=dist.normalized_name
         )
         # One writer per project at a time, so the page rebuilt last sees every file.
-        Package.objects.select_for_update().filter(pk=package.pk).first()
+        package = package_lock(package=package)
         new_project = not package.versions.exists()
         version = version_ensure(
             package=package, version=dist.version, metadata=_version_metadata(metadata), user=user
@@ -325,7 +266,7 @@ def pypi_file_delete(*, repository: Repository, path: str, user: User) -> None:
     version = asset.version
     package = version.package
     with transaction.atomic():
-        Package.objects.select_for_update().filter(pk=package.pk).first()
+        package = package_lock(package=package)
         Asset.objects.filter(repository=repository, path=path + CORE_METADATA_SUFFIX).delete()
         asset_delete(asset=asset)
         if not version.assets.exists():

@@ -17,28 +17,33 @@ from django.http import (
     UnreadablePostError,
 )
 from django.http.multipartparser import MultiPartParserError
+from django.http.request import MediaType
 from django.http.response import HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
-from access.permissions import DELETE, READ, WRITE
-from formats.models import Document
-from formats.paths import validate_path
-from formats.protocol import ProtocolView, document_response, repository_path
+from formats.plugin import (
+    DELETE,
+    READ,
+    WRITE,
+    BodyTooLarge,
+    Document,
+    ProtocolView,
+    blob_response,
+    disk_full_errors,
+    document_response,
+    repository_path,
+    validate_path,
+)
 from formats.pypi.errors import InvalidUpload, NotAcceptable, ProjectUnknown
-from formats.pypi.parsers import (
+from formats.pypi.names import is_valid_project_name, normalize_project_name
+from formats.pypi.renderers import (
     MIME_JSON,
     MIME_PYPI_SIMPLE_V1_HTML,
     MIME_PYPI_SIMPLE_V1_JSON,
     MIME_TEXT_HTML,
-    InvalidDistribution,
-    negotiate_simple_content_type,
-    normalize_project_name,
 )
 from formats.pypi.selectors import pypi_file_get, pypi_project_json, pypi_simple_document
 from formats.pypi.services import PACKAGES_PREFIX, pypi_file_delete, pypi_file_upload
-from registry_project.errors import BodyTooLarge
-from storage.responses import blob_response
-from storage.services import disk_full_errors
 
 FORM_FIELD_CONTENT = "content"
 
@@ -54,10 +59,9 @@ class PypiView(ProtocolView):
 
     def normalized(self, project: str) -> str:
         """Return the PEP 503 name of ``project``; an invalid name is an unknown project."""
-        try:
-            return normalize_project_name(project)
-        except InvalidDistribution:
-            raise ProjectUnknown(f"Project {project[:100]!r} not found.") from None
+        if not is_valid_project_name(project):
+            raise ProjectUnknown(f"Project {project[:100]!r} not found.")
+        return normalize_project_name(project)
 
 
 class UploadView(PypiView):
@@ -88,13 +92,45 @@ class UploadView(PypiView):
         return HttpResponse(b"OK\n", content_type="text/plain; charset=utf-8")
 
 
-def _simple_response(request: HttpRequest, document_for: Callable[[str], Document]) -> HttpResponse:
+# Server preference among equally acceptable types: HTML first, so that browsers and
+# ``curl`` (``*/*``) get a page, while pip and uv name the JSON type explicitly.
+SIMPLE_OFFERS = (MIME_TEXT_HTML, MIME_PYPI_SIMPLE_V1_HTML, MIME_PYPI_SIMPLE_V1_JSON)
+
+
+def _refused(accept: str, offer: str) -> bool:
+    """Whether the most specific range matching ``offer`` has ``q=0`` (RFC 9110 section 12.4.2).
+
+    Django's ``accepted_types`` drops ``q=0`` ranges, so without this ``json;q=0, */*`` would
+    still choose JSON through ``*/*``.
+    """
+    offered = MediaType(offer)
+    matching = [MediaType(token) for token in accept.split(",") if offered.match(token)]
+    best = max(matching, key=lambda media_range: media_range.specificity, default=None)
+    return best is not None and best.quality == 0
+
+
+def simple_content_type(request: HttpRequest) -> str | None:
+    """Choose the simple API representation the Accept header asks for (PEP 691).
+
+    Returns:
+        One of ``SIMPLE_OFFERS`` (``text/html`` when the header is absent or blank, as PEP 691
+        says), or ``None`` when none is acceptable and the answer is 406.
+    """
+    accept = request.headers.get("Accept", "")
+    if not accept.strip():
+        return MIME_TEXT_HTML
+    offers = [offer for offer in SIMPLE_OFFERS if not _refused(accept, offer)]
+    return request.get_preferred_type(offers)
+
+
+def _simple_response(
+    request: HttpRequest, document_for: Callable[[str], Document]
+) -> HttpResponseBase:
     """Serve the representation of a stored page that the Accept header asks for (PEP 691)."""
-    content_type = negotiate_simple_content_type(request.headers.get("Accept"))
+    content_type = simple_content_type(request)
     if content_type is None:
         raise NotAcceptable(
-            f"None of the requested types is available; offered: {MIME_TEXT_HTML}, "
-            f"{MIME_PYPI_SIMPLE_V1_HTML}, {MIME_PYPI_SIMPLE_V1_JSON}."
+            f"None of the requested types is available; offered: {', '.join(SIMPLE_OFFERS)}."
         )
     document = document_for("json" if content_type == MIME_PYPI_SIMPLE_V1_JSON else "html")
     response = document_response(request, document)

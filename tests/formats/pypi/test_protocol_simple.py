@@ -85,6 +85,67 @@ def test_project_page_negotiates_content_type(client, published, _case, accept, 
     assert response["Vary"] == "Accept"
 
 
+HTML = "text/html; charset=utf-8"
+V1_HTML = "application/vnd.pypi.simple.v1+html; charset=utf-8"
+V1_JSON = "application/vnd.pypi.simple.v1+json"
+
+
+@pytest.mark.parametrize(
+    ("_case", "accept", "expected"),
+    [
+        ("blank Accept header", "  ", HTML),
+        ("pip", PIP_ACCEPT, V1_JSON),
+        (
+            "uv",
+            "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
+            "text/html;q=0.01",
+            V1_JSON,
+        ),
+        ("curl", "*/*", HTML),
+        ("higher q wins over client order", f"text/html;q=0.5, {V1_JSON}", V1_JSON),
+        ("exact match beats wildcard at equal q", f"*/*, {V1_JSON}", V1_JSON),
+        ("client order breaks exact ties", f"{V1_JSON}, text/html", V1_JSON),
+        ("type wildcard prefers the versioned HTML", "application/*", V1_HTML),
+        ("specific q=0 refuses despite a wildcard", "text/html;q=0, */*;q=0.1", V1_HTML),
+        (
+            "q=0 on JSON leaves HTML to */*",
+            "application/vnd.pypi.simple.v1+json;q=0, */*",
+            HTML,
+        ),
+        ("q=0 on a wildcard, a specific type still wins", f"*/*;q=0, {V1_JSON};q=0.5", V1_JSON),
+        ("q=0.001 still acceptable", f"{V1_JSON};q=0.001", V1_JSON),
+    ],
+)
+def test_index_negotiates_q_values(client, pypi_repository, _case, accept, expected):
+    pypi_repository.anonymous_read = True
+    pypi_repository.save()
+
+    response = _get(client, "/repository/pypi-local/simple/", accept)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == expected
+    assert response["Vary"] == "Accept"
+
+
+@pytest.mark.parametrize(
+    ("_case", "accept"),
+    [
+        ("another type", "application/json"),
+        ("everything refused", "*/*;q=0"),
+        ("every offer refused by q=0", f"text/html;q=0, {V1_JSON};q=0, application/*;q=0"),
+        ("garbage", "garbage"),
+    ],
+)
+def test_index_answers_406_when_accept_admits_nothing(client, pypi_repository, _case, accept):
+    pypi_repository.anonymous_read = True
+    pypi_repository.save()
+
+    response = _get(client, "/repository/pypi-local/simple/", accept)
+
+    assert response.status_code == 406
+    assert response["Vary"] == "Accept"
+
+
 @pytest.mark.parametrize(
     ("_case", "path"),
     [

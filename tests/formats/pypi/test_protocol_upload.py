@@ -316,3 +316,38 @@ def test_malformed_request_body_is_a_400(client, writer_auth, _case, content_typ
 
     assert (response.status_code, response.reason_phrase) == (400, reason)
     assert _state() == (0, 0, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("_case", "metadata", "reason"),
+    [
+        (
+            "Name given twice",
+            b"Metadata-Version: 2.1\nName: demo_pkg\nName: other\nVersion: 1.0\n",
+            "Core metadata has more than one Name field.",
+        ),
+        (
+            "invalid Requires-Dist",
+            b"Metadata-Version: 2.1\nName: demo_pkg\nVersion: 1.0\nRequires-Dist: bad req !!!\n",
+            "Invalid Requires-Dist 'bad req !!!' in core metadata.",
+        ),
+        (
+            "invalid Requires-Python",
+            b"Metadata-Version: 2.1\nName: demo_pkg\nVersion: 1.0\nRequires-Python: >=3.8 or so\n",
+            "Invalid Requires-Python '>=3.8 or so' in core metadata.",
+        ),
+        (
+            "METADATA over the size cap",
+            b"Metadata-Version: 2.1\nName: demo_pkg\nVersion: 1.0\n\n" + b"x" * (1024 * 1024),
+            "demo_pkg-1.0.dist-info/METADATA is larger than 1048576 bytes.",
+        ),
+    ],
+)
+def test_invalid_core_metadata_is_refused_in_the_reason_phrase(upload, _case, metadata, reason):
+    filename, content = make_wheel("demo_pkg", "1.0", metadata=metadata)
+    before = _state()
+
+    response = upload(filename, content)
+
+    assert (response.status_code, response.reason_phrase) == (400, reason)
+    assert _state() == before
