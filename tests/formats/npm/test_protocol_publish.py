@@ -8,7 +8,7 @@ import pytest
 
 from access.models import Role
 from formats.models import Asset, Document, Package, Tag, TagEvent, Version
-from formats.npm.parsers import MIME_NPM_ABBREVIATED, format_time
+from formats.npm.metadata import MIME_NPM_ABBREVIATED, format_time
 from storage.models import Blob
 from tests.factories import RepositoryFactory
 from tests.formats.npm.helpers import make_tarball, publish_body, sri
