@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -133,9 +133,11 @@ def npm_search(
     return hits, total
 
 
-def npm_tokens_list(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:
-    """Return the caller's tokens that still work, newest first."""
-    return ApiToken.objects.filter(user=user, revoked_at=None).filter(
+def npm_tokens_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[ApiToken]:
+    """Return the caller's tokens that still work, newest first (none for the anonymous user)."""
+    if isinstance(user, AnonymousUser):
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user_id=user.pk, revoked_at=None).filter(
         Q(expires_at=None) | Q(expires_at__gt=timezone.now())
     )
 
@@ -150,7 +152,7 @@ def npm_token_key(*, token: ApiToken) -> str:
     return salted_hmac(TOKEN_KEY_SALT, str(token.pk), algorithm="sha256").hexdigest()
 
 
-def npm_token_find(*, user: AbstractBaseUser, key: str) -> ApiToken | None:
+def npm_token_find(*, user: AbstractBaseUser | AnonymousUser, key: str) -> ApiToken | None:
     """Return the caller's working token whose npm key is ``key``, or whose secret it is.
 
     ``npm token revoke <token>`` sends the secret itself when given one instead of an id.

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import authenticate as password_authenticate
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -295,10 +295,10 @@ def npm_metadata_apply(*, package: Package, changes: bodies.MetadataChanges, use
         )
         for tag, version_name in changes.dist_tags_set.items():
             tag_set(package=package, name=tag, version=versions[version_name], user=user)
-        for tag in package.tags.filter(name__in=changes.dist_tags_removed).select_related(
+        for removed in package.tags.filter(name__in=changes.dist_tags_removed).select_related(
             "package", "version"
         ):
-            tag_delete(tag=tag, user=user)
+            tag_delete(tag=removed, user=user)
         for version_name in changes.removed_versions:
             version_delete(version=versions[version_name], user=user)
         if not package.versions.exists():
@@ -323,7 +323,9 @@ def _package_forget(*, package: Package, user: User) -> None:
     document_delete(repository=repository, key=abbreviated_key(name=name))
 
 
-def npm_star(*, package: Package, update: bodies.StarUpdate, user: AbstractBaseUser) -> Package:
+def npm_star(
+    *, package: Package, update: bodies.StarUpdate, user: AbstractBaseUser | AnonymousUser
+) -> Package:
     """Star or unstar ``package`` for the caller (``npm star``/``npm unstar``).
 
     npm sends its whole copy of ``users``; only the caller's own entry is read from it, so

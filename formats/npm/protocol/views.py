@@ -122,7 +122,7 @@ def packument_response(
 class PackageView(NpmView):
     """``/<name>``: the packument (GET) and publish or metadata update (PUT)."""
 
-    def get(self, request: HttpRequest, name: str) -> HttpResponse:
+    def get(self, request: HttpRequest, name: str) -> HttpResponseBase:
         """Serve the full packument, or the abbreviated one when the client asks for it."""
         self.require(READ)
         name = npm_name_decode(segment=name)
@@ -154,7 +154,9 @@ class PackageView(NpmView):
                 raise denied from None
             raise
         read_only = principal.token is not None and principal.token.read_only
-        if isinstance(parsed, bodies.StarUpdate) and not (denied and read_only):
+        if isinstance(parsed, bodies.StarUpdate):
+            if denied is not None and read_only:
+                raise denied
             package = npm_package_get(repository=self.repository, name=name)
             npm_star(package=package, update=parsed, user=principal.user)
             return _ok()
