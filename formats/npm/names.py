@@ -2,7 +2,7 @@
 
 Implements validate-npm-package-name 7 (https://github.com/npm/validate-npm-package-name),
 semver 2.0.0 (https://semver.org/) for published versions, and npm's refusal of dist-tags that
-``semver.validRange`` accepts (npm/cli ``lib/commands/dist-tag.js``). Pure: no Django.
+are valid semver ranges (``npm help dist-tag``, CAVEATS; npm/npm#6082). Pure: no Django.
 """
 
 import re
@@ -198,8 +198,8 @@ def validate_dist_tag(*, tag: str) -> str:
 
     npm refuses a tag that ``semver.validRange`` accepts (``1.0.0``, ``v2``, ``1.x``, ``~1.2``,
     ``*``): ``npm install name@1.x`` resolves it as a range, so such a tag could never be
-    installed by name (npm/cli ``lib/commands/dist-tag.js``: "Tag name must not be a valid
-    SemVer range").
+    installed by name ("Tags that can be interpreted as valid semver ranges will be rejected",
+    ``npm help dist-tag``; npm/npm#6082).
 
     Raises:
         PackageInvalid: The tag is empty, not URL-safe, or a valid semver range.
