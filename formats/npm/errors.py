@@ -4,10 +4,6 @@ npm prints the ``error`` field after the status line (npm-registry-fetch ``HttpE
 so the messages are written for a person reading a terminal.
 """
 
-from collections.abc import Callable
-from typing import Any, TypeVar
-
-from formats.npm import parsers
 from registry_project.errors import (
     AuthenticationRequired,
     BadRequest,
@@ -16,17 +12,15 @@ from registry_project.errors import (
     PermissionDenied,
 )
 
-T = TypeVar("T")
-
 
 class PackageInvalid(BadRequest):
-    """invalid package name, version or dist-tag"""
+    """invalid package name, version, dist-tag or search parameter"""
 
     code = "PACKAGE_INVALID"
 
 
 class PublishInvalid(BadRequest):
-    """invalid publish or metadata update"""
+    """invalid request body (publish, metadata update, login, token) or package tarball"""
 
     code = "PUBLISH_INVALID"
 
@@ -77,21 +71,3 @@ class TokenUnknown(NotFound):
     """token not found"""
 
     code = "TOKEN_UNKNOWN"
-
-
-def parsed(parse: Callable[..., T], **kwargs: Any) -> T:
-    """Call a ``formats.npm.parsers`` function, turning its ValueErrors into registry errors.
-
-    Raises:
-        IntegrityInvalid: a digest does not match.
-        PublishInvalid: a malformed body.
-        PackageInvalid: an invalid name, version or dist-tag.
-    """
-    try:
-        return parse(**kwargs)
-    except parsers.IntegrityMismatch as exc:
-        raise IntegrityInvalid(str(exc)) from exc
-    except (parsers.InvalidPublish, parsers.InvalidTarball) as exc:
-        raise PublishInvalid(str(exc)) from exc
-    except parsers.InvalidPackage as exc:
-        raise PackageInvalid(str(exc)) from exc

@@ -84,7 +84,7 @@ def _normalized_bin(name: object, value: object) -> dict[str, str] | None:
 def _bin_directory(directory: str, files: Collection[str]) -> dict[str, str]:
     # The "binDir" step: glob("**") below directories.bin, which finds folders too.
     prefix = _secure_path(directory).rstrip("/")
-    entries = set()
+    entries: set[str] = set()
     for path in files:
         if not path.startswith(prefix + "/"):
             continue

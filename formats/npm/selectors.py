@@ -2,17 +2,24 @@
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from access.models import TOKEN_PREFIX, ApiToken, hash_token
-from formats.errors import PackageUnknown, VersionUnknown
-from formats.models import Document, Package, Repository
-from formats.npm import parsers
-from formats.npm.errors import parsed
-from formats.selectors import document_get, package_get
+from formats.npm import bodies, metadata, names
+from formats.plugin import (
+    TOKEN_PREFIX,
+    ApiToken,
+    Document,
+    Package,
+    PackageUnknown,
+    Repository,
+    VersionUnknown,
+    document_get,
+    hash_token,
+    package_get,
+)
 
 TOKEN_KEY_SALT = "formats.npm.token-key"
 
@@ -23,7 +30,7 @@ def npm_name_decode(*, segment: str, new_package: bool = False) -> str:
     Raises:
         PackageInvalid: not a valid npm package name.
     """
-    return parsed(parsers.decode_name_from_url, segment=segment, new_package=new_package)
+    return names.decode_name_from_url(segment=segment, new_package=new_package)
 
 
 def npm_package_get(*, repository: Repository, name: str) -> Package:
@@ -48,23 +55,23 @@ def npm_packument_get(*, repository: Repository, key: str) -> Document:
 
 
 def npm_version_records(*, package: Package) -> list[dict[str, Any]]:
-    """Return the per-version records ``parsers.build_packument`` takes, oldest first."""
+    """Return the per-version records ``metadata.build_packument`` takes, oldest first."""
     records = []
     for version in package.versions.select_related("published_by").order_by("published_at", "pk"):
-        metadata = version.metadata
+        stored = version.metadata
         publisher = version.published_by
         records.append(
             {
                 "version": version.version,
-                "manifest": metadata.get("manifest", {}),
-                "integrity": metadata.get("integrity", ""),
-                "shasum": metadata.get("shasum", ""),
-                "file_count": metadata.get("file_count"),
-                "unpacked_size": metadata.get("unpacked_size"),
+                "manifest": stored.get("manifest", {}),
+                "integrity": stored.get("integrity", ""),
+                "shasum": stored.get("shasum", ""),
+                "file_count": stored.get("file_count"),
+                "unpacked_size": stored.get("unpacked_size"),
                 "published_at": version.published_at,
                 "deprecated": version.deprecated or None,
-                "readme": metadata.get("readme", ""),
-                "readme_filename": metadata.get("readme_filename", ""),
+                "readme": stored.get("readme", ""),
+                "readme_filename": stored.get("readme_filename", ""),
                 "publisher": publisher.get_username() if publisher else "",
                 "publisher_email": getattr(publisher, "email", "") or "",
             }
@@ -88,13 +95,13 @@ def npm_version_document(*, package: Package, spec: str, tarball_base_url: str) 
     record = next((r for r in npm_version_records(package=package) if r["version"] == wanted), None)
     if record is None:
         raise VersionUnknown(f"version not found: {package.name}@{spec}")
-    return parsers.build_version_document(
+    return metadata.build_version_document(
         name=package.name, record=record, tarball_base_url=tarball_base_url
     )
 
 
 def npm_search(
-    *, repository: Repository, query: parsers.SearchQuery
+    *, repository: Repository, query: bodies.SearchQuery
 ) -> tuple[list[dict[str, Any]], int]:
     """Return one page of packages matching every word of the query, and the total.
 
@@ -118,7 +125,7 @@ def npm_search(
                 "version": latest["version"],
                 "description": latest["description"],
                 "keywords": latest["keywords"],
-                "date": parsers.parse_time(latest["date"]),
+                "date": metadata.parse_time(latest["date"]),
                 "publisher": latest["publisher"],
                 "maintainers": latest["maintainers"],
             }
@@ -126,9 +133,11 @@ def npm_search(
     return hits, total
 
 
-def npm_tokens_list(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:
-    """Return the caller's tokens that still work, newest first."""
-    return ApiToken.objects.filter(user=user, revoked_at=None).filter(
+def npm_tokens_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[ApiToken]:
+    """Return the caller's tokens that still work, newest first (none for the anonymous user)."""
+    if isinstance(user, AnonymousUser):
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user_id=user.pk, revoked_at=None).filter(
         Q(expires_at=None) | Q(expires_at__gt=timezone.now())
     )
 
@@ -143,7 +152,7 @@ def npm_token_key(*, token: ApiToken) -> str:
     return salted_hmac(TOKEN_KEY_SALT, str(token.pk), algorithm="sha256").hexdigest()
 
 
-def npm_token_find(*, user: AbstractBaseUser, key: str) -> ApiToken | None:
+def npm_token_find(*, user: AbstractBaseUser | AnonymousUser, key: str) -> ApiToken | None:
     """Return the caller's working token whose npm key is ``key``, or whose secret it is.
 
     ``npm token revoke <token>`` sends the secret itself when given one instead of an id.

@@ -18,18 +18,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from access.auth import Principal
-from access.models import TOKEN_PREFIX, ApiToken
-from access.permissions import READ, has_permission
-from access.services import (
-    IssuedToken,
-    token_create,
-    token_create_for,
-    token_revoke_for,
-)
-from formats.errors import CoordinateReused, VersionExists
-from formats.models import Package, Repository, Tag, Version
-from formats.npm import manifests, parsers
+from formats.npm import archives, bodies, manifests, metadata, names
 from formats.npm.errors import (
     DistTagProtected,
     DistTagUnknown,
@@ -38,26 +27,40 @@ from formats.npm.errors import (
     RevisionConflict,
     TokenUnknown,
     VersionPublished,
-    parsed,
 )
 from formats.npm.selectors import npm_token_find, npm_version_records
-from formats.selectors import version_get
-from formats.services import (
+from formats.plugin import (
+    READ,
+    TOKEN_PREFIX,
+    ApiToken,
+    AuthenticationRequired,
+    CoordinateReused,
+    IssuedToken,
+    Package,
+    Principal,
+    Repository,
+    Tag,
+    User,
+    Version,
+    VersionExists,
     asset_put,
+    blob_ingest,
     coordinate_record,
     document_delete,
     document_put,
+    has_permission,
     package_delete,
     package_ensure,
+    package_lock,
     tag_delete,
     tag_set,
+    token_create,
+    token_create_for,
+    token_revoke_for,
     version_create,
     version_delete,
+    version_get,
 )
-from registry_project.errors import AuthenticationRequired
-from storage.services import blob_ingest
-
-User = AbstractBaseUser | AnonymousUser
 
 # JSON escapes control characters, so the placeholder cannot come out of user text unescaped.
 TARBALL_BASE_PLACEHOLDER = "\x00npm-registry-base\x00"
@@ -103,7 +106,7 @@ def npm_documents_rebuild(*, package: Package) -> Package:
         for r in records
         if r["publisher"]
     }
-    full = parsers.build_packument(
+    full = metadata.build_packument(
         name=package.name,
         versions=records,
         dist_tags=tags,
@@ -116,7 +119,7 @@ def npm_documents_rebuild(*, package: Package) -> Package:
         maintainers=list(maintainers.values()),
         users=package.metadata.get("users"),
     )
-    abbreviated = parsers.build_abbreviated_packument(
+    abbreviated = metadata.build_abbreviated_packument(
         name=package.name,
         versions=records,
         dist_tags=tags,
@@ -128,13 +131,13 @@ def npm_documents_rebuild(*, package: Package) -> Package:
         repository=repository,
         key=packument_key(name=package.name),
         content=_dumps(full),
-        content_type=parsers.MIME_JSON,
+        content_type=metadata.MIME_JSON,
     )
     document_put(
         repository=repository,
         key=abbreviated_key(name=package.name),
         content=_dumps(abbreviated),
-        content_type=parsers.MIME_NPM_ABBREVIATED,
+        content_type=metadata.MIME_NPM_ABBREVIATED,
     )
     package.metadata = {
         **package.metadata,
@@ -154,14 +157,10 @@ def _search_summary(record: Mapping[str, Any] | None, *, maintainers: list) -> d
         "version": record["version"],
         "description": manifest.get("description") or "",
         "keywords": keywords if isinstance(keywords, list) else [],
-        "date": parsers.format_time(record["published_at"]),
+        "date": metadata.format_time(record["published_at"]),
         "publisher": {"username": record["publisher"], "email": record["publisher_email"]},
         "maintainers": [{"username": m["name"], "email": m["email"]} for m in maintainers],
     }
-
-
-def _locked(package: Package) -> Package:
-    return Package.objects.select_for_update().select_related("repository").get(pk=package.pk)
 
 
 def _check_rev(*, package: Package, rev: str | None) -> None:
@@ -171,7 +170,7 @@ def _check_rev(*, package: Package, rev: str | None) -> None:
         )
 
 
-def npm_publish(*, repository: Repository, publish: parsers.PublishRequest, user: User) -> Version:
+def npm_publish(*, repository: Repository, publish: bodies.PublishRequest, user: User) -> Version:
     """Store a version sent by ``npm publish`` with its tarball and dist-tags.
 
     The tarball was already checked against ``dist.integrity``/``dist.shasum`` by the parser;
@@ -185,8 +184,8 @@ def npm_publish(*, repository: Repository, publish: parsers.PublishRequest, user
         VersionPublished: the version exists, or existed with another tarball (npm versions
             are immutable, unpublished ones too).
     """
-    contents = parsed(parsers.read_tarball_manifest, source=io.BytesIO(publish.tarball))
-    parsed(parsers.check_manifest_matches, contents=contents, publish=publish)
+    contents = archives.read_tarball_manifest(source=io.BytesIO(publish.tarball))
+    archives.check_manifest_matches(contents=contents, publish=publish)
     if Version.objects.filter(
         package__repository=repository,
         package__normalized_name=publish.name,
@@ -213,7 +212,7 @@ def npm_publish(*, repository: Repository, publish: parsers.PublishRequest, user
             "name": user.get_username(),
             "email": getattr(user, "email", "") or "",
         }
-    metadata = {
+    version_metadata = {
         "manifest": manifest,
         "integrity": publish.sri_sha512,
         "shasum": publish.sha1_hex,
@@ -223,12 +222,14 @@ def npm_publish(*, repository: Repository, publish: parsers.PublishRequest, user
         "readme_filename": contents.readme_filename,
     }
     with transaction.atomic():
-        package = _locked(
-            package_ensure(repository=repository, name=publish.name, normalized_name=publish.name)
+        package = package_lock(
+            package=package_ensure(
+                repository=repository, name=publish.name, normalized_name=publish.name
+            )
         )
         try:
             version = version_create(
-                package=package, version=publish.version, metadata=metadata, user=user
+                package=package, version=publish.version, metadata=version_metadata, user=user
             )
             # The public registry refuses a version once unpublished too, whatever its bytes;
             # here the same tarball may come back (a restore), other bytes never.
@@ -242,9 +243,9 @@ def npm_publish(*, repository: Repository, publish: parsers.PublishRequest, user
             raise _version_published(publish) from None
         asset_put(
             repository=repository,
-            path=parsers.tarball_path(name=publish.name, version=publish.version),
+            path=names.tarball_path(name=publish.name, version=publish.version),
             blob=blob,
-            media_type=parsers.MIME_NPM_TARBALL,
+            media_type=metadata.MIME_NPM_TARBALL,
             user=user,
             version=version,
         )
@@ -257,15 +258,15 @@ def npm_publish(*, repository: Repository, publish: parsers.PublishRequest, user
     return version
 
 
-def _version_published(publish: parsers.PublishRequest) -> VersionPublished:
+def _version_published(publish: bodies.PublishRequest) -> VersionPublished:
     return VersionPublished(
         f"You cannot publish over the previously published versions: {publish.version}."
     )
 
 
 def npm_metadata_changes(
-    *, package: Package, update: parsers.MetadataUpdate
-) -> parsers.MetadataChanges:
+    *, package: Package, update: bodies.MetadataUpdate
+) -> bodies.MetadataChanges:
     """Compare the client's edited packument with the stored package.
 
     Raises:
@@ -275,20 +276,17 @@ def npm_metadata_changes(
     _check_rev(package=package, rev=update.rev)
     current = dict(package.versions.values_list("version", "deprecated"))
     tags = dict(package.tags.values_list("name", "version__version"))
-    return parsed(
-        parsers.diff_metadata_update,
+    return bodies.diff_metadata_update(
         update=update,
         current_versions={v: (message or None) for v, message in current.items()},
         current_dist_tags=tags,
     )
 
 
-def npm_metadata_apply(
-    *, package: Package, changes: parsers.MetadataChanges, user: User
-) -> Package:
+def npm_metadata_apply(*, package: Package, changes: bodies.MetadataChanges, user: User) -> Package:
     """Apply deprecations, tag moves and version removals (``npm deprecate``/``unpublish``)."""
     with transaction.atomic():
-        package = _locked(package)
+        package = package_lock(package=package)
         versions = {v.version: v for v in package.versions.all()}
         for version_name, message in changes.deprecated.items():
             Version.objects.filter(pk=versions[version_name].pk).update(deprecated=message)
@@ -297,10 +295,10 @@ def npm_metadata_apply(
         )
         for tag, version_name in changes.dist_tags_set.items():
             tag_set(package=package, name=tag, version=versions[version_name], user=user)
-        for tag in package.tags.filter(name__in=changes.dist_tags_removed).select_related(
+        for removed in package.tags.filter(name__in=changes.dist_tags_removed).select_related(
             "package", "version"
         ):
-            tag_delete(tag=tag, user=user)
+            tag_delete(tag=removed, user=user)
         for version_name in changes.removed_versions:
             version_delete(version=versions[version_name], user=user)
         if not package.versions.exists():
@@ -325,7 +323,9 @@ def _package_forget(*, package: Package, user: User) -> None:
     document_delete(repository=repository, key=abbreviated_key(name=name))
 
 
-def npm_star(*, package: Package, update: parsers.StarUpdate, user: AbstractBaseUser) -> Package:
+def npm_star(
+    *, package: Package, update: bodies.StarUpdate, user: AbstractBaseUser | AnonymousUser
+) -> Package:
     """Star or unstar ``package`` for the caller (``npm star``/``npm unstar``).
 
     npm sends its whole copy of ``users``; only the caller's own entry is read from it, so
@@ -336,7 +336,7 @@ def npm_star(*, package: Package, update: parsers.StarUpdate, user: AbstractBase
     """
     username = user.get_username()
     with transaction.atomic():
-        package = _locked(package)
+        package = package_lock(package=package)
         _check_rev(package=package, rev=update.rev)
         users = dict(package.metadata.get("users", {}))
         if (username in update.users) == (username in users):
@@ -356,7 +356,7 @@ def npm_package_unpublish(*, package: Package, rev: str | None, user: User) -> N
         RevisionConflict: ``rev`` is not the current revision.
     """
     with transaction.atomic():
-        package = _locked(package)
+        package = package_lock(package=package)
         _check_rev(package=package, rev=rev)
         _package_forget(package=package, user=user)
 
@@ -372,9 +372,9 @@ def npm_tarball_delete(*, package: Package, filename: str, rev: str | None, user
         VersionUnknown: no such version.
         RevisionConflict: ``rev`` is not the current revision.
     """
-    version_name = parsed(parsers.parse_tarball_filename, name=package.name, filename=filename)
+    version_name = names.parse_tarball_filename(name=package.name, filename=filename)
     with transaction.atomic():
-        package = _locked(package)
+        package = package_lock(package=package)
         _check_rev(package=package, rev=rev)
         version = version_get(package=package, version=version_name)
         version_delete(version=version, user=user)
@@ -392,9 +392,9 @@ def npm_dist_tag_set(*, package: Package, tag: str, version: str, user: User) ->
         PackageInvalid: the tag name looks like a version or is not URL-safe.
         VersionUnknown: the package has no such version.
     """
-    parsed(parsers.validate_dist_tag, tag=tag)
+    names.validate_dist_tag(tag=tag)
     with transaction.atomic():
-        package = _locked(package)
+        package = package_lock(package=package)
         target = version_get(package=package, version=version)
         result = tag_set(package=package, name=tag, version=target, user=user)
         npm_documents_rebuild(package=package)
@@ -411,7 +411,7 @@ def npm_dist_tag_delete(*, package: Package, tag: str, user: User) -> None:
     if tag == LATEST:
         raise DistTagProtected()
     with transaction.atomic():
-        package = _locked(package)
+        package = package_lock(package=package)
         found = package.tags.select_related("package", "version").filter(name=tag).first()
         if found is None:
             raise DistTagUnknown(f"{package.name} has no dist-tag {tag!r}")
@@ -420,7 +420,7 @@ def npm_dist_tag_delete(*, package: Package, tag: str, user: User) -> None:
 
 
 def npm_login(
-    *, repository: Repository, login: parsers.LoginRequest, request: HttpRequest | None = None
+    *, repository: Repository, login: bodies.LoginRequest, request: HttpRequest | None = None
 ) -> IssuedToken:
     """Exchange an existing user's password for a new API token (``npm login``).
 
@@ -444,7 +444,7 @@ def npm_login(
 
 
 def npm_token_create(
-    *, repository: Repository, principal: Principal, request: parsers.TokenCreateRequest
+    *, repository: Repository, principal: Principal, request: bodies.TokenCreateRequest
 ) -> IssuedToken:
     """Create a token for ``npm token create`` after confirming the caller's password.
 
@@ -498,19 +498,6 @@ def npm_logout(*, principal: Principal, secret: str) -> ApiToken:
     return token_revoke_for(principal=principal, token=token)
 
 
-def npm_put_parse(
-    *, body: bytes, name: str, rev: str | None
-) -> parsers.PublishRequest | parsers.MetadataUpdate | parsers.StarUpdate:
-    """Parse a PUT to ``/<name>`` into a publish, a metadata update or a star, in npm's terms.
-
-    Raises:
-        PackageInvalid: the name is not valid for a new package.
-        IntegrityInvalid: the tarball does not match ``dist.integrity``/``dist.shasum``.
-        PublishInvalid: any other malformed body.
-    """
-    return parsed(parsers.parse_put_body, body=body, url_name=name, rev=rev)
-
-
 def npm_package_changed(*, package: Package) -> None:
     """Bring the packuments up to date after the management API removed versions or the package.
 
@@ -519,7 +506,7 @@ def npm_package_changed(*, package: Package) -> None:
     with transaction.atomic():
         alive = package.pk is not None and Package.objects.filter(pk=package.pk).exists()
         if alive and package.versions.exists():
-            package = _locked(package)
+            package = package_lock(package=package)
             _latest_repair(package=package, user=None)
             npm_documents_rebuild(package=package)
         elif alive:

@@ -4,7 +4,6 @@ https://github.com/npm/registry/blob/main/docs/REGISTRY-API.md; the exact reques
 are in ``tests/formats/npm/data/npm11_exchanges.json``.
 """
 
-import hashlib
 import json
 from typing import Any
 
@@ -14,13 +13,8 @@ from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from access.auth import Principal
-from access.permissions import DELETE, READ, WRITE
-from access.services import IssuedToken
-from formats.http import conditional_response
-from formats.models import Document
-from formats.npm import parsers
-from formats.npm.errors import PublishInvalid, parsed
+from formats.npm import bodies, metadata, renderers
+from formats.npm.errors import PublishInvalid
 from formats.npm.selectors import (
     npm_dist_tags,
     npm_name_decode,
@@ -42,18 +36,34 @@ from formats.npm.services import (
     npm_metadata_changes,
     npm_package_unpublish,
     npm_publish,
-    npm_put_parse,
     npm_star,
     npm_tarball_delete,
     npm_token_create,
     npm_token_revoke,
     packument_key,
 )
-from formats.protocol import ProtocolView, repository_path, request_json_body
-from formats.selectors import asset_get
-from registry_project.errors import AuthenticationRequired, PermissionDenied, RegistryError
-from storage.responses import blob_response
+from formats.plugin import (
+    DELETE,
+    READ,
+    WRITE,
+    ApiToken,
+    AuthenticationRequired,
+    Document,
+    IssuedToken,
+    PermissionDenied,
+    Principal,
+    ProtocolView,
+    RegistryError,
+    asset_get,
+    blob_response,
+    conditional_response,
+    document_etag,
+    repository_path,
+    request_json_body,
+)
 
+# Full first: a client that sends no Accept, or ``*/*`` alone, gets the full packument.
+PACKUMENT_TYPES = (metadata.MIME_JSON, metadata.MIME_NPM_ABBREVIATED)
 # Small bodies: a dist-tag version, a login, a metadata update without attachments.
 MAX_SMALL_BODY = 1024 * 1024
 QUERY_WRITE = "write"
@@ -64,7 +74,7 @@ def _ok(status: int = 200, **extra: Any) -> JsonResponse:
 
 
 def _time(value: Any) -> str | None:
-    return parsers.format_time(value) if value else None
+    return metadata.format_time(value) if value else None
 
 
 class NpmView(ProtocolView):
@@ -100,7 +110,7 @@ def packument_response(
 
     response = conditional_response(
         request,
-        etag=f'"{document.etag}-{hashlib.sha1(base, usedforsecurity=False).hexdigest()[:8]}"',
+        etag=f'"{document.etag}-{document_etag(base)[:8]}"',
         last_modified=document.updated,
         respond=respond,
     )
@@ -112,11 +122,13 @@ def packument_response(
 class PackageView(NpmView):
     """``/<name>``: the packument (GET) and publish or metadata update (PUT)."""
 
-    def get(self, request: HttpRequest, name: str) -> HttpResponse:
+    def get(self, request: HttpRequest, name: str) -> HttpResponseBase:
         """Serve the full packument, or the abbreviated one when the client asks for it."""
         self.require(READ)
         name = npm_name_decode(segment=name)
-        abbreviated = parsers.MIME_NPM_ABBREVIATED in request.headers.get("Accept", "")
+        # npm 11 asks "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*".
+        preferred = request.get_preferred_type(PACKUMENT_TYPES)
+        abbreviated = preferred == metadata.MIME_NPM_ABBREVIATED
         key = (
             abbreviated_key(name=name)
             if abbreviated and QUERY_WRITE not in request.GET
@@ -136,26 +148,28 @@ class PackageView(NpmView):
         name = npm_name_decode(segment=name)
         body = request_json_body(request, limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         try:
-            parsed = npm_put_parse(body=body, name=name, rev=None)
+            parsed = bodies.parse_put_body(body=body, url_name=name, rev=None)
         except RegistryError:
             if denied is not None:  # a reader gets no further than "denied" with a write
                 raise denied from None
             raise
         read_only = principal.token is not None and principal.token.read_only
-        if isinstance(parsed, parsers.StarUpdate) and not (denied and read_only):
+        if isinstance(parsed, bodies.StarUpdate):
+            if denied is not None and read_only:
+                raise denied
             package = npm_package_get(repository=self.repository, name=name)
             npm_star(package=package, update=parsed, user=principal.user)
             return _ok()
         if denied is not None:
             raise denied
-        if isinstance(parsed, parsers.PublishRequest):
+        if isinstance(parsed, bodies.PublishRequest):
             npm_publish(repository=self.repository, publish=parsed, user=principal.user)
             return _ok(201)
         return _metadata_update(self, name=name, update=parsed, principal=principal)
 
 
 def _metadata_update(
-    view: NpmView, *, name: str, update: parsers.MetadataUpdate, principal: Principal
+    view: NpmView, *, name: str, update: bodies.MetadataUpdate, principal: Principal
 ) -> HttpResponse:
     package = npm_package_get(repository=view.repository, name=name)
     changes = npm_metadata_changes(package=package, update=update)
@@ -173,8 +187,8 @@ class PackageRevisionView(NpmView):
         principal = self.require(WRITE)
         name = npm_name_decode(segment=name)
         body = request_json_body(request, limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
-        parsed = npm_put_parse(body=body, name=name, rev=rev)
-        if not isinstance(parsed, parsers.MetadataUpdate):  # the parser refuses publishes
+        parsed = bodies.parse_put_body(body=body, url_name=name, rev=rev)
+        if not isinstance(parsed, bodies.MetadataUpdate):  # the parser refuses publishes
             raise PublishInvalid("only a metadata update can target a revision URL")
         return _metadata_update(self, name=name, update=parsed, principal=principal)
 
@@ -209,7 +223,7 @@ class TarballView(NpmView):
         self.require(READ)
         name = npm_name_decode(segment=name)
         asset = asset_get(repository=self.repository, path=f"{name}/-/{filename}")
-        return blob_response(request, asset.blob, content_type=parsers.MIME_NPM_TARBALL)
+        return blob_response(request, asset.blob, content_type=metadata.MIME_NPM_TARBALL)
 
     head = get
 
@@ -241,7 +255,7 @@ class DistTagView(NpmView):
         principal = self.require(WRITE)
         package = npm_package_get(repository=self.repository, name=npm_name_decode(segment=name))
         body = request_json_body(request, limit=MAX_SMALL_BODY)
-        version = parsed(parsers.parse_dist_tag_body, body=body)
+        version = bodies.parse_dist_tag_body(body=body)
         npm_dist_tag_set(package=package, tag=tag, version=version, user=principal.user)
         return _ok(201)
 
@@ -277,17 +291,17 @@ class SearchView(NpmView):
     def get(self, request: HttpRequest) -> HttpResponse:
         """Answer one page of matches."""
         self.require(READ)
-        query = parsed(parsers.parse_search_query, params=request.GET)
+        query = bodies.parse_search_query(params=request.GET)
         hits, total = npm_search(repository=self.repository, query=query)
         return JsonResponse(
-            parsers.build_search_results(hits=hits, total=total, now=timezone.now())
+            renderers.build_search_results(hits=hits, total=total, now=timezone.now())
         )
 
 
 class AuditView(NpmView):
     """``/-/npm/v1/security/...``: ``npm audit`` finds no advisories here."""
 
-    answers = {"bulk": parsers.empty_audit_bulk, "quick": parsers.empty_audit_quick}
+    answers = {"bulk": renderers.empty_audit_bulk, "quick": renderers.empty_audit_quick}
 
     def post(self, request: HttpRequest, kind: str) -> HttpResponse:
         """Answer the bulk or quick audit with an empty report."""
@@ -301,7 +315,7 @@ class UserView(NpmView):
     def put(self, request: HttpRequest, username: str, rev: str | None = None) -> HttpResponse:
         """Exchange an existing user's password for a new token; never creates accounts."""
         body = request_json_body(request, limit=MAX_SMALL_BODY)
-        login = parsed(parsers.parse_login_body, body=body, url_user=username)
+        login = bodies.parse_login_body(body=body, url_user=username)
         issued = npm_login(repository=self.repository, login=login, request=request)
         return JsonResponse(
             {"ok": True, "id": f"org.couchdb.user:{login.name}", "token": issued.secret},
@@ -318,7 +332,7 @@ class LogoutView(NpmView):
         return _ok()
 
 
-def _token_json(token: Any, *, secret: str = "") -> dict[str, Any]:
+def _token_json(token: ApiToken, *, secret: str = "") -> dict[str, Any]:
     return {
         "token": secret or token.token_prefix,
         "key": npm_token_key(token=token),
@@ -343,7 +357,7 @@ class TokensView(NpmView):
         """Create a token after checking the password in the body."""
         principal = self.signed_in()
         body = request_json_body(request, limit=MAX_SMALL_BODY)
-        token_request = parsed(parsers.parse_token_create_body, body=body)
+        token_request = bodies.parse_token_create_body(body=body)
         issued: IssuedToken = npm_token_create(
             repository=self.repository, principal=principal, request=token_request
         )

@@ -1,10 +1,13 @@
 """Publish bodies shaped exactly like the ones npm 11 sends (see data/publish_*.json)."""
 
 import base64
+import gzip
 import hashlib
 import io
 import json
 import tarfile
+from datetime import UTC, datetime
+from pathlib import Path
 
 
 def make_tarball(manifest: dict, *, readme: str = "# readme\n", files: dict | None = None) -> bytes:
@@ -73,3 +76,80 @@ def publish_body(
             },
         }
     ).encode()
+
+
+DATA = Path(__file__).parent / "data"
+BASE_URL = "http://registry.test/repository/npm/"
+T0 = datetime(2026, 11, 26, 20, 43, 52, 123456, tzinfo=UTC)
+# The package that npm 11.19.1 published in data/publish_tinypkg.json.
+TINYPKG_JSON = {
+    "name": "tinypkg",
+    "version": "1.0.0",
+    "description": "A tiny package",
+    "main": "index.js",
+    "license": "MIT",
+    "keywords": ["tiny"],
+}
+TINYPKG_INTEGRITY = (
+    "sha512-/VugrbbWbgRMIfJKKlxPM7l6JiqjNzg32tA44XfEKLfS+kkEaFvQcdIjm3iWad+u"
+    "HdC/QYnrADu4Eh+00eCrnA=="
+)
+TINYPKG_SHASUM = "243c6d2ef490ff0d30d51729680527927f5a1ffb"
+
+
+def load(name):
+    return json.loads((DATA / name).read_text())
+
+
+def dumps(document):
+    return json.dumps(document).encode()
+
+
+def tgz(files, *, mode=0o644):
+    """Gzip tarball of ``{member name: bytes}``, in order."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = mode
+            archive.addfile(info, io.BytesIO(data))
+    return gzip.compress(raw.getvalue())
+
+
+def publish_document(*, name="demo", version="1.0.0", tarball=None, **overrides):
+    tarball = tarball or tgz({"package/package.json": dumps({"name": name, "version": version})})
+    document = {
+        "_id": name,
+        "name": name,
+        "description": "demo",
+        "dist-tags": {"latest": version},
+        "versions": {
+            version: {
+                "name": name,
+                "version": version,
+                "_id": f"{name}@{version}",
+                "dist": {
+                    "integrity": "sha512-"
+                    + base64.b64encode(hashlib.sha512(tarball).digest()).decode(),
+                    "shasum": hashlib.sha1(tarball).hexdigest(),
+                    "tarball": f"http://x/{name}/-/{name}-{version}.tgz",
+                },
+            }
+        },
+        "access": None,
+        "_attachments": {
+            f"{name}-{version}.tgz": {
+                "content_type": "application/octet-stream",
+                "data": base64.b64encode(tarball).decode(),
+                "length": len(tarball),
+            }
+        },
+    }
+    document.update(overrides)
+    return document
+
+
+def captured_tarball():
+    body = load("publish_tinypkg.json")
+    return base64.b64decode(body["_attachments"]["tinypkg-1.0.0.tgz"]["data"])

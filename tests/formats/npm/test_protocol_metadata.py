@@ -202,7 +202,42 @@ def test_dist_tag_add_ls_rm(client, owner, _case, path):
             400,
             "invalid version 'banana': not a semver version",
         ),
-        ("tag looks like a version", "v2", '"1.0.0"', 400, None),
+        (
+            "tag is a version",
+            "v2",
+            '"1.0.0"',
+            400,
+            "invalid dist-tag 'v2': a tag cannot be a valid semver range",
+        ),
+        # npm install tinylib@1.x resolves a range: a tag named 1.x could never be installed.
+        (
+            "tag is an x-range",
+            "1.x",
+            '"1.0.0"',
+            400,
+            "invalid dist-tag '1.x': a tag cannot be a valid semver range",
+        ),
+        (
+            "tag is a tilde range",
+            "~1.2",
+            '"1.0.0"',
+            400,
+            "invalid dist-tag '~1.2': a tag cannot be a valid semver range",
+        ),
+        (
+            "tag is star",
+            "*",
+            '"1.0.0"',
+            400,
+            "invalid dist-tag '*': a tag cannot be a valid semver range",
+        ),
+        (
+            "tag is a caret range",
+            "%5E2.0.0",
+            '"1.0.0"',
+            400,
+            "invalid dist-tag '^2.0.0': must be a non-empty URL-safe string",
+        ),
         ("not json", "beta", "{", 400, None),
     ],
 )
@@ -217,6 +252,10 @@ def test_dist_tag_add_errors(client, owner, published, _case, tag, body, status,
     if error:
         assert response.json() == {"error": error}
     assert list(TagEvent.objects.values_list("id", flat=True)) == before
+    assert client.get(ROOT + "-/package/tinylib/dist-tags", **owner).json() == {
+        "latest": "1.1.0",
+        "beta": "1.0.0",
+    }
 
 
 def test_latest_cannot_be_removed(client, owner, published):

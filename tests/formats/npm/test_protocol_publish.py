@@ -8,7 +8,7 @@ import pytest
 
 from access.models import Role
 from formats.models import Asset, Document, Package, Tag, TagEvent, Version
-from formats.npm.parsers import MIME_NPM_ABBREVIATED, format_time
+from formats.npm.metadata import MIME_NPM_ABBREVIATED, format_time
 from storage.models import Blob
 from tests.factories import RepositoryFactory
 from tests.formats.npm.helpers import make_tarball, publish_body, sri
@@ -124,6 +124,39 @@ def test_abbreviated_packument_for_install_accept(client, writer):
             }
         },
     }
+
+
+@pytest.mark.parametrize(
+    ("_case", "accept", "expected"),
+    [
+        ("no Accept", None, "application/json"),
+        ("anything", "*/*", "application/json"),
+        (
+            "npm 11 install",
+            f"{MIME_NPM_ABBREVIATED}; q=1.0, application/json; q=0.8, */*",
+            MIME_NPM_ABBREVIATED,
+        ),
+        ("abbreviated only", MIME_NPM_ABBREVIATED, MIME_NPM_ABBREVIATED),
+        ("full preferred", f"application/json, {MIME_NPM_ABBREVIATED}; q=0.5", "application/json"),
+        # q=0 means "not acceptable" (RFC 9110 12.4.2); a substring test served it anyway.
+        (
+            "abbreviated refused",
+            f"{MIME_NPM_ABBREVIATED}; q=0, application/json",
+            "application/json",
+        ),
+        ("neither offered", "text/html", "application/json"),
+    ],
+)
+def test_packument_form_follows_accept(client, writer, _case, accept, expected):
+    _publish(client, writer, "tinylib", "1.0.0")
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+
+    response = client.get(ROOT + "tinylib", **headers, **writer)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == expected
+    assert ("_rev" in response.json()) is (expected == "application/json")
+    assert "Accept" in [v.strip() for v in response["Vary"].split(",")]
 
 
 @pytest.mark.parametrize(
