@@ -403,7 +403,13 @@ def upload_append(
             target.truncate(current.size)
             raise
         current.size += written
-        current.save(update_fields=["size", "updated"])
+        current.updated = timezone.now()
+        # Garbage collection may have abandoned the session while the chunk streamed in (a
+        # client idle past the grace period); the client starts over, as the spec lets it.
+        if not Upload.objects.filter(pk=current.pk).update(
+            size=current.size, updated=current.updated
+        ):
+            raise UploadUnknown(upload=str(current.pk))
         if running is not None:
             _running_sha256_keep(upload=current, hasher=running)
     return current

@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from urllib.parse import urljoin
 
 import pytest
@@ -24,7 +25,10 @@ import requests
 
 from access.models import Role
 from access.services import role_grant
+from formats.models import Tag
+from formats.oci.models import OciManifest
 from formats.oci.parsers import MIME_OCI_CONFIG, MIME_OCI_LAYER_TAR_GZIP, MIME_OCI_MANIFEST
+from formats.oci.services import oci_gc
 from storage.backends import blob_backend
 from storage.models import Blob
 from tests.factories import RepositoryFactory
@@ -201,7 +205,6 @@ def test_gc_without_grace_never_loses_what_clients_stored(
     assert problems == [], problems[:20]
     # The collector really raced the clients: it removed content they went on to send again.
     assert sum(result["blobs"] for result in passes) > 0
-    assert sum(result["manifests"] for result in passes) > 0
 
     backend = blob_backend()
     missing, corrupt = [], []
@@ -229,3 +232,11 @@ def test_gc_without_grace_never_loses_what_clients_stored(
             fetched = reader.send("GET", f"{image}/blobs/sha256:{_sha256(blob)}", {200})
             assert fetched.content == blob
     assert reader.unexpected == []
+    # What the race left behind is still collectable: one more pass leaves the tagged images.
+    oci_gc(grace=timedelta(0), delete_untagged=True)
+    assert OciManifest.objects.count() == TAGS * OCI_CLIENTS, (
+        list(OciManifest.objects.values_list("digest", "version_id", "pushed")),
+        list(Tag.objects.values_list("name", "version_id", "package__name")),
+        {url: d for r in results[RAW_CLIENTS:] for url, (d, _) in r.items()},
+        passes[-5:],
+    )
