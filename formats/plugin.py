@@ -7,7 +7,7 @@ must stay free of Django, so they import ``formats.base``, ``formats.models``,
 ``storage.models`` and ``registry_project.errors`` directly.
 """
 
-from access.auth import ANONYMOUS, Principal, authenticate
+from access.auth import ANONYMOUS, Principal, authenticate, register_bearer
 from access.models import TOKEN_PREFIX, ApiToken, Role, hash_token
 from access.permissions import DELETE, READ, WRITE, has_permission, readable_repositories, role_of
 from access.services import IssuedToken, token_create, token_create_for, token_revoke_for
@@ -17,6 +17,7 @@ from formats.errors import (
     AssetUnknown,
     CoordinateReused,
     PackageUnknown,
+    RepositoryUnknown,
     VersionExists,
     VersionUnknown,
 )
@@ -55,6 +56,7 @@ from formats.services import (
     version_delete,
     version_ensure,
 )
+from registry_project.db import model_from_row, quoted, select_columns
 from registry_project.errors import (
     AuthenticationRequired,
     BadRequest,
@@ -65,7 +67,7 @@ from registry_project.errors import (
     PermissionDenied,
     RegistryError,
 )
-from storage.errors import DigestMismatch
+from storage.errors import BlobUnknown, DigestMismatch
 from storage.models import Blob, Upload
 from storage.responses import blob_response
 from storage.selectors import upload_get
@@ -168,4 +170,10 @@ __all__ = [
     "version_delete",
     "version_ensure",
     "version_get",
+    "BlobUnknown",
+    "RepositoryUnknown",
+    "model_from_row",
+    "quoted",
+    "register_bearer",
+    "select_columns",
 ]

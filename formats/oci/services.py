@@ -14,18 +14,11 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from formats.models import Package, Tag
-from formats.oci.errors import BlobUnknown, DigestInvalid, ManifestBlobUnknown, SizeInvalid
+from formats.oci.errors import DigestInvalid, ManifestBlobUnknown, SizeInvalid
+from formats.oci.headers import parse_content_range
+from formats.oci.manifests import EMPTY_DIGEST, EMPTY_JSON, ParsedManifest, parse_manifest
 from formats.oci.models import OciBlobLink, OciManifest, OciManifestReference
-from formats.oci.parsers import (
-    EMPTY_DIGEST,
-    EMPTY_JSON,
-    Digest,
-    ParsedManifest,
-    digest_of,
-    parse_content_range,
-    parse_manifest,
-)
+from formats.oci.names import Digest, digest_of
 from formats.oci.selectors import (
     OciImage,
     oci_blob_get,
@@ -34,24 +27,26 @@ from formats.oci.selectors import (
     oci_manifests_missing,
     oci_tag_get,
 )
-from formats.services import (
+from formats.plugin import (
+    Blob,
+    BlobUnknown,
+    Package,
+    Tag,
+    Upload,
     User,
     asset_put,
-    package_ensure,
-    tag_delete,
-    tag_set,
-    version_delete,
-    version_ensure,
-)
-from storage.models import Blob, Upload
-from storage.services import (
     blob_hold,
     blob_ingest,
     blob_ingest_bytes,
+    package_ensure,
+    tag_delete,
+    tag_set,
     upload_append,
     upload_cancel,
     upload_finish,
     upload_start,
+    version_delete,
+    version_ensure,
 )
 
 

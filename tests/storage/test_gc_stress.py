@@ -24,7 +24,7 @@ import requests
 
 from access.models import Role
 from access.services import role_grant
-from formats.oci.parsers import MIME_OCI_CONFIG, MIME_OCI_LAYER_TAR_GZIP, MIME_OCI_MANIFEST
+from formats.oci.manifests import MIME_OCI_CONFIG, MIME_OCI_LAYER_TAR_GZIP, MIME_OCI_MANIFEST
 from storage.backends import blob_backend
 from storage.models import Blob
 from tests.factories import RepositoryFactory
