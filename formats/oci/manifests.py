@@ -29,16 +29,13 @@ from registry_project import jsonbody
 MIME_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MIME_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MIME_OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-MIME_OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
 MIME_OCI_LAYER_TAR_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
-MIME_OCI_LAYER_TAR_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 MIME_OCI_EMPTY = "application/vnd.oci.empty.v1+json"
 
 MIME_DOCKER_MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 MIME_DOCKER_MANIFEST_LIST_V2 = "application/vnd.docker.distribution.manifest.list.v2+json"
 MIME_DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 MIME_DOCKER_LAYER_TAR_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
-MIME_DOCKER_LAYER_FOREIGN_TAR_GZIP = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
 MIME_DOCKER_MANIFEST_V1 = "application/vnd.docker.distribution.manifest.v1+json"
 MIME_DOCKER_MANIFEST_V1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 
@@ -364,6 +361,7 @@ def parse_manifest(
     config: Descriptor | None = None
     layers: tuple[Descriptor, ...] = ()
     manifests: tuple[Descriptor, ...] = ()
+    artifact_type: str | None
     if media_type in IMAGE_MANIFEST_MEDIA_TYPES:
         # image-spec: reject documents that look like both kinds (media type confusion).
         if "manifests" in body:

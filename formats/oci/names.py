@@ -27,7 +27,7 @@ DIGEST_HEX_LENGTHS: Mapping[str, int] = {"sha256": 64, "sha512": 128}
 _NAME_RE = re.compile(
     r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*"
 )
-_TAG_RE = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")
+_TAG_RE = re.compile(rf"[a-zA-Z0-9_][a-zA-Z0-9._-]{{0,{MAX_TAG_LENGTH - 1}}}")
 _HEX_RE = re.compile(r"[a-f0-9]+")
 
 

@@ -23,6 +23,7 @@ from formats.oci.errors import BlobUploadInvalid, ManifestUnknown, Unsupported
 from formats.oci.headers import (
     API_VERSION,
     FILTER_ARTIFACT_TYPE,
+    HEADER_CONTENT_RANGE,
     HEADER_DOCKER_CONTENT_DIGEST,
     HEADER_DOCKER_DISTRIBUTION_API_VERSION,
     HEADER_DOCKER_UPLOAD_UUID,
@@ -384,7 +385,7 @@ class UploadView(OciView):
         upload = oci_upload_append(
             upload=upload,
             stream=request_stream(request),
-            content_range=request.headers.get("Content-Range"),
+            content_range=request.headers.get(HEADER_CONTENT_RANGE),
             content_length=_content_length(request),
         )
         return self.upload_response(upload)
@@ -400,7 +401,7 @@ class UploadView(OciView):
             upload = oci_upload_append(
                 upload=upload,
                 stream=request_stream(request),
-                content_range=request.headers.get("Content-Range"),
+                content_range=request.headers.get(HEADER_CONTENT_RANGE),
                 content_length=_content_length(request),
             )
         oci_upload_finish(image=self.image, upload=upload, digest=digest)
