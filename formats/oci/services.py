@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from formats.oci.errors import DigestInvalid, ManifestBlobUnknown, SizeInvalid
+from formats.oci.errors import ManifestBlobUnknown, SizeInvalid
 from formats.oci.headers import parse_content_range
 from formats.oci.manifests import EMPTY_DIGEST, EMPTY_JSON, ParsedManifest, parse_manifest
 from formats.oci.models import OciBlobLink, OciManifest, OciManifestReference
@@ -30,6 +30,7 @@ from formats.oci.selectors import (
 from formats.plugin import (
     Blob,
     BlobUnknown,
+    DigestMismatch,
     Package,
     Tag,
     Upload,
@@ -237,7 +238,7 @@ def oci_manifest_put(
 
     Raises:
         ManifestInvalid: the body is not a valid manifest.
-        DigestInvalid: the body does not have the digest it was pushed under.
+        DigestMismatch: the body does not have the digest it was pushed under.
         ManifestBlobUnknown: a referenced blob or child manifest is not in the image.
         TagImmutable: the tag exists, points elsewhere and the repository forbids moving it.
     """
@@ -246,7 +247,7 @@ def oci_manifest_put(
     if isinstance(reference, Digest):
         digest = digest_of(raw, algorithm=reference.algorithm)
         if digest != reference:
-            raise DigestInvalid(expected=str(reference), actual=str(digest))
+            raise DigestMismatch(expected=str(reference), actual=str(digest))
     package = _package(image)
     # Checked before the bytes are stored, then again under the locks that keep garbage
     # collection from deleting what the manifest references while it is written.
