@@ -36,6 +36,8 @@ from formats.selectors import (
     asset_get,
     document_get,
     package_get,
+    repository_columns,
+    repository_from_row,
     repository_members,
     version_get,
 )
@@ -56,7 +58,7 @@ from formats.services import (
     version_delete,
     version_ensure,
 )
-from registry_project.db import model_from_row, quoted, select_columns
+from registry_project.db import quoted
 from registry_project.errors import (
     AuthenticationRequired,
     BadRequest,
@@ -103,6 +105,7 @@ __all__ = [
     "AuthenticationRequired",
     "BadRequest",
     "Blob",
+    "BlobUnknown",
     "BodyTooLarge",
     "Conflict",
     "CoordinateReused",
@@ -118,6 +121,7 @@ __all__ = [
     "ProtocolView",
     "RegistryError",
     "Repository",
+    "RepositoryUnknown",
     "Role",
     "Tag",
     "TagEvent",
@@ -152,7 +156,11 @@ __all__ = [
     "package_get",
     "package_lock",
     "plain_text_error",
+    "quoted",
     "readable_repositories",
+    "register_bearer",
+    "repository_columns",
+    "repository_from_row",
     "repository_members",
     "repository_path",
     "request_json_body",
@@ -170,10 +178,4 @@ __all__ = [
     "version_delete",
     "version_ensure",
     "version_get",
-    "BlobUnknown",
-    "RepositoryUnknown",
-    "model_from_row",
-    "quoted",
-    "register_bearer",
-    "select_columns",
 ]

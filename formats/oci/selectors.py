@@ -22,10 +22,10 @@ from formats.plugin import (
     RepositoryUnknown,
     Tag,
     Upload,
-    model_from_row,
     quoted,
     readable_repositories,
-    select_columns,
+    repository_columns,
+    repository_from_row,
     upload_get,
 )
 
@@ -207,7 +207,7 @@ def _manifest_lookup_sql(*, vendor: str, by_digest: bool) -> str:
         quoted(OciManifest, f) for f in ("package", "version", "digest")
     )
     m_media_type, m_blob, m_size = (quoted(OciManifest, f) for f in ("media_type", "blob", "size"))
-    columns = select_columns(Repository, prefix="r.")
+    columns = repository_columns(prefix="r.")
     if by_digest:
         manifest_join = (
             f"LEFT JOIN {quoted(OciManifest)} m ON m.{m_package} = p.{p_id} AND m.{m_digest} = %s"
@@ -243,9 +243,8 @@ def oci_manifest_lookup(*, name: str, reference: Digest | str) -> ManifestLookup
     if row is None:
         unknown = Repository(name=repository_name, format=FORMAT)
         return ManifestLookup(image=OciImage(repository=unknown, name=image_name), content=None)
-    count = len(Repository._meta.concrete_fields)
-    repository = model_from_row(Repository, row[:count])
-    digest, media_type, sha256, size = row[count:]
+    repository, rest = repository_from_row(row)
+    digest, media_type, sha256, size = rest
     content = None
     if digest is not None:
         content = ManifestContent(
