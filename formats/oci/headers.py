@@ -10,10 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from formats.oci.errors import (
-    BlobUploadInvalid,
-    PaginationNumberInvalid,
-)
+from formats.oci.errors import BlobUploadInvalid, PaginationNumberInvalid
 
 # --- Headers ---------------------------------------------------------------------------------
 

@@ -17,10 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from formats.oci.errors import (
-    DigestInvalid,
-    ManifestInvalid,
-)
+from formats.oci.errors import DigestInvalid, ManifestInvalid
 from formats.oci.names import Digest, digest_of, parse_digest
 from registry_project import jsonbody
 

@@ -12,10 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from formats.oci.errors import (
-    DigestInvalid,
-    TagInvalid,
-)
+from formats.oci.errors import DigestInvalid, TagInvalid
 from registry_project.errors import InvalidName
 
 #: distribution/reference caps the whole name at 255; the spec only warns about hostname + name.
@@ -29,9 +26,6 @@ _NAME_RE = re.compile(
 )
 _TAG_RE = re.compile(rf"[a-zA-Z0-9_][a-zA-Z0-9._-]{{0,{MAX_TAG_LENGTH - 1}}}")
 _HEX_RE = re.compile(r"[a-f0-9]+")
-
-
-# --- Digests, names, tags --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

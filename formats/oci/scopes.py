@@ -11,17 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from formats.oci.errors import (
-    ScopeInvalid,
-)
+from formats.oci.errors import ScopeInvalid
 from formats.oci.names import validate_name
 from registry_project.errors import InvalidName
 
 _SCOPE_TYPE_RE = re.compile(r"[a-z0-9]+(?:\([a-z0-9]+\))?")
 _SCOPE_ACTION_RE = re.compile(r"[a-z]+|\*")
-
-
-# --- Token scopes ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -226,8 +226,9 @@ def _accepts(request: HttpRequest, media_type: str) -> bool:
         return True
     if not request.accepts(media_type):
         return False
-    matching = [MediaType(part) for part in header.split(",") if MediaType(part).match(media_type)]
-    return max(matching, key=attrgetter("specificity")).quality != 0
+    ranges = (MediaType(part) for part in header.split(","))
+    decisive = max((r for r in ranges if r.match(media_type)), key=attrgetter("specificity"))
+    return decisive.quality != 0
 
 
 class ManifestView(OciView):
