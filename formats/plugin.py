@@ -7,7 +7,7 @@ must stay free of Django, so they import ``formats.base``, ``formats.models``,
 ``storage.models`` and ``registry_project.errors`` directly.
 """
 
-from access.auth import ANONYMOUS, Principal, authenticate
+from access.auth import ANONYMOUS, Principal, authenticate, register_bearer
 from access.models import TOKEN_PREFIX, ApiToken, Role, hash_token
 from access.permissions import DELETE, READ, WRITE, has_permission, readable_repositories, role_of
 from access.services import IssuedToken, token_create, token_create_for, token_revoke_for
@@ -17,6 +17,7 @@ from formats.errors import (
     AssetUnknown,
     CoordinateReused,
     PackageUnknown,
+    RepositoryUnknown,
     VersionExists,
     VersionUnknown,
 )
@@ -35,6 +36,8 @@ from formats.selectors import (
     asset_get,
     document_get,
     package_get,
+    repository_columns,
+    repository_from_row,
     repository_members,
     version_get,
 )
@@ -55,6 +58,7 @@ from formats.services import (
     version_delete,
     version_ensure,
 )
+from registry_project.db import quoted
 from registry_project.errors import (
     AuthenticationRequired,
     BadRequest,
@@ -65,7 +69,7 @@ from registry_project.errors import (
     PermissionDenied,
     RegistryError,
 )
-from storage.errors import DigestMismatch
+from storage.errors import BlobUnknown, DigestMismatch
 from storage.models import Blob, Upload
 from storage.responses import blob_response
 from storage.selectors import upload_get
@@ -101,6 +105,7 @@ __all__ = [
     "AuthenticationRequired",
     "BadRequest",
     "Blob",
+    "BlobUnknown",
     "BodyTooLarge",
     "Conflict",
     "CoordinateReused",
@@ -116,6 +121,7 @@ __all__ = [
     "ProtocolView",
     "RegistryError",
     "Repository",
+    "RepositoryUnknown",
     "Role",
     "Tag",
     "TagEvent",
@@ -150,7 +156,11 @@ __all__ = [
     "package_get",
     "package_lock",
     "plain_text_error",
+    "quoted",
     "readable_repositories",
+    "register_bearer",
+    "repository_columns",
+    "repository_from_row",
     "repository_members",
     "repository_path",
     "request_json_body",

@@ -1,12 +1,14 @@
 """Reads from the shared version model."""
 
+from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 from django.db.models import QuerySet
 
 from formats.errors import AssetUnknown, PackageUnknown, VersionUnknown
 from formats.models import Asset, Document, Package, Repository, TagEvent, Version
-from registry_project.db import quoted, row_get, rows_list, select_columns
+from registry_project.db import model_from_row, quoted, row_get, rows_list, select_columns
 from storage.models import Blob
 
 
@@ -66,3 +68,19 @@ def tag_history(*, package: Package) -> QuerySet[TagEvent]:
 def document_get(*, repository: Repository, key: str) -> Document | None:
     """Return a generated document, or None if it was never built (a hot read: one statement)."""
     return row_get(Document, repository=repository.pk, key=key)
+
+
+def repository_columns(*, prefix: str = "") -> str:
+    """Return the Repository columns that open a plugin's fixed statement (``prefix.`` each).
+
+    A format's hottest read may fetch the repository and its own rows in one statement (OCI's
+    manifest lookup: compiling the equivalent ORM queries costs more than the query itself);
+    ``repository_from_row`` reads the repository back out of such a row.
+    """
+    return select_columns(Repository, prefix=prefix)
+
+
+def repository_from_row(row: Sequence[Any]) -> tuple[Repository, Sequence[Any]]:
+    """Split a row that opens with ``repository_columns()`` into its Repository and the rest."""
+    count = len(Repository._meta.concrete_fields)
+    return model_from_row(Repository, row[:count]), row[count:]

@@ -21,8 +21,8 @@ class OciConfig(FormatConfig):
 
     def ready(self) -> None:
         # The verifier needs the models, which exist only once the app registry is ready.
-        from access.auth import register_bearer
         from formats.oci.auth import oci_token_verify
+        from formats.plugin import register_bearer
 
         register_bearer(oci_token_verify)
 

@@ -25,15 +25,22 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 
-from access.auth import ANONYMOUS, Principal, authenticate
-from access.models import ApiToken, Role
-from access.permissions import has_permission, role_of
-from formats.models import Repository
-from formats.oci.errors import Denied, NameUnknown
-from formats.oci.parsers import Scope
 from formats.oci.protocol.renderers import bearer_challenge
+from formats.oci.scopes import Scope
 from formats.oci.selectors import FORMAT, OciImage
-from registry_project.errors import AuthenticationRequired
+from formats.plugin import (
+    ANONYMOUS,
+    ApiToken,
+    AuthenticationRequired,
+    PermissionDenied,
+    Principal,
+    Repository,
+    RepositoryUnknown,
+    Role,
+    authenticate,
+    has_permission,
+    role_of,
+)
 
 TOKEN_LIFETIME = timedelta(minutes=15)
 TOKEN_ISSUER = "registry"
@@ -217,8 +224,8 @@ def oci_authorize(
     Raises:
         AuthenticationRequired: anonymous callers, and tokens lacking the image's scope
             (401 with a challenge naming the scopes, so the client fetches a better token).
-        Denied: an authenticated caller who may read the image but not perform ``action``.
-        NameUnknown: an authenticated caller who may not read the image, or a repository that
+        PermissionDenied: an authenticated caller who may read the image but not perform ``action``.
+        RepositoryUnknown: an authenticated caller who may not read the image, or a repository that
             does not exist (answered alike, so that names cannot be probed).
     """
     principal = oci_authenticate(request)
@@ -239,7 +246,7 @@ def oci_authorize(
         )
     unscoped = Principal(user=principal.user, token=principal.token)
     if not known or not has_permission(principal=unscoped, repository=repository, action=Role.READ):
-        raise NameUnknown(name=image.full_name)
+        raise RepositoryUnknown(name=image.full_name)
     if claims is not None and has_permission(
         principal=unscoped, repository=repository, action=action
     ):
@@ -247,7 +254,9 @@ def oci_authorize(
             "token does not grant this scope",
             challenge=bearer_challenge(request, scopes=scopes, error="insufficient_scope"),
         )
-    raise Denied(f"{Role(action).label} access to {image.full_name!r} denied", name=image.full_name)
+    raise PermissionDenied(
+        f"{Role(action).label} access to {image.full_name!r} denied", name=image.full_name
+    )
 
 
 def oci_catalog_reader(request: HttpRequest) -> Principal:

@@ -8,15 +8,26 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from access.auth import Principal
-from access.permissions import readable_repositories
-from formats.models import Package, Repository, Tag
-from formats.oci.errors import BlobUnknown, ManifestUnknown, NameInvalid, NameUnknown
+from formats.oci.errors import ManifestUnknown
+from formats.oci.manifests import Descriptor
 from formats.oci.models import OciBlobLink, OciManifest
-from formats.oci.parsers import Descriptor, Digest, parse_digest, validate_name
-from registry_project.db import model_from_row, quoted, select_columns
-from storage.models import Blob, Upload
-from storage.selectors import upload_get
+from formats.oci.names import Digest, parse_digest, validate_name
+from formats.plugin import (
+    Blob,
+    BlobUnknown,
+    InvalidName,
+    Package,
+    Principal,
+    Repository,
+    RepositoryUnknown,
+    Tag,
+    Upload,
+    quoted,
+    readable_repositories,
+    repository_columns,
+    repository_from_row,
+    upload_get,
+)
 
 FORMAT = "oci"
 
@@ -54,7 +65,7 @@ def _split_name(name: str) -> tuple[str, str]:
     validate_name(name)
     repository_name, _, image = name.partition("/")
     if not image:
-        raise NameInvalid("name must be <repository>/<image>", name=name)
+        raise InvalidName("name must be <repository>/<image>", name=name)
     return repository_name, image
 
 
@@ -65,7 +76,7 @@ def oci_image_resolve(*, name: str) -> OciImage:
     exist depends on who asks (``oci_authorize``).
 
     Raises:
-        NameInvalid: the name breaks the spec's grammar or has no image below the repository.
+        InvalidName: the name breaks the spec's grammar or has no image below the repository.
     """
     repository_name, image = _split_name(name)
     repository = Repository.objects.filter(name=repository_name, format=FORMAT).first()
@@ -196,7 +207,7 @@ def _manifest_lookup_sql(*, vendor: str, by_digest: bool) -> str:
         quoted(OciManifest, f) for f in ("package", "version", "digest")
     )
     m_media_type, m_blob, m_size = (quoted(OciManifest, f) for f in ("media_type", "blob", "size"))
-    columns = select_columns(Repository, prefix="r.")
+    columns = repository_columns(prefix="r.")
     if by_digest:
         manifest_join = (
             f"LEFT JOIN {quoted(OciManifest)} m ON m.{m_package} = p.{p_id} AND m.{m_digest} = %s"
@@ -222,7 +233,7 @@ def oci_manifest_lookup(*, name: str, reference: Digest | str) -> ManifestLookup
     unknown repository is resolved as by ``oci_image_resolve``.
 
     Raises:
-        NameInvalid: the name breaks the spec's grammar or has no image below the repository.
+        InvalidName: the name breaks the spec's grammar or has no image below the repository.
     """
     repository_name, image_name = _split_name(name)
     sql = _manifest_lookup_sql(vendor=connection.vendor, by_digest=isinstance(reference, Digest))
@@ -232,9 +243,8 @@ def oci_manifest_lookup(*, name: str, reference: Digest | str) -> ManifestLookup
     if row is None:
         unknown = Repository(name=repository_name, format=FORMAT)
         return ManifestLookup(image=OciImage(repository=unknown, name=image_name), content=None)
-    count = len(Repository._meta.concrete_fields)
-    repository = model_from_row(Repository, row[:count])
-    digest, media_type, sha256, size = row[count:]
+    repository, rest = repository_from_row(row)
+    digest, media_type, sha256, size = rest
     content = None
     if digest is not None:
         content = ManifestContent(
@@ -282,11 +292,11 @@ def oci_tags_list(*, image: OciImage, n: int, last: str) -> Page:
     """Return the image's tags in lexical order, ``n`` at most, after ``last``.
 
     Raises:
-        NameUnknown: nothing was ever pushed to the image.
+        RepositoryUnknown: nothing was ever pushed to the image.
     """
     package = oci_package_get(image=image)
     if package is None:
-        raise NameUnknown(name=image.full_name)
+        raise RepositoryUnknown(name=image.full_name)
     names = list(Tag.objects.filter(package=package).values_list("name", flat=True))
     return _page(names, n=n, last=last)
 

@@ -14,18 +14,11 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from formats.models import Package, Tag
-from formats.oci.errors import BlobUnknown, DigestInvalid, ManifestBlobUnknown, SizeInvalid
+from formats.oci.errors import ManifestBlobUnknown, SizeInvalid
+from formats.oci.headers import parse_content_range
+from formats.oci.manifests import EMPTY_DIGEST, EMPTY_JSON, ParsedManifest, parse_manifest
 from formats.oci.models import OciBlobLink, OciManifest, OciManifestReference
-from formats.oci.parsers import (
-    EMPTY_DIGEST,
-    EMPTY_JSON,
-    Digest,
-    ParsedManifest,
-    digest_of,
-    parse_content_range,
-    parse_manifest,
-)
+from formats.oci.names import Digest, digest_of
 from formats.oci.selectors import (
     OciImage,
     oci_blob_get,
@@ -34,24 +27,27 @@ from formats.oci.selectors import (
     oci_manifests_missing,
     oci_tag_get,
 )
-from formats.services import (
+from formats.plugin import (
+    Blob,
+    BlobUnknown,
+    DigestMismatch,
+    Package,
+    Tag,
+    Upload,
     User,
     asset_put,
-    package_ensure,
-    tag_delete,
-    tag_set,
-    version_delete,
-    version_ensure,
-)
-from storage.models import Blob, Upload
-from storage.services import (
     blob_hold,
     blob_ingest,
     blob_ingest_bytes,
+    package_ensure,
+    tag_delete,
+    tag_set,
     upload_append,
     upload_cancel,
     upload_finish,
     upload_start,
+    version_delete,
+    version_ensure,
 )
 
 
@@ -242,7 +238,7 @@ def oci_manifest_put(
 
     Raises:
         ManifestInvalid: the body is not a valid manifest.
-        DigestInvalid: the body does not have the digest it was pushed under.
+        DigestMismatch: the body does not have the digest it was pushed under.
         ManifestBlobUnknown: a referenced blob or child manifest is not in the image.
         TagImmutable: the tag exists, points elsewhere and the repository forbids moving it.
     """
@@ -251,7 +247,7 @@ def oci_manifest_put(
     if isinstance(reference, Digest):
         digest = digest_of(raw, algorithm=reference.algorithm)
         if digest != reference:
-            raise DigestInvalid(expected=str(reference), actual=str(digest))
+            raise DigestMismatch(expected=str(reference), actual=str(digest))
     package = _package(image)
     # Checked before the bytes are stored, then again under the locks that keep garbage
     # collection from deleting what the manifest references while it is written.

@@ -3,13 +3,17 @@
 import mimetypes
 from typing import BinaryIO
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-
-from formats.models import Asset, Repository
-from formats.paths import validate_path
-from formats.selectors import asset_get
-from formats.services import asset_delete, asset_put
-from storage.services import blob_ingest
+from formats.plugin import (
+    Asset,
+    Repository,
+    User,
+    asset_delete,
+    asset_find,
+    asset_get,
+    asset_put,
+    blob_ingest,
+    validate_path,
+)
 
 
 def raw_file_put(
@@ -18,7 +22,7 @@ def raw_file_put(
     path: str,
     stream: BinaryIO,
     content_type: str,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User,
     expected_sha256: str = "",
 ) -> tuple[Asset, bool]:
     """Store the bytes of ``stream`` at ``path``; return the asset and whether it is new.
@@ -27,7 +31,7 @@ def raw_file_put(
     upload changes nothing visible.
     """
     validate_path(path)
-    existed = Asset.objects.filter(repository=repository, path=path).exists()
+    existed = asset_find(repository=repository, path=path) is not None
     blob = blob_ingest(
         stream=stream, expected={"sha256": expected_sha256} if expected_sha256 else None
     )

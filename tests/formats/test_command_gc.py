@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from formats.oci.models import OciBlobLink
-from formats.oci.parsers import parse_digest
+from formats.oci.names import parse_digest
 from formats.oci.selectors import OciImage
 from formats.oci.services import oci_blob_push
 from storage.backends import blob_backend

@@ -26,8 +26,8 @@ import requests
 from access.models import Role
 from access.services import role_grant
 from formats.models import Tag
+from formats.oci.manifests import MIME_OCI_CONFIG, MIME_OCI_LAYER_TAR_GZIP, MIME_OCI_MANIFEST
 from formats.oci.models import OciManifest
-from formats.oci.parsers import MIME_OCI_CONFIG, MIME_OCI_LAYER_TAR_GZIP, MIME_OCI_MANIFEST
 from formats.oci.services import oci_gc
 from storage.backends import blob_backend
 from storage.models import Blob

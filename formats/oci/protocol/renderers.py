@@ -4,15 +4,12 @@ https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#error-co
 https://distribution.github.io/distribution/spec/auth/token/
 """
 
+from http import HTTPStatus
+
 from django.http import HttpRequest, JsonResponse
 
-from formats.oci.errors import oci_error
-from formats.oci.parsers import (
-    API_VERSION,
-    HEADER_DOCKER_DISTRIBUTION_API_VERSION,
-    Scope,
-    build_bearer_challenge,
-)
+from formats.oci.headers import API_VERSION, HEADER_DOCKER_DISTRIBUTION_API_VERSION
+from formats.oci.scopes import Scope, build_bearer_challenge
 from registry_project.errors import RegistryError
 
 TOKEN_PATH = "/v2/token"
@@ -32,20 +29,27 @@ def bearer_challenge(
     )
 
 
-def error_response(request: HttpRequest, error: Exception) -> JsonResponse:
-    """Render ``error`` as ``{"errors": [{"code", "message", "detail"}]}`` with its status."""
-    translated: RegistryError = oci_error(error)
+def error_response(request: HttpRequest, error: RegistryError) -> JsonResponse:
+    """Render ``error`` as ``{"errors": [{"code", "message", "detail"}]}`` with its status.
+
+    The code is the error's own: the shared errors carry the spec's codes. The spec has no 409,
+    so a conflict (a tag the repository forbids moving) is answered 400, as CNCF Distribution
+    and ECR answer TAG_INVALID.
+    """
     body = {
         "errors": [
             {
-                "code": translated.code,
-                "message": translated.message,
-                "detail": {key: str(value) for key, value in translated.detail.items()},
+                "code": error.code,
+                "message": error.message,
+                "detail": {key: str(value) for key, value in error.detail.items()},
             }
         ]
     }
-    response = JsonResponse(body, status=translated.http_status)
-    for name, value in translated.headers.items():
+    status = (
+        HTTPStatus.BAD_REQUEST if error.http_status == HTTPStatus.CONFLICT else error.http_status
+    )
+    response = JsonResponse(body, status=status)
+    for name, value in error.headers.items():
         response[name] = value
     response[HEADER_DOCKER_DISTRIBUTION_API_VERSION] = API_VERSION
     if request.method == "HEAD":

@@ -4,12 +4,13 @@ https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#endpoint
 https://distribution.github.io/distribution/spec/auth/token/
 """
 
+from operator import attrgetter
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.request import MediaType
 from django.http.response import HttpResponseBase
 
-from access.permissions import DELETE, READ, WRITE
 from formats.oci.auth import (
     oci_authenticate,
     oci_authorize,
@@ -19,9 +20,10 @@ from formats.oci.auth import (
     oci_token_issue,
 )
 from formats.oci.errors import BlobUploadInvalid, ManifestUnknown, Unsupported
-from formats.oci.parsers import (
+from formats.oci.headers import (
     API_VERSION,
     FILTER_ARTIFACT_TYPE,
+    HEADER_CONTENT_RANGE,
     HEADER_DOCKER_CONTENT_DIGEST,
     HEADER_DOCKER_DISTRIBUTION_API_VERSION,
     HEADER_DOCKER_UPLOAD_UUID,
@@ -30,23 +32,25 @@ from formats.oci.parsers import (
     HEADER_OCI_SUBJECT,
     HEADER_OCI_TAG,
     HEADER_RANGE,
+    build_next_link,
+    parse_page_size,
+)
+from formats.oci.manifests import (
     MAX_MANIFEST_SIZE,
     MIME_OCI_INDEX,
     MIME_OCTET_STREAM,
-    Digest,
-    OciProtocolError,
-    Scope,
-    build_next_link,
     build_referrers_index,
+)
+from formats.oci.names import (
+    Digest,
     is_digest_reference,
     parse_digest,
-    parse_page_size,
     parse_reference,
-    parse_scopes,
     validate_name,
     validate_tag,
 )
 from formats.oci.protocol.renderers import bearer_challenge, error_response
+from formats.oci.scopes import Scope, parse_scopes
 from formats.oci.selectors import (
     ManifestLookup,
     OciImage,
@@ -70,10 +74,19 @@ from formats.oci.services import (
     oci_upload_finish,
     oci_upload_start,
 )
-from formats.protocol import ProtocolView, request_json_body, request_stream
-from registry_project.errors import AuthenticationRequired, RegistryError
-from storage.models import Blob, Upload
-from storage.responses import blob_response
+from formats.plugin import (
+    DELETE,
+    READ,
+    WRITE,
+    AuthenticationRequired,
+    Blob,
+    ProtocolView,
+    RegistryError,
+    Upload,
+    blob_response,
+    request_json_body,
+    request_stream,
+)
 
 PAGE_DEFAULT = 1000
 PAGE_MAXIMUM = 10000
@@ -94,7 +107,7 @@ class OciView(ProtocolView):
                 self.image = self.resolve(kwargs.pop("name"), **kwargs)
                 kwargs["repository"] = self.image.repository
             response = super().dispatch(request, *args, **kwargs)
-        except (RegistryError, OciProtocolError) as error:
+        except RegistryError as error:
             response = error_response(request, error)
         response[HEADER_DOCKER_DISTRIBUTION_API_VERSION] = API_VERSION
         return response
@@ -202,13 +215,20 @@ class TagsListView(OciView):
 
 
 def _accepts(request: HttpRequest, media_type: str) -> bool:
-    """Whether the Accept header allows ``media_type`` (no header, or a wildcard, allows all)."""
-    accepted = {
-        part.split(";", 1)[0].strip().lower()
-        for part in request.headers.get("Accept", "").split(",")
-        if part.strip()
-    }
-    return not accepted or bool(accepted & {media_type, "*/*", "application/*"})
+    """Whether the Accept header allows ``media_type``; no header (or an empty one) allows all.
+
+    RFC 9110 12.5.1: the most specific range that matches decides, so a type named with ``q=0``
+    is refused even when a wildcard beside it admits everything else. Django drops ``q=0``
+    ranges before matching, hence the second look.
+    """
+    header = request.headers.get("Accept", "")
+    if not header.strip():
+        return True
+    if not request.accepts(media_type):
+        return False
+    ranges = (MediaType(part) for part in header.split(","))
+    decisive = max((r for r in ranges if r.match(media_type)), key=attrgetter("specificity"))
+    return decisive.quality != 0
 
 
 class ManifestView(OciView):
@@ -333,7 +353,7 @@ class UploadStartView(OciView):
         target = oci_scope(image=self.image, action=WRITE)
         try:
             validate_name(source_name)
-        except OciProtocolError:
+        except RegistryError:
             return ()  # no mount: the request opens a session
         return (target, Scope(type="repository", name=source_name, actions=("pull",)))
 
@@ -345,7 +365,7 @@ class UploadStartView(OciView):
             oci_authorize(self.request, image=source, action=READ, challenge_scopes=scopes)
         except AuthenticationRequired:
             raise
-        except (RegistryError, OciProtocolError):
+        except RegistryError:
             return None
         return oci_blob_mount(image=self.image, source=source, digest=digest)
 
@@ -366,7 +386,7 @@ class UploadView(OciView):
         upload = oci_upload_append(
             upload=upload,
             stream=request_stream(request),
-            content_range=request.headers.get("Content-Range"),
+            content_range=request.headers.get(HEADER_CONTENT_RANGE),
             content_length=_content_length(request),
         )
         return self.upload_response(upload)
@@ -382,7 +402,7 @@ class UploadView(OciView):
             upload = oci_upload_append(
                 upload=upload,
                 stream=request_stream(request),
-                content_range=request.headers.get("Content-Range"),
+                content_range=request.headers.get(HEADER_CONTENT_RANGE),
                 content_length=_content_length(request),
             )
         oci_upload_finish(image=self.image, upload=upload, digest=digest)

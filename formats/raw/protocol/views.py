@@ -3,12 +3,17 @@
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 
-from access.permissions import DELETE, READ, WRITE
-from formats.paths import validate_path
-from formats.protocol import ProtocolView, request_stream
+from formats.plugin import (
+    DELETE,
+    READ,
+    WRITE,
+    ProtocolView,
+    asset_get,
+    blob_response,
+    request_stream,
+    validate_path,
+)
 from formats.raw.services import raw_file_delete, raw_file_put
-from formats.selectors import asset_get
-from storage.responses import blob_response
 
 HEADER_CHECKSUM_SHA256 = "X-Checksum-Sha256"  # as Artifactory's generic deploy sends it
 

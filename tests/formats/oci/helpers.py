@@ -4,7 +4,7 @@ import base64
 import hashlib
 import json
 
-from formats.oci.parsers import MIME_OCI_CONFIG, MIME_OCI_LAYER_TAR_GZIP, MIME_OCI_MANIFEST
+from formats.oci.manifests import MIME_OCI_CONFIG, MIME_OCI_LAYER_TAR_GZIP, MIME_OCI_MANIFEST
 from tests.factories import PASSWORD
 
 

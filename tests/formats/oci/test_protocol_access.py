@@ -10,8 +10,8 @@ from access.models import ApiToken, Role
 from access.services import role_grant
 from formats.models import Tag
 from formats.oci.auth import TOKEN_ISSUER, _signing_key
+from formats.oci.manifests import MIME_OCI_MANIFEST
 from formats.oci.models import OciBlobLink, OciManifest
-from formats.oci.parsers import MIME_OCI_MANIFEST
 from storage.models import Upload
 from tests.factories import RepositoryFactory
 from tests.formats.oci.helpers import basic, digest, push_blob, push_image

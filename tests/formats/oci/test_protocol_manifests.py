@@ -3,15 +3,16 @@ import json
 import pytest
 
 from formats.models import Asset, Tag, TagEvent, Version
-from formats.oci.models import OciManifest, OciManifestReference
-from formats.oci.parsers import (
+from formats.oci.manifests import (
     EMPTY_DIGEST,
     EMPTY_JSON,
+    MIME_DOCKER_MANIFEST_LIST_V2,
     MIME_DOCKER_MANIFEST_V2,
     MIME_OCI_EMPTY,
     MIME_OCI_INDEX,
     MIME_OCI_MANIFEST,
 )
+from formats.oci.models import OciManifest, OciManifestReference
 from tests.formats.oci.helpers import descriptor, digest, image_manifest, push_blob, push_image
 
 pytestmark = [pytest.mark.django_db, pytest.mark.protocol]
@@ -206,6 +207,16 @@ def test_unknown_manifest(client, auth):
         ),
         ("wildcard", "*/*", 200),
         ("only Docker types", MIME_DOCKER_MANIFEST_V2, 404),
+        ("empty Accept", " ", 200),
+        (
+            "skopeo's list, no q",
+            f"{MIME_OCI_MANIFEST}, {MIME_OCI_INDEX}, {MIME_DOCKER_MANIFEST_V2}, "
+            f"{MIME_DOCKER_MANIFEST_LIST_V2}",
+            200,
+        ),
+        ("the type refused with q=0", f"{MIME_OCI_MANIFEST};q=0", 404),
+        ("refused with q=0 beside a wildcard", f"*/*, {MIME_OCI_MANIFEST};q=0", 404),
+        ("wildcard refused, the type named", f"*/*;q=0, {MIME_OCI_MANIFEST}", 200),
     ],
 )
 def test_accept_negotiation(client, auth, _case, accept, status):
@@ -279,6 +290,28 @@ def test_immutable_tags_cannot_be_deleted_and_pushed_again(client, auth, oci_rep
 
     assert client.delete(f"/v2/{NAME}/manifests/latest", headers=auth).status_code == 202
     assert sorted(Tag.objects.values_list("name", flat=True)) == ["1.0"]
+
+
+def test_an_index_refused_with_q_0_is_not_served(client, auth):
+    # RFC 9110 12.5.1: q=0 means "not acceptable"; the spec answers a manifest the client
+    # cannot take with MANIFEST_UNKNOWN rather than bytes it would misparse.
+    child = push_image(client, NAME, "amd64", auth)
+    index = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": MIME_OCI_INDEX,
+            "manifests": [descriptor(MIME_OCI_MANIFEST, child)],
+        }
+    ).encode()
+    assert _put(client, auth, "multi", index, content_type=MIME_OCI_INDEX).status_code == 201
+    accept = f"{MIME_OCI_MANIFEST}, {MIME_OCI_INDEX};q=0"
+    refused = client.get(f"/v2/{NAME}/manifests/multi", headers={**auth, "Accept": accept})
+    assert (refused.status_code, _error_code(refused)) == (404, "MANIFEST_UNKNOWN")
+    assert refused.json()["errors"][0]["message"] == (
+        f"manifest is {MIME_OCI_INDEX}, which the Accept header excludes"
+    )
+    served = client.get(f"/v2/{NAME}/manifests/multi", headers={**auth, "Accept": MIME_OCI_INDEX})
+    assert (_content(served), served["Content-Type"]) == (index, MIME_OCI_INDEX)
 
 
 def test_index_children_must_exist(client, auth):

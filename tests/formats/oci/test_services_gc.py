@@ -7,14 +7,15 @@ from django.utils import timezone
 
 from formats.models import Asset, Tag, Version
 from formats.oci import services
-from formats.oci.errors import BlobUnknown
+from formats.oci.manifests import MIME_OCI_INDEX, MIME_OCI_MANIFEST
 from formats.oci.models import OciBlobLink, OciManifest, OciManifestReference
-from formats.oci.parsers import MIME_OCI_INDEX, MIME_OCI_MANIFEST, parse_digest
+from formats.oci.names import parse_digest
 from formats.oci.selectors import OciImage, oci_blob_get
 from formats.oci.services import OciGcResult, oci_blob_push, oci_gc, oci_manifest_put
 from formats.oci.tasks import oci_gc_task
 from registry_project.celery import app as celery_app
 from storage.backends import blob_backend
+from storage.errors import BlobUnknown
 from storage.models import Blob
 from storage.services import blob_gc
 from tests.factories import RepositoryFactory

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from formats.oci import parsers
-from formats.oci.parsers import (
+from formats.oci import manifests, names
+from formats.oci.errors import ManifestInvalid
+from formats.oci.manifests import (
     EMPTY_DIGEST,
     EMPTY_JSON,
     EMPTY_SIZE,
@@ -18,19 +19,10 @@ from formats.oci.parsers import (
     MIME_OCI_INDEX,
     MIME_OCI_LAYER_TAR_GZIP,
     MIME_OCI_MANIFEST,
-    BlobUploadInvalid,
     Descriptor,
-    Digest,
-    DigestInvalid,
-    ManifestInvalid,
-    NameInvalid,
-    PaginationNumberInvalid,
     Platform,
-    RangeNotSatisfiable,
-    Scope,
-    ScopeInvalid,
-    TagInvalid,
 )
+from formats.oci.names import Digest
 
 A = "a" * 64
 B = "b" * 64
@@ -56,176 +48,12 @@ def _raw(body):
     return json.dumps(body).encode()
 
 
-# --- digests, names, tags ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("_case", "value", "expected"),
-    [
-        ("sha256", f"sha256:{A}", Digest("sha256", A)),
-        ("sha512", f"sha512:{'0f' * 64}", Digest("sha512", "0f" * 64)),
-    ],
-)
-def test_parse_digest_accepts_registered_algorithms(_case, value, expected):
-    digest = parsers.parse_digest(value)
-    assert digest == expected
-    assert str(digest) == value
-
-
-@pytest.mark.parametrize(
-    ("_case", "value", "message"),
-    [
-        ("no colon", A, "digest must be <algorithm>:<hex>"),
-        ("empty", "", "digest must be <algorithm>:<hex>"),
-        ("unknown algorithm", f"md5:{A[:32]}", "unsupported digest algorithm 'md5'"),
-        ("uppercase algorithm", f"SHA256:{A}", "unsupported digest algorithm 'SHA256'"),
-        ("short hex", f"sha256:{A[:63]}", "sha256 digest must be 64 lowercase hex characters"),
-        ("long hex", f"sha256:{A}0", "sha256 digest must be 64 lowercase hex characters"),
-        (
-            "uppercase hex",
-            f"sha256:{'A' * 64}",
-            "sha256 digest must be 64 lowercase hex characters",
-        ),
-        ("non hex", f"sha256:{'g' * 64}", "sha256 digest must be 64 lowercase hex characters"),
-        (
-            "trailing newline",
-            f"sha256:{A[:63]}\n",
-            "sha256 digest must be 64 lowercase hex characters",
-        ),
-        (
-            "sha512 with sha256 length",
-            f"sha512:{A}",
-            "sha512 digest must be 128 lowercase hex characters",
-        ),
-    ],
-)
-def test_parse_digest_rejects_malformed(_case, value, message):
-    with pytest.raises(DigestInvalid) as excinfo:
-        parsers.parse_digest(value)
-    assert excinfo.value.message == message
-    assert excinfo.value.code == "DIGEST_INVALID"
-    assert excinfo.value.detail == {"digest": value}
-    assert isinstance(excinfo.value, ValueError)
-
-
-def test_digest_of_hashes_bytes():
-    assert str(parsers.digest_of(EMPTY_JSON)) == EMPTY_DIGEST
-    assert parsers.digest_of(b"x", algorithm="sha512") == Digest(
-        "sha512", hashlib.sha512(b"x").hexdigest()
-    )
-
-
-def test_digest_of_rejects_unknown_algorithm():
-    with pytest.raises(DigestInvalid, match="unsupported digest algorithm 'md5'"):
-        parsers.digest_of(b"x", algorithm="md5")
-
-
-@pytest.mark.parametrize(
-    ("_case", "name"),
-    [
-        ("single component", "app"),
-        ("nested", "team/app/api"),
-        ("period", "team/app.v2"),
-        ("single underscore", "my_app"),
-        ("double underscore", "my__app"),
-        ("multiple dashes", "my---app"),
-        ("digits", "0/9"),
-        ("max length", "a" * 255),
-    ],
-)
-def test_validate_name_accepts_spec_grammar(_case, name):
-    assert parsers.validate_name(name) == name
-
-
-@pytest.mark.parametrize(
-    ("_case", "name"),
-    [
-        ("empty", ""),
-        ("uppercase", "Team/app"),
-        ("leading slash", "/team/app"),
-        ("trailing slash", "team/app/"),
-        ("double slash", "team//app"),
-        ("dot dot", "team/../app"),
-        ("triple underscore", "my___app"),
-        ("leading separator", "-app"),
-        ("trailing separator", "app-"),
-        ("mixed separators", "a._b"),
-        ("colon", "team/app:1"),
-        ("trailing newline", "app\n"),
-        ("too long", "a" * 256),
-    ],
-)
-def test_validate_name_rejects_invalid(_case, name):
-    with pytest.raises(NameInvalid) as excinfo:
-        parsers.validate_name(name)
-    assert excinfo.value.code == "NAME_INVALID"
-    assert excinfo.value.detail == {"name": name}
-
-
-@pytest.mark.parametrize(
-    ("_case", "tag"),
-    [
-        ("simple", "latest"),
-        ("version", "v1.2.3-rc.1"),
-        ("leading underscore", "_x"),
-        ("mixed case", "Release_2"),
-        ("max length", "a" * 128),
-    ],
-)
-def test_validate_tag_accepts_spec_grammar(_case, tag):
-    assert parsers.validate_tag(tag) == tag
-
-
-@pytest.mark.parametrize(
-    ("_case", "tag"),
-    [
-        ("empty", ""),
-        ("leading dot", ".hidden"),
-        ("leading dash", "-x"),
-        ("slash", "a/b"),
-        ("colon", "a:b"),
-        ("plus", "1.0+build"),
-        ("too long", "a" * 129),
-        ("trailing newline", "latest\n"),
-    ],
-)
-def test_validate_tag_rejects_invalid(_case, tag):
-    with pytest.raises(TagInvalid) as excinfo:
-        parsers.validate_tag(tag)
-    assert excinfo.value.code == "TAG_INVALID"
-    assert excinfo.value.detail == {"tag": tag}
-
-
-@pytest.mark.parametrize(
-    ("_case", "reference", "expected"),
-    [
-        ("tag", "latest", False),
-        ("digest", f"sha256:{A}", True),
-        ("malformed digest still a digest", "sha256:zz", True),
-    ],
-)
-def test_is_digest_reference(_case, reference, expected):
-    assert parsers.is_digest_reference(reference) is expected
-
-
-def test_parse_reference_returns_digest_or_tag():
-    assert parsers.parse_reference(f"sha256:{A}") == Digest("sha256", A)
-    assert parsers.parse_reference("v1") == "v1"
-    with pytest.raises(DigestInvalid):
-        parsers.parse_reference("sha256:zz")
-    with pytest.raises(TagInvalid):
-        parsers.parse_reference("-bad")
-
-
-# --- manifests -------------------------------------------------------------------------------
-
-
 def test_parse_oci_image_manifest():
     raw = _raw(_oci_manifest(annotations={"org.opencontainers.image.created": "2024"}))
-    parsed = parsers.parse_manifest(raw, content_type=MIME_OCI_MANIFEST)
+    parsed = manifests.parse_manifest(raw, content_type=MIME_OCI_MANIFEST)
     config = Descriptor(MIME_OCI_CONFIG, Digest("sha256", A), 10)
     layer = Descriptor(MIME_OCI_LAYER_TAR_GZIP, Digest("sha256", B), 20)
-    assert parsed == parsers.ParsedManifest(
+    assert parsed == manifests.ParsedManifest(
         media_type=MIME_OCI_MANIFEST,
         digest=Digest("sha256", hashlib.sha256(raw).hexdigest()),
         size=len(raw),
@@ -243,7 +71,7 @@ def test_parse_oci_image_manifest():
 def test_parse_umoci_manifest_without_media_type_uses_content_type():
     # umoci (and skopeo copying its layouts) omit mediaType from the body.
     raw = _raw(_oci_manifest(mediaType=None))
-    parsed = parsers.parse_manifest(raw, content_type=MIME_OCI_MANIFEST + "; charset=utf-8")
+    parsed = manifests.parse_manifest(raw, content_type=MIME_OCI_MANIFEST + "; charset=utf-8")
     assert parsed.media_type == MIME_OCI_MANIFEST
 
 
@@ -266,7 +94,7 @@ def test_parse_umoci_manifest_without_media_type_uses_content_type():
     ],
 )
 def test_parse_manifest_infers_oci_media_type(_case, body, content_type, expected):
-    assert parsers.parse_manifest(_raw(body), content_type=content_type).media_type == expected
+    assert manifests.parse_manifest(_raw(body), content_type=content_type).media_type == expected
 
 
 def test_parse_oci_index_with_platforms_and_artifact_type():
@@ -285,7 +113,7 @@ def test_parse_oci_index_with_platforms_and_artifact_type():
         ],
         "subject": _desc(MIME_OCI_MANIFEST, C, 5),
     }
-    parsed = parsers.parse_manifest(_raw(body), content_type=MIME_OCI_INDEX)
+    parsed = manifests.parse_manifest(_raw(body), content_type=MIME_OCI_INDEX)
     assert parsed.is_index is True
     assert parsed.config is None
     assert parsed.layers == ()
@@ -304,7 +132,7 @@ def test_parse_oci_index_with_platforms_and_artifact_type():
 
 def test_parse_oci_index_without_artifact_type_has_none():
     body = {"schemaVersion": 2, "mediaType": MIME_OCI_INDEX, "manifests": []}
-    parsed = parsers.parse_manifest(_raw(body), content_type=None)
+    parsed = manifests.parse_manifest(_raw(body), content_type=None)
     assert parsed.manifests == ()
     assert parsed.artifact_type is None
 
@@ -316,8 +144,8 @@ def test_parse_artifact_manifest_with_empty_config_and_subject():
         layers=[_desc("application/spdx+json", B, 7, annotations={"k": "v"})],
         subject=_desc(MIME_OCI_MANIFEST, C, 499),
     )
-    parsed = parsers.parse_manifest(_raw(body), content_type=MIME_OCI_MANIFEST)
-    assert parsed.config == Descriptor(MIME_OCI_EMPTY, parsers.parse_digest(EMPTY_DIGEST), 2)
+    parsed = manifests.parse_manifest(_raw(body), content_type=MIME_OCI_MANIFEST)
+    assert parsed.config == Descriptor(MIME_OCI_EMPTY, names.parse_digest(EMPTY_DIGEST), 2)
     assert parsed.layers == (
         Descriptor("application/spdx+json", Digest("sha256", B), 7, annotations={"k": "v"}),
     )
@@ -337,13 +165,13 @@ def test_manifest_artifact_type_follows_referrers_rules(_case, artifact_type, ex
     body = _oci_manifest(
         artifactType=artifact_type, config=_desc("application/vnd.example.config", A, 3)
     )
-    parsed = parsers.parse_manifest(_raw(body), content_type=MIME_OCI_MANIFEST)
+    parsed = manifests.parse_manifest(_raw(body), content_type=MIME_OCI_MANIFEST)
     assert parsed.artifact_type == expected
 
 
 def test_parse_artifact_manifest_with_no_layers():
     body = _oci_manifest(layers=[])
-    parsed = parsers.parse_manifest(_raw(body), content_type=None)
+    parsed = manifests.parse_manifest(_raw(body), content_type=None)
     assert parsed.layers == ()
 
 
@@ -356,7 +184,7 @@ def test_parse_docker_schema2_manifest():
         # Docker types have no subject; the field is ignored rather than indexed.
         "subject": _desc(MIME_OCI_MANIFEST, C, 5),
     }
-    parsed = parsers.parse_manifest(_raw(body), content_type=MIME_DOCKER_MANIFEST_V2)
+    parsed = manifests.parse_manifest(_raw(body), content_type=MIME_DOCKER_MANIFEST_V2)
     assert parsed.media_type == MIME_DOCKER_MANIFEST_V2
     assert parsed.config == Descriptor(MIME_DOCKER_CONFIG, Digest("sha256", A), 1469)
     assert parsed.layers == (Descriptor(MIME_DOCKER_LAYER_TAR_GZIP, Digest("sha256", B), 2479),)
@@ -377,7 +205,7 @@ def test_parse_docker_manifest_list():
             )
         ],
     }
-    parsed = parsers.parse_manifest(_raw(body), content_type=MIME_DOCKER_MANIFEST_LIST_V2)
+    parsed = manifests.parse_manifest(_raw(body), content_type=MIME_DOCKER_MANIFEST_LIST_V2)
     assert parsed.is_index is True
     assert parsed.manifests == (
         Descriptor(
@@ -393,7 +221,7 @@ def test_descriptor_urls_are_kept():
         1,
         urls=["https://example.com/layer"],
     )
-    parsed = parsers.parse_manifest(_raw(_oci_manifest(layers=[layer])), content_type=None)
+    parsed = manifests.parse_manifest(_raw(_oci_manifest(layers=[layer])), content_type=None)
     assert parsed.layers[0].urls == ("https://example.com/layer",)
 
 
@@ -603,7 +431,7 @@ def test_descriptor_urls_are_kept():
 )
 def test_parse_manifest_rejects_invalid(_case, raw, content_type, message):
     with pytest.raises(ManifestInvalid) as excinfo:
-        parsers.parse_manifest(raw, content_type=content_type)
+        manifests.parse_manifest(raw, content_type=content_type)
     assert excinfo.value.code == "MANIFEST_INVALID"
     if message is None:
         assert excinfo.value.message.startswith("manifest is not valid JSON: ")
@@ -614,7 +442,7 @@ def test_parse_manifest_rejects_invalid(_case, raw, content_type, message):
 def test_parse_manifest_rejects_oversized_body():
     raw = _raw(_oci_manifest())
     with pytest.raises(ManifestInvalid) as excinfo:
-        parsers.parse_manifest(raw, content_type=None, max_size=len(raw) - 1)
+        manifests.parse_manifest(raw, content_type=None, max_size=len(raw) - 1)
     assert excinfo.value.message == f"manifest larger than {len(raw) - 1} bytes"
     assert excinfo.value.detail == {"size": len(raw)}
 
@@ -622,13 +450,13 @@ def test_parse_manifest_rejects_oversized_body():
 def test_manifest_invalid_detail_names_field():
     raw = _raw(_oci_manifest(layers=[_desc(MIME_OCI_LAYER_TAR_GZIP, B, -5)]))
     with pytest.raises(ManifestInvalid) as excinfo:
-        parsers.parse_manifest(raw, content_type=None)
+        manifests.parse_manifest(raw, content_type=None)
     assert excinfo.value.detail == {"field": "layers[0].size"}
 
 
 def test_empty_descriptor_constants_agree():
     assert base64.b64decode("e30=") == EMPTY_JSON
-    assert str(parsers.digest_of(EMPTY_JSON)) == EMPTY_DIGEST
+    assert str(names.digest_of(EMPTY_JSON)) == EMPTY_DIGEST
     assert len(EMPTY_JSON) == EMPTY_SIZE
 
 
@@ -651,7 +479,7 @@ def _referrers():
 
 
 def test_build_referrers_index_lists_all():
-    body = parsers.build_referrers_index(_referrers(), artifact_type_filter=None)
+    body = manifests.build_referrers_index(_referrers(), artifact_type_filter=None)
     assert json.loads(body) == {
         "schemaVersion": 2,
         "mediaType": MIME_OCI_INDEX,
@@ -684,12 +512,12 @@ def test_build_referrers_index_lists_all():
     ],
 )
 def test_build_referrers_index_filters(_case, artifact_type_filter, expected_digests):
-    body = parsers.build_referrers_index(_referrers(), artifact_type_filter=artifact_type_filter)
+    body = manifests.build_referrers_index(_referrers(), artifact_type_filter=artifact_type_filter)
     assert [m["digest"] for m in json.loads(body)["manifests"]] == expected_digests
 
 
 def test_build_referrers_index_empty():
-    assert parsers.build_referrers_index([], artifact_type_filter=None) == (
+    assert manifests.build_referrers_index([], artifact_type_filter=None) == (
         b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}'
     )
 
@@ -701,7 +529,7 @@ def test_referrer_descriptor_of_parsed_manifest():
         subject=_desc(MIME_OCI_MANIFEST, C, 1),
     )
     raw = _raw(body)
-    parsed = parsers.parse_manifest(raw, content_type=None)
+    parsed = manifests.parse_manifest(raw, content_type=None)
     assert parsed.referrer_descriptor().to_json() == {
         "mediaType": MIME_OCI_MANIFEST,
         "digest": "sha256:" + hashlib.sha256(raw).hexdigest(),
@@ -726,252 +554,3 @@ def test_descriptor_to_json_includes_platform_and_urls():
         "platform": {"architecture": "arm", "os": "linux", "variant": "v7"},
         "urls": ["https://x"],
     }
-
-
-# --- ranges ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("_case", "header", "expected"),
-    [
-        ("spec form", "0-99", (0, 99)),
-        ("later chunk", "100-199", (100, 199)),
-        ("single byte", "5-5", (5, 5)),
-        ("rfc form with unknown total", "bytes 0-99/*", (0, 99)),
-        ("rfc form with total", "bytes 0-99/100", (0, 99)),
-        ("bytes= prefix", "bytes=0-99", (0, 99)),
-        ("surrounding spaces", " 0-9 ", (0, 9)),
-    ],
-)
-def test_parse_content_range(_case, header, expected):
-    assert parsers.parse_content_range(header) == expected
-
-
-@pytest.mark.parametrize(
-    ("_case", "header", "message"),
-    [
-        ("empty", "", "malformed Content-Range"),
-        ("open ended", "0-", "malformed Content-Range"),
-        ("negative", "-1-5", "malformed Content-Range"),
-        ("not numbers", "a-b", "malformed Content-Range"),
-        ("end before start", "10-5", "Content-Range end before start"),
-        ("thousands of digits", "0-" + "9" * 5000, "malformed Content-Range"),
-    ],
-)
-def test_parse_content_range_rejects_invalid(_case, header, message):
-    with pytest.raises(BlobUploadInvalid) as excinfo:
-        parsers.parse_content_range(header)
-    assert excinfo.value.message == message
-    assert excinfo.value.code == "BLOB_UPLOAD_INVALID"
-    assert excinfo.value.detail == {"content_range": header}
-
-
-@pytest.mark.parametrize(
-    ("_case", "header", "expected"),
-    [
-        ("absent", None, None),
-        ("empty", "", None),
-        ("closed", "bytes=0-9", (0, 9)),
-        ("closed clamped to size", "bytes=90-1000", (90, 99)),
-        ("open ended", "bytes=10-", (10, 99)),
-        ("suffix", "bytes=-10", (90, 99)),
-        ("suffix longer than blob", "bytes=-500", (0, 99)),
-        ("last byte", "bytes=99-99", (99, 99)),
-        ("unit is case-insensitive", "Bytes=0-0", (0, 0)),
-        ("other unit ignored", "items=0-9", None),
-        ("multiple ranges ignored", "bytes=0-1,5-6", None),
-        ("malformed ignored", "bytes=abc", None),
-        ("dash only ignored", "bytes=-", None),
-        ("reversed ignored", "bytes=9-0", None),
-        ("no equals ignored", "bytes 0-9", None),
-    ],
-)
-def test_parse_range(_case, header, expected):
-    assert parsers.parse_range(header, size=100) == expected
-
-
-@pytest.mark.parametrize(
-    ("_case", "header", "size"),
-    [
-        ("start at size", "bytes=100-", 100),
-        ("start beyond size", "bytes=200-300", 100),
-        ("zero suffix", "bytes=-0", 100),
-        ("empty blob", "bytes=0-", 0),
-        ("suffix of empty blob", "bytes=-5", 0),
-    ],
-)
-def test_parse_range_unsatisfiable(_case, header, size):
-    with pytest.raises(RangeNotSatisfiable) as excinfo:
-        parsers.parse_range(header, size=size)
-    assert excinfo.value.detail == {"size": size}
-    assert excinfo.value.code == "RANGE_NOT_SATISFIABLE"
-
-
-# --- pagination ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("_case", "value", "expected"),
-    [
-        ("absent uses default", None, 50),
-        ("empty uses default", "", 50),
-        ("zero", "0", 0),
-        ("explicit", "2", 2),
-        ("clamped", "100000", 1000),
-    ],
-)
-def test_parse_page_size(_case, value, expected):
-    assert parsers.parse_page_size(value, default=50, maximum=1000) == expected
-
-
-@pytest.mark.parametrize(
-    ("_case", "value"), [("negative", "-1"), ("word", "ten"), ("float", "1.5"), ("unicode", "١")]
-)
-def test_parse_page_size_rejects_invalid(_case, value):
-    with pytest.raises(PaginationNumberInvalid) as excinfo:
-        parsers.parse_page_size(value, default=50, maximum=1000)
-    assert excinfo.value.code == "PAGINATION_NUMBER_INVALID"
-    assert excinfo.value.detail == {"n": value}
-
-
-@pytest.mark.parametrize(
-    ("_case", "path", "n", "last", "expected"),
-    [
-        (
-            "tags",
-            "/v2/team/app/tags/list",
-            2,
-            "b",
-            '</v2/team/app/tags/list?n=2&last=b>; rel="next"',
-        ),
-        (
-            "catalog escapes slash",
-            "/v2/_catalog",
-            100,
-            "team/app",
-            '</v2/_catalog?n=100&last=team%2Fapp>; rel="next"',
-        ),
-    ],
-)
-def test_build_next_link(_case, path, n, last, expected):
-    assert parsers.build_next_link(path, n=n, last=last) == expected
-
-
-# --- token scopes ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("_case", "value", "expected"),
-    [
-        (
-            "push",
-            "repository:team/app:pull,push",
-            Scope("repository", "team/app", ("pull", "push")),
-        ),
-        ("catalog", "registry:catalog:*", Scope("registry", "catalog", ("*",))),
-        (
-            "duplicate actions",
-            "repository:app:pull,pull,delete",
-            Scope("repository", "app", ("pull", "delete")),
-        ),
-        (
-            "resource class",
-            "repository(plugin):team/app:pull",
-            Scope("repository(plugin)", "team/app", ("pull",)),
-        ),
-        (
-            "name with port colon on non-repository type",
-            "foo:host:5000/x:pull",
-            Scope("foo", "host:5000/x", ("pull",)),
-        ),
-    ],
-)
-def test_parse_scope(_case, value, expected):
-    scope = parsers.parse_scope(value)
-    assert scope == expected
-
-
-def test_scope_renders_back_and_as_claim():
-    scope = parsers.parse_scope("repository:team/app:pull,push")
-    assert str(scope) == "repository:team/app:pull,push"
-    assert scope.to_claim() == {
-        "type": "repository",
-        "name": "team/app",
-        "actions": ["pull", "push"],
-    }
-
-
-@pytest.mark.parametrize(
-    ("_case", "value", "message"),
-    [
-        ("empty", "", "malformed scope"),
-        ("no actions part", "repository:team/app", "malformed scope"),
-        ("empty name", "repository::pull", "malformed scope"),
-        ("empty actions", "repository:app:", "malformed scope actions"),
-        ("bad action", "repository:app:pu-ll", "malformed scope actions"),
-        ("bad type", "Repo:app:pull", "malformed scope"),
-        ("invalid repository name", "repository:Team/App:pull", "invalid repository name in scope"),
-    ],
-)
-def test_parse_scope_rejects_invalid(_case, value, message):
-    with pytest.raises(ScopeInvalid) as excinfo:
-        parsers.parse_scope(value)
-    assert excinfo.value.message == message
-    assert excinfo.value.detail == {"scope": value}
-
-
-def test_parse_scopes_merges_params_as_skopeo_sends_them():
-    # skopeo asks for the mount source as a second scope parameter.
-    scopes = parsers.parse_scopes(
-        ["repository:team/b:pull,push", "repository:team/a:pull", "repository:team/b:pull"]
-    )
-    assert scopes == (
-        Scope("repository", "team/b", ("pull", "push")),
-        Scope("repository", "team/a", ("pull",)),
-    )
-
-
-def test_parse_scopes_splits_space_separated_values():
-    scopes = parsers.parse_scopes(["repository:a:pull registry:catalog:*", ""])
-    assert scopes == (Scope("repository", "a", ("pull",)), Scope("registry", "catalog", ("*",)))
-
-
-def test_parse_scopes_rejects_any_invalid():
-    with pytest.raises(ScopeInvalid):
-        parsers.parse_scopes(["repository:a:pull", "nonsense"])
-
-
-@pytest.mark.parametrize(
-    ("_case", "kwargs", "expected"),
-    [
-        (
-            "no scope",
-            {"realm": "http://r/token", "service": "r"},
-            'Bearer realm="http://r/token",service="r"',
-        ),
-        (
-            "scopes and error",
-            {
-                "realm": "http://r/token",
-                "service": "r",
-                "scopes": [
-                    Scope("repository", "a", ("pull",)),
-                    Scope("registry", "catalog", ("*",)),
-                ],
-                "error": "insufficient_scope",
-            },
-            (
-                'Bearer realm="http://r/token",service="r",'
-                'scope="repository:a:pull registry:catalog:*",error="insufficient_scope"'
-            ),
-        ),
-    ],
-)
-def test_build_bearer_challenge(_case, kwargs, expected):
-    assert parsers.build_bearer_challenge(**kwargs) == expected
-
-
-def test_error_default_message_comes_from_docstring():
-    assert DigestInvalid().message == "provided digest did not match uploaded content"
-    assert NameInvalid().code == "NAME_INVALID"
-    assert ManifestInvalid().detail == {}

@@ -1,28 +1,24 @@
-"""Pure parsing and building for the OCI distribution protocol: no Django, no database.
+"""Media types, descriptors, image manifests and indexes, and the referrers index: pure, no Django.
 
-Implements the request/response grammar of the OCI distribution-spec v1.1
-(https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md) and the document shapes
-of the OCI image-spec v1.1 (https://github.com/opencontainers/image-spec/blob/v1.1.0/manifest.md,
-``image-index.md``, ``descriptor.md``), plus Docker's image manifest v2 schema 2 and manifest list
-(https://distribution.github.io/distribution/spec/manifest-v2-2/), which clients still push.
-The token-endpoint helpers follow https://distribution.github.io/distribution/spec/auth/scope/.
-
-Errors raised here are ``ValueError`` subclasses whose ``code`` is the spec's error code; the
-protocol views map them onto the ``RegistryError`` classes of ``formats/oci/errors.py``.
+https://github.com/opencontainers/image-spec/blob/v1.1.0/manifest.md, ``image-index.md`` and
+``descriptor.md``, plus Docker's image manifest v2 schema 2 and manifest list
+(https://distribution.github.io/distribution/spec/manifest-v2-2/), which clients still push;
+the referrers index follows
+https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#listing-referrers
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
-from urllib.parse import urlencode
+from typing import Any
 
+from formats.oci.errors import DigestInvalid, ManifestInvalid
+from formats.oci.names import Digest, digest_of, parse_digest
 from registry_project import jsonbody
 
 # --- Media types -----------------------------------------------------------------------------
@@ -30,16 +26,13 @@ from registry_project import jsonbody
 MIME_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MIME_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MIME_OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-MIME_OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
 MIME_OCI_LAYER_TAR_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
-MIME_OCI_LAYER_TAR_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 MIME_OCI_EMPTY = "application/vnd.oci.empty.v1+json"
 
 MIME_DOCKER_MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 MIME_DOCKER_MANIFEST_LIST_V2 = "application/vnd.docker.distribution.manifest.list.v2+json"
 MIME_DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 MIME_DOCKER_LAYER_TAR_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
-MIME_DOCKER_LAYER_FOREIGN_TAR_GZIP = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
 MIME_DOCKER_MANIFEST_V1 = "application/vnd.docker.distribution.manifest.v1+json"
 MIME_DOCKER_MANIFEST_V1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 
@@ -60,247 +53,13 @@ EMPTY_JSON = b"{}"
 EMPTY_DIGEST = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 EMPTY_SIZE = 2
 
-# --- Headers ---------------------------------------------------------------------------------
-
-HEADER_DOCKER_CONTENT_DIGEST = "Docker-Content-Digest"
-HEADER_DOCKER_UPLOAD_UUID = "Docker-Upload-UUID"
-HEADER_DOCKER_DISTRIBUTION_API_VERSION = "Docker-Distribution-API-Version"
-HEADER_OCI_SUBJECT = "OCI-Subject"
-HEADER_OCI_FILTERS_APPLIED = "OCI-Filters-Applied"
-HEADER_OCI_TAG = "OCI-Tag"
-HEADER_OCI_CHUNK_MIN_LENGTH = "OCI-Chunk-Min-Length"
-HEADER_WWW_AUTHENTICATE = "WWW-Authenticate"
-HEADER_LINK = "Link"
-HEADER_RANGE = "Range"
-HEADER_CONTENT_RANGE = "Content-Range"
-
-API_VERSION = "registry/2.0"
-FILTER_ARTIFACT_TYPE = "artifactType"
-
-# --- Limits ----------------------------------------------------------------------------------
-
-#: distribution/reference caps the whole name at 255; the spec only warns about hostname + name.
-MAX_NAME_LENGTH = 255
-MAX_TAG_LENGTH = 128
 #: The spec says registries SHOULD accept manifests of at least 4 MiB.
 MAX_MANIFEST_SIZE = 4 * 1024 * 1024
 
-DIGEST_HEX_LENGTHS: Mapping[str, int] = {"sha256": 64, "sha512": 128}
-
-_NAME_RE = re.compile(
-    r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*"
-)
-_TAG_RE = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")
-_HEX_RE = re.compile(r"[a-f0-9]+")
 # RFC 6838 restricted-name, both halves; parameters are not allowed in descriptors.
 _MEDIA_TYPE_RE = re.compile(
     r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
 )
-# Offsets of up to 18 digits (an exabyte): int() of thousands of digits raises ValueError.
-_CONTENT_RANGE_RE = re.compile(r"(?:bytes[ =])?([0-9]{1,18})-([0-9]{1,18})(?:/(?:[0-9]+|\*))?")
-_BYTE_RANGE_RE = re.compile(r"([0-9]*)-([0-9]*)")
-_SCOPE_TYPE_RE = re.compile(r"[a-z0-9]+(?:\([a-z0-9]+\))?")
-_SCOPE_ACTION_RE = re.compile(r"[a-z]+|\*")
-
-
-# --- Errors ----------------------------------------------------------------------------------
-
-
-class OciProtocolError(ValueError):
-    """Base of the parse errors; ``code`` is the error code the client will see."""
-
-    code: ClassVar[str] = "UNKNOWN"
-
-    def __init__(self, message: str = "", **detail: object) -> None:
-        super().__init__(message or (self.__doc__ or self.code).strip())
-        self.message = str(self)
-        self.detail = detail
-
-
-class DigestInvalid(OciProtocolError):
-    """provided digest did not match uploaded content"""
-
-    code = "DIGEST_INVALID"
-
-
-class NameInvalid(OciProtocolError):
-    """invalid repository name"""
-
-    code = "NAME_INVALID"
-
-
-class TagInvalid(OciProtocolError):
-    """manifest tag did not match URI"""
-
-    # Not in distribution-spec v1.1; CNCF Distribution uses this code with HTTP 400.
-    code = "TAG_INVALID"
-
-
-class ManifestInvalid(OciProtocolError):
-    """manifest invalid"""
-
-    code = "MANIFEST_INVALID"
-
-
-class BlobUploadInvalid(OciProtocolError):
-    """blob upload invalid"""
-
-    code = "BLOB_UPLOAD_INVALID"
-
-
-class RangeNotSatisfiable(OciProtocolError):
-    """requested range not satisfiable"""
-
-    # No spec code exists; views answer 416 with ``Content-Range: bytes */<size>``.
-    code = "RANGE_NOT_SATISFIABLE"
-
-
-class PaginationNumberInvalid(OciProtocolError):
-    """invalid number of results requested"""
-
-    # CNCF Distribution's code for a bad ``n`` query parameter (HTTP 400).
-    code = "PAGINATION_NUMBER_INVALID"
-
-
-class ScopeInvalid(OciProtocolError):
-    """invalid scope"""
-
-    # The token endpoint answers OAuth-style 400 ``invalid_request`` rather than the spec envelope.
-    code = "SCOPE_INVALID"
-
-
-# --- Digests, names, tags --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Digest:
-    """A content digest such as ``sha256:<64 hex>``.
-
-    Attributes:
-        algorithm: ``sha256`` or ``sha512``.
-        hex: The lowercase hex encoding of the hash.
-    """
-
-    algorithm: str
-    hex: str
-
-    def __str__(self) -> str:
-        return f"{self.algorithm}:{self.hex}"
-
-
-def parse_digest(value: str) -> Digest:
-    """Parse and validate a digest string.
-
-    Only ``sha256`` and ``sha512`` with lowercase hex of the exact length are accepted, as the
-    image-spec requires for registered algorithms.
-
-    Args:
-        value: The digest, e.g. ``"sha256:<64 hex>"``.
-
-    Returns:
-        The parsed digest.
-
-    Raises:
-        DigestInvalid: If the string is malformed, the algorithm unsupported or the hex wrong.
-    """
-    algorithm, sep, hex_ = value.partition(":")
-    if not sep:
-        raise DigestInvalid("digest must be <algorithm>:<hex>", digest=value)
-    expected = DIGEST_HEX_LENGTHS.get(algorithm)
-    if expected is None:
-        raise DigestInvalid(f"unsupported digest algorithm {algorithm!r}", digest=value)
-    if len(hex_) != expected or not _HEX_RE.fullmatch(hex_):
-        raise DigestInvalid(
-            f"{algorithm} digest must be {expected} lowercase hex characters", digest=value
-        )
-    return Digest(algorithm=algorithm, hex=hex_)
-
-
-def digest_of(data: bytes, *, algorithm: str = "sha256") -> Digest:
-    """Compute the digest of ``data``.
-
-    Args:
-        data: The bytes to hash (small documents only, such as manifests).
-        algorithm: ``sha256`` or ``sha512``.
-
-    Returns:
-        The digest of ``data``.
-
-    Raises:
-        DigestInvalid: If the algorithm is not supported.
-    """
-    if algorithm not in DIGEST_HEX_LENGTHS:
-        raise DigestInvalid(f"unsupported digest algorithm {algorithm!r}")
-    return Digest(algorithm=algorithm, hex=hashlib.new(algorithm, data).hexdigest())
-
-
-def validate_name(name: str) -> str:
-    """Validate a repository name such as ``team/app/api``.
-
-    Args:
-        name: The ``<name>`` of a ``/v2/<name>/...`` URL.
-
-    Returns:
-        ``name`` unchanged.
-
-    Raises:
-        NameInvalid: If it does not match the spec's grammar or exceeds ``MAX_NAME_LENGTH``.
-    """
-    if len(name) > MAX_NAME_LENGTH:
-        raise NameInvalid(f"repository name longer than {MAX_NAME_LENGTH}", name=name)
-    if not _NAME_RE.fullmatch(name):
-        raise NameInvalid("invalid repository name", name=name)
-    return name
-
-
-def validate_tag(tag: str) -> str:
-    """Validate a tag.
-
-    Args:
-        tag: The tag, at most 128 characters of ``[a-zA-Z0-9._-]`` not starting with ``.``/``-``.
-
-    Returns:
-        ``tag`` unchanged.
-
-    Raises:
-        TagInvalid: If it does not match the spec's grammar.
-    """
-    if not _TAG_RE.fullmatch(tag):
-        raise TagInvalid("invalid tag", tag=tag)
-    return tag
-
-
-def is_digest_reference(reference: str) -> bool:
-    """Tell whether a ``<reference>`` is meant as a digest rather than a tag.
-
-    Tags cannot contain ``:``, so any reference with one is a digest; validate it with
-    ``parse_digest``.
-
-    Args:
-        reference: The ``<reference>`` of a manifests URL.
-
-    Returns:
-        True if ``reference`` should be treated as a digest.
-    """
-    return ":" in reference
-
-
-def parse_reference(reference: str) -> Digest | str:
-    """Parse a manifests ``<reference>`` into a digest or a validated tag.
-
-    Args:
-        reference: A tag or a digest.
-
-    Returns:
-        A ``Digest`` for digests, the tag string otherwise.
-
-    Raises:
-        DigestInvalid: If it looks like a digest but is not a valid one.
-        TagInvalid: If it is neither a digest nor a valid tag.
-    """
-    if is_digest_reference(reference):
-        return parse_digest(reference)
-    return validate_tag(reference)
 
 
 # --- Descriptors and manifests ---------------------------------------------------------------
@@ -599,6 +358,7 @@ def parse_manifest(
     config: Descriptor | None = None
     layers: tuple[Descriptor, ...] = ()
     manifests: tuple[Descriptor, ...] = ()
+    artifact_type: str | None
     if media_type in IMAGE_MANIFEST_MEDIA_TYPES:
         # image-spec: reject documents that look like both kinds (media type confusion).
         if "manifests" in body:
@@ -654,222 +414,3 @@ def build_referrers_index(
     ]
     index = {"schemaVersion": 2, "mediaType": MIME_OCI_INDEX, "manifests": manifests}
     return json.dumps(index, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-# --- Ranges ----------------------------------------------------------------------------------
-
-
-def parse_content_range(header: str) -> tuple[int, int]:
-    """Parse the ``Content-Range`` of a chunk PATCH (or of a closing PUT carrying a chunk).
-
-    The spec form is ``<start>-<end>``, inclusive. The RFC 9110 form ``bytes <start>-<end>/*``
-    is accepted as well because some clients send it. Whether the chunk starts at the current
-    offset (else 416) is for the caller to check.
-
-    Args:
-        header: The header value.
-
-    Returns:
-        ``(start, end)``, both inclusive.
-
-    Raises:
-        BlobUploadInvalid: If the header is malformed or ``end < start``.
-    """
-    match = _CONTENT_RANGE_RE.fullmatch(header.strip())
-    if not match:
-        raise BlobUploadInvalid("malformed Content-Range", content_range=header)
-    start, end = int(match.group(1)), int(match.group(2))
-    if end < start:
-        raise BlobUploadInvalid("Content-Range end before start", content_range=header)
-    return start, end
-
-
-def parse_range(header: str | None, *, size: int) -> tuple[int, int] | None:
-    """Parse a blob GET ``Range`` header against a blob of ``size`` bytes.
-
-    Follows RFC 9110 section 14: headers that are absent, malformed, in another unit or ask for
-    several ranges are ignored (serve the whole blob with 200); ``bytes=a-b``, ``bytes=a-``
-    and ``bytes=-n`` are honoured, with ``b`` clamped to the last byte.
-
-    Args:
-        header: The ``Range`` header value, if any.
-        size: The blob's size in bytes.
-
-    Returns:
-        ``(start, end)`` inclusive for a 206 answer, or None to serve the whole blob.
-
-    Raises:
-        RangeNotSatisfiable: If the range is well-formed but selects no byte of the blob; the
-            view answers 416 with ``Content-Range: bytes */<size>`` (``detail["size"]``).
-    """
-    if not header:
-        return None
-    unit, sep, spec = header.strip().partition("=")
-    if not sep or unit.strip().lower() != "bytes" or "," in spec:
-        return None
-    match = _BYTE_RANGE_RE.fullmatch(spec.strip())
-    if not match or match.group(0) == "-":
-        return None
-    first, last = match.group(1), match.group(2)
-    if not first:
-        suffix = int(last)
-        if suffix == 0 or size == 0:
-            raise RangeNotSatisfiable(size=size)
-        return max(size - suffix, 0), size - 1
-    start = int(first)
-    if last and int(last) < start:
-        return None
-    if start >= size:
-        raise RangeNotSatisfiable(size=size)
-    return start, min(int(last), size - 1) if last else size - 1
-
-
-# --- Pagination ------------------------------------------------------------------------------
-
-
-def parse_page_size(value: str | None, *, default: int, maximum: int) -> int:
-    """Parse the ``n`` query parameter of tag and catalog listings.
-
-    Args:
-        value: The raw ``n`` parameter, if any.
-        default: The page size when ``n`` is absent.
-        maximum: The largest page served; larger requests are clamped (the Link header then
-            tells the client there is more).
-
-    Returns:
-        The page size, from 0 (the spec says an empty list, no Link) to ``maximum``.
-
-    Raises:
-        PaginationNumberInvalid: If ``n`` is not a non-negative integer.
-    """
-    if value is None or value == "":
-        return min(default, maximum)
-    if not value.isascii() or not value.isdigit():
-        raise PaginationNumberInvalid(n=value)
-    return min(int(value), maximum)
-
-
-def build_next_link(path: str, *, n: int, last: str) -> str:
-    """Build the ``Link`` header pointing at the next page of a listing.
-
-    Args:
-        path: The listing's path, e.g. ``/v2/team/app/tags/list`` or ``/v2/_catalog``.
-        n: The page size to repeat.
-        last: The last tag or repository name of the current page.
-
-    Returns:
-        The header value, e.g. ``</v2/team/app/tags/list?n=2&last=b>; rel="next"``.
-    """
-    return f'<{path}?{urlencode({"n": n, "last": last})}>; rel="next"'
-
-
-# --- Token scopes ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Scope:
-    """One resource scope of a token request, e.g. ``repository:team/app:pull,push``.
-
-    Attributes:
-        type: Resource type, such as ``repository`` or ``registry`` (with an optional class,
-            ``repository(plugin)``).
-        name: Resource name, such as ``team/app`` or ``catalog``.
-        actions: Requested actions in first-seen order, such as ``("pull", "push")`` or
-            ``("*",)``.
-    """
-
-    type: str
-    name: str
-    actions: tuple[str, ...]
-
-    def __str__(self) -> str:
-        return f"{self.type}:{self.name}:{','.join(self.actions)}"
-
-    def to_claim(self) -> dict[str, Any]:
-        """Return the scope as an entry of a token's ``access`` claim.
-
-        Returns:
-            ``{"type": ..., "name": ..., "actions": [...]}``.
-        """
-        return {"type": self.type, "name": self.name, "actions": list(self.actions)}
-
-
-def parse_scope(value: str) -> Scope:
-    """Parse one ``scope`` value of the token endpoint.
-
-    The name may itself contain ``:`` (``host:port/name`` in some clients), so the type ends
-    at the first colon and the actions start after the last one. Repository names are
-    validated like ``/v2/<name>/`` paths.
-
-    Args:
-        value: E.g. ``repository:team/app:pull,push`` or ``registry:catalog:*``.
-
-    Returns:
-        The parsed scope, with duplicate actions removed.
-
-    Raises:
-        ScopeInvalid: If the value is malformed or names an invalid repository.
-    """
-    type_, sep1, rest = value.partition(":")
-    name, sep2, actions_part = rest.rpartition(":")
-    if not sep1 or not sep2 or not name or not _SCOPE_TYPE_RE.fullmatch(type_):
-        raise ScopeInvalid("malformed scope", scope=value)
-    actions = tuple(dict.fromkeys(a.strip() for a in actions_part.split(",") if a.strip()))
-    if not actions or not all(_SCOPE_ACTION_RE.fullmatch(a) for a in actions):
-        raise ScopeInvalid("malformed scope actions", scope=value)
-    if type_.partition("(")[0] == "repository":
-        try:
-            validate_name(name)
-        except NameInvalid as exc:
-            raise ScopeInvalid("invalid repository name in scope", scope=value) from exc
-    return Scope(type=type_, name=name, actions=actions)
-
-
-def parse_scopes(values: Iterable[str]) -> tuple[Scope, ...]:
-    """Parse every ``scope`` parameter of a token request and merge duplicates.
-
-    Clients send one ``scope`` parameter per resource (skopeo adds the mount source as a
-    second one); OAuth2-style POSTs join them with spaces. Both are accepted.
-
-    Args:
-        values: The ``scope`` parameter values (``request.GET.getlist("scope")``).
-
-    Returns:
-        One scope per (type, name) in first-seen order, actions merged in first-seen order.
-
-    Raises:
-        ScopeInvalid: If any scope is malformed.
-    """
-    merged: dict[tuple[str, str], Scope] = {}
-    for value in values:
-        for part in value.split():
-            scope = parse_scope(part)
-            key = (scope.type, scope.name)
-            if key in merged:
-                actions = tuple(dict.fromkeys(merged[key].actions + scope.actions))
-                scope = Scope(type=scope.type, name=scope.name, actions=actions)
-            merged[key] = scope
-    return tuple(merged.values())
-
-
-def build_bearer_challenge(
-    *, realm: str, service: str, scopes: Iterable[Scope] = (), error: str | None = None
-) -> str:
-    """Build the ``WWW-Authenticate`` value of a 401 that sends clients to the token endpoint.
-
-    Args:
-        realm: Absolute URL of the token endpoint.
-        service: The service name clients echo back as ``service=``.
-        scopes: The scopes the request needed; clients ask the token endpoint for them.
-        error: An RFC 6750 error such as ``insufficient_scope``, if any.
-
-    Returns:
-        E.g. ``Bearer realm="https://r/token",service="r",scope="repository:a:pull"``.
-    """
-    parts = [f'realm="{realm}"', f'service="{service}"']
-    scope_text = " ".join(str(s) for s in scopes)
-    if scope_text:
-        parts.append(f'scope="{scope_text}"')
-    if error:
-        parts.append(f'error="{error}"')
-    return "Bearer " + ",".join(parts)
