@@ -25,7 +25,8 @@ from django.db import transaction
 
 from access.auth import Principal
 from access.permissions import READ, has_permission
-from formats.maven.parsers import CHECKSUM_ALGORITHMS, InvalidPath, parse_path
+from formats.maven.errors import MavenPathInvalid
+from formats.maven.paths import CHECKSUM_ALGORITHMS, parse_path
 from formats.maven.selectors import (
     content_checksum,
     maven_containing_groups,
@@ -140,7 +141,7 @@ def _group_wanted(*, members: list[Repository], prefix: str) -> dict[str, _Entry
     for key, held in documents.items():
         try:
             mpath = parse_path(path=key)
-        except InvalidPath:
+        except MavenPathInvalid:
             continue
         if mpath.is_metadata and mpath.target_path == key and not mpath.checksum:
             wanted.update(_document_entries(key, maven_metadata_merge(documents=held, mpath=mpath)))

@@ -11,15 +11,10 @@ from datetime import datetime
 from access.auth import Principal
 from access.permissions import READ, has_permission
 from formats.maven.errors import FileUnknown
-from formats.maven.parsers import (
-    MavenMetadata,
-    MavenPath,
-    PathKind,
-    compare_versions,
-    parse_metadata,
-    render_artifact_metadata,
-    render_group_metadata,
-)
+from formats.maven.metadata import MavenMetadata, parse_metadata
+from formats.maven.paths import MavenPath, PathKind
+from formats.maven.renderers import render_artifact_metadata, render_group_metadata
+from formats.maven.versions import compare_versions
 from formats.models import Asset, Document, Repository, Version
 from formats.selectors import asset_find, document_get, repository_members
 

@@ -18,6 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
+from formats.maven.checksums import parse_checksum_file
 from formats.maven.errors import (
     ChecksumMismatch,
     FileUnknown,
@@ -26,24 +27,14 @@ from formats.maven.errors import (
     PomInvalid,
     VersionPolicyViolation,
 )
+from formats.maven.metadata import parse_metadata
 from formats.maven.mirror import maven_mirror_refresh_on_commit
-from formats.maven.parsers import (
-    CHECKSUM_ALGORITHMS,
-    METADATA_FILENAME,
-    InvalidChecksum,
-    InvalidMetadata,
-    InvalidPom,
-    MavenPath,
-    PathKind,
-    PomInfo,
-    is_snapshot,
-    parse_checksum_file,
-    parse_metadata,
-    parse_pom,
+from formats.maven.paths import CHECKSUM_ALGORITHMS, METADATA_FILENAME, MavenPath, PathKind
+from formats.maven.pom import PomInfo, parse_pom
+from formats.maven.renderers import (
     render_artifact_metadata,
     render_group_metadata,
     render_snapshot_metadata,
-    version_sort_key,
 )
 from formats.maven.selectors import (
     POLICY_RELEASE,
@@ -51,6 +42,7 @@ from formats.maven.selectors import (
     maven_package_name,
     maven_version_policy,
 )
+from formats.maven.versions import is_snapshot, version_sort_key
 from formats.models import Asset, Document, Package, Repository, Version
 from formats.paths import MAX_PATH_LENGTH
 from formats.services import (
@@ -131,10 +123,7 @@ def _read_limited(stream: BinaryIO, *, limit: int) -> bytes:
 
 
 def _pom_info(*, raw: bytes, mpath: MavenPath) -> PomInfo:
-    try:
-        info = parse_pom(raw=raw)
-    except InvalidPom as error:
-        raise PomInvalid(str(error)) from None
+    info = parse_pom(raw=raw)
     expected = (mpath.group_id, mpath.artifact_id, mpath.version)
     if (info.group_id, info.artifact_id, info.version) != expected:
         raise PomInvalid(
@@ -326,10 +315,7 @@ def maven_checksum_check(*, repository: Repository, mpath: MavenPath, raw: bytes
     """
     algorithm = mpath.checksum
     assert algorithm is not None
-    try:
-        digest = parse_checksum_file(raw=raw, algorithm=algorithm)
-    except InvalidChecksum as error:
-        raise ChecksumMismatch(str(error)) from None
+    digest = parse_checksum_file(raw=raw, algorithm=algorithm)
     if mpath.is_metadata:
         return
     asset = Asset.objects.select_related("blob").filter(
@@ -358,10 +344,7 @@ def maven_metadata_put(*, repository: Repository, mpath: MavenPath, raw: bytes) 
         MetadataInvalid: malformed XML, or coordinates that do not match the path.
         VersionPolicyViolation: snapshot metadata in a release repository.
     """
-    try:
-        metadata = parse_metadata(raw=raw)
-    except InvalidMetadata as error:
-        raise MetadataInvalid(str(error)) from None
+    metadata = parse_metadata(raw=raw)
     if mpath.kind is PathKind.SNAPSHOT_METADATA:
         assert mpath.version is not None
         maven_policy_check(repository=repository, version=mpath.version)
@@ -399,7 +382,7 @@ def _plugins_merge(*, repository: Repository, mpath: MavenPath, metadata_plugins
         if stored is not None:
             try:
                 previous = parse_metadata(raw=bytes(stored.content)).plugins
-            except InvalidMetadata:
+            except MetadataInvalid:
                 previous = ()
             plugins = {(p.prefix, p.artifact_id): p for p in previous} | plugins
         document_put(

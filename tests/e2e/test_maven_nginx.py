@@ -15,7 +15,7 @@ from django.conf import settings
 
 from access.models import ApiToken, Role
 from access.services import role_grant, token_revoke
-from formats.maven.parsers import parse_metadata
+from formats.maven.metadata import parse_metadata
 from formats.models import Repository
 from formats.services import repository_members_set
 from tests.e2e.test_maven_mvn import _jar, _mvn, _project, _settings

@@ -11,7 +11,7 @@ from django.utils.cache import patch_cache_control
 
 from access.permissions import READ, WRITE
 from formats.maven.errors import FileUnknown, GroupReadOnly, MavenPathInvalid
-from formats.maven.parsers import InvalidPath, MavenPath, PathKind, parse_path
+from formats.maven.paths import MavenPath, PathKind, parse_path
 from formats.maven.selectors import (
     content_checksum,
     maven_asset_find,
@@ -62,7 +62,7 @@ class MavenRepositoryView(ProtocolView):
         sources = maven_read_sources(repository=self.repository, principal=principal)
         try:
             mpath = parse_path(path=path)
-        except InvalidPath:
+        except MavenPathInvalid:
             return self._folder_redirect(sources=sources, path=path)
         if mpath.kind is PathKind.DIRECTORY:
             return self._listing(request, sources=sources, mpath=mpath)
@@ -114,10 +114,7 @@ class MavenRepositoryView(ProtocolView):
         principal = self.require(WRITE)
         if self.repository.kind == Repository.Kind.GROUP:
             raise GroupReadOnly()
-        try:
-            mpath = parse_path(path=path)
-        except InvalidPath as error:
-            raise MavenPathInvalid(str(error)) from None
+        mpath = parse_path(path=path)
         if mpath.kind is PathKind.DIRECTORY:
             raise MavenPathInvalid(f"{path} is a folder, not a file")
         if mpath.checksum is not None:

@@ -14,6 +14,49 @@ from tests.factories import PASSWORD, RepositoryFactory
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "maven"
 NOW = datetime(2026, 11, 26, 20, 15, 0, tzinfo=UTC)
 
+LAST_UPDATED = datetime(2026, 11, 26, 20, 44, 13, tzinfo=UTC)
+
+# Written by mvn 3.8.7 / maven-deploy-plugin 3.1.1 on its second `mvn deploy` of a SNAPSHOT.
+MAVEN_SNAPSHOT_METADATA = b"""\
+<?xml version="1.0" encoding="UTF-8"?>
+<metadata modelVersion="1.1.0">
+  <groupId>com.example</groupId>
+  <artifactId>lib</artifactId>
+  <versioning>
+    <lastUpdated>20261126204413</lastUpdated>
+    <snapshot>
+      <timestamp>20261126.204413</timestamp>
+      <buildNumber>2</buildNumber>
+    </snapshot>
+    <snapshotVersions>
+      <snapshotVersion>
+        <extension>pom</extension>
+        <value>1.0-20261126.204413-2</value>
+        <updated>20261126204413</updated>
+      </snapshotVersion>
+      <snapshotVersion>
+        <extension>jar</extension>
+        <value>1.0-20261126.204413-2</value>
+        <updated>20261126204413</updated>
+      </snapshotVersion>
+    </snapshotVersions>
+  </versioning>
+  <version>1.0-SNAPSHOT</version>
+</metadata>
+"""
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<project><groupId>&lol3;</groupId><artifactId>a</artifactId><version>1</version></project>"""
+
+XXE = b"""<?xml version="1.0"?>
+<!DOCTYPE project [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<project><groupId>&xxe;</groupId><artifactId>a</artifactId><version>1</version></project>"""
+
+DOCTYPE_ONLY = b"""<?xml version="1.0"?><!DOCTYPE project>
+<project><groupId>g</groupId><artifactId>a</artifactId><version>1</version></project>"""
+
 
 def basic(user) -> dict[str, str]:
     """Return the Authorization header of ``user`` (password auth, as mvn sends it)."""

@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 
 from access.models import Role
 from access.services import role_grant, token_create
+from formats.maven.metadata import parse_metadata
 from formats.maven.mirror import SERVED_TYPES, STATE, maven_mirror_sync, served_type
-from formats.maven.parsers import parse_metadata
 from formats.maven.protocol.views import MIME_CHECKSUM
 from formats.maven.selectors import maven_group_members
 from formats.maven.services import media_type_for
