@@ -9,7 +9,15 @@ must stay free of Django, so they import ``formats.base``, ``formats.models``,
 
 from access.auth import ANONYMOUS, Principal, authenticate
 from access.models import TOKEN_PREFIX, ApiToken, Role, hash_token
-from access.permissions import DELETE, READ, WRITE, has_permission, readable_repositories, role_of
+from access.permissions import (
+    DELETE,
+    READ,
+    WRITE,
+    has_permission,
+    readable_repositories,
+    require,
+    role_of,
+)
 from access.services import IssuedToken, token_create, token_create_for, token_revoke_for
 from formats.base import FormatConfig, VersionDetails, plain_text_error
 from formats.errors import (
@@ -35,7 +43,9 @@ from formats.selectors import (
     asset_get,
     document_get,
     package_get,
+    repository_containing_groups,
     repository_members,
+    repository_read_order,
     version_get,
 )
 from formats.services import (
@@ -68,7 +78,7 @@ from registry_project.errors import (
 from storage.errors import DigestMismatch
 from storage.models import Blob, Upload
 from storage.responses import blob_response
-from storage.selectors import upload_get
+from storage.selectors import blob_local_path, upload_get
 from storage.services import (
     blob_checksums,
     blob_hold,
@@ -134,6 +144,7 @@ __all__ = [
     "blob_hold",
     "blob_ingest",
     "blob_ingest_bytes",
+    "blob_local_path",
     "blob_response",
     "conditional_response",
     "coordinate_record",
@@ -151,10 +162,13 @@ __all__ = [
     "package_lock",
     "plain_text_error",
     "readable_repositories",
+    "repository_containing_groups",
     "repository_members",
     "repository_path",
+    "repository_read_order",
     "request_json_body",
     "request_stream",
+    "require",
     "role_of",
     "tag_delete",
     "tag_set",

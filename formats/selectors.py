@@ -66,3 +66,49 @@ def tag_history(*, package: Package) -> QuerySet[TagEvent]:
 def document_get(*, repository: Repository, key: str) -> Document | None:
     """Return a generated document, or None if it was never built (a hot read: one statement)."""
     return row_get(Document, repository=repository.pk, key=key)
+
+
+def repository_read_order(*, repository: Repository) -> list[Repository]:
+    """Return the repositories a read of ``repository`` looks in, in lookup order.
+
+    A repository that is not a group is its own only member. A group yields its members in the
+    order they were linked, a nested group's members in its place, each repository once: a
+    group that contains itself (directly or not) ends the walk there instead of looping.
+    Members of another format are skipped. The walk is what a reader of every member sees;
+    callers drop the members a caller may not read.
+    """
+    if repository.kind != Repository.Kind.GROUP:
+        return [repository]
+    members: list[Repository] = []
+    seen = {repository.pk}
+    pending = repository_members(group=repository)
+    while pending:
+        member = pending.pop(0)
+        if member.pk in seen or member.format != repository.format:
+            continue
+        seen.add(member.pk)
+        if member.kind == Repository.Kind.GROUP:
+            pending = repository_members(group=member) + pending
+        else:
+            members.append(member)
+    return members
+
+
+def repository_containing_groups(*, repository: Repository) -> list[Repository]:
+    """Return the groups of ``repository``'s format containing it, directly or through others.
+
+    Nearest first (breadth first, each group once), so documents a group derives from its
+    members can be rebuilt from the inside out.
+    """
+    groups: list[Repository] = []
+    seen = {repository.pk}
+    pending = [repository]
+    while pending:
+        containing = Repository.objects.filter(
+            members=pending.pop(0), kind=Repository.Kind.GROUP, format=repository.format
+        )
+        for group in containing.exclude(pk__in=seen).order_by("pk"):
+            seen.add(group.pk)
+            groups.append(group)
+            pending.append(group)
+    return groups

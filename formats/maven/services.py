@@ -10,11 +10,9 @@ version (``1.0-SNAPSHOT``) in the Package ``groupId:artifactId``; both levels of
 
 import hmac
 import io
-import mimetypes
 from datetime import datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,8 +25,9 @@ from formats.maven.errors import (
     PomInvalid,
     VersionPolicyViolation,
 )
+from formats.maven.media import MIME_XML, media_type_for
 from formats.maven.metadata import parse_metadata
-from formats.maven.mirror import maven_mirror_refresh_on_commit
+from formats.maven.mirror import mirror_root
 from formats.maven.paths import CHECKSUM_ALGORITHMS, METADATA_FILENAME, MavenPath, PathKind
 from formats.maven.pom import PomInfo, parse_pom
 from formats.maven.renderers import (
@@ -42,36 +41,33 @@ from formats.maven.selectors import (
     maven_package_name,
     maven_version_policy,
 )
+from formats.maven.tasks import maven_mirror_refresh_task
 from formats.maven.versions import is_snapshot, version_sort_key
-from formats.models import Asset, Document, Package, Repository, Version
-from formats.paths import MAX_PATH_LENGTH
-from formats.services import (
+from formats.plugin import (
+    MAX_PATH_LENGTH,
+    Asset,
+    BodyTooLarge,
+    Document,
+    Package,
+    Repository,
+    User,
+    Version,
     asset_delete,
     asset_put,
+    blob_checksums,
+    blob_ingest,
     coordinate_record,
     document_delete,
     document_put,
     package_ensure,
+    package_lock,
     version_ensure,
 )
-from registry_project.errors import BodyTooLarge
-from storage.services import blob_checksums, blob_ingest
 
-User = AbstractBaseUser | AnonymousUser
 MAX_POM_SIZE = 4 * 1024 * 1024
 MAX_METADATA_SIZE = 4 * 1024 * 1024
 MAX_NAME_LENGTH = Package._meta.get_field("name").max_length
 MAX_VERSION_LENGTH = Version._meta.get_field("version").max_length
-MIME_XML = "application/xml"
-MIME_BY_EXTENSION = {
-    "pom": MIME_XML,
-    "xml": MIME_XML,
-    "jar": "application/java-archive",
-    "war": "application/java-archive",
-    "ear": "application/java-archive",
-    "module": "application/json",
-    "asc": "text/plain",
-}
 
 
 def maven_policy_check(*, repository: Repository, version: str) -> None:
@@ -88,14 +84,6 @@ def maven_policy_check(*, repository: Repository, version: str) -> None:
             f"Repository version policy: {policy.upper()} does not allow version: {version}",
             version=version,
         )
-
-
-def media_type_for(*, extension: str) -> str:
-    """Return the Content-Type served for a file with ``extension`` (``tar.gz``, ``jar.asc``)."""
-    last = extension.rsplit(".", 1)[-1]
-    if last in MIME_BY_EXTENSION:
-        return MIME_BY_EXTENSION[last]
-    return mimetypes.guess_type(f"file.{extension}")[0] or "application/octet-stream"
 
 
 def _check_coordinates(mpath: MavenPath) -> None:
@@ -133,7 +121,7 @@ def _pom_info(*, raw: bytes, mpath: MavenPath) -> PomInfo:
     return info
 
 
-def _pom_metadata(info: PomInfo) -> dict:
+def _pom_metadata(info: PomInfo) -> dict[str, Any]:
     return {
         "name": info.name or "",
         "description": info.description or "",
@@ -199,7 +187,7 @@ def maven_file_deploy(
     with transaction.atomic():
         package = package_ensure(repository=repository, name=name, normalized_name=name)
         # One deploy at a time per artifact, so each metadata rebuild sees every file.
-        package = Package.objects.select_for_update().get(pk=package.pk)
+        package = package_lock(package=package)
         version = version_ensure(package=package, version=version_name, metadata={}, user=user)
         if pom is not None:
             version.metadata = _pom_metadata(pom)
@@ -226,6 +214,17 @@ def maven_file_deploy(
             coordinate_record(repository=repository, key=mpath.path, sha256=blob.sha256, user=user)
         maven_metadata_rebuild(repository=repository, package=package, version=version)
     return asset, existing is None
+
+
+def maven_mirror_refresh_on_commit(*, repository: Repository, prefix: str) -> None:
+    """Have the mirror under ``prefix`` follow once the current transaction commits.
+
+    ``maven_mirror_refresh_task`` reads the committed rows, so of two deploys committing close
+    together the later refresh writes the newest state whatever order they run in. Without a
+    mirror nothing is sent: a task per deploy for nothing would only fill the broker.
+    """
+    if mirror_root() is not None:
+        maven_mirror_refresh_task.delay_on_commit(repository.pk, prefix)
 
 
 def maven_metadata_rebuild(*, repository: Repository, package: Package, version: Version) -> None:
@@ -359,12 +358,10 @@ def maven_metadata_put(*, repository: Repository, mpath: MavenPath, raw: bytes) 
         raise MetadataInvalid(f"metadata coordinates do not match the path {mpath.path}")
     name = maven_package_name(group_id=mpath.group_id or "", artifact_id=mpath.artifact_id or "")
     with transaction.atomic():
-        package = Package.objects.select_for_update().filter(
-            repository=repository, normalized_name=name
-        )
-        found = package.first()
+        found = Package.objects.filter(repository=repository, normalized_name=name).first()
         if found is None:
             return  # nothing deployed: there is nothing the metadata could truthfully list
+        found = package_lock(package=found)
         version = None
         if mpath.version is not None:
             version = Version.objects.filter(package=found, version=mpath.version).first()

@@ -9,8 +9,8 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
-from access.permissions import READ, WRITE
 from formats.maven.errors import FileUnknown, GroupReadOnly, MavenPathInvalid
+from formats.maven.media import MIME_CHECKSUM
 from formats.maven.paths import MavenPath, PathKind, parse_path
 from formats.maven.selectors import (
     content_checksum,
@@ -26,12 +26,18 @@ from formats.maven.services import (
     maven_file_deploy,
     maven_metadata_put,
 )
-from formats.models import Repository
-from formats.protocol import ProtocolView, document_response, request_json_body, request_stream
-from storage.responses import blob_response
-from storage.services import blob_checksums
+from formats.plugin import (
+    READ,
+    WRITE,
+    ProtocolView,
+    Repository,
+    blob_checksums,
+    blob_response,
+    document_response,
+    request_json_body,
+    request_stream,
+)
 
-MIME_CHECKSUM = "text/plain"
 # Digests a client may declare on the PUT of a file (Maven Resolver 1.8+, Artifactory, Nexus).
 CHECKSUM_HEADERS = {
     "sha1": "X-Checksum-Sha1",

@@ -14,12 +14,11 @@ from rest_framework.test import APIClient
 
 from access.models import Role
 from access.services import role_grant, token_create
+from formats.maven.media import MIME_CHECKSUM, media_type_for
 from formats.maven.metadata import parse_metadata
 from formats.maven.mirror import SERVED_TYPES, STATE, maven_mirror_sync, served_type
-from formats.maven.protocol.views import MIME_CHECKSUM
-from formats.maven.selectors import maven_group_members
-from formats.maven.services import media_type_for
 from formats.models import Package, Repository, Version
+from formats.selectors import repository_read_order
 from formats.services import repository_members_set
 from storage.backends import blob_backend
 from tests.factories import RepositoryFactory
@@ -429,7 +428,7 @@ def test_members_edited_in_the_admin_rebuild_the_group_mirror(
         response = client.post(f"/admin/formats/repository/{group.pk}/change/", form)
 
     assert response.status_code == 302, response.content
-    assert maven_group_members(repository=group) == [releases, snapshots]
+    assert repository_read_order(repository=group) == [releases, snapshots]
     assert parse_metadata(raw=_versions(mirror)).versions == ("1.0", "2.0-SNAPSHOT")
     assert not (mirror / "public" / RELEASE / "1.1").exists()
 
