@@ -146,7 +146,7 @@ def start_server(
 
 
 def start_worker(log_dir: Path, queue: str, **env: str) -> subprocess.Popen:
-    """Start a Celery worker consuming ``queue`` from the configured broker; ``env`` adds settings."""
+    """Start a Celery worker consuming ``queue`` from the configured broker (``env``: settings)."""
     with (log_dir / "worker.log").open("wb") as output:
         return subprocess.Popen(
             [

@@ -101,6 +101,17 @@ def mirror_worker(log_dir: Path, mirror_dir: Path) -> Iterator[str | None]:
         worker.wait(timeout=30)
 
 
+@contextmanager
+def tasks_sent_to(queue: str | None) -> Iterator[None]:
+    """Send the tasks this process starts to ``queue`` (None: where they go anyway)."""
+    default = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = queue or default
+    try:
+        yield
+    finally:
+        celery_app.conf.task_default_queue = default
+
+
 def mirror_settled(queue: str | None) -> None:
     """Return once the worker on ``queue`` ran every mirror refresh sent to it so far."""
     if queue is not None:

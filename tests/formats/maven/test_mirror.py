@@ -21,10 +21,15 @@ from formats.maven.mirror import SERVED_TYPES, STATE, maven_mirror_sync, served_
 from formats.models import Package, Repository, Version
 from formats.selectors import repository_read_order
 from formats.services import repository_members_set
-from registry_project.celery import app as celery_app
 from storage.backends import blob_backend
 from tests.factories import RepositoryFactory
-from tests.formats.maven.conftest import basic, mirror_settled, mirror_worker, pom
+from tests.formats.maven.conftest import (
+    basic,
+    mirror_settled,
+    mirror_worker,
+    pom,
+    tasks_sent_to,
+)
 from tests.helpers import body_of
 from tests.nginx import DEPLOY_CONF
 
@@ -544,19 +549,14 @@ def test_a_deploy_s_refresh_runs_after_the_commit_on_the_worker(
     deployer = make_user(releases, Role.WRITE)
     path = f"{RELEASE}/1.0/util-1.0.pom"
     client = Client()
-    with mirror_worker(tmp_path, tmp_path / "mirror") as queue:
-        sent_to = celery_app.conf.task_default_queue
-        celery_app.conf.task_default_queue = queue or sent_to
-        try:
-            response = client.put(
-                f"/repository/releases/{path}",
-                data=pom("com.example", "util", "1.0"),
-                content_type="application/octet-stream",
-                headers=basic(deployer),
-            )
-            mirror_settled(queue)
-        finally:
-            celery_app.conf.task_default_queue = sent_to
+    with mirror_worker(tmp_path, tmp_path / "mirror") as queue, tasks_sent_to(queue):
+        response = client.put(
+            f"/repository/releases/{path}",
+            data=pom("com.example", "util", "1.0"),
+            content_type="application/octet-stream",
+            headers=basic(deployer),
+        )
+        mirror_settled(queue)
 
     assert response.status_code == 201
     assert sorted(_tree(tmp_path / "mirror")) == _with_sums(
