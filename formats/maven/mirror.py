@@ -83,12 +83,9 @@ def _is_mirrored(repository: Repository) -> bool:
     )
 
 
-def _with_checksums(
-    path: str, content: bytes | None, digests: dict[str, str]
-) -> Iterator[tuple[str, _Entry]]:
+def _with_checksums(path: str, digests: dict[str, str]) -> Iterator[tuple[str, _Entry]]:
     for suffix, algorithm in CHECKSUM_ALGORITHMS.items():
-        digest = digests.get(algorithm) or content_checksum(content=content, algorithm=algorithm)
-        yield f"{path}.{suffix}", _Entry(content=digest.encode())
+        yield f"{path}.{suffix}", _Entry(content=digests[algorithm].encode())
 
 
 def _asset_entries(path: str, asset: Asset) -> Iterator[tuple[str, _Entry]]:
@@ -98,14 +95,18 @@ def _asset_entries(path: str, asset: Asset) -> Iterator[tuple[str, _Entry]]:
     if local is not None and asset.media_type == served_type(path):
         yield path, _Entry(target=str(local.resolve()))
     digests = {algorithm: getattr(blob, algorithm) for algorithm in CHECKSUM_ALGORITHMS}
-    yield from _with_checksums(path, None, digests)
+    yield from _with_checksums(path, digests)
 
 
 def _document_entries(key: str, document: Document) -> Iterator[tuple[str, _Entry]]:
     if document.content_type == served_type(key):
         content = bytes(document.content)
         yield key, _Entry(content=content, modified=document.updated.timestamp())
-        yield from _with_checksums(key, content, {})
+        digests = {
+            algorithm: content_checksum(content=content, algorithm=algorithm)
+            for algorithm in CHECKSUM_ALGORITHMS.values()
+        }
+        yield from _with_checksums(key, digests)
 
 
 def _hosted_wanted(*, repository: Repository, prefix: str) -> dict[str, _Entry]:

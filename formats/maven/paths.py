@@ -9,6 +9,7 @@ import enum
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from formats.maven.errors import MavenPathInvalid
 from formats.maven.versions import SNAPSHOT_SUFFIX
@@ -143,27 +144,23 @@ def parse_path(*, path: str) -> MavenPath:
 def _metadata_path(*, path: str, folders: list[str], checksum: str | None) -> MavenPath:
     if not folders:
         raise MavenPathInvalid(f"{METADATA_FILENAME} at the repository root: {path!r}")
-    common = {"path": path, "extension": "xml", "checksum": checksum}
+    metadata = partial(MavenPath, path=path, extension="xml", checksum=checksum)
     if folders[-1].endswith(SNAPSHOT_SUFFIX) and len(folders) >= 3:
         *group, artifact_id, version = folders
         _check_coordinates(path=path, group=group, artifact_id=artifact_id)
-        return MavenPath(
+        return metadata(
             kind=PathKind.SNAPSHOT_METADATA,
             group_id=".".join(group),
             artifact_id=artifact_id,
             version=version,
-            **common,
         )
     if len(folders) == 1:
         _check_coordinates(path=path, group=folders, artifact_id=None)
-        return MavenPath(kind=PathKind.GROUP_METADATA, group_id=folders[0], **common)
+        return metadata(kind=PathKind.GROUP_METADATA, group_id=folders[0])
     *group, artifact_id = folders
     _check_coordinates(path=path, group=group, artifact_id=artifact_id)
-    return MavenPath(
-        kind=PathKind.ARTIFACT_METADATA,
-        group_id=".".join(group),
-        artifact_id=artifact_id,
-        **common,
+    return metadata(
+        kind=PathKind.ARTIFACT_METADATA, group_id=".".join(group), artifact_id=artifact_id
     )
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, BinaryIO
 
 from django.db import transaction
+from django.db.models import CharField
 from django.utils import timezone
 
 from formats.maven.checksums import parse_checksum_file
@@ -66,8 +67,16 @@ from formats.plugin import (
 
 MAX_POM_SIZE = 4 * 1024 * 1024
 MAX_METADATA_SIZE = 4 * 1024 * 1024
-MAX_NAME_LENGTH = Package._meta.get_field("name").max_length
-MAX_VERSION_LENGTH = Version._meta.get_field("version").max_length
+
+
+def _max_length(field: object) -> int:
+    assert isinstance(field, CharField)
+    assert field.max_length is not None
+    return field.max_length
+
+
+MAX_NAME_LENGTH = _max_length(Package._meta.get_field("name"))
+MAX_VERSION_LENGTH = _max_length(Version._meta.get_field("version"))
 
 
 def maven_policy_check(*, repository: Repository, version: str) -> None:

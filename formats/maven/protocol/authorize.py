@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from formats.maven.mirror import maven_mirror_readable
-from formats.plugin import READ, RegistryError, Repository, Role, require
+from formats.plugin import READ, FormatConfig, RegistryError, Repository, Role, require
 
 ACTIONS = {role.label: role for role in Role}
 
@@ -43,7 +43,9 @@ def mirror_authorize(request: HttpRequest) -> HttpResponse:
     repository = Repository.objects.filter(name=name, format="maven").first()
     if repository is None:
         return _answer(403)
-    challenge = apps.get_app_config("maven").auth_challenge(request)
+    config = apps.get_app_config("maven")
+    assert isinstance(config, FormatConfig)
+    challenge = config.auth_challenge(request)
     try:
         principal = require(request, repository=repository, action=action, challenge=challenge)
     except RegistryError as error:
