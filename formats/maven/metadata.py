@@ -57,7 +57,6 @@ class MavenMetadata:
         last_updated: ``<lastUpdated>`` as ``yyyyMMddHHmmss``, or ``None``.
         snapshot_timestamp: ``<snapshot><timestamp>``, or ``None``.
         snapshot_build_number: ``<snapshot><buildNumber>``, or ``None``.
-        snapshot_local_copy: ``<snapshot><localCopy>`` (only in local repositories).
         snapshot_versions: ``<snapshotVersions>`` in document order.
         plugins: ``<plugins>`` of group-level metadata in document order.
     """
@@ -71,7 +70,6 @@ class MavenMetadata:
     last_updated: str | None = None
     snapshot_timestamp: str | None = None
     snapshot_build_number: int | None = None
-    snapshot_local_copy: bool = False
     snapshot_versions: tuple[SnapshotVersion, ...] = ()
     plugins: tuple[MavenPlugin, ...] = ()
 
@@ -133,7 +131,6 @@ def parse_metadata(*, raw: bytes) -> MavenMetadata:
         last_updated=child_text(versioning, "lastUpdated"),
         snapshot_timestamp=child_text(snapshot, "timestamp"),
         snapshot_build_number=int(build) if build is not None else None,
-        snapshot_local_copy=(child_text(snapshot, "localCopy") or "").lower() == "true",
         snapshot_versions=snapshot_versions,
         plugins=plugins,
     )
