@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-    from access.auth import Principal
     from formats.models import Asset, Package, Repository, Version
 
 
@@ -117,14 +116,6 @@ class FormatConfig(AppConfig):
             How many rows of each kind were (or would be) removed.
         """
         return {}
-
-    def mirror_read_allowed(self, principal: "Principal", repository: "Repository") -> bool:
-        """Return whether nginx may send this reader of ``repository`` the mirrored files.
-
-        Asked by ``/-/authorize`` after the permission check; formats whose readers may see
-        different views of one repository (Maven groups) narrow it.
-        """
-        return True
 
 
 def plain_text_error(request: HttpRequest, error: RegistryError) -> HttpResponse:

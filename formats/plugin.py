@@ -9,7 +9,15 @@ must stay free of Django, so they import ``formats.base``, ``formats.models``,
 
 from access.auth import ANONYMOUS, Principal, authenticate, register_bearer
 from access.models import TOKEN_PREFIX, ApiToken, Role, hash_token
-from access.permissions import DELETE, READ, WRITE, has_permission, readable_repositories, role_of
+from access.permissions import (
+    DELETE,
+    READ,
+    WRITE,
+    has_permission,
+    readable_repositories,
+    require,
+    role_of,
+)
 from access.services import IssuedToken, token_create, token_create_for, token_revoke_for
 from formats.base import FormatConfig, VersionDetails, plain_text_error
 from formats.errors import (
@@ -37,8 +45,10 @@ from formats.selectors import (
     document_get,
     package_get,
     repository_columns,
+    repository_containing_groups,
     repository_from_row,
     repository_members,
+    repository_read_order,
     version_get,
 )
 from formats.services import (
@@ -72,7 +82,7 @@ from registry_project.errors import (
 from storage.errors import BlobUnknown, DigestMismatch
 from storage.models import Blob, Upload
 from storage.responses import blob_response
-from storage.selectors import upload_get
+from storage.selectors import blob_local_path, upload_get
 from storage.services import (
     blob_checksums,
     blob_hold,
@@ -140,6 +150,7 @@ __all__ = [
     "blob_hold",
     "blob_ingest",
     "blob_ingest_bytes",
+    "blob_local_path",
     "blob_response",
     "conditional_response",
     "coordinate_record",
@@ -161,10 +172,13 @@ __all__ = [
     "register_bearer",
     "repository_columns",
     "repository_from_row",
+    "repository_containing_groups",
     "repository_members",
     "repository_path",
+    "repository_read_order",
     "request_json_body",
     "request_stream",
+    "require",
     "role_of",
     "tag_delete",
     "tag_set",

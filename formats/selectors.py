@@ -84,3 +84,49 @@ def repository_from_row(row: Sequence[Any]) -> tuple[Repository, Sequence[Any]]:
     """Split a row that opens with ``repository_columns()`` into its Repository and the rest."""
     count = len(Repository._meta.concrete_fields)
     return model_from_row(Repository, row[:count]), row[count:]
+
+
+def repository_read_order(*, repository: Repository) -> list[Repository]:
+    """Return the repositories a read of ``repository`` looks in, in lookup order.
+
+    A repository that is not a group is its own only member. A group yields its members in the
+    order they were linked, a nested group's members in its place, each repository once: a
+    group that contains itself (directly or not) ends the walk there instead of looping.
+    Members of another format are skipped. The walk is what a reader of every member sees;
+    callers drop the members a caller may not read.
+    """
+    if repository.kind != Repository.Kind.GROUP:
+        return [repository]
+    members: list[Repository] = []
+    seen = {repository.pk}
+    pending = repository_members(group=repository)
+    while pending:
+        member = pending.pop(0)
+        if member.pk in seen or member.format != repository.format:
+            continue
+        seen.add(member.pk)
+        if member.kind == Repository.Kind.GROUP:
+            pending = repository_members(group=member) + pending
+        else:
+            members.append(member)
+    return members
+
+
+def repository_containing_groups(*, repository: Repository) -> list[Repository]:
+    """Return the groups of ``repository``'s format containing it, directly or through others.
+
+    Nearest first (breadth first, each group once), so documents a group derives from its
+    members can be rebuilt from the inside out.
+    """
+    groups: list[Repository] = []
+    seen = {repository.pk}
+    pending = [repository]
+    while pending:
+        containing = Repository.objects.filter(
+            members=pending.pop(0), kind=Repository.Kind.GROUP, format=repository.format
+        )
+        for group in containing.exclude(pk__in=seen).order_by("pk"):
+            seen.add(group.pk)
+            groups.append(group)
+            pending.append(group)
+    return groups

@@ -9,7 +9,6 @@ from django.urls import Resolver404, include, path, re_path, resolve
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as django_server_error
 
-from access.views import authorize
 from formats.base import format_configs, repository_error
 from formats.protocol import repository_dispatch
 from registry_project.api import api_error
@@ -21,7 +20,6 @@ urlpatterns = [
     path("api/", include("registry_project.api_urls")),
     path("-/health", health, name="health"),
     path("-/ready", ready, name="ready"),
-    path("-/authorize", authorize, name="authorize"),
     re_path(
         r"^repository/(?P<repository_name>[^/]+)/(?P<path>.*)$",
         repository_dispatch,

@@ -1,9 +1,11 @@
 """Reads from the blob store."""
 
 import uuid
+from pathlib import Path
 
+from storage.backends import blob_backend
 from storage.errors import UploadUnknown
-from storage.models import Upload
+from storage.models import Blob, Upload
 
 
 def upload_get(*, upload_id: str, scope: str) -> Upload:
@@ -16,3 +18,11 @@ def upload_get(*, upload_id: str, scope: str) -> Upload:
     if upload is None:
         raise UploadUnknown(upload=upload_id)
     return upload
+
+
+def blob_local_path(*, blob: Blob) -> Path | None:
+    """Return the local file holding ``blob``'s bytes, or None when the store is remote.
+
+    For what links to blobs instead of copying them (the Maven mirror's symbolic links).
+    """
+    return blob_backend().local_path(blob.path)

@@ -145,8 +145,8 @@ def start_server(
     raise RuntimeError(f"registry server did not start: {log.read_text()[-2000:]}")
 
 
-def start_worker(log_dir: Path, queue: str) -> subprocess.Popen:
-    """Start a Celery worker consuming ``queue`` from the configured broker."""
+def start_worker(log_dir: Path, queue: str, **env: str) -> subprocess.Popen:
+    """Start a Celery worker consuming ``queue`` from the configured broker (``env``: settings)."""
     with (log_dir / "worker.log").open("wb") as output:
         return subprocess.Popen(
             [
@@ -165,7 +165,7 @@ def start_worker(log_dir: Path, queue: str) -> subprocess.Popen:
                 "--without-mingle",
             ],
             cwd=ROOT,
-            env=child_environment(CELERY_TASK_DEFAULT_QUEUE=queue),
+            env=child_environment(CELERY_TASK_DEFAULT_QUEUE=queue, **env),
             stdout=output,
             stderr=subprocess.STDOUT,
         )

@@ -6,7 +6,6 @@ from formats.base import FormatConfig, VersionDetails, plain_text_error
 from registry_project.errors import RegistryError
 
 if TYPE_CHECKING:
-    from access.auth import Principal
     from formats.models import Package, Repository, Version
 
 
@@ -18,6 +17,7 @@ class MavenConfig(FormatConfig):
     verbose_name = "Maven"
     format_name = "maven"
     protocol_urls = "formats.maven.protocol.urls"
+    root_urls = "formats.maven.protocol.root_urls"
 
     def render_error(self, request: HttpRequest, error: RegistryError) -> HttpResponse:
         """mvn prints only "status code: 400, reason phrase: ...": the reason says why."""
@@ -51,12 +51,6 @@ class MavenConfig(FormatConfig):
 
         Called by ``formats.services.repository_members_set`` inside its transaction.
         """
-        from formats.maven.mirror import maven_mirror_refresh_on_commit  # models load after apps
+        from formats.maven.services import maven_mirror_refresh_on_commit  # models load after apps
 
         maven_mirror_refresh_on_commit(repository=repository, prefix="")
-
-    def mirror_read_allowed(self, principal: "Principal", repository: "Repository") -> bool:
-        """Whether nginx may send this reader of ``repository`` its mirror (``/-/authorize``)."""
-        from formats.maven.mirror import maven_mirror_readable  # models load after apps
-
-        return maven_mirror_readable(repository=repository, principal=principal)

@@ -1,4 +1,7 @@
-"""Errors of the Maven format; ``MavenConfig.render_error`` sends them as status + reason text."""
+"""Errors of the Maven format, raised by its parsers and services alike.
+
+``MavenConfig.render_error`` sends them as status + reason text (what mvn prints).
+"""
 
 from registry_project.errors import BadRequest, NotFound, RegistryError
 

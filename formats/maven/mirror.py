@@ -8,8 +8,9 @@ member's file, metadata merged by the same selectors); ``/-/authorize`` lets onl
 use it (``maven_mirror_readable``). deploy/nginx.conf serves a file found there after a cached
 ``/-/authorize`` subrequest and sends everything else (writes, folders, base SNAPSHOT names) to
 the registry, so a missing file only costs speed. The database stays the truth: a subtree is
-reconciled with it after every commit that changes it, in the repository and in every group
-containing it, and ``manage.py maven_mirror_sync`` rebuilds the whole mirror.
+reconciled with it by ``maven_mirror_refresh_task`` after every commit that changes it, in the
+repository and in every group containing it, and ``manage.py maven_mirror_sync`` rebuilds the
+whole mirror.
 """
 
 import fcntl
@@ -21,35 +22,31 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 
-from access.auth import Principal
-from access.permissions import READ, has_permission
-from formats.maven.parsers import CHECKSUM_ALGORITHMS, InvalidPath, parse_path
-from formats.maven.selectors import (
-    content_checksum,
-    maven_containing_groups,
-    maven_group_members,
-    maven_metadata_merge,
+from formats.maven.errors import MavenPathInvalid
+from formats.maven.media import MIME_BY_EXTENSION, MIME_CHECKSUM, MIME_DEFAULT
+from formats.maven.paths import CHECKSUM_ALGORITHMS, parse_path
+from formats.maven.selectors import content_checksum, maven_metadata_merge
+from formats.plugin import (
+    READ,
+    Asset,
+    Document,
+    Principal,
+    Repository,
+    blob_checksums,
+    blob_local_path,
+    has_permission,
+    repository_containing_groups,
+    repository_read_order,
 )
-from formats.models import Asset, Document, Repository
-from storage.backends import BlobBackend, blob_backend
-from storage.services import blob_checksums
 
 # The Content-Type nginx gives a mirrored file by its last extension: the ``types`` block of the
-# Maven location in deploy/nginx.conf (tests/formats/maven/test_mirror.py keeps them equal). A
-# file the registry serves with another type stays out of the mirror.
+# Maven location in deploy/nginx.conf (tests/formats/maven/test_mirror.py keeps them equal), that
+# is the registry's own table. A file the registry serves with another type stays out.
 SERVED_TYPES: dict[str, str] = {
-    "xml": "application/xml",
-    "pom": "application/xml",
-    "jar": "application/java-archive",
-    "war": "application/java-archive",
-    "ear": "application/java-archive",
-    "module": "application/json",
-    "asc": "text/plain",
-    **dict.fromkeys(CHECKSUM_ALGORITHMS, "text/plain"),
+    **MIME_BY_EXTENSION,
+    **dict.fromkeys(CHECKSUM_ALGORITHMS, MIME_CHECKSUM),
 }
-DEFAULT_TYPE = "application/octet-stream"
 TEMP_PREFIX = ".mirror-tmp-"
 # Per mirrored repository, the repositories its tree was built from (itself, or a group and its
 # members): nginx must not serve a tree built for others (members changed outside
@@ -76,7 +73,7 @@ def mirror_root() -> Path | None:
 def served_type(path: str) -> str:
     """Return the Content-Type nginx sends for a mirrored ``path``."""
     extension = path.rpartition("/")[2].rpartition(".")[2]
-    return SERVED_TYPES.get(extension, DEFAULT_TYPE)
+    return SERVED_TYPES.get(extension, MIME_DEFAULT)
 
 
 def _is_mirrored(repository: Repository) -> bool:
@@ -86,35 +83,37 @@ def _is_mirrored(repository: Repository) -> bool:
     )
 
 
-def _with_checksums(path: str, content: bytes | None, digests: dict[str, str]) -> Iterator:
+def _with_checksums(path: str, digests: dict[str, str]) -> Iterator[tuple[str, _Entry]]:
     for suffix, algorithm in CHECKSUM_ALGORITHMS.items():
-        digest = digests.get(algorithm) or content_checksum(content=content, algorithm=algorithm)
-        yield f"{path}.{suffix}", _Entry(content=digest.encode())
+        yield f"{path}.{suffix}", _Entry(content=digests[algorithm].encode())
 
 
-def _asset_entries(path: str, asset: Asset, backend: BlobBackend) -> Iterator:
+def _asset_entries(path: str, asset: Asset) -> Iterator[tuple[str, _Entry]]:
     blob = blob_checksums(blob=asset.blob)
-    local = backend.local_path(blob.path)
+    local = blob_local_path(blob=blob)
     # An object store has no file to link to: the registry redirects to it.
     if local is not None and asset.media_type == served_type(path):
         yield path, _Entry(target=str(local.resolve()))
     digests = {algorithm: getattr(blob, algorithm) for algorithm in CHECKSUM_ALGORITHMS}
-    yield from _with_checksums(path, None, digests)
+    yield from _with_checksums(path, digests)
 
 
-def _document_entries(key: str, document: Document) -> Iterator:
+def _document_entries(key: str, document: Document) -> Iterator[tuple[str, _Entry]]:
     if document.content_type == served_type(key):
         content = bytes(document.content)
         yield key, _Entry(content=content, modified=document.updated.timestamp())
-        yield from _with_checksums(key, content, {})
+        digests = {
+            algorithm: content_checksum(content=content, algorithm=algorithm)
+            for algorithm in CHECKSUM_ALGORITHMS.values()
+        }
+        yield from _with_checksums(key, digests)
 
 
 def _hosted_wanted(*, repository: Repository, prefix: str) -> dict[str, _Entry]:
     wanted: dict[str, _Entry] = {}
     assets = Asset.objects.filter(repository=repository, path__startswith=prefix)
-    backend = blob_backend()
     for asset in assets.select_related("blob"):
-        wanted.update(_asset_entries(asset.path, asset, backend))
+        wanted.update(_asset_entries(asset.path, asset))
     documents = Document.objects.filter(repository=repository, key__startswith=prefix)
     for document in documents:
         wanted.update(_document_entries(document.key, document))
@@ -134,13 +133,12 @@ def _group_wanted(*, members: list[Repository], prefix: str) -> dict[str, _Entry
         for document in Document.objects.filter(repository=member, key__startswith=prefix):
             documents.setdefault(document.key, []).append(document)
     wanted: dict[str, _Entry] = {}
-    backend = blob_backend()
     for path, asset in assets.items():
-        wanted.update(_asset_entries(path, asset, backend))
+        wanted.update(_asset_entries(path, asset))
     for key, held in documents.items():
         try:
             mpath = parse_path(path=key)
-        except InvalidPath:
+        except MavenPathInvalid:
             continue
         if mpath.is_metadata and mpath.target_path == key and not mpath.checksum:
             wanted.update(_document_entries(key, maven_metadata_merge(documents=held, mpath=mpath)))
@@ -153,7 +151,7 @@ def _present(*, base: Path, prefix: str) -> Iterator[str]:
     if not start.is_dir():
         return
     # A file prefix (plugin-group metadata) names files of one folder; a folder prefix a subtree.
-    walk = os.walk(start) if prefix.endswith("/") or not prefix else [next(os.walk(start))]
+    walk = os.walk(start) if prefix.endswith("/") or not prefix else iter([next(os.walk(start))])
     for directory, _, files in walk:
         for name in files:
             relative = (Path(directory) / name).relative_to(base).as_posix()
@@ -230,31 +228,41 @@ def _refresh_one(*, root: Path, repository: Repository, prefix: str) -> None:
     # the members inside the lock: the tree and its stamp always come from the same sources.
     with open(locks / repository.name, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        sources = maven_group_members(repository=repository)
+        sources = repository_read_order(repository=repository)
         if not _stamp_matches(root, repository, sources):
             prefix = ""  # built from other repositories: any path may differ
-        if repository.kind == Repository.Kind.GROUP:
-            wanted = _group_wanted(members=sources, prefix=prefix)
-        else:
-            wanted = _hosted_wanted(repository=repository, prefix=prefix)
-        _reconcile(base=root / repository.name, prefix=prefix, wanted=wanted)
+        try:
+            if repository.kind == Repository.Kind.GROUP:
+                wanted = _group_wanted(members=sources, prefix=prefix)
+            else:
+                wanted = _hosted_wanted(repository=repository, prefix=prefix)
+            _reconcile(base=root / repository.name, prefix=prefix, wanted=wanted)
+        except BaseException:
+            # Half reconciled (a full disk): without its stamp /-/authorize sends every reader
+            # to the registry, and the next refresh of the repository rebuilds all of it.
+            _stamp_file(root, repository).unlink(missing_ok=True)
+            raise
         content = _stamp(repository=repository, sources=sources)
         _write(_stamp_file(root, repository), _Entry(content=content))
 
 
-def maven_mirror_refresh(*, repository: Repository, prefix: str) -> None:
-    """Make the mirror files under ``prefix`` of ``repository`` and its groups match the database.
+def maven_mirror_refresh(*, repository_id: int, prefix: str) -> None:
+    """Make the mirror files under ``prefix`` of a repository and its groups match the database.
+
+    Idempotent: it writes what the committed rows say, whenever and however often it runs.
 
     Args:
-        repository: Any repository; hosted and group Maven repositories are mirrored, and so
-            is the same prefix of every group containing ``repository`` (nested or not).
+        repository_id: Any repository (gone: nothing to do); hosted and group Maven
+            repositories are mirrored, and so is the same prefix of every group containing it
+            (nested or not).
         prefix: A folder (``com/example/lib/``, ``""`` for all) or a file key
             (``com/example/maven-metadata.xml``) whose files are reconciled.
     """
     root = mirror_root()
-    if root is None or not _is_mirrored(repository):
+    repository = Repository.objects.filter(pk=repository_id).first()
+    if root is None or repository is None or not _is_mirrored(repository):
         return
-    for target in (repository, *maven_containing_groups(repository=repository)):
+    for target in (repository, *repository_containing_groups(repository=repository)):
         _refresh_one(root=root, repository=target, prefix=prefix)
 
 
@@ -266,25 +274,13 @@ def maven_mirror_readable(*, repository: Repository, principal: Principal) -> bo
     from other repositories than the database now names (until the refresh after that change
     ends). The caller's right to read ``repository`` itself has been checked already.
     """
-    sources = maven_group_members(repository=repository)
+    sources = repository_read_order(repository=repository)
     if repository.kind == Repository.Kind.GROUP and not all(
         has_permission(principal=principal, repository=member, action=READ) for member in sources
     ):
         return False
     root = mirror_root()
     return root is None or _stamp_matches(root, repository, sources)
-
-
-def maven_mirror_refresh_on_commit(*, repository: Repository, prefix: str) -> None:
-    """Refresh the mirror under ``prefix`` once the current transaction commits.
-
-    The refresh reads the committed rows, so of two deploys committing close together the later
-    refresh writes the newest state whatever order they run in.
-    """
-    if mirror_root() is not None:
-        transaction.on_commit(
-            lambda: maven_mirror_refresh(repository=repository, prefix=prefix), robust=True
-        )
 
 
 def maven_mirror_sync() -> list[str]:

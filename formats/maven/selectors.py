@@ -8,20 +8,24 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from access.auth import Principal
-from access.permissions import READ, has_permission
 from formats.maven.errors import FileUnknown
-from formats.maven.parsers import (
-    MavenMetadata,
-    MavenPath,
-    PathKind,
-    compare_versions,
-    parse_metadata,
-    render_artifact_metadata,
-    render_group_metadata,
+from formats.maven.metadata import MavenMetadata, parse_metadata
+from formats.maven.paths import MavenPath, PathKind
+from formats.maven.renderers import render_artifact_metadata, render_group_metadata
+from formats.maven.versions import compare_versions
+from formats.plugin import (
+    READ,
+    Asset,
+    Document,
+    Principal,
+    Repository,
+    Version,
+    asset_find,
+    document_etag,
+    document_get,
+    has_permission,
+    repository_read_order,
 )
-from formats.models import Asset, Document, Repository, Version
-from formats.selectors import asset_find, document_get, repository_members
 
 POLICY_RELEASE = "release"
 POLICY_SNAPSHOT = "snapshot"
@@ -41,58 +45,19 @@ def maven_package_name(*, group_id: str, artifact_id: str) -> str:
     return f"{group_id}:{artifact_id}"
 
 
-def maven_group_members(*, repository: Repository) -> list[Repository]:
-    """Return every hosted repository a read of ``repository`` may look in, in order.
-
-    A hosted repository is its own only member. A group yields its members, nested groups
-    flattened and each repository once, whoever asks: what a reader of all of them sees.
-    """
-    if repository.kind != Repository.Kind.GROUP:
-        return [repository]
-    members: list[Repository] = []
-    seen = {repository.pk}
-    pending = repository_members(group=repository)
-    while pending:
-        member = pending.pop(0)
-        if member.pk in seen or member.format != repository.format:
-            continue
-        seen.add(member.pk)
-        if member.kind == Repository.Kind.GROUP:
-            pending = repository_members(group=member) + pending
-        else:
-            members.append(member)
-    return members
-
-
 def maven_read_sources(*, repository: Repository, principal: Principal) -> list[Repository]:
     """Return the hosted repositories a read of ``repository`` by ``principal`` looks in, in order.
 
-    The members of ``maven_group_members`` the caller may read; the caller's right to read the
+    The members of ``repository_read_order`` the caller may read; the caller's right to read the
     group itself has been checked already.
     """
     if repository.kind != Repository.Kind.GROUP:
         return [repository]
     return [
         member
-        for member in maven_group_members(repository=repository)
+        for member in repository_read_order(repository=repository)
         if has_permission(principal=principal, repository=member, action=READ)
     ]
-
-
-def maven_containing_groups(*, repository: Repository) -> list[Repository]:
-    """Return the groups that contain ``repository``, directly or through nested groups."""
-    groups: list[Repository] = []
-    seen = {repository.pk}
-    pending = [repository]
-    while pending:
-        containing = Repository.objects.filter(
-            members=pending.pop(0), kind=Repository.Kind.GROUP, format=repository.format
-        )
-        for group in containing.exclude(pk__in=seen).order_by("pk"):
-            seen.add(group.pk)
-            groups.append(group)
-            pending.append(group)
-    return groups
 
 
 def maven_asset_find(*, sources: list[Repository], mpath: MavenPath) -> Asset:
@@ -192,7 +157,7 @@ def maven_metadata_merge(*, documents: list[Document], mpath: MavenPath) -> Docu
         key=documents[0].key,
         content=content,
         content_type=documents[0].content_type,
-        etag=hashlib.sha256(content).hexdigest()[:40],
+        etag=document_etag(content),
         updated=newest_update,
     )
 

@@ -10,14 +10,14 @@ version (``1.0-SNAPSHOT``) in the Package ``groupId:artifactId``; both levels of
 
 import hmac
 import io
-import mimetypes
 from datetime import datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
+from django.db.models import CharField
 from django.utils import timezone
 
+from formats.maven.checksums import parse_checksum_file
 from formats.maven.errors import (
     ChecksumMismatch,
     FileUnknown,
@@ -26,24 +26,15 @@ from formats.maven.errors import (
     PomInvalid,
     VersionPolicyViolation,
 )
-from formats.maven.mirror import maven_mirror_refresh_on_commit
-from formats.maven.parsers import (
-    CHECKSUM_ALGORITHMS,
-    METADATA_FILENAME,
-    InvalidChecksum,
-    InvalidMetadata,
-    InvalidPom,
-    MavenPath,
-    PathKind,
-    PomInfo,
-    is_snapshot,
-    parse_checksum_file,
-    parse_metadata,
-    parse_pom,
+from formats.maven.media import MIME_XML, media_type_for
+from formats.maven.metadata import parse_metadata
+from formats.maven.mirror import mirror_root
+from formats.maven.paths import CHECKSUM_ALGORITHMS, METADATA_FILENAME, MavenPath, PathKind
+from formats.maven.pom import PomInfo, parse_pom
+from formats.maven.renderers import (
     render_artifact_metadata,
     render_group_metadata,
     render_snapshot_metadata,
-    version_sort_key,
 )
 from formats.maven.selectors import (
     POLICY_RELEASE,
@@ -51,35 +42,41 @@ from formats.maven.selectors import (
     maven_package_name,
     maven_version_policy,
 )
-from formats.models import Asset, Document, Package, Repository, Version
-from formats.paths import MAX_PATH_LENGTH
-from formats.services import (
+from formats.maven.tasks import maven_mirror_refresh_task
+from formats.maven.versions import is_snapshot, version_sort_key
+from formats.plugin import (
+    MAX_PATH_LENGTH,
+    Asset,
+    BodyTooLarge,
+    Document,
+    Package,
+    Repository,
+    User,
+    Version,
     asset_delete,
     asset_put,
+    blob_checksums,
+    blob_ingest,
     coordinate_record,
     document_delete,
     document_put,
     package_ensure,
+    package_lock,
     version_ensure,
 )
-from registry_project.errors import BodyTooLarge
-from storage.services import blob_checksums, blob_ingest
 
-User = AbstractBaseUser | AnonymousUser
 MAX_POM_SIZE = 4 * 1024 * 1024
 MAX_METADATA_SIZE = 4 * 1024 * 1024
-MAX_NAME_LENGTH = Package._meta.get_field("name").max_length
-MAX_VERSION_LENGTH = Version._meta.get_field("version").max_length
-MIME_XML = "application/xml"
-MIME_BY_EXTENSION = {
-    "pom": MIME_XML,
-    "xml": MIME_XML,
-    "jar": "application/java-archive",
-    "war": "application/java-archive",
-    "ear": "application/java-archive",
-    "module": "application/json",
-    "asc": "text/plain",
-}
+
+
+def _max_length(field: object) -> int:
+    assert isinstance(field, CharField)
+    assert field.max_length is not None
+    return field.max_length
+
+
+MAX_NAME_LENGTH = _max_length(Package._meta.get_field("name"))
+MAX_VERSION_LENGTH = _max_length(Version._meta.get_field("version"))
 
 
 def maven_policy_check(*, repository: Repository, version: str) -> None:
@@ -96,14 +93,6 @@ def maven_policy_check(*, repository: Repository, version: str) -> None:
             f"Repository version policy: {policy.upper()} does not allow version: {version}",
             version=version,
         )
-
-
-def media_type_for(*, extension: str) -> str:
-    """Return the Content-Type served for a file with ``extension`` (``tar.gz``, ``jar.asc``)."""
-    last = extension.rsplit(".", 1)[-1]
-    if last in MIME_BY_EXTENSION:
-        return MIME_BY_EXTENSION[last]
-    return mimetypes.guess_type(f"file.{extension}")[0] or "application/octet-stream"
 
 
 def _check_coordinates(mpath: MavenPath) -> None:
@@ -131,10 +120,7 @@ def _read_limited(stream: BinaryIO, *, limit: int) -> bytes:
 
 
 def _pom_info(*, raw: bytes, mpath: MavenPath) -> PomInfo:
-    try:
-        info = parse_pom(raw=raw)
-    except InvalidPom as error:
-        raise PomInvalid(str(error)) from None
+    info = parse_pom(raw=raw)
     expected = (mpath.group_id, mpath.artifact_id, mpath.version)
     if (info.group_id, info.artifact_id, info.version) != expected:
         raise PomInvalid(
@@ -144,7 +130,7 @@ def _pom_info(*, raw: bytes, mpath: MavenPath) -> PomInfo:
     return info
 
 
-def _pom_metadata(info: PomInfo) -> dict:
+def _pom_metadata(info: PomInfo) -> dict[str, Any]:
     return {
         "name": info.name or "",
         "description": info.description or "",
@@ -210,7 +196,7 @@ def maven_file_deploy(
     with transaction.atomic():
         package = package_ensure(repository=repository, name=name, normalized_name=name)
         # One deploy at a time per artifact, so each metadata rebuild sees every file.
-        package = Package.objects.select_for_update().get(pk=package.pk)
+        package = package_lock(package=package)
         version = version_ensure(package=package, version=version_name, metadata={}, user=user)
         if pom is not None:
             version.metadata = _pom_metadata(pom)
@@ -237,6 +223,17 @@ def maven_file_deploy(
             coordinate_record(repository=repository, key=mpath.path, sha256=blob.sha256, user=user)
         maven_metadata_rebuild(repository=repository, package=package, version=version)
     return asset, existing is None
+
+
+def maven_mirror_refresh_on_commit(*, repository: Repository, prefix: str) -> None:
+    """Have the mirror under ``prefix`` follow once the current transaction commits.
+
+    ``maven_mirror_refresh_task`` reads the committed rows, so of two deploys committing close
+    together the later refresh writes the newest state whatever order they run in. Without a
+    mirror nothing is sent: a task per deploy for nothing would only fill the broker.
+    """
+    if mirror_root() is not None:
+        maven_mirror_refresh_task.delay_on_commit(repository.pk, prefix)
 
 
 def maven_metadata_rebuild(*, repository: Repository, package: Package, version: Version) -> None:
@@ -326,10 +323,7 @@ def maven_checksum_check(*, repository: Repository, mpath: MavenPath, raw: bytes
     """
     algorithm = mpath.checksum
     assert algorithm is not None
-    try:
-        digest = parse_checksum_file(raw=raw, algorithm=algorithm)
-    except InvalidChecksum as error:
-        raise ChecksumMismatch(str(error)) from None
+    digest = parse_checksum_file(raw=raw, algorithm=algorithm)
     if mpath.is_metadata:
         return
     asset = Asset.objects.select_related("blob").filter(
@@ -358,10 +352,7 @@ def maven_metadata_put(*, repository: Repository, mpath: MavenPath, raw: bytes) 
         MetadataInvalid: malformed XML, or coordinates that do not match the path.
         VersionPolicyViolation: snapshot metadata in a release repository.
     """
-    try:
-        metadata = parse_metadata(raw=raw)
-    except InvalidMetadata as error:
-        raise MetadataInvalid(str(error)) from None
+    metadata = parse_metadata(raw=raw)
     if mpath.kind is PathKind.SNAPSHOT_METADATA:
         assert mpath.version is not None
         maven_policy_check(repository=repository, version=mpath.version)
@@ -376,12 +367,10 @@ def maven_metadata_put(*, repository: Repository, mpath: MavenPath, raw: bytes) 
         raise MetadataInvalid(f"metadata coordinates do not match the path {mpath.path}")
     name = maven_package_name(group_id=mpath.group_id or "", artifact_id=mpath.artifact_id or "")
     with transaction.atomic():
-        package = Package.objects.select_for_update().filter(
-            repository=repository, normalized_name=name
-        )
-        found = package.first()
+        found = Package.objects.filter(repository=repository, normalized_name=name).first()
         if found is None:
             return  # nothing deployed: there is nothing the metadata could truthfully list
+        found = package_lock(package=found)
         version = None
         if mpath.version is not None:
             version = Version.objects.filter(package=found, version=mpath.version).first()
@@ -399,7 +388,7 @@ def _plugins_merge(*, repository: Repository, mpath: MavenPath, metadata_plugins
         if stored is not None:
             try:
                 previous = parse_metadata(raw=bytes(stored.content)).plugins
-            except InvalidMetadata:
+            except MetadataInvalid:
                 previous = ()
             plugins = {(p.prefix, p.artifact_id): p for p in previous} | plugins
         document_put(

@@ -17,7 +17,7 @@ import requests
 
 from access.models import Role
 from access.services import role_grant
-from formats.maven.parsers import parse_metadata
+from formats.maven.metadata import parse_metadata
 from formats.models import Asset, Repository
 from tests.factories import PASSWORD, RepositoryFactory
 from tests.live import require_client

@@ -15,11 +15,12 @@ from django.conf import settings
 
 from access.models import ApiToken, Role
 from access.services import role_grant, token_revoke
-from formats.maven.parsers import parse_metadata
+from formats.maven.metadata import parse_metadata
 from formats.models import Repository
 from formats.services import repository_members_set
 from tests.e2e.test_maven_mvn import _jar, _mvn, _project, _settings
 from tests.factories import PASSWORD, RepositoryFactory
+from tests.formats.maven.conftest import mirror_settled, mirror_worker, tasks_sent_to
 from tests.live import LiveServer, require_client, start_server
 from tests.nginx import ProductionNginx
 
@@ -36,12 +37,19 @@ def _mirror_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def _mirror_queue(django_db_setup, tmp_path_factory, _mirror_dir) -> Iterator[str | None]:
+    with mirror_worker(tmp_path_factory.mktemp("mirror-worker"), _mirror_dir) as queue:
+        yield queue
+
+
+@pytest.fixture(scope="module")
 def _fast_path(
-    django_db_setup, django_db_blocker, tmp_path_factory, _mirror_dir
+    django_db_setup, django_db_blocker, tmp_path_factory, _mirror_dir, _mirror_queue
 ) -> Iterator[tuple[LiveServer, ProductionNginx]]:
     binary = require_client("nginx")
+    queue = {"CELERY_TASK_DEFAULT_QUEUE": _mirror_queue} if _mirror_queue else {}
     server = start_server(
-        tmp_path_factory.mktemp("mirror-server"), MAVEN_MIRROR_DIR=str(_mirror_dir)
+        tmp_path_factory.mktemp("mirror-server"), MAVEN_MIRROR_DIR=str(_mirror_dir), **queue
     )
     nginx = ProductionNginx(
         tmp_path_factory.mktemp("nginx"),
@@ -65,6 +73,12 @@ def fast_path(_fast_path, transactional_db) -> tuple[LiveServer, ProductionNginx
     if server.process.poll() is not None:
         pytest.fail(f"server died: {server.log.read_text()[-3000:]}")
     return _fast_path
+
+
+@pytest.fixture
+def settled(_mirror_queue):
+    """Wait until the mirror followed every change so far (at once without a broker)."""
+    return lambda: mirror_settled(_mirror_queue)
 
 
 @pytest.fixture
@@ -94,8 +108,8 @@ def _deploy(base: str, auth: tuple[str, str], artifact: str, version: str) -> No
         assert response.status_code == 201, response.text
 
 
-def test_reads_through_nginx_are_the_registrys_and_deploys_show_at_once(
-    fast_path, repositories, make_user
+def test_reads_through_nginx_are_the_registrys_and_deploys_show_once_mirrored(
+    fast_path, repositories, make_user, settled
 ):
     server, nginx = fast_path
     writer = make_user(repositories["releases"], Role.WRITE)
@@ -104,6 +118,7 @@ def test_reads_through_nginx_are_the_registrys_and_deploys_show_at_once(
     front = f"{nginx.url}/repository/fast-releases/"
     direct = f"{server.url}/repository/fast-releases/"
     _deploy(front, (writer.username, PASSWORD), "util", "1.0")
+    settled()
 
     for path in (
         f"{UTIL}/maven-metadata.xml",
@@ -124,8 +139,10 @@ def test_reads_through_nginx_are_the_registrys_and_deploys_show_at_once(
         assert via_nginx.headers["X-Content-Type-Options"] == "nosniff", path
         assert NGINX_ETAG.fullmatch(via_nginx.headers["ETag"]), path
 
-    # A deploy through nginx is in the metadata nginx serves as soon as the PUT returns.
+    # A deploy through nginx is in the metadata nginx serves once the refresh it sent ran (as
+    # the PUT returns when there is no broker).
     _deploy(front, (writer.username, PASSWORD), "util", "1.1")
+    settled()
     metadata = requests.get(
         f"{front}{UTIL}/maven-metadata.xml", auth=(reader.username, PASSWORD), timeout=30
     )
@@ -137,6 +154,7 @@ def test_reads_through_nginx_are_the_registrys_and_deploys_show_at_once(
     assert anonymous.headers["WWW-Authenticate"] == 'Basic realm="registry"'
     # The cached answer for the reader's credentials on one repository is not one for another.
     _deploy(f"{nginx.url}/repository/fast-other/", (writer.username, PASSWORD), "util", "1.0")
+    settled()
     other = requests.get(
         f"{nginx.url}/repository/fast-other/{UTIL}/maven-metadata.xml",
         auth=(reader.username, PASSWORD),
@@ -147,11 +165,12 @@ def test_reads_through_nginx_are_the_registrys_and_deploys_show_at_once(
 
 
 def test_a_revoked_token_reads_no_longer_than_the_cache_ttl(
-    fast_path, repositories, make_user, make_token
+    fast_path, repositories, make_user, make_token, settled
 ):
     _, nginx = fast_path
     writer = make_user(repositories["releases"], Role.WRITE)
     _deploy(f"{nginx.url}/repository/fast-releases/", (writer.username, PASSWORD), "util", "1.0")
+    settled()
     reader = make_user(repositories["releases"], Role.READ)
     secret = make_token(reader)
     url = f"{nginx.url}/repository/fast-releases/{UTIL}/1.0/util-1.0.pom"
@@ -166,7 +185,9 @@ def test_a_revoked_token_reads_no_longer_than_the_cache_ttl(
     assert status() == 401
 
 
-def test_mvn_resolves_through_nginx_from_the_mirror(fast_path, repositories, make_user, tmp_path):
+def test_mvn_resolves_through_nginx_from_the_mirror(
+    fast_path, repositories, make_user, tmp_path, settled
+):
     server, nginx = fast_path
     writer = make_user(repositories["releases"], Role.WRITE)
     front = f"{nginx.url}/repository/fast-releases/"
@@ -175,6 +196,7 @@ def test_mvn_resolves_through_nginx_from_the_mirror(fast_path, repositories, mak
     lib = _project(tmp_path, "lib", RELEASES=front, SNAPSHOTS=front)
     deployed = _mvn(_settings(tmp_path, "producer", writer.username, PASSWORD), "deploy", cwd=lib)
     assert deployed.returncode == 0, deployed.stdout[-3000:]
+    settled()
 
     consumer = _project(tmp_path, "consumer", PUBLIC=front)
     log_before = len(server.log.read_text())
@@ -198,18 +220,20 @@ def test_mvn_resolves_through_nginx_from_the_mirror(fast_path, repositories, mak
 
 
 @pytest.fixture
-def group(repositories, settings, _mirror_dir):
+def group(repositories, settings, _mirror_dir, _mirror_queue, settled):
     """``fast-public``: fast-releases then fast-other, mirrored as the registry would do it."""
     settings.MAVEN_MIRROR_DIR = str(_mirror_dir)  # the refresh after the membership change
     public = RepositoryFactory(name="fast-public", format="maven", kind=Repository.Kind.GROUP)
-    repository_members_set(
-        repository=public, members=[repositories["releases"], repositories["other"]]
-    )
+    with tasks_sent_to(_mirror_queue):
+        repository_members_set(
+            repository=public, members=[repositories["releases"], repositories["other"]]
+        )
+    settled()
     return public
 
 
 def test_mvn_resolves_through_nginx_from_a_group(
-    fast_path, repositories, group, make_user, tmp_path
+    fast_path, repositories, group, make_user, tmp_path, settled
 ):
     server, nginx = fast_path
     writer = make_user(repositories["releases"], Role.WRITE)
@@ -224,6 +248,7 @@ def test_mvn_resolves_through_nginx_from_a_group(
     lib = _project(tmp_path, "lib", RELEASES=releases, SNAPSHOTS=releases)
     deployed = _mvn(_settings(tmp_path, "producer", *auth), "deploy", cwd=lib)
     assert deployed.returncode == 0, deployed.stdout[-3000:]
+    settled()
 
     consumer = _project(tmp_path, "consumer", PUBLIC=f"{nginx.url}/repository/fast-public/")
     log_before = len(server.log.read_text())
@@ -239,7 +264,7 @@ def test_mvn_resolves_through_nginx_from_a_group(
 
 
 def test_a_reader_of_one_member_gets_from_nginx_what_the_registry_gives_it(
-    fast_path, repositories, group, make_user
+    fast_path, repositories, group, make_user, settled
 ):
     server, nginx = fast_path
     writer = make_user(repositories["releases"], Role.WRITE)
@@ -249,6 +274,7 @@ def test_a_reader_of_one_member_gets_from_nginx_what_the_registry_gives_it(
     role_grant(repository=group, role=Role.READ, user=partial)
     _deploy(f"{nginx.url}/repository/fast-releases/", (writer.username, PASSWORD), "util", "1.0")
     _deploy(f"{nginx.url}/repository/fast-other/", (writer.username, PASSWORD), "util", "9.0")
+    settled()
     front = f"{nginx.url}/repository/fast-public/"
     direct = f"{server.url}/repository/fast-public/"
 

@@ -9,9 +9,9 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
-from access.permissions import READ, WRITE
 from formats.maven.errors import FileUnknown, GroupReadOnly, MavenPathInvalid
-from formats.maven.parsers import InvalidPath, MavenPath, PathKind, parse_path
+from formats.maven.media import MIME_CHECKSUM
+from formats.maven.paths import MavenPath, PathKind, parse_path
 from formats.maven.selectors import (
     content_checksum,
     maven_asset_find,
@@ -26,12 +26,18 @@ from formats.maven.services import (
     maven_file_deploy,
     maven_metadata_put,
 )
-from formats.models import Repository
-from formats.protocol import ProtocolView, document_response, request_json_body, request_stream
-from storage.responses import blob_response
-from storage.services import blob_checksums
+from formats.plugin import (
+    READ,
+    WRITE,
+    ProtocolView,
+    Repository,
+    blob_checksums,
+    blob_response,
+    document_response,
+    request_json_body,
+    request_stream,
+)
 
-MIME_CHECKSUM = "text/plain"
 # Digests a client may declare on the PUT of a file (Maven Resolver 1.8+, Artifactory, Nexus).
 CHECKSUM_HEADERS = {
     "sha1": "X-Checksum-Sha1",
@@ -62,7 +68,7 @@ class MavenRepositoryView(ProtocolView):
         sources = maven_read_sources(repository=self.repository, principal=principal)
         try:
             mpath = parse_path(path=path)
-        except InvalidPath:
+        except MavenPathInvalid:
             return self._folder_redirect(sources=sources, path=path)
         if mpath.kind is PathKind.DIRECTORY:
             return self._listing(request, sources=sources, mpath=mpath)
@@ -114,10 +120,7 @@ class MavenRepositoryView(ProtocolView):
         principal = self.require(WRITE)
         if self.repository.kind == Repository.Kind.GROUP:
             raise GroupReadOnly()
-        try:
-            mpath = parse_path(path=path)
-        except InvalidPath as error:
-            raise MavenPathInvalid(str(error)) from None
+        mpath = parse_path(path=path)
         if mpath.kind is PathKind.DIRECTORY:
             raise MavenPathInvalid(f"{path} is a folder, not a file")
         if mpath.checksum is not None:

@@ -9,21 +9,27 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from access.models import Role
 from access.services import role_grant, token_create
+from formats.maven.media import MIME_CHECKSUM, media_type_for
+from formats.maven.metadata import parse_metadata
 from formats.maven.mirror import SERVED_TYPES, STATE, maven_mirror_sync, served_type
-from formats.maven.parsers import parse_metadata
-from formats.maven.protocol.views import MIME_CHECKSUM
-from formats.maven.selectors import maven_group_members
-from formats.maven.services import media_type_for
 from formats.models import Package, Repository, Version
+from formats.selectors import repository_read_order
 from formats.services import repository_members_set
 from storage.backends import blob_backend
 from tests.factories import RepositoryFactory
-from tests.formats.maven.conftest import basic, pom
+from tests.formats.maven.conftest import (
+    basic,
+    mirror_settled,
+    mirror_worker,
+    pom,
+    tasks_sent_to,
+)
 from tests.helpers import body_of
 from tests.nginx import DEPLOY_CONF
 
@@ -36,7 +42,7 @@ SNAP = "com/example/lib/1.0-SNAPSHOT"
 
 
 @pytest.fixture
-def mirror(settings, tmp_path) -> Path:
+def mirror(settings, tmp_path, tasks_in_process) -> Path:
     settings.MAVEN_MIRROR_DIR = str(tmp_path / "mirror")
     return tmp_path / "mirror"
 
@@ -158,7 +164,7 @@ def test_mirror_follows_deletes_through_the_management_api(
 
 
 def test_maven_mirror_sync_rebuilds_the_mirror_from_the_database(
-    client, settings, tmp_path, deploy, releases, snapshots, deployer, capsys
+    client, settings, tmp_path, deploy, releases, snapshots, deployer, capsys, tasks_in_process
 ):
     # Deployed while the mirror was off (a new deployment): nothing was written.
     deploy(releases, f"{RELEASE}/1.0/util-1.0.pom", pom("com.example", "util", "1.0"))
@@ -429,7 +435,7 @@ def test_members_edited_in_the_admin_rebuild_the_group_mirror(
         response = client.post(f"/admin/formats/repository/{group.pk}/change/", form)
 
     assert response.status_code == 302, response.content
-    assert maven_group_members(repository=group) == [releases, snapshots]
+    assert repository_read_order(repository=group) == [releases, snapshots]
     assert parse_metadata(raw=_versions(mirror)).versions == ("1.0", "2.0-SNAPSHOT")
     assert not (mirror / "public" / RELEASE / "1.1").exists()
 
@@ -530,3 +536,76 @@ def test_rebuilding_a_group_mirror_costs_the_same_queries_however_many_files(
 
     assert len(after.captured_queries) == len(before.captured_queries)
     assert (mirror / "public" / RELEASE / "1.5" / "util-1.5.pom").is_symlink()
+
+
+# The refresh is a task sent after the commit: on a worker when there is a broker.
+
+
+def test_a_deploy_s_refresh_runs_after_the_commit_on_the_worker(
+    settings, tmp_path, transactional_db, make_user
+):
+    settings.MAVEN_MIRROR_DIR = str(tmp_path / "mirror")
+    releases = RepositoryFactory(name="releases", format="maven")
+    deployer = make_user(releases, Role.WRITE)
+    path = f"{RELEASE}/1.0/util-1.0.pom"
+    client = Client()
+    with mirror_worker(tmp_path, tmp_path / "mirror") as queue, tasks_sent_to(queue):
+        response = client.put(
+            f"/repository/releases/{path}",
+            data=pom("com.example", "util", "1.0"),
+            content_type="application/octet-stream",
+            headers=basic(deployer),
+        )
+        mirror_settled(queue)
+
+    assert response.status_code == 201
+    assert sorted(_tree(tmp_path / "mirror")) == _with_sums(
+        f"releases/{RELEASE}/maven-metadata.xml", f"releases/{path}"
+    )
+
+
+def test_a_failed_refresh_is_logged_and_sends_readers_to_the_registry(
+    client,
+    mirror,
+    published,
+    deployer,
+    deploy,
+    releases,
+    caplog,
+    django_capture_on_commit_callbacks,
+):
+    def authorize() -> int:
+        query = {"repository": "releases"}
+        return client.get("/-/authorize", query, headers=basic(deployer)).status_code
+
+    assert authorize() == 204
+    blocked = mirror / "releases" / RELEASE / "2.0"
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    blocked.write_bytes(b"a file where the refresh needs a folder")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = deploy(
+            releases, f"{RELEASE}/2.0/util-2.0.pom", pom("com.example", "util", "2.0")
+        )
+
+    assert response.status_code == 201  # committed: the mirror is only a copy
+    failures = [r for r in caplog.records if r.name == "formats.maven.tasks"]
+    assert [(r.levelname, r.getMessage()) for r in failures] == [
+        (
+            "ERROR",
+            f"maven mirror refresh of repository {releases.pk} under '{RELEASE}/2.0/' failed;"
+            " the registry serves its reads until the next refresh",
+        )
+    ]
+    assert authorize() == 403  # nginx sends every read to the registry, which has 2.0
+    assert not (mirror / STATE / "releases").exists()
+
+    blocked.unlink()
+    with django_capture_on_commit_callbacks(execute=True):
+        deploy(releases, f"{RELEASE}/2.1/util-2.1.pom", pom("com.example", "util", "2.1"))
+
+    assert authorize() == 204
+    assert parse_metadata(
+        raw=(mirror / "releases" / RELEASE / "maven-metadata.xml").read_bytes()
+    ).versions == ("1.0", "2.0", "2.1")
+    assert (mirror / "releases" / RELEASE / "2.0" / "util-2.0.pom").is_symlink()

@@ -159,3 +159,13 @@ def test_authorize_sends_only_readers_of_every_member_to_a_group_mirror(
     assert response.status_code == status
     assert response.get("WWW-Authenticate") == (CHALLENGE if status == 401 else None)
     assert response["X-Accel-Expires"] == "5"
+
+
+def test_authorize_refuses_a_repository_the_mirror_cannot_hold(client, credentials):
+    RepositoryFactory(name="files", format="raw", anonymous_read=True)
+
+    response = client.get("/-/authorize", {"repository": "files"}, headers=credentials["anonymous"])
+
+    # Only Maven repositories are mirrored: nginx hands anything else to the registry.
+    assert (response.status_code, response.content) == (403, b"")
+    assert response["X-Accel-Expires"] == "5"
