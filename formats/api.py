@@ -20,7 +20,14 @@ from access.permissions import readable_repositories
 from access.services import repository_create_by
 from formats.base import FileDeleteUnsupported, format_config
 from formats.models import Asset, Package, Repository, Tag, TagEvent, Version
-from formats.services import package_delete, repository_update, version_delete, version_yank
+from formats.services import (
+    package_delete,
+    repository_delete,
+    repository_update,
+    version_delete,
+    version_deprecate,
+    version_yank,
+)
 from registry_project.api import ANY_SEGMENT
 
 # Primary keys are 64-bit: a larger number would overflow the database's integer.
@@ -196,6 +203,9 @@ class RepositoryViewSet(viewsets.ModelViewSet):
             repository=serializer.instance, changes=dict(serializer.validated_data)
         )
 
+    def perform_destroy(self, instance: Repository) -> None:
+        repository_delete(repository=instance)
+
 
 class _InReadableRepositories:
     """Limit a viewset's queryset to objects in repositories the caller may read."""
@@ -261,8 +271,7 @@ class VersionViewSet(
                 version=version, yanked=data["yanked"], reason=data.get("yanked_reason", "")
             )
         if "deprecated" in data:
-            version.deprecated = data["deprecated"]
-            version.save(update_fields=["deprecated"])
+            version_deprecate(version=version, deprecated=data["deprecated"])
         _package_changed(version.package)
         return Response(self.get_serializer(version).data)
 

@@ -20,7 +20,7 @@ from formats.errors import (
     VersionExists,
     VersionUnknown,
 )
-from formats.http import conditional_response
+from formats.http import body_length_check, body_read, conditional_response
 from formats.models import Asset, Document, Package, Repository, Tag, TagEvent, Version
 from formats.paths import MAX_PATH_LENGTH, validate_path
 from formats.protocol import (
@@ -135,6 +135,8 @@ __all__ = [
     "blob_ingest",
     "blob_ingest_bytes",
     "blob_response",
+    "body_length_check",
+    "body_read",
     "conditional_response",
     "coordinate_record",
     "disk_full_errors",

@@ -8,7 +8,7 @@ challenge when anonymous (so clients retry with credentials), 404 when signed in
 caller who may read it learns more (a 403 for a write it may not do).
 """
 
-from typing import Any, BinaryIO, ClassVar
+from typing import Any, BinaryIO, ClassVar, cast
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -24,12 +24,11 @@ from access.models import Role
 from access.permissions import READ, has_permission, require
 from formats.base import BASIC_CHALLENGE, FormatConfig, format_config, repository_error
 from formats.errors import RepositoryUnknown
-from formats.http import conditional_response
+from formats.http import body_length_check, body_read, conditional_response
 from formats.models import Document, Repository
 from registry_project.db import row_get
 from registry_project.errors import (
     AuthenticationRequired,
-    BodyTooLarge,
     DatabaseUnavailable,
     MethodNotAllowed,
     NotFound,
@@ -71,9 +70,8 @@ class ProtocolView(View):
             return self.format.render_error(request, DatabaseUnavailable())
 
     def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        raise MethodNotAllowed(
-            f"{request.method} is not supported here", allowed=self._allowed_methods()
-        )
+        allowed = [method.upper() for method in self.http_method_names if hasattr(self, method)]
+        raise MethodNotAllowed(f"{request.method} is not supported here", allowed=allowed)
 
     def require(self, action: Role) -> Principal:
         """Check that the caller may perform ``action`` here.
@@ -161,13 +159,12 @@ def repository_path(repository: Repository) -> str:
 
 
 def _wsgi_stream(request: HttpRequest) -> BinaryIO:
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    if declared.isdigit() and int(declared) > settings.REGISTRY_MAX_UPLOAD_SIZE:
-        raise BodyTooLarge(limit=settings.REGISTRY_MAX_UPLOAD_SIZE)
+    body_length_check(request, limit=settings.REGISTRY_MAX_UPLOAD_SIZE)
     chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
     if chunked and not request.META.get("CONTENT_LENGTH"):
         return request.META["wsgi.input"]
-    return request
+    # HttpRequest is a file-like reader of its body (read, readline, readinto).
+    return cast(BinaryIO, request)
 
 
 def request_stream(request: HttpRequest) -> BinaryIO:
@@ -178,17 +175,16 @@ def request_stream(request: HttpRequest) -> BinaryIO:
     Under gunicorn a body of known length is received straight into the reader's buffers.
     """
     stream = _wsgi_stream(request)
-    direct = socket_body(request.META) if stream is request and not request._read_started else None
-    return stream if direct is None else direct
+    # Once Django has begun reading the body (request.POST, request.body), gunicorn's count
+    # of what is left no longer matches the socket.
+    started = getattr(request, "_read_started", True)
+    direct = socket_body(request.META) if stream is request and not started else None
+    return stream if direct is None else cast(BinaryIO, direct)
 
 
 def request_json_body(request: HttpRequest, *, limit: int) -> bytes:
     """Read a document body (JSON, XML) that must be parsed in memory, refusing oversized ones."""
-    stream = _wsgi_stream(request)
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise BodyTooLarge(limit=limit)
-    return data
+    return body_read(_wsgi_stream(request), limit=limit)
 
 
 def document_response(

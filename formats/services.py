@@ -316,6 +316,18 @@ def version_yank(*, version: Version, yanked: bool, reason: str = "") -> Version
     return version
 
 
+def version_deprecate(*, version: Version, deprecated: str) -> Version:
+    """Set the deprecation message clients show on install (npm's ``deprecated``); "" lifts it."""
+    version.deprecated = deprecated
+    version.save(update_fields=["deprecated"])
+    return version
+
+
+def repository_delete(*, repository: Repository) -> None:
+    """Delete a repository with everything in it; its blobs are left to garbage collection."""
+    repository.delete()
+
+
 def coordinate_record(
     *, repository: Repository, key: str, sha256: str, user: User
 ) -> PublishedCoordinate:
