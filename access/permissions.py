@@ -1,5 +1,7 @@
 """The one permission check every endpoint goes through."""
 
+from typing import TypeGuard
+
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -14,7 +16,7 @@ from registry_project.errors import AuthenticationRequired, PermissionDenied
 READ, WRITE, DELETE, ADMIN = Role.READ, Role.WRITE, Role.DELETE, Role.ADMIN
 
 
-def _is_scoped(token: ApiToken | None) -> bool:
+def _is_scoped(token: ApiToken | None) -> TypeGuard[ApiToken]:
     return token is not None and token_is_scoped(token=token)
 
 

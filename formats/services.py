@@ -3,7 +3,8 @@
 import fnmatch
 import hashlib
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth import models as auth_models
+from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
 
 from formats.base import format_config
@@ -28,11 +29,12 @@ from formats.models import (
 from storage.models import Blob
 from storage.services import blob_hold
 
-User = AbstractBaseUser | AnonymousUser | None
+# Who acts: a signed-in user, anonymous, or nobody (a command, a task).
+User = auth_models.User | AnonymousUser | None
 
 
-def _user_or_none(user: User) -> AbstractBaseUser | None:
-    return user if user is not None and user.is_authenticated else None
+def _user_or_none(user: User) -> auth_models.User | None:
+    return None if user is None or isinstance(user, AnonymousUser) else user
 
 
 def repository_create(
