@@ -16,7 +16,7 @@ from access.drf import principal_of
 from access.models import ApiToken
 from access.permissions import readable_repositories
 from access.services import TOKEN_MAX_DAYS, token_create_for, token_revoke_for
-from formats.models import Repository
+from formats.models.repository import Repository
 from registry_project.api import ANY_SEGMENT
 
 

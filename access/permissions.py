@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from access.auth import Principal, authenticate
 from access.models import ApiToken, RepositoryRole, Role
 from access.selectors import role_granted, token_is_scoped
-from formats.models import Repository
+from formats.models.repository import Repository
 from registry_project.errors import AuthenticationRequired, PermissionDenied
 
 # An action needs at least this role.

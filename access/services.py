@@ -25,8 +25,7 @@ from django.utils import timezone
 from access.auth import Principal
 from access.models import ApiToken, RepositoryRole, Role, generate_token_secret, hash_token
 from access.permissions import is_restricted
-from formats.models import Repository
-from formats.services import repository_create
+from formats.models.repository import Repository
 from registry_project.errors import AuthenticationRequired, BadRequest, PermissionDenied
 
 # The longest lifetime a token may be given (timedelta and the database overflow past ~2.7M).
@@ -190,16 +189,3 @@ def role_grant(
         repository=repository, user=user, group=group, defaults={"role": role}
     )
     return binding
-
-
-@transaction.atomic
-def repository_create_by(*, user: User, **fields: object) -> Repository:
-    """Create a repository (``formats.services.repository_create``) and make ``user`` its admin.
-
-    A user allowed to create repositories without being a superuser would otherwise not see
-    the repository just created. The caller checks ``may_create_repositories`` first.
-    """
-    repository = repository_create(**fields)  # type: ignore[arg-type]
-    if not user.is_superuser:
-        role_grant(repository=repository, role=Role.ADMIN, user=user)
-    return repository

@@ -20,11 +20,11 @@ from rest_framework.response import Response
 
 from access.drf import RepositoryManagementPermission, RepositoryPermission, principal_of
 from access.permissions import readable_repositories
-from access.services import repository_create_by
 from formats.base import FileDeleteUnsupported, format_config
 from formats.models import Asset, Package, Repository, Tag, TagEvent, Version
 from formats.services import (
     package_delete,
+    repository_create_by,
     repository_delete,
     repository_update,
     version_delete,

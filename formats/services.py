@@ -7,6 +7,8 @@ from django.contrib.auth import models as auth_models
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
 
+from access.models import Role
+from access.services import role_grant
 from formats.base import format_config
 from formats.errors import (
     AssetExists,
@@ -67,6 +69,19 @@ def repository_create(
     )
     repository.full_clean()
     repository.save()
+    return repository
+
+
+@transaction.atomic
+def repository_create_by(*, user: auth_models.User, **fields: object) -> Repository:
+    """Create a repository (``repository_create``) and make ``user`` its admin.
+
+    A user allowed to create repositories without being a superuser would otherwise not see
+    the repository just created. The caller checks ``may_create_repositories`` first.
+    """
+    repository = repository_create(**fields)  # type: ignore[arg-type]
+    if not user.is_superuser:
+        role_grant(repository=repository, role=Role.ADMIN, user=user)
     return repository
 
 
