@@ -8,9 +8,8 @@ challenge when anonymous (so clients retry with credentials), 404 when signed in
 caller who may read it learns more (a 403 for a write it may not do).
 """
 
-from typing import Any, BinaryIO, ClassVar, cast
+from typing import Any, ClassVar
 
-from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -24,7 +23,7 @@ from access.models import Role
 from access.permissions import READ, has_permission, require
 from formats.base import BASIC_CHALLENGE, FormatConfig, format_config, repository_error
 from formats.errors import RepositoryUnknown
-from formats.http import body_length_check, body_read, conditional_response
+from formats.http import conditional_response
 from formats.models import Document, Repository
 from registry_project.db import row_get
 from registry_project.errors import (
@@ -35,7 +34,6 @@ from registry_project.errors import (
     PermissionDenied,
     RegistryError,
 )
-from registry_project.request_body import socket_body
 
 
 class ProtocolView(View):
@@ -156,35 +154,6 @@ def _unresolved(
 def repository_path(repository: Repository) -> str:
     """Return the URL path every format of ``repository`` is served under."""
     return f"/repository/{repository.name}/"
-
-
-def _wsgi_stream(request: HttpRequest) -> BinaryIO:
-    body_length_check(request, limit=settings.REGISTRY_MAX_UPLOAD_SIZE)
-    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
-    if chunked and not request.META.get("CONTENT_LENGTH"):
-        return request.META["wsgi.input"]
-    # HttpRequest is a file-like reader of its body (read, readline, readinto).
-    return cast(BinaryIO, request)
-
-
-def request_stream(request: HttpRequest) -> BinaryIO:
-    """Return the request body as a stream, including chunked bodies without Content-Length.
-
-    Django reads a body without Content-Length as empty; gunicorn de-chunks
-    ``wsgi.input`` for us, so read that directly (Go clients such as skopeo send chunked).
-    Under gunicorn a body of known length is received straight into the reader's buffers.
-    """
-    stream = _wsgi_stream(request)
-    # Once Django has begun reading the body (request.POST, request.body), gunicorn's count
-    # of what is left no longer matches the socket.
-    started = getattr(request, "_read_started", True)
-    direct = socket_body(request.META) if stream is request and not started else None
-    return stream if direct is None else cast(BinaryIO, direct)
-
-
-def request_json_body(request: HttpRequest, *, limit: int) -> bytes:
-    """Read a document body (JSON, XML) that must be parsed in memory, refusing oversized ones."""
-    return body_read(_wsgi_stream(request), limit=limit)
 
 
 def document_response(

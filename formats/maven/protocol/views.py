@@ -27,7 +27,7 @@ from formats.maven.services import (
     maven_metadata_put,
 )
 from formats.models import Repository
-from formats.protocol import ProtocolView, document_response, request_json_body, request_stream
+from formats.plugin import ProtocolView, document_response, request_json_body, request_stream
 from storage.responses import blob_response
 from storage.services import blob_checksums
 

@@ -49,7 +49,7 @@ from formats.npm.services import (
     npm_token_revoke,
     packument_key,
 )
-from formats.protocol import ProtocolView, repository_path, request_json_body
+from formats.plugin import ProtocolView, repository_path, request_json_body
 from formats.selectors import asset_get
 from registry_project.errors import AuthenticationRequired, PermissionDenied, RegistryError
 from storage.responses import blob_response

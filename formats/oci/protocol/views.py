@@ -70,7 +70,7 @@ from formats.oci.services import (
     oci_upload_finish,
     oci_upload_start,
 )
-from formats.protocol import ProtocolView, request_json_body, request_stream
+from formats.plugin import ProtocolView, request_json_body, request_stream
 from registry_project.errors import AuthenticationRequired, RegistryError
 from storage.models import Blob, Upload
 from storage.responses import blob_response

@@ -5,7 +5,7 @@ from django.http.response import HttpResponseBase
 
 from access.permissions import DELETE, READ, WRITE
 from formats.paths import validate_path
-from formats.protocol import ProtocolView, request_stream
+from formats.plugin import ProtocolView, request_stream
 from formats.raw.services import raw_file_delete, raw_file_put
 from formats.selectors import asset_get
 from storage.responses import blob_response
