@@ -5,6 +5,7 @@ own reach (the rules are spelled out in ``access.services``). A token's secret i
 response to its creation and nowhere else; its hash is never returned.
 """
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import IsAuthenticated
@@ -15,7 +16,7 @@ from access.drf import principal_of
 from access.models import ApiToken
 from access.permissions import readable_repositories
 from access.services import TOKEN_MAX_DAYS, token_create_for, token_revoke_for
-from formats.models import Repository
+from formats.models.repository import Repository
 from registry_project.api import ANY_SEGMENT
 
 
@@ -38,7 +39,8 @@ class ApiTokenSerializer(serializers.ModelSerializer):
         required=False,
         help_text="Limit the token to these repositories (omitted: the caller's own limit).",
     )
-    read_only = serializers.BooleanField(
+    # DRF's metaclass takes declared fields off the class, so this never shadows Field.read_only.
+    read_only = serializers.BooleanField(  # type: ignore[assignment]
         required=False, help_text="Only reads (omitted: the caller's own flag)."
     )
     expires_in_days = serializers.IntegerField(
@@ -90,7 +92,10 @@ class ApiTokenViewSet(
     def get_queryset(self) -> QuerySet[ApiToken]:
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular: no caller to ask about
             return ApiToken.objects.none()
-        return ApiToken.objects.filter(user=self.request.user).prefetch_related("repositories")
+        user = self.request.user
+        if isinstance(user, AnonymousUser):  # IsAuthenticated lets no one anonymous in
+            return ApiToken.objects.none()
+        return ApiToken.objects.filter(user=user).prefetch_related("repositories")
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)

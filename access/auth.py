@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import authenticate as password_authenticate
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -28,7 +28,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 class Principal:
     """The caller of a request: a user (possibly anonymous) and the token it presented."""
 
-    user: AbstractBaseUser | AnonymousUser
+    user: User | AnonymousUser
     token: ApiToken | None = None
     # Extra limits a bearer credential carries, e.g. the scopes granted in an OCI JWT.
     claims: dict | None = None
@@ -41,6 +41,8 @@ class Principal:
 BearerVerifier = Callable[[str], Principal | None]
 _bearer_verifiers: list[BearerVerifier] = []
 ANONYMOUS = Principal(user=AnonymousUser())
+# Where authenticate() caches its answer on the request, as Django caches request.user.
+_PRINCIPAL_ATTRIBUTE = "_registry_principal"
 
 
 def register_bearer(verifier: BearerVerifier) -> None:
@@ -95,7 +97,7 @@ def authenticate(request: HttpRequest) -> Principal:
     form or a script in a served file, and protocol views take no CSRF token, so a write
     carrying only a cookie is anonymous (and gets the format's challenge).
     """
-    cached = getattr(request, "_registry_principal", None)
+    cached = getattr(request, _PRINCIPAL_ATTRIBUTE, None)
     if cached is not None:
         return cached
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
@@ -108,8 +110,10 @@ def authenticate(request: HttpRequest) -> Principal:
         principal = ANONYMOUS  # package clients carry no session; a cookie alone never writes
     else:
         session_user = getattr(request, "user", None)
-        authenticated = session_user is not None and session_user.is_authenticated
-        principal = Principal(user=session_user) if authenticated else ANONYMOUS
-    request._registry_principal = principal
+        if session_user is not None and session_user.is_authenticated:
+            principal = Principal(user=session_user)
+        else:
+            principal = ANONYMOUS
+    vars(request)[_PRINCIPAL_ATTRIBUTE] = principal
     request.user = principal.user
     return principal

@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import caches
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -39,7 +39,7 @@ def _digest(salt: str, *parts: str) -> str:
     return salted_hmac(f"access.backends.{salt}", value, algorithm="sha256").hexdigest()
 
 
-def _binding(user: AbstractBaseUser) -> str:
+def _binding(user: User) -> str:
     return _digest("binding", str(user.pk), user.get_username(), user.password)
 
 
@@ -71,7 +71,7 @@ class PasswordBackend(ModelBackend):
         username: str | None = None,
         password: str | None = None,
         **kwargs: Any,
-    ) -> AbstractBaseUser | None:
+    ) -> User | None:
         if username is None:
             username = kwargs.get(get_user_model().USERNAME_FIELD)
         if username is None or password is None:
@@ -91,7 +91,7 @@ class PasswordBackend(ModelBackend):
                 caches[alias].set(key, entry, timeout=settings.PASSWORD_CACHE_SECONDS)
         return user
 
-    def _remembered(self, entry: tuple | None, *, username: str) -> AbstractBaseUser | None:
+    def _remembered(self, entry: tuple | None, *, username: str) -> User | None:
         if entry is None:
             return None
         user_id, binding, _ = entry

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 from access.auth import Principal
 from access.models import Role
 from access.permissions import ADMIN, DELETE, READ, WRITE, has_permission, may_create_repositories
-from formats.models import Repository
+from formats.models.repository import Repository
 
 
 def principal_of(request: Request) -> Principal:

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from formats.models import Repository
+from formats.models.repository import Repository
 
 TOKEN_PREFIX = "reg_"
 

@@ -1,5 +1,7 @@
 """The one permission check every endpoint goes through."""
 
+from typing import TypeGuard
+
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -7,14 +9,14 @@ from django.http import HttpRequest
 from access.auth import Principal, authenticate
 from access.models import ApiToken, RepositoryRole, Role
 from access.selectors import role_granted, token_is_scoped
-from formats.models import Repository
+from formats.models.repository import Repository
 from registry_project.errors import AuthenticationRequired, PermissionDenied
 
 # An action needs at least this role.
 READ, WRITE, DELETE, ADMIN = Role.READ, Role.WRITE, Role.DELETE, Role.ADMIN
 
 
-def _is_scoped(token: ApiToken | None) -> bool:
+def _is_scoped(token: ApiToken | None) -> TypeGuard[ApiToken]:
     return token is not None and token_is_scoped(token=token)
 
 

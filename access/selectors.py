@@ -3,7 +3,6 @@
 from functools import cache
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 
 from access.models import ApiToken, RepositoryRole
 from registry_project.db import quoted, row_get, value_get
@@ -40,7 +39,8 @@ def token_is_scoped(*, token: ApiToken) -> bool:
 def token_by_hash(*, token_hash: str) -> ApiToken | None:
     """Return the token with this hash and its user, or None."""
     token = row_get(ApiToken, token_hash=token_hash)
-    if token is not None:
-        user: AbstractBaseUser | None = row_get(get_user_model(), id=token.user_id)
-        token.user = user
+    user = row_get(get_user_model(), id=token.user_id) if token is not None else None
+    if token is None or user is None:
+        return None  # a token whose user was deleted meanwhile is no token
+    token.user = user
     return token

@@ -16,17 +16,17 @@ keeps ``npm login``, whose token is limited to one repository, then ``npm token 
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import AnonymousUser, Group, User
 from django.db import transaction
 from django.utils import timezone
 
 from access.auth import Principal
 from access.models import ApiToken, RepositoryRole, Role, generate_token_secret, hash_token
 from access.permissions import is_restricted
-from formats.models import Repository
-from formats.services import repository_create
-from registry_project.errors import BadRequest, PermissionDenied
+from formats.models.repository import Repository
+from registry_project.errors import AuthenticationRequired, BadRequest, PermissionDenied
 
 # The longest lifetime a token may be given (timedelta and the database overflow past ~2.7M).
 TOKEN_MAX_DAYS = 36500
@@ -43,7 +43,7 @@ class IssuedToken:
 @transaction.atomic
 def token_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     name: str = "",
     repositories: list[Repository] | None = None,
     expires_in: timedelta | None = None,
@@ -65,7 +65,7 @@ def token_create(
 
 def _token_insert(
     *,
-    user: AbstractBaseUser,
+    user: User,
     name: str,
     repositories: list[Repository],
     expires_at: datetime | None,
@@ -127,11 +127,13 @@ def token_create_for(
             raise PermissionDenied("a repository-scoped token cannot widen its scope")
         if parent.expires_at is not None and expires_at is None:
             expires_at = parent.expires_at
-        elif parent.expires_at is not None and expires_at > parent.expires_at:
+        elif parent.expires_at is not None and expires_at and expires_at > parent.expires_at:
             raise PermissionDenied(
                 f"this token expires at {parent.expires_at.isoformat()}; "
                 "the tokens it creates cannot outlive it"
             )
+    if isinstance(principal.user, AnonymousUser):
+        raise AuthenticationRequired()
     return _token_insert(
         user=principal.user,
         name=name,
@@ -160,7 +162,9 @@ def token_revoke_for(*, principal: Principal, token: ApiToken) -> ApiToken:
     if parent is None or parent.pk != token.pk:
         if principal.claims is not None or (parent is not None and parent.read_only):
             raise PermissionDenied("a read-only or registry token can revoke only itself")
-        if is_restricted(principal=principal) and not _within_scope(parent=parent, token=token):
+        # Claims were refused above, so only a token (parent) can restrict this caller.
+        restricted = parent is not None and is_restricted(principal=principal)
+        if restricted and not _within_scope(parent=cast(ApiToken, parent), token=token):
             raise PermissionDenied(
                 "a repository-scoped token can revoke only tokens limited to its repositories"
             )
@@ -177,7 +181,7 @@ def role_grant(
     *,
     repository: Repository,
     role: Role,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     group: Group | None = None,
 ) -> RepositoryRole:
     """Give a user or a group ``role`` on ``repository``, replacing the role it had there."""
@@ -185,16 +189,3 @@ def role_grant(
         repository=repository, user=user, group=group, defaults={"role": role}
     )
     return binding
-
-
-@transaction.atomic
-def repository_create_by(*, user: AbstractBaseUser, **fields: object) -> Repository:
-    """Create a repository (``formats.services.repository_create``) and make ``user`` its admin.
-
-    A user allowed to create repositories without being a superuser would otherwise not see
-    the repository just created. The caller checks ``may_create_repositories`` first.
-    """
-    repository = repository_create(**fields)  # type: ignore[arg-type]
-    if not user.is_superuser:
-        role_grant(repository=repository, role=Role.ADMIN, user=user)
-    return repository

@@ -7,7 +7,10 @@ deleting one needs the admin role on it. Token limits (read-only, repository sco
 claims) always apply: all of it goes through ``access.permissions``.
 """
 
+from typing import cast
+
 from django import forms
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
@@ -17,11 +20,19 @@ from rest_framework.response import Response
 
 from access.drf import RepositoryManagementPermission, RepositoryPermission, principal_of
 from access.permissions import readable_repositories
-from access.services import repository_create_by
 from formats.base import FileDeleteUnsupported, format_config
 from formats.models import Asset, Package, Repository, Tag, TagEvent, Version
-from formats.services import package_delete, repository_update, version_delete, version_yank
+from formats.services import (
+    package_delete,
+    repository_create_by,
+    repository_delete,
+    repository_update,
+    version_delete,
+    version_deprecate,
+    version_yank,
+)
 from registry_project.api import ANY_SEGMENT
+from registry_project.errors import AuthenticationRequired
 
 # Primary keys are 64-bit: a larger number would overflow the database's integer.
 MAX_ID = 2**63 - 1
@@ -55,7 +66,9 @@ class RepositorySerializer(serializers.ModelSerializer):
 
 
 class PackageSerializer(serializers.ModelSerializer):
-    repository = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    repository: serializers.SlugRelatedField[Repository] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
 
     class Meta:
         model = Package
@@ -63,7 +76,7 @@ class PackageSerializer(serializers.ModelSerializer):
 
 
 class VersionSerializer(serializers.ModelSerializer):
-    published_by = serializers.SlugRelatedField(
+    published_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
 
@@ -84,7 +97,9 @@ class VersionSerializer(serializers.ModelSerializer):
 
 
 class AssetSerializer(serializers.ModelSerializer):
-    repository = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    repository: serializers.SlugRelatedField[Repository] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
     digest = serializers.CharField(source="blob.digest", read_only=True)
     size = serializers.IntegerField(source="blob.size", read_only=True)
 
@@ -94,7 +109,9 @@ class AssetSerializer(serializers.ModelSerializer):
 
 
 class TagSerializer(serializers.ModelSerializer):
-    version = serializers.SlugRelatedField(slug_field="version", read_only=True)
+    version: serializers.SlugRelatedField[Version] = serializers.SlugRelatedField(
+        slug_field="version", read_only=True
+    )
 
     class Meta:
         model = Tag
@@ -186,25 +203,29 @@ class RepositoryViewSet(viewsets.ModelViewSet):
     def repository_of(self, obj: Repository) -> Repository:
         return obj
 
-    def perform_create(self, serializer: RepositorySerializer) -> None:
-        serializer.instance = repository_create_by(
-            user=self.request.user, **serializer.validated_data
-        )
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        user = self.request.user
+        if isinstance(user, AnonymousUser):  # RepositoryManagementPermission challenged it
+            raise AuthenticationRequired()
+        serializer.instance = repository_create_by(user=user, **serializer.validated_data)
 
-    def perform_update(self, serializer: RepositorySerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = repository_update(
-            repository=serializer.instance, changes=dict(serializer.validated_data)
+            repository=cast(Repository, serializer.instance),
+            changes=dict(serializer.validated_data),
         )
 
+    def perform_destroy(self, instance: Repository) -> None:
+        repository_delete(repository=instance)
 
-class _InReadableRepositories:
+
+class _InReadableRepositories(viewsets.GenericViewSet):
     """Limit a viewset's queryset to objects in repositories the caller may read."""
 
     repository_path: str
     permission_classes = [RepositoryPermission]
     filter_backends = [filters.DjangoFilterBackend]
     lookup_value_regex = ANY_SEGMENT
-    request: Request
 
     def scoped(self, queryset: QuerySet) -> QuerySet:
         readable = readable_repositories(principal=principal_of(self.request))
@@ -261,8 +282,7 @@ class VersionViewSet(
                 version=version, yanked=data["yanked"], reason=data.get("yanked_reason", "")
             )
         if "deprecated" in data:
-            version.deprecated = data["deprecated"]
-            version.save(update_fields=["deprecated"])
+            version_deprecate(version=version, deprecated=data["deprecated"])
         _package_changed(version.package)
         return Response(self.get_serializer(version).data)
 

@@ -17,7 +17,7 @@ BASIC_CHALLENGE = 'Basic realm="registry"'
 if TYPE_CHECKING:
     from datetime import timedelta
 
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
     from formats.models import Asset, Package, Repository, Version
 
@@ -79,7 +79,7 @@ class FormatConfig(AppConfig):
         """Describe ``version`` for the web UI; formats override this."""
         return VersionDetails()
 
-    def asset_delete(self, asset: "Asset", user: "AbstractBaseUser | AnonymousUser") -> None:
+    def asset_delete(self, asset: "Asset", user: "User | AnonymousUser") -> None:
         """Delete one file through the management API, keeping the format's documents true.
 
         Formats whose files can go one by one override this; by default only whole versions

@@ -29,16 +29,16 @@ from formats.errors import (
     VersionExists,
     VersionUnknown,
 )
-from formats.http import conditional_response
-from formats.models import Asset, Document, Package, Repository, Tag, TagEvent, Version
-from formats.paths import MAX_PATH_LENGTH, validate_path
-from formats.protocol import (
-    ProtocolView,
-    document_response,
-    repository_path,
+from formats.http import (
+    body_length_check,
+    body_read,
+    conditional_response,
     request_json_body,
     request_stream,
 )
+from formats.models import Asset, Document, Package, Repository, Tag, TagEvent, Version
+from formats.paths import MAX_PATH_LENGTH, validate_path
+from formats.protocol import ProtocolView, document_response, repository_path
 from formats.selectors import (
     asset_find,
     asset_get,
@@ -152,6 +152,8 @@ __all__ = [
     "blob_ingest_bytes",
     "blob_local_path",
     "blob_response",
+    "body_length_check",
+    "body_read",
     "conditional_response",
     "coordinate_record",
     "disk_full_errors",

@@ -8,9 +8,8 @@ challenge when anonymous (so clients retry with credentials), 404 when signed in
 caller who may read it learns more (a 403 for a write it may not do).
 """
 
-from typing import Any, BinaryIO, ClassVar
+from typing import Any, ClassVar
 
-from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -29,14 +28,12 @@ from formats.models import Document, Repository
 from registry_project.db import row_get
 from registry_project.errors import (
     AuthenticationRequired,
-    BodyTooLarge,
     DatabaseUnavailable,
     MethodNotAllowed,
     NotFound,
     PermissionDenied,
     RegistryError,
 )
-from registry_project.request_body import socket_body
 
 
 class ProtocolView(View):
@@ -71,9 +68,8 @@ class ProtocolView(View):
             return self.format.render_error(request, DatabaseUnavailable())
 
     def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        raise MethodNotAllowed(
-            f"{request.method} is not supported here", allowed=self._allowed_methods()
-        )
+        allowed = [method.upper() for method in self.http_method_names if hasattr(self, method)]
+        raise MethodNotAllowed(f"{request.method} is not supported here", allowed=allowed)
 
     def require(self, action: Role) -> Principal:
         """Check that the caller may perform ``action`` here.
@@ -158,37 +154,6 @@ def _unresolved(
 def repository_path(repository: Repository) -> str:
     """Return the URL path every format of ``repository`` is served under."""
     return f"/repository/{repository.name}/"
-
-
-def _wsgi_stream(request: HttpRequest) -> BinaryIO:
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    if declared.isdigit() and int(declared) > settings.REGISTRY_MAX_UPLOAD_SIZE:
-        raise BodyTooLarge(limit=settings.REGISTRY_MAX_UPLOAD_SIZE)
-    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
-    if chunked and not request.META.get("CONTENT_LENGTH"):
-        return request.META["wsgi.input"]
-    return request
-
-
-def request_stream(request: HttpRequest) -> BinaryIO:
-    """Return the request body as a stream, including chunked bodies without Content-Length.
-
-    Django reads a body without Content-Length as empty; gunicorn de-chunks
-    ``wsgi.input`` for us, so read that directly (Go clients such as skopeo send chunked).
-    Under gunicorn a body of known length is received straight into the reader's buffers.
-    """
-    stream = _wsgi_stream(request)
-    direct = socket_body(request.META) if stream is request and not request._read_started else None
-    return stream if direct is None else direct
-
-
-def request_json_body(request: HttpRequest, *, limit: int) -> bytes:
-    """Read a document body (JSON, XML) that must be parsed in memory, refusing oversized ones."""
-    stream = _wsgi_stream(request)
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise BodyTooLarge(limit=limit)
-    return data
 
 
 def document_response(

@@ -47,8 +47,9 @@ def repository_members(*, group: Repository) -> list[Repository]:
 def asset_find(*, repository: Repository, path: str) -> Asset | None:
     """Return the file at ``path`` with its blob, or None (a hot read: fixed statements)."""
     asset = row_get(Asset, repository=repository.pk, path=path)
-    if asset is not None:
-        asset.blob = row_get(Blob, sha256=asset.blob_id)
+    blob = row_get(Blob, sha256=asset.blob_id) if asset is not None else None
+    if asset is not None and blob is not None:  # the foreign key keeps the blob while the row is
+        asset.blob = blob
     return asset
 
 

@@ -3,9 +3,12 @@
 import fnmatch
 import hashlib
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth import models as auth_models
+from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
 
+from access.models import Role
+from access.services import role_grant
 from formats.base import format_config
 from formats.errors import (
     AssetExists,
@@ -28,11 +31,12 @@ from formats.models import (
 from storage.models import Blob
 from storage.services import blob_hold
 
-User = AbstractBaseUser | AnonymousUser | None
+# Who acts: a signed-in user, anonymous, or nobody (a command, a task).
+User = auth_models.User | AnonymousUser | None
 
 
-def _user_or_none(user: User) -> AbstractBaseUser | None:
-    return user if user is not None and user.is_authenticated else None
+def _user_or_none(user: User) -> auth_models.User | None:
+    return None if user is None or isinstance(user, AnonymousUser) else user
 
 
 def repository_create(
@@ -65,6 +69,19 @@ def repository_create(
     )
     repository.full_clean()
     repository.save()
+    return repository
+
+
+@transaction.atomic
+def repository_create_by(*, user: auth_models.User, **fields: object) -> Repository:
+    """Create a repository (``repository_create``) and make ``user`` its admin.
+
+    A user allowed to create repositories without being a superuser would otherwise not see
+    the repository just created. The caller checks ``may_create_repositories`` first.
+    """
+    repository = repository_create(**fields)  # type: ignore[arg-type]
+    if not user.is_superuser:
+        role_grant(repository=repository, role=Role.ADMIN, user=user)
     return repository
 
 
@@ -314,6 +331,18 @@ def version_yank(*, version: Version, yanked: bool, reason: str = "") -> Version
     version.yanked_reason = reason if yanked else ""
     version.save(update_fields=["yanked", "yanked_reason"])
     return version
+
+
+def version_deprecate(*, version: Version, deprecated: str) -> Version:
+    """Set the deprecation message clients show on install (npm's ``deprecated``); "" lifts it."""
+    version.deprecated = deprecated
+    version.save(update_fields=["deprecated"])
+    return version
+
+
+def repository_delete(*, repository: Repository) -> None:
+    """Delete a repository with everything in it; its blobs are left to garbage collection."""
+    repository.delete()
 
 
 def coordinate_record(

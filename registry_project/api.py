@@ -38,6 +38,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None or not isinstance(exc, exceptions.APIException):
         return response
     data, codes = response.data, exc.get_codes()
+    detail: list[Any] | dict[str, Any]
     if isinstance(data, list):
         message, detail = "; ".join(map(str, data)), data
     elif "detail" in data:

@@ -1,5 +1,6 @@
 """Request parsers of the management API."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -14,7 +15,10 @@ class BoundedJSONParser(JSONParser):
     """DRF's JSON parser with the nesting limit of ``jsonbody`` (deep bodies were a 500)."""
 
     def parse(
-        self, stream: Any, media_type: str | None = None, parser_context: dict | None = None
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:

@@ -18,7 +18,10 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import InterfaceError, OperationalError, connections, models, router
+from django.db.models.fields import Field
+from django.db.models.fields.reverse_related import ForeignObjectRel
 
 from registry_project.errors import DatabaseUnavailable
 
@@ -41,7 +44,15 @@ def _converters(
 def select_columns(model: type[models.Model], *, prefix: str = "") -> str:
     """Return the quoted concrete columns of ``model`` (``prefix.`` before each) for a SELECT."""
     quote = connections["default"].ops.quote_name
-    return ", ".join(f"{prefix}{quote(field.column)}" for field in model._meta.concrete_fields)
+    return ", ".join(f"{prefix}{quote(_column(field))}" for field in model._meta.concrete_fields)
+
+
+def _column(field: Field | ForeignObjectRel) -> str:
+    """Return the column of a concrete field (a reverse relation has none: a caller's bug)."""
+    column = getattr(field, "column", None)
+    if not isinstance(column, str):
+        raise ImproperlyConfigured(f"{field} is not a concrete field")
+    return column
 
 
 def model_from_row(model: type[ModelT], row: Sequence[object], *, alias: str = "default") -> ModelT:
@@ -60,7 +71,7 @@ def model_from_row(model: type[ModelT], row: Sequence[object], *, alias: str = "
 @cache
 def _statement(model: type[models.Model], lookups: tuple[str, ...]) -> str:
     quote = connections["default"].ops.quote_name
-    where = " AND ".join(f"{quote(model._meta.get_field(name).column)} = %s" for name in lookups)
+    where = " AND ".join(f"{quote(_column(model._meta.get_field(name)))} = %s" for name in lookups)
     return f"SELECT {select_columns(model)} FROM {quote(model._meta.db_table)} WHERE {where}"
 
 
@@ -70,7 +81,7 @@ def _native(statement: str, vendor: str) -> str:
     return statement.replace("%s", "?") if vendor == "sqlite" else statement
 
 
-def _execute(alias: str, statement: str, params: Sequence[object], *, many: bool) -> Any:
+def _execute(alias: str, statement: str, params: Sequence[Any], *, many: bool) -> Any:
     connection = connections[alias]
     if connection.queries_logged:
         with connection.cursor() as cursor:
@@ -123,4 +134,4 @@ def value_get(statement: str, params: list[object]) -> Any:
 def quoted(model: type[models.Model], field: str = "") -> str:
     """Return the quoted table of ``model``, or the quoted column of its ``field``."""
     quote = connections["default"].ops.quote_name
-    return quote(model._meta.get_field(field).column if field else model._meta.db_table)
+    return quote(_column(model._meta.get_field(field)) if field else model._meta.db_table)

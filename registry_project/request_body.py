@@ -6,22 +6,67 @@ than hashing it. When the server is gunicorn and the body has a Content-Length, 
 returns a stream whose ``readinto`` receives into the caller's buffer with ``recv_into``, while
 keeping gunicorn's own count of what is left of the body: keep-alive and pipelined requests
 behave exactly as if gunicorn had read the bytes itself.
+
+Those are gunicorn internals, not its API: at import the module checks that the installed
+gunicorn still has each one, and without them it logs a warning and ``socket_body`` always
+answers None, so bodies are read through ``wsgi.input`` (slower, never wrong).
 """
 
 import io
+import logging
 from collections.abc import Mapping
 from typing import Any
 
-from gunicorn.http.body import Body, LengthReader
-from gunicorn.http.unreader import SocketUnreader
+import gunicorn
+from gunicorn.http import body as gunicorn_body
+from gunicorn.http import unreader as gunicorn_unreader
 
 from registry_project.errors import BodyIncomplete
+
+logger = logging.getLogger(__name__)
+
+
+def gunicorn_internals_missing() -> list[str]:
+    """Return the gunicorn internals ``SocketBody`` uses that the installed gunicorn lacks."""
+    classes = [
+        (gunicorn_body, "Body"),
+        (gunicorn_body, "LengthReader"),
+        (gunicorn_unreader, "IterUnreader"),
+        (gunicorn_unreader, "SocketUnreader"),
+    ]
+    missing = [f"{module.__name__}.{name}" for module, name in classes if not hasattr(module, name)]
+    if missing:
+        return missing
+    try:
+        reader = gunicorn_body.LengthReader(gunicorn_unreader.IterUnreader([]), 0)
+        body = gunicorn_body.Body(reader)
+    except TypeError:
+        return ["Body(LengthReader(unreader, length))"]
+    attributes = {
+        "Body.buf": (body, "buf"),
+        "Body.failed": (body, "failed"),
+        "Body.reader": (body, "reader"),
+        "LengthReader.length": (reader, "length"),
+        "LengthReader.unreader": (reader, "unreader"),
+        "Unreader.take_buffered": (reader.unreader, "take_buffered"),
+        "Unreader.unread": (reader.unreader, "unread"),
+    }
+    return [label for label, (owner, name) in attributes.items() if not hasattr(owner, name)]
+
+
+MISSING_INTERNALS = gunicorn_internals_missing()
+if MISSING_INTERNALS:
+    logger.warning(
+        "gunicorn %s lacks %s: request bodies are read through wsgi.input",
+        gunicorn.__version__,
+        ", ".join(MISSING_INTERNALS),
+    )
 
 
 class SocketBody(io.RawIOBase):
     """The rest of a gunicorn request body of known length, received with ``recv_into``."""
 
-    def __init__(self, body: Body, reader: LengthReader, sock: Any) -> None:
+    def __init__(self, body: Any, reader: Any, sock: Any) -> None:
         super().__init__()
         self._body = body
         self._reader = reader
@@ -82,8 +127,10 @@ def socket_body(environ: Mapping[str, Any]) -> SocketBody | None:
     """
     body = environ.get("wsgi.input")
     sock = environ.get("gunicorn.socket")
-    if sock is None or not isinstance(body, Body) or not isinstance(body.reader, LengthReader):
+    if MISSING_INTERNALS or sock is None or not isinstance(body, gunicorn_body.Body):
         return None
-    if not isinstance(body.reader.unreader, SocketUnreader):
+    if not isinstance(body.reader, gunicorn_body.LengthReader):
+        return None
+    if not isinstance(body.reader.unreader, gunicorn_unreader.SocketUnreader):
         return None
     return SocketBody(body, body.reader, sock)

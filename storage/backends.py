@@ -6,7 +6,6 @@ publish a finished, verified file under its final path.
 
 import ctypes
 import os
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -49,8 +48,6 @@ class BlobBackend(Protocol):
     def local_path(self, path: str) -> Path | None:
         """Return a local file for zero-copy serving, or None for remote stores."""
 
-    def iter_paths(self, prefix: str) -> Iterator[str]: ...
-
 
 class FilesystemBackend:
     """Blobs as files under one root; publish is an atomic rename, so readers never see partials."""
@@ -91,13 +88,6 @@ class FilesystemBackend:
 
     def local_path(self, path: str) -> Path | None:
         return self._file(path)
-
-    def iter_paths(self, prefix: str) -> Iterator[str]:
-        base = self._file(prefix)
-        if base.exists():
-            for file in base.rglob("*"):
-                if file.is_file():
-                    yield str(file.relative_to(self.root))
 
 
 @cache

@@ -122,11 +122,12 @@ def blob_response(
         try:
             byte_range = parse_range(request.headers["Range"], blob.size)
         except RangeNotSatisfiable:
-            response = HttpResponse(status=416, content_type="text/plain")
-            response["Content-Range"] = f"bytes */{blob.size}"
-            return _untrusted(response, content_type="text/plain", filename="")
+            refused = HttpResponse(status=416, content_type="text/plain")
+            refused["Content-Range"] = f"bytes */{blob.size}"
+            return _untrusted(refused, content_type="text/plain", filename="")
     start, end = byte_range or (0, blob.size - 1)
     length = end - start + 1 if blob.size else 0
+    response: HttpResponseBase
     if request.method == "HEAD":
         response = HttpResponse(content_type=content_type)
     elif x_accel:
@@ -153,7 +154,8 @@ def blob_response(
 def _untrusted(response: HttpResponseBase, *, content_type: str, filename: str) -> HttpResponseBase:
     media_type = content_type.partition(";")[0].strip().lower()
     if filename or media_type not in INLINE_MEDIA_TYPES:
-        response["Content-Disposition"] = content_disposition_header(True, filename or None)
+        # Django always answers for an attachment: "attachment", with the filename if any.
+        response["Content-Disposition"] = str(content_disposition_header(True, filename))
     response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response["X-Content-Type-Options"] = "nosniff"
     return response

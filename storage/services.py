@@ -45,9 +45,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
+from uuid import UUID
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
@@ -347,7 +348,7 @@ def blob_checksums(*, blob: Blob) -> Blob:
     return blob
 
 
-def upload_start(*, owner: AbstractBaseUser | None, scope: str) -> Upload:
+def upload_start(*, owner: User | None, scope: str) -> Upload:
     """Open a resumable upload bound to ``scope`` (the protocol context that may continue it)."""
     upload = Upload.objects.create(
         owner=owner if owner and owner.is_authenticated else None, scope=scope
@@ -543,7 +544,7 @@ def _blob_collect(*, sha256: str, cutoff: datetime, unreferenced: Mapping[str, b
         return True
 
 
-def _upload_collect(*, upload_id: object, cutoff: datetime) -> bool:
+def _upload_collect(*, upload_id: UUID, cutoff: datetime) -> bool:
     upload = Upload(pk=upload_id)
     stale = Upload.objects.filter(pk=upload_id, updated__lt=cutoff)
     try:

@@ -30,7 +30,7 @@ class LockedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
             self.file.close()  # Django keeps only finished parts; this one gives its space back
             raise
 
-    def file_complete(self, file_size: int) -> UploadedFile:
+    def file_complete(self, file_size: int) -> UploadedFile | None:
         try:
             return super().file_complete(file_size)
         except OSError:

@@ -9,7 +9,14 @@ from rest_framework.test import APIClient
 from access.models import RepositoryRole, Role
 from access.services import token_create
 from formats.models import Repository
-from tests.factories import PASSWORD, GroupFactory, PackageFactory, RepositoryFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    GroupFactory,
+    PackageFactory,
+    RepositoryFactory,
+    UserFactory,
+    VersionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -238,3 +245,19 @@ def test_a_repository_whose_name_has_a_dot_is_reachable(root):
     assert found.json()["name"] == "team.npm"
     assert deleted.status_code == 204
     assert Repository.objects.filter(name="team.npm").exists() is False
+
+
+def test_patching_deprecated_sets_and_lifts_it_and_leaves_the_rest(root):
+    version = VersionFactory(package=PackageFactory(repository=RepositoryFactory(format="npm")))
+    api = _api(token_create(user=root).secret)
+    url = f"/api/v1/versions/{version.pk}/"
+
+    set_response = api.patch(url, {"deprecated": "use 2.x"}, format="json")
+    version.refresh_from_db()
+    set_state = (version.deprecated, version.yanked)
+    lift_response = api.patch(url, {"deprecated": ""}, format="json")
+    version.refresh_from_db()
+
+    assert (set_response.status_code, set_response.json()["deprecated"]) == (200, "use 2.x")
+    assert set_state == ("use 2.x", False)
+    assert (lift_response.status_code, version.deprecated) == (200, "")

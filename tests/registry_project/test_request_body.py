@@ -2,7 +2,9 @@
 
 import base64
 import hashlib
+import importlib
 import io
+import logging
 import os
 import socket
 import threading
@@ -11,11 +13,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from gunicorn.http.body import Body, LengthReader
-from gunicorn.http.unreader import SocketUnreader
+from gunicorn.http.unreader import SocketUnreader, Unreader
 
 from access.models import Role
 from formats.models import Asset
-from registry_project.request_body import socket_body
+from registry_project import request_body
+from registry_project.request_body import gunicorn_internals_missing, socket_body
 from storage.backends import blob_backend
 from tests.factories import RepositoryFactory
 
@@ -63,6 +66,36 @@ def test_socket_body_is_only_for_gunicorn_bodies_of_known_length():
     with server, client:
         assert socket_body({"wsgi.input": io.BytesIO(b"x"), "gunicorn.socket": server}) is None
         assert socket_body({"wsgi.input": Body(LengthReader(SocketUnreader(server), 1))}) is None
+
+
+def test_the_pinned_gunicorn_has_every_internal_the_socket_reader_uses():
+    assert gunicorn_internals_missing() == []
+    assert request_body.MISSING_INTERNALS == []
+
+
+@pytest.fixture
+def gunicorn_without_take_buffered(monkeypatch):
+    monkeypatch.delattr(Unreader, "take_buffered")
+    yield
+    monkeypatch.undo()
+    importlib.reload(request_body)  # back to the real gunicorn's answer for later tests
+
+
+def test_a_gunicorn_without_the_internals_is_logged_and_read_through_wsgi_input(
+    gunicorn_without_take_buffered, caplog
+):
+    with caplog.at_level(logging.WARNING, logger="registry_project.request_body"):
+        importlib.reload(request_body)
+    server, client = socket.socketpair()
+    with server, client:
+        body = Body(LengthReader(SocketUnreader(server), 1))
+        answer = socket_body({"wsgi.input": body, "gunicorn.socket": server})
+
+    assert request_body.MISSING_INTERNALS == ["Unreader.take_buffered"]
+    assert [record.getMessage() for record in caplog.records] == [
+        "gunicorn 27.0.1 lacks Unreader.take_buffered: request bodies are read through wsgi.input"
+    ]
+    assert answer is None
 
 
 def _connect(url: str) -> socket.socket:

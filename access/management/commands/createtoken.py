@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from access.services import TOKEN_MAX_DAYS, token_create
-from formats.models import Repository
+from formats.models.repository import Repository
 
 
 class Command(BaseCommand):

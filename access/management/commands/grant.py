@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from access.models import Role
 from access.services import role_grant
-from formats.models import Repository
+from formats.models.repository import Repository
 
 ROLES = {role.label: role for role in Role}
 
