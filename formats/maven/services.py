@@ -47,7 +47,6 @@ from formats.maven.versions import is_snapshot, version_sort_key
 from formats.plugin import (
     MAX_PATH_LENGTH,
     Asset,
-    BodyTooLarge,
     Document,
     Package,
     Repository,
@@ -57,6 +56,7 @@ from formats.plugin import (
     asset_put,
     blob_checksums,
     blob_ingest,
+    body_read,
     coordinate_record,
     document_delete,
     document_put,
@@ -110,13 +110,6 @@ def _check_coordinates(mpath: MavenPath) -> None:
     for value, limit, what in limits:
         if len(value) > limit:
             raise MavenPathInvalid(f"{what} is longer than {limit} characters")
-
-
-def _read_limited(stream: BinaryIO, *, limit: int) -> bytes:
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise BodyTooLarge(limit=limit)
-    return data
 
 
 def _pom_info(*, raw: bytes, mpath: MavenPath) -> PomInfo:
@@ -187,7 +180,7 @@ def maven_file_deploy(
     maven_policy_check(repository=repository, version=version_name)
     pom = None
     if mpath.extension == "pom" and mpath.classifier is None:
-        raw = _read_limited(stream, limit=MAX_POM_SIZE)
+        raw = body_read(stream, limit=MAX_POM_SIZE)
         pom = _pom_info(raw=raw, mpath=mpath)
         stream = io.BytesIO(raw)
     # Every checksum a client may fetch is computed in the same pass as the store.

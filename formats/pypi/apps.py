@@ -6,7 +6,7 @@ from formats.base import FormatConfig, VersionDetails, plain_text_error
 from registry_project.errors import RegistryError
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
     from formats.models import Asset, Package, Version
 
@@ -21,7 +21,7 @@ class PypiConfig(FormatConfig):
         """Answer as warehouse does: twine prints the reason phrase as the error."""
         return plain_text_error(request, error)
 
-    def asset_delete(self, asset: "Asset", user: "AbstractBaseUser | AnonymousUser") -> None:
+    def asset_delete(self, asset: "Asset", user: "User | AnonymousUser") -> None:
         """Delete a distribution file (with its .metadata); an emptied release goes too."""
         from formats.pypi.services import pypi_file_delete  # models load after apps
 

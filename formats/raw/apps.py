@@ -3,7 +3,7 @@ from typing import TYPE_CHECKING
 from formats.base import FormatConfig
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
     from formats.models import Asset
 
@@ -17,7 +17,7 @@ class RawConfig(FormatConfig):
     format_name = "raw"
     protocol_urls = "formats.raw.protocol.urls"
 
-    def asset_delete(self, asset: "Asset", user: "AbstractBaseUser | AnonymousUser") -> None:
+    def asset_delete(self, asset: "Asset", user: "User | AnonymousUser") -> None:
         """A raw file is just a file: delete it."""
         from formats.raw.services import raw_file_delete  # models load after apps
 

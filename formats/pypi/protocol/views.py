@@ -25,10 +25,10 @@ from formats.plugin import (
     DELETE,
     READ,
     WRITE,
-    BodyTooLarge,
     Document,
     ProtocolView,
     blob_response,
+    body_length_check,
     disk_full_errors,
     document_response,
     repository_path,
@@ -70,9 +70,8 @@ class UploadView(PypiView):
     def post(self, request: HttpRequest) -> HttpResponse:
         """Store the uploaded distribution; errors go in the reason phrase, as twine shows them."""
         principal = self.require(WRITE)
-        declared = request.META.get("CONTENT_LENGTH") or "0"
-        if declared.isdigit() and int(declared) > settings.REGISTRY_MAX_UPLOAD_SIZE:
-            raise BodyTooLarge(f"Upload larger than {settings.REGISTRY_MAX_UPLOAD_SIZE} bytes.")
+        limit = settings.REGISTRY_MAX_UPLOAD_SIZE
+        body_length_check(request, limit=limit, message=f"Upload larger than {limit} bytes.")
         try:
             with disk_full_errors():  # Django spools large parts to the store's temp folder
                 fields = {key: request.POST.get(key, "") for key in request.POST}
