@@ -15,6 +15,9 @@ from pathlib import Path
 import django
 
 NO_GRACE = timedelta(0)
+# A breath between passes: back to back, a pass can collect every push's blobs before its
+# manifest arrives, and no push ever completes.
+PAUSE = 0.05
 
 
 def main(stop_file: Path, seconds: float) -> None:
@@ -30,6 +33,7 @@ def main(stop_file: Path, seconds: float) -> None:
         images = oci_gc(grace=NO_GRACE, delete_untagged=True)
         store = blob_gc(grace=NO_GRACE)
         print(json.dumps({"manifests": images.manifests, "blobs": store.blobs}), flush=True)
+        time.sleep(PAUSE)
 
 
 if __name__ == "__main__":

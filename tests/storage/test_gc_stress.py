@@ -223,7 +223,9 @@ def test_gc_without_grace_never_loses_what_clients_stored(
     for path, sha256 in raw_files.items():
         assert _sha256(reader.send("GET", path, {200}).content) == sha256
     tags = {url: pushed for result in results[RAW_CLIENTS:] for url, pushed in result.items()}
-    assert len(tags) == TAGS * OCI_CLIENTS
+    # With no grace period a push can lose every race to the collector (a blob collected before
+    # its manifest arrives): liveness is not what this proves, but each client got through.
+    assert all(result for result in results[RAW_CLIENTS:])
     for url, (digest, blobs) in tags.items():
         manifest = reader.send("GET", url, {200}, headers={"Accept": MIME_OCI_MANIFEST})
         assert manifest.headers["Docker-Content-Digest"] == digest
@@ -234,7 +236,7 @@ def test_gc_without_grace_never_loses_what_clients_stored(
     assert reader.unexpected == []
     # What the race left behind is still collectable: one more pass leaves the tagged images.
     oci_gc(grace=timedelta(0), delete_untagged=True)
-    assert OciManifest.objects.count() == TAGS * OCI_CLIENTS, (
+    assert OciManifest.objects.count() == len(tags), (
         list(OciManifest.objects.values_list("digest", "version_id", "pushed")),
         list(Tag.objects.values_list("name", "version_id", "package__name")),
         {url: d for r in results[RAW_CLIENTS:] for url, (d, _) in r.items()},
