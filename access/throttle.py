@@ -11,6 +11,7 @@ signs in every minute would never be stopped. The counts live in the database (o
 key), so every gunicorn worker and replica shares them.
 """
 
+import logging
 from datetime import timedelta
 from functools import cache
 
@@ -24,6 +25,7 @@ from access.models import SignInThrottle
 from registry_project.db import quoted, rows_list, select_columns
 
 HEADER_FORWARDED_FOR = "HTTP_X_FORWARDED_FOR"
+logger = logging.getLogger(__name__)
 
 
 def client_address(request: HttpRequest | None) -> str:
@@ -96,6 +98,7 @@ def sign_in_failure_record(*, username: str, address: str) -> None:
             row.failures += 1
             if row.failures >= limit:
                 row.locked_until = now + lockout
+                logger.warning("sign-in locked out after %d failures: %s", limit, key)
                 row.failures, row.window_start = 0, now
             row.expires = max(row.window_start + window, row.locked_until or now)
             row.save()

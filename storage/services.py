@@ -33,6 +33,7 @@ import hashlib
 import hmac
 import io
 import itertools
+import logging
 import os
 import tempfile
 import threading
@@ -64,6 +65,7 @@ from storage.errors import (
 )
 from storage.models import Blob, Upload, blob_path
 
+logger = logging.getLogger(__name__)
 CHUNK_SIZE = 1024 * 1024
 BUFFERS = 4  # per ingest: one filling, the others being written and hashed
 ALGORITHMS = ("sha256", "sha512", "sha1", "md5")
@@ -521,7 +523,9 @@ def blob_gc(*, grace: timedelta | None = None, dry_run: bool = False) -> BlobGcR
     temp_files = _remove_stale_temp_files(
         older_than=time.time() - grace.total_seconds(), dry_run=dry_run
     )
-    return BlobGcResult(blobs=blobs, bytes=size, uploads=uploads, temp_files=temp_files)
+    result = BlobGcResult(blobs=blobs, bytes=size, uploads=uploads, temp_files=temp_files)
+    logger.info("blob gc%s: %s", " (dry run)" if dry_run else "", result)
+    return result
 
 
 def _blob_collect(*, sha256: str, cutoff: datetime, unreferenced: Mapping[str, bool]) -> bool:

@@ -174,6 +174,15 @@ def test_a_cached_password_is_refused_during_a_lockout(client, alice):
     assert _get(client, basic("alice", PASSWORD)).status_code == 429
 
 
+def test_a_lockout_is_logged_for_operators(client, alice, caplog):
+    with caplog.at_level("WARNING", logger="access.throttle"):
+        _lock_out(client)
+
+    assert [r.getMessage() for r in caplog.records if r.name == "access.throttle"] == [
+        f"sign-in locked out after {LIMIT} failures: user:alice"
+    ]
+
+
 def test_failures_below_the_limit_do_not_lock(client, alice):
     for _ in range(LIMIT - 1):
         _get(client, basic("alice", "wrong"))
