@@ -1,30 +1,98 @@
 """Admin console pages for repositories and what they hold."""
 
+from django import forms
 from django.contrib import admin
 from django.db import models
 
-from formats.models import Asset, Document, Package, Repository, Tag, TagEvent, Version
+from formats.models import (
+    Asset,
+    Document,
+    Package,
+    ProxyEntry,
+    Repository,
+    RepositoryMember,
+    Tag,
+    TagEvent,
+    Version,
+)
 from formats.services import repository_members_set
 from registry_project.jsonbody import BoundedJSONDecoder
 
 
+class MemberInline(admin.TabularInline):
+    """A group's members in lookup order (lowest position first)."""
+
+    model = RepositoryMember
+    fk_name = "group"
+    fields = ["position", "member"]
+    extra = 1
+    verbose_name = "member"
+
+
+class RepositoryForm(forms.ModelForm):
+    upstream_password = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="With a username: HTTP Basic; alone: a bearer token. Empty: unchanged.",
+    )
+
+    class Meta:
+        model = Repository
+        exclude = ["members"]  # edited in the member rows, in order
+
+    def clean_upstream_password(self) -> str:
+        # The secret is never shown back, so an empty field means "unchanged".
+        return self.cleaned_data["upstream_password"] or self.instance.upstream_password
+
+
 @admin.register(Repository)
 class RepositoryAdmin(admin.ModelAdmin):
-    list_display = ["name", "format", "kind", "anonymous_read", "allow_redeploy", "immutable_tags"]
+    form = RepositoryForm
+    list_display = ["name", "format", "kind", "anonymous_read", "upstream_url", "upstream_status"]
     list_filter = ["format", "kind", "anonymous_read"]
     search_fields = ["name"]
-    filter_horizontal = ["members"]
+    readonly_fields = ["upstream_status", "upstream_checked"]
+    inlines = [MemberInline]
     formfield_overrides = {
-        models.URLField: {"assume_scheme": "https"},
         models.JSONField: {"decoder": BoundedJSONDecoder},  # a deep config was a 500
     }
 
-    def save_related(self, request, form, formsets, change) -> None:
-        """Members change through ``repository_members_set`` (the format follows), not save_m2m."""
-        members = form.cleaned_data.pop("members", None)
-        super().save_related(request, form, formsets, change)
-        if members is not None:
-            repository_members_set(repository=form.instance, members=list(members))
+    def save_formset(self, request, form, formset, change) -> None:
+        """Members change through ``repository_members_set`` (order, checks, format hooks)."""
+        if formset.model is not RepositoryMember:
+            super().save_formset(request, form, formset, change)
+            return
+        kept = [
+            (row.cleaned_data["position"], index, row.cleaned_data["member"])
+            for index, row in enumerate(formset.forms)
+            if row.cleaned_data
+            and row.cleaned_data.get("member")
+            and not row.cleaned_data.get("DELETE")
+        ]
+        members = [member for _, _, member in sorted(kept, key=lambda item: item[:2])]
+        repository_members_set(repository=form.instance, members=members)
+        # What the admin's change message reads from a formset that saved itself.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+
+@admin.register(ProxyEntry)
+class ProxyEntryAdmin(admin.ModelAdmin):
+    list_display = ["key", "repository", "status", "checked", "fetched"]
+    list_filter = ["repository", "status"]
+    search_fields = ["key", "package"]
+    exclude = ["content"]
+    readonly_fields = [
+        "repository",
+        "key",
+        "package",
+        "url",
+        "status",
+        "content_type",
+        "upstream_etag",
+        "upstream_last_modified",
+        "fetched",
+        "checked",
+    ]
 
 
 class VersionInline(admin.TabularInline):

@@ -52,11 +52,14 @@ class FormatConfig(AppConfig):
         protocol_urls: URLconf resolved against the path below ``/repository/<repo>/``;
             its views receive the Repository as the ``repository`` keyword argument.
         root_urls: optional URLconf mounted at the site root (OCI needs ``/v2/``).
+        kinds: the repository kinds (hosted, proxy, group) the format serves.
     """
 
     format_name: str
     protocol_urls: str
     root_urls: str = ""
+    # The repository kinds this format serves; creating another kind is refused.
+    kinds: tuple[str, ...] = ("hosted",)
 
     def __init__(self, app_name: str, app_module: ModuleType | None) -> None:
         super().__init__(app_name, app_module)
@@ -95,6 +98,10 @@ class FormatConfig(AppConfig):
         Formats that cache generated documents (simple pages, packuments) rebuild them here.
         After the package itself was deleted, ``package.pk`` is None.
         """
+
+    def upstream_probe_url(self, repository: "Repository") -> str:
+        """Return the URL whose answer tells whether a proxy's upstream is reachable."""
+        return repository.upstream_url
 
     def on_members_changed(self, repository: "Repository") -> None:
         """Called inside the transaction that changed the members of group ``repository``.

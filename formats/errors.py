@@ -1,6 +1,6 @@
 """Errors of the shared version model."""
 
-from registry_project.errors import BadRequest, Conflict, InvalidName, NotFound
+from registry_project.errors import BadRequest, Conflict, InvalidName, NotFound, RegistryError
 
 
 class RepositoryUnknown(NotFound):
@@ -55,3 +55,39 @@ class TagImmutable(Conflict):
 
 class InvalidPath(InvalidName):
     """invalid path"""
+
+
+class ProxyReadOnly(RegistryError):
+    """a proxy repository is read-only: it caches what its upstream serves"""
+
+    code = "UNSUPPORTED"
+    http_status = 405
+    headers = {"Allow": "GET, HEAD"}
+
+
+class GroupReadOnly(RegistryError):
+    """a group repository without a deploy target is read-only: write to one of its members"""
+
+    code = "UNSUPPORTED"
+    http_status = 405
+    headers = {"Allow": "GET, HEAD"}
+
+
+class UpstreamUnavailable(RegistryError):
+    """the upstream of this proxy is unavailable and nothing is cached for this request"""
+
+    code = "UPSTREAM_UNAVAILABLE"
+    http_status = 502
+
+
+class UpstreamTimeout(UpstreamUnavailable):
+    """the upstream of this proxy did not answer in time and nothing is cached for this request"""
+
+    code = "UPSTREAM_TIMEOUT"
+    http_status = 504
+
+
+class UpstreamDigestMismatch(UpstreamUnavailable):
+    """the upstream sent bytes that do not match the digest it declared; nothing was stored"""
+
+    code = "UPSTREAM_DIGEST_MISMATCH"

@@ -20,9 +20,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from access.auth import Principal, authenticate
 from access.models import Role
-from access.permissions import READ, has_permission, require
+from access.permissions import READ, WRITE, has_permission, require
 from formats.base import BASIC_CHALLENGE, FormatConfig, format_config, repository_error
-from formats.errors import RepositoryUnknown
+from formats.errors import GroupReadOnly, ProxyReadOnly, RepositoryUnknown
 from formats.http import conditional_response
 from formats.models import Document, Repository
 from registry_project.db import row_get
@@ -45,6 +45,7 @@ class ProtocolView(View):
 
     format_name: ClassVar[str]
     repository: Repository
+    requested: Repository  # the repository in the URL; ``require_write`` may move ``repository``
 
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Any:
@@ -57,7 +58,7 @@ class ProtocolView(View):
         return config
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        self.repository = kwargs.pop("repository", None)
+        self.repository = self.requested = kwargs.pop("repository", None)
         try:
             return super().dispatch(request, *args, **kwargs)
         except RegistryError as error:
@@ -70,6 +71,34 @@ class ProtocolView(View):
     def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         allowed = [method.upper() for method in self.http_method_names if hasattr(self, method)]
         raise MethodNotAllowed(f"{request.method} is not supported here", allowed=allowed)
+
+    def require_write(self, action: Role = WRITE) -> Principal:
+        """Check that the caller may write here; then ``self.repository`` is where it lands.
+
+        A hosted repository takes its own writes. A group's writes land in its deploy target
+        (``deploy_to``, a hosted member), and the caller needs ``action`` there; the group
+        stays in ``self.requested`` (for URLs the client sees). Proxies are read-only.
+
+        Raises:
+            ProxyReadOnly, GroupReadOnly: 405 for a caller who may read the repository.
+            AuthenticationRequired, RepositoryUnknown, PermissionDenied: as ``require``.
+        """
+        if self.repository.kind == Repository.Kind.HOSTED:
+            return self.require(action)
+        principal = self.require(READ)  # who cannot see the repository learns nothing more
+        target = (
+            self.repository.deploy_to if self.repository.kind == Repository.Kind.GROUP else None
+        )
+        if self.repository.kind == Repository.Kind.PROXY:
+            raise ProxyReadOnly(f"{self.repository.name!r} is a proxy: it is read-only")
+        if target is None or target.kind != Repository.Kind.HOSTED:
+            raise GroupReadOnly(
+                f"{self.repository.name!r} is a group without a deploy target: write to a member"
+            )
+        if not has_permission(principal=principal, repository=target, action=action):
+            raise PermissionDenied(f"{action.label} access to {self.repository.name!r} denied")
+        self.repository = target
+        return principal
 
     def require(self, action: Role) -> Principal:
         """Check that the caller may perform ``action`` here.

@@ -6,8 +6,18 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from access.auth import Principal
+from access.permissions import READ, has_permission
 from formats.errors import AssetUnknown, PackageUnknown, VersionUnknown
-from formats.models import Asset, Document, Package, Repository, TagEvent, Version
+from formats.models import (
+    Asset,
+    Document,
+    Package,
+    Repository,
+    RepositoryMember,
+    TagEvent,
+    Version,
+)
 from registry_project.db import model_from_row, quoted, row_get, rows_list, select_columns
 from storage.models import Blob
 
@@ -30,17 +40,17 @@ def version_get(*, package: Package, version: str) -> Version:
 
 @cache
 def _members_statement() -> str:
-    link = Repository.members.through
-    member, group = quoted(link, "to_repository"), quoted(link, "from_repository")
+    link = RepositoryMember
+    member, group = quoted(link, "member"), quoted(link, "group")
     return (
         f"SELECT {select_columns(Repository, prefix='r.')} FROM {quoted(Repository)} r"
         f" JOIN {quoted(link)} l ON l.{member} = r.{quoted(Repository, 'id')}"
-        f" WHERE l.{group} = %s ORDER BY l.{quoted(link, 'id')}"
+        f" WHERE l.{group} = %s ORDER BY l.{quoted(link, 'position')}, l.{quoted(link, 'id')}"
     )
 
 
 def repository_members(*, group: Repository) -> list[Repository]:
-    """Return the direct members of ``group`` in lookup order: the order they were linked."""
+    """Return the direct members of ``group`` in lookup order (their stored positions)."""
     return rows_list(Repository, _members_statement(), [group.pk])
 
 
@@ -131,3 +141,33 @@ def repository_containing_groups(*, repository: Repository) -> list[Repository]:
             groups.append(group)
             pending.append(group)
     return groups
+
+
+def repository_read_sources(
+    *, repository: Repository, principal: Principal, package: str | None = None
+) -> list[Repository]:
+    """Return the repositories a read of ``repository`` by ``principal`` looks in, in order.
+
+    ``repository_read_order`` without the hosted members the caller may not read (a proxy
+    member fetches for any reader of the group); the caller's right to read ``repository``
+    itself has been checked already.
+
+    With ``package`` (its normalized name in the format's Package rows) and the group's
+    ``hosted_guard`` on, a name that any hosted member holds is served from hosted members
+    only: an upstream can never shadow a private package with a higher version (dependency
+    confusion). Hosted members the caller may not read count for the guard too.
+    """
+    if repository.kind != Repository.Kind.GROUP:
+        return [repository]
+    order = repository_read_order(repository=repository)
+    if package is not None and repository.hosted_guard:
+        hosted = [member for member in order if member.kind == Repository.Kind.HOSTED]
+        owners = Package.objects.filter(repository__in=hosted, normalized_name=package)
+        if owners.exists():
+            order = hosted
+    return [
+        member
+        for member in order
+        if member.kind == Repository.Kind.PROXY
+        or has_permission(principal=principal, repository=member, action=READ)
+    ]

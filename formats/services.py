@@ -6,6 +6,7 @@ import hashlib
 from django.contrib.auth import models as auth_models
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from access.models import Role
 from access.services import role_grant
@@ -24,6 +25,7 @@ from formats.models import (
     Package,
     PublishedCoordinate,
     Repository,
+    RepositoryMember,
     Tag,
     TagEvent,
     Version,
@@ -47,17 +49,21 @@ def repository_create(
     anonymous_read: bool = False,
     allow_redeploy: bool = False,
     config: dict | None = None,
+    members: list[Repository] | None = None,
     **options: object,
 ) -> Repository:
-    """Create a repository after validating its name, format and config.
+    """Create a repository after validating its name, format, kind and config.
 
     Args:
-        options: Other Repository fields (``immutable_tags``, ``upstream_url``, ...).
+        members: for a group, its members in lookup order (``repository_members_set``).
+        options: Other Repository fields (``immutable_tags``, ``upstream_url``, ``deploy_to``...).
 
     Raises:
-        RepositoryInvalid: ``config`` is not a JSON object.
-        ValidationError: a field fails the model's validation (name, format, kind).
+        RepositoryInvalid: ``config`` is not a JSON object, the format cannot serve ``kind``,
+            a proxy has no upstream, or the members or deploy target do not fit the group.
+        ValidationError: a field fails the model's validation (name, format, kind, URL).
     """
+    deploy_to = options.pop("deploy_to", None)
     repository = Repository(
         name=name,
         format=format,
@@ -68,8 +74,53 @@ def repository_create(
         **options,
     )
     repository.full_clean()
-    repository.save()
+    _kind_checked(repository)
+    with transaction.atomic():
+        repository.save()
+        if members:
+            repository_members_set(repository=repository, members=members)
+        if deploy_to is not None:
+            repository = repository_update(repository=repository, changes={"deploy_to": deploy_to})
+    if repository.kind == Repository.Kind.PROXY:
+        upstream_probe(repository=repository)
     return repository
+
+
+def _kind_checked(repository: Repository) -> None:
+    config = format_config(repository.format)
+    kinds = config.kinds if config is not None else (Repository.Kind.HOSTED,)
+    if repository.kind not in kinds:
+        raise RepositoryInvalid(
+            f"{repository.format} repositories cannot be of kind {repository.kind!r}"
+            f" (this format serves: {', '.join(kinds)})"
+        )
+    if repository.kind == Repository.Kind.PROXY and not repository.upstream_url:
+        raise RepositoryInvalid("a proxy repository needs an upstream URL")
+    if repository.kind != Repository.Kind.PROXY and repository.upstream_url:
+        raise RepositoryInvalid("only proxy repositories have an upstream URL")
+    if repository.deploy_to_id is not None:
+        target = repository.deploy_to
+        if repository.kind != Repository.Kind.GROUP:
+            raise RepositoryInvalid("only group repositories have a deploy target")
+        if target is None or target.kind != Repository.Kind.HOSTED:
+            raise RepositoryInvalid("the deploy target must be a hosted repository")
+        if not RepositoryMember.objects.filter(group=repository, member=target).exists():
+            raise RepositoryInvalid(f"the deploy target {target.name!r} must be a member")
+
+
+def upstream_probe(*, repository: Repository) -> str:
+    """Ask a proxy's upstream whether it answers; record and return the result as its status.
+
+    An unreachable upstream is not an error: the proxy is kept and its status says so.
+    """
+    from formats.proxy.upstream import upstream_probe_status  # the client imports services
+
+    status = upstream_probe_status(repository=repository)
+    Repository.objects.filter(pk=repository.pk).update(
+        upstream_status=status[:512], upstream_checked=timezone.now()
+    )
+    repository.upstream_status = status[:512]
+    return status
 
 
 @transaction.atomic
@@ -131,30 +182,64 @@ def repository_update(*, repository: Repository, changes: dict[str, object]) -> 
         for field, value in changes.items():
             setattr(repository, field, value)
         repository.full_clean()
+        _kind_checked(repository)
         repository.save()
+    if "upstream_url" in changes and repository.kind == Repository.Kind.PROXY:
+        upstream_probe(repository=repository)
     return repository
 
 
 def repository_members_set(*, repository: Repository, members: list[Repository]) -> None:
-    """Make ``members`` the members of group ``repository``; every change of members goes here.
+    """Make ``members`` the members of group ``repository``, in this lookup order.
 
-    Members that stay keep their place, the others go, new ones follow in the order given
-    (lookup order is the order of the links). When anything changed, the format is told inside
-    the transaction (``on_members_changed``: Maven rebuilds the group's mirror after commit).
+    Every change of members goes here: the order is stored explicitly (reordering included).
+    When anything changed, the format is told inside the transaction (``on_members_changed``:
+    Maven rebuilds the group's mirror after commit). A deploy target that stops being a member
+    stops being the target.
+
+    Raises:
+        RepositoryInvalid: ``repository`` is not a group, a member is of another format, is
+            listed twice, or contains the group (a loop).
     """
+    if repository.kind != Repository.Kind.GROUP:
+        raise RepositoryInvalid(f"{repository.name!r} is not a group: it has no members")
+    wanted = [member.pk for member in members]
+    if len(set(wanted)) != len(wanted):
+        raise RepositoryInvalid("a member is listed twice")
+    for member in members:
+        if member.format != repository.format:
+            raise RepositoryInvalid(
+                f"{member.name!r} is a {member.format} repository, not {repository.format}"
+            )
+        if member.pk == repository.pk or repository.pk in _reachable_members(member):
+            raise RepositoryInvalid(f"{member.name!r} contains {repository.name!r}: a loop")
     with transaction.atomic():
-        current = set(repository.members.values_list("pk", flat=True))
-        wanted = [member.pk for member in members]
-        removed = current - set(wanted)
-        added = [member for member in members if member.pk not in current]
-        if not removed and not added:
+        links = RepositoryMember.objects.select_for_update().filter(group=repository)
+        current = [link.member_id for link in links.order_by("position", "id")]
+        if current == wanted:
             return
-        repository.members.remove(*removed)
-        for member in added:  # one by one: add() of several does not keep their order
-            repository.members.add(member)
+        links.exclude(member__in=wanted).delete()
+        for position, member in enumerate(members):
+            RepositoryMember.objects.update_or_create(
+                group=repository, member=member, defaults={"position": position}
+            )
+        if repository.deploy_to_id is not None and repository.deploy_to_id not in wanted:
+            Repository.objects.filter(pk=repository.pk).update(deploy_to=None)
+            repository.deploy_to = None
         config = format_config(repository.format)
         if config is not None:
             config.on_members_changed(repository)
+
+
+def _reachable_members(repository: Repository) -> set[int]:
+    """Every repository ``repository`` contains, directly or through groups in it."""
+    seen: set[int] = set()
+    pending = [repository.pk]
+    while pending:
+        found = RepositoryMember.objects.filter(group__in=pending).values_list("member", flat=True)
+        pending = [pk for pk in found if pk not in seen]
+        seen.update(pending)
+    return seen
 
 
 def package_ensure(*, repository: Repository, name: str, normalized_name: str) -> Package:

@@ -16,6 +16,7 @@ class MavenConfig(FormatConfig):
     label = "maven"
     verbose_name = "Maven"
     format_name = "maven"
+    kinds = ("hosted", "group")
     protocol_urls = "formats.maven.protocol.urls"
     root_urls = "formats.maven.protocol.root_urls"
 

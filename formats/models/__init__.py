@@ -9,7 +9,13 @@ from formats.models.content import (
     TagEvent,
     Version,
 )
-from formats.models.repository import FORMAT_CHOICES, REPOSITORY_NAME_PATTERN, Repository
+from formats.models.proxy import ProxyEntry
+from formats.models.repository import (
+    FORMAT_CHOICES,
+    REPOSITORY_NAME_PATTERN,
+    Repository,
+    RepositoryMember,
+)
 
 __all__ = [
     "FORMAT_CHOICES",
@@ -17,8 +23,10 @@ __all__ = [
     "Asset",
     "Document",
     "Package",
+    "ProxyEntry",
     "PublishedCoordinate",
     "Repository",
+    "RepositoryMember",
     "Tag",
     "TagEvent",
     "Version",

@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from formats.models import Repository
+from formats.models import Repository, RepositoryMember
 
 pytestmark = pytest.mark.django_db
 
@@ -17,8 +17,8 @@ def _run(*args: str) -> str:
 
 
 def _members(name: str) -> list[str]:
-    links = Repository.members.through.objects.filter(from_repository__name=name).order_by("pk")
-    return list(links.values_list("to_repository__name", flat=True))
+    links = RepositoryMember.objects.filter(group__name=name).order_by("position", "pk")
+    return list(links.values_list("member__name", flat=True))
 
 
 def test_bootstrap_creates_policies_and_the_maven_public_group_once():

@@ -18,7 +18,7 @@ from access.services import role_grant, token_create
 from formats.maven.media import MIME_CHECKSUM, media_type_for
 from formats.maven.metadata import parse_metadata
 from formats.maven.mirror import SERVED_TYPES, STATE, maven_mirror_sync, served_type
-from formats.models import Package, Repository, Version
+from formats.models import Package, Repository, RepositoryMember, Version
 from formats.selectors import repository_read_order
 from formats.services import repository_members_set
 from storage.backends import blob_backend
@@ -409,6 +409,43 @@ def test_createrepo_with_members_mirrors_the_new_group(
     _assert_serves_the_mirror(client, deployer, mirror)
 
 
+def _member_rows(group, wanted):
+    """The admin's member inline as a browser posts it: current rows kept or deleted, then new."""
+    links = list(RepositoryMember.objects.filter(group=group).order_by("position", "pk"))
+    rows: dict[str, str] = {}
+    present = [link.member_id for link in links]
+    for index, link in enumerate(links):
+        rows.update(
+            {
+                f"member_links-{index}-id": str(link.pk),
+                f"member_links-{index}-group": str(group.pk),
+                f"member_links-{index}-member": str(link.member_id),
+                f"member_links-{index}-position": str(
+                    [m.pk for m in wanted].index(link.member_id)
+                    if link.member_id in [m.pk for m in wanted]
+                    else index
+                ),
+            }
+        )
+        if link.member_id not in [m.pk for m in wanted]:
+            rows[f"member_links-{index}-DELETE"] = "on"
+    added = [member for member in wanted if member.pk not in present]
+    for offset, member in enumerate(added):
+        index = len(links) + offset
+        rows[f"member_links-{index}-member"] = str(member.pk)
+        rows[f"member_links-{index}-position"] = str(wanted.index(member))
+        rows[f"member_links-{index}-group"] = str(group.pk)
+    rows.update(
+        {
+            "member_links-TOTAL_FORMS": str(len(links) + len(added)),
+            "member_links-INITIAL_FORMS": str(len(links)),
+            "member_links-MIN_NUM_FORMS": "0",
+            "member_links-MAX_NUM_FORMS": "1000",
+        }
+    )
+    return rows
+
+
 def test_members_edited_in_the_admin_rebuild_the_group_mirror(
     client,
     mirror,
@@ -427,7 +464,9 @@ def test_members_edited_in_the_admin_rebuild_the_group_mirror(
         "config": "{}",
         "immutable_tag_exceptions": "latest",
         "upstream_url": "",
-        "members": [str(releases.pk), str(snapshots.pk)],
+        "metadata_ttl": "1800",
+        "negative_ttl": "300",
+        **_member_rows(group, [releases, snapshots]),
     }
     client.force_login(admin)
 
