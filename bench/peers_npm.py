@@ -24,11 +24,22 @@ class VerdaccioServer:
     """One Verdaccio process on a free port, storage under ``work``.
 
     With ``uplink`` every package is proxied to that registry (metadata kept for ``maxage``, as
-    our proxies keep theirs for ``metadata_ttl``); without, packages are published to it.
+    our proxies keep theirs for ``metadata_ttl``); without, packages are published to it. With
+    ``log_requests`` each request is logged, for ``requests_served``.
     """
 
-    def __init__(self, work: Path, binary: Path, *, uplink: str = "", maxage: str = "30m"):
+    def __init__(
+        self,
+        work: Path,
+        binary: Path,
+        *,
+        uplink: str = "",
+        maxage: str = "30m",
+        log_requests: bool = False,
+    ):
         self.work = work
+        self.log = work / "verdaccio.log"
+        self.level = "http" if log_requests else "warn"
         self.binary = binary
         self.uplink = uplink
         self.maxage = maxage
@@ -49,7 +60,7 @@ class VerdaccioServer:
             f"auth:\n  htpasswd:\n    file: {self.work / 'htpasswd'}\n    max_users: 1000\n"
             f"{uplinks}packages:\n  '@*/*':\n{rules}  '**':\n{rules}"
             "middlewares:\n  audit:\n    enabled: false\n"
-            "log: {type: stdout, format: pretty, level: warn}\n"
+            f"log: {{type: stdout, format: pretty, level: {self.level}}}\n"
             f"listen: 127.0.0.1:{self.port}\n"
         )
 
@@ -59,8 +70,7 @@ class VerdaccioServer:
         self.work.mkdir(parents=True, exist_ok=True)
         config = self.work / "config.yaml"
         config.write_text(self.config(self.work / f"storage-{self.generation}"))
-        log = self.work / "verdaccio.log"
-        with log.open("ab") as output:
+        with self.log.open("ab") as output:
             self.process = subprocess.Popen(
                 [str(self.binary), "--config", str(config)],
                 cwd=self.work,
@@ -68,7 +78,7 @@ class VerdaccioServer:
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
-        wait_for(f"{self.registry}-/ping", self.process, log)
+        wait_for(f"{self.registry}-/ping", self.process, self.log)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -78,6 +88,11 @@ class VerdaccioServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def requests_served(self) -> int:
+        """Requests logged so far, ``/-/ping`` aside (with ``log_requests``)."""
+        lines = self.log.read_text(errors="replace").splitlines()
+        return sum("requested '" in line and "/-/ping" not in line for line in lines)
 
     def token(self) -> str:
         """Sign up ``USER`` as ``npm adduser`` does; return its token."""

@@ -34,12 +34,20 @@ class Process:
 
 
 class PypiServer(Process):
-    """pypiserver serving ``packages`` without authentication; ``simple`` is its index URL."""
+    """pypiserver serving ``packages`` without authentication; ``simple`` is its index URL.
+
+    No fallback: a name it does not have is a 404, not a redirect to the public index.
+    """
 
     def start(self, packages: Path) -> None:
         self.simple = f"{self.url}/simple/"
-        command = [str(BIN / "pypi-server"), "run", "-p", str(self.port), "-i", "127.0.0.1"]
-        self.spawn([*command, "-a", ".", "-P", ".", str(packages)], self.simple, "pypiserver")
+        command = [str(BIN / "pypi-server"), "run", "-v", "--disable-fallback"]
+        command += ["-p", str(self.port), "-i", "127.0.0.1", "-a", ".", "-P", "."]
+        self.spawn([*command, str(packages)], self.simple, "pypiserver")
+
+    def requests_served(self) -> int:
+        """Requests logged so far (``-v`` logs each), the start-up probe included."""
+        return (self.work / "pypiserver.log").read_text(errors="replace").count("<LocalRequest: ")
 
 
 class Devpi(Process):

@@ -23,7 +23,7 @@ Goals (issue 12): warm <= 1.0x of our hosted repository; cold <= 1.2x of the ups
 the peer's warm >= 1.5x of our warm. When ``createrepo --kind proxy`` is refused (proxies not
 implemented for a format) the run still measures the rest and prints "our proxy: not available".
 
-Usage: ``.venv/bin/python bench/proxy.py [--rounds 3] [--only npm|pypi] [--cache-dir DIR]
+Usage: ``.venv/bin/python bench/proxy.py [--rounds 5] [--only npm|pypi] [--cache-dir DIR]
 [--verdaccio-dir DIR]``. Needs devpi-server, devpi-client, pypiserver and twine in this
 virtualenv and npm on the PATH. Not part of the test suite.
 """
@@ -40,6 +40,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -290,38 +291,49 @@ INSTALL = {"npm": npm_install, "pypi": pip_install}
 # --- the run --------------------------------------------------------------------------------
 
 
-def measure_round(
-    fmt: str,
-    round_: int,
-    ours: Ours,
-    direct: dict[str, str],
-    peer_cold: Callable[[int], str],
-    times: dict,
-    work: Path,
-) -> None:
-    """One round of ``fmt``: our group and the peer cold then warm, hosted and upstream direct."""
-    install = INSTALL[fmt]
+@dataclass
+class Subject:
+    """One format's sources besides our group: the peer, our hosted repository, the upstream."""
+
+    fmt: str
+    direct: dict[str, str]  # HOSTED and UPSTREAM: their client URLs
+    peer_cold: Callable[[int], str]  # the peer emptied for round N: its client URL
+    upstream_requests: Callable[[], int]  # requests the upstream has served so far
+
+
+def measure_round(subject: Subject, round_: int, ours: Ours, times: dict, work: Path) -> None:
+    """One round: our group and the peer cold then warm, our hosted and the upstream direct.
+
+    Each install also records how many requests reached the upstream meanwhile.
+    """
+    fmt = subject.fmt
+
+    def install(label: str, phase: str, url: str) -> None:
+        before = subject.upstream_requests()
+        times[fmt][label][phase].append(INSTALL[fmt](url, work))
+        time.sleep(0.3)  # the upstream's log catches up
+        times[fmt][label][f"{phase} upstream"].append(subject.upstream_requests() - before)
 
     def ours_cold_warm() -> None:
-        url = ours.group(fmt, direct[UPSTREAM], round_)
+        url = ours.group(fmt, subject.direct[UPSTREAM], round_)
         if url is None:
             return
         try:
-            times[fmt][OURS]["cold"].append(install(url, work))
-            times[fmt][OURS]["warm"].append(install(url, work))
+            install(OURS, "cold", url)
+            install(OURS, "warm", url)
         except InstallFailed as error:
             ours.fail(fmt, str(error))
 
     def peer_cold_warm() -> None:
-        url = peer_cold(round_)
-        times[fmt][PEERS[fmt]]["cold"].append(install(url, work))
-        times[fmt][PEERS[fmt]]["warm"].append(install(url, work))
+        url = subject.peer_cold(round_)
+        install(PEERS[fmt], "cold", url)
+        install(PEERS[fmt], "warm", url)
 
     steps = [ours_cold_warm, peer_cold_warm]
     for step in steps if round_ % 2 else reversed(steps):
         step()
-    for label, url in direct.items():
-        times[fmt][label]["direct"].append(install(url, work))
+    for label, url in subject.direct.items():
+        install(label, "direct", url)
 
 
 def median(samples: list[float]) -> float | None:
@@ -333,13 +345,15 @@ def report(fmt: str, title: str, times: dict, ours: Ours) -> None:
     table = times[fmt]
     peer = PEERS[fmt]
     print(f"\n{title}")
-    print(f"{'seconds (median)':<20}{'cold':>8}{'warm':>8}{'direct':>8}  runs")
+    phases = ("cold", "warm", "direct")
+    print(f"{'median of the rounds':<20}{'seconds':^24}  {'upstream requests':^24}")
+    print(f"{'':<20}{''.join(f'{phase:>8}' for phase in phases * 2)}  runs")
     for label in (OURS, peer, HOSTED, UPSTREAM):
         cells = ""
-        for phase in ("cold", "warm", "direct"):
+        for phase in [*phases, *(f"{phase} upstream" for phase in phases)]:
             value = median(table[label][phase])
-            cells += f"{value:>8.2f}" if value is not None else f"{'-':>8}"
-        runs = max(len(samples) for samples in table[label].values()) if table[label] else 0
+            cells += f"{'-':>8}" if value is None else f"{value:>8.{1 if 'up' in phase else 2}f}"
+        runs = max((len(samples) for samples in table[label].values()), default=0)
         print(f"{label:<20}{cells}  {runs}")
     if fmt in ours.unavailable:
         print(f"our proxy: not available ({ours.unavailable[fmt].splitlines()[0][:200]})")
@@ -369,7 +383,7 @@ def version_of(*command: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", choices=["npm", "pypi"])
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
     parser.add_argument("--threads", type=int, default=8)
@@ -387,7 +401,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-proxy-") as temp, ExitStack() as stack:
         work = Path(temp)
         # Upstreams first: our group's proxies and the peers proxy the same two servers.
-        npm_upstream = VerdaccioServer(work / "npm-upstream", binary)
+        npm_upstream = VerdaccioServer(work / "npm-upstream", binary, log_requests=True)
         stack.callback(npm_upstream.stop)
         npm_upstream.start()
         npm_publish(npm_upstream.registry, npm_upstream.token(), tarballs, work / "publish-up")
@@ -424,13 +438,18 @@ def main() -> None:
             verdaccio.restart()
             return verdaccio.registry
 
-        peer_cold = {
-            "npm": verdaccio_cold,
-            "pypi": lambda round_: devpi.mirror(f"mirror-{round_}", pypi_upstream.simple),
+        subjects = {
+            "npm": Subject("npm", direct["npm"], verdaccio_cold, npm_upstream.requests_served),
+            "pypi": Subject(
+                "pypi",
+                direct["pypi"],
+                lambda round_: devpi.mirror(f"mirror-{round_}", pypi_upstream.simple),
+                pypi_upstream.requests_served,
+            ),
         }
         for round_ in range(args.rounds):
             for fmt in formats:
-                measure_round(fmt, round_, ours, direct[fmt], peer_cold[fmt], times, work)
+                measure_round(subjects[fmt], round_, ours, times, work)
             print(f"round {round_ + 1}/{args.rounds} done at {time.monotonic() - started:.0f}s")
 
     setup = (
