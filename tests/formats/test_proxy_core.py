@@ -3,10 +3,12 @@
 import base64
 import hashlib
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from django.test import override_settings
@@ -22,10 +24,10 @@ from formats.models import Asset, ProxyEntry, Repository
 from formats.proxy.documents import proxy_document
 from formats.proxy.files import proxy_asset, proxy_file
 from formats.proxy.invalidation import proxy_invalidate
-from formats.proxy.upstream import upstream_open
+from formats.proxy.upstream import _pool, upstream_open
 from formats.services import repository_create
 from storage.models import Blob
-from tests.live import free_port
+from tests.live import free_port, make_certificate
 
 
 class Upstream:
@@ -280,3 +282,31 @@ def test_a_clients_own_credentials_never_go_upstream(
     assert b"".join(response) == b"hello"
     assert upstream.seen
     assert all("Authorization" not in headers for _, headers in upstream.seen)
+
+
+@pytest.fixture
+def https_upstream(tmp_path, upstream) -> Iterator[tuple[Upstream, Path]]:
+    certificate = make_certificate(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate.cert, certificate.key)
+    upstream.server.socket = context.wrap_socket(upstream.server.socket, server_side=True)
+    upstream.url = upstream.url.replace("http://", "https://")
+    _pool.cache_clear()
+    yield upstream, certificate.cert
+    _pool.cache_clear()
+
+
+def test_https_upstreams_are_verified_against_the_trusted_cas(db, https_upstream, settings):
+    upstream, cert = https_upstream
+    upstream.routes["/f"] = (200, {}, b"over tls")
+    proxy = Repository.objects.create(
+        name="tls", format="raw", kind="proxy", upstream_url=upstream.url + "/"
+    )
+
+    with pytest.raises(UpstreamUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+        proxy_asset(repository=proxy, path="f", url=upstream.url + "/f")
+    settings.UPSTREAM_CA_FILE = str(cert)
+    _pool.cache_clear()
+    asset = proxy_asset(repository=proxy, path="f", url=upstream.url + "/f")
+
+    assert asset.blob_id == hashlib.sha256(b"over tls").hexdigest()
