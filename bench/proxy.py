@@ -31,6 +31,7 @@ virtualenv and npm on the PATH. Not part of the test suite.
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -40,15 +41,15 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from harness import BIN, PASSWORD, USER, RegistryServer
+from harness import BIN, PASSWORD, USER, RegistryServer, load_client, requests_per_second
 from npm import npm_env, publish_body
 from peers_npm import VerdaccioServer, npm_publish, verdaccio_binary
 from peers_pypi import Devpi, PypiServer
-from pypi import clean_env
+from pypi import PIP_ACCEPT, clean_env
 
 from tests.formats.pypi.dists import make_wheel
 
@@ -76,6 +77,7 @@ PYPI_PINS = [
     *("pytest==9.2.0", "iniconfig==2.3.1", "packaging==26.4", "pluggy==1.7.0"),
     *("pygments==2.21.0", "python-dateutil==4.0.0", "tzdata==2026.6", "attrs==26.1.0"),
 ]
+NPM_ACCEPT = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"
 PRIVATE = "bench-private-lib"
 OURS, HOSTED, UPSTREAM = "ours group", "ours hosted", "upstream"
 PEERS = {"npm": "verdaccio proxy", "pypi": "devpi mirror"}
@@ -175,20 +177,9 @@ class Ours:
         private = work / make_wheel(PRIVATE, "1.0")[0]
         private.write_bytes(make_wheel(PRIVATE, "1.0")[1])
         for repository, files in (("pypi-hosted", wheels), ("pypi-private", [private])):
-            run(
-                BIN / "twine",
-                "upload",
-                "--non-interactive",
-                "--disable-progress-bar",
-                "--repository-url",
-                f"{base}/{repository}/",
-                "-u",
-                "__token__",
-                "-p",
-                token,
-                *files,
-                env=clean_env(),
-            )
+            twine = [BIN / "twine", "upload", "--non-interactive", "--disable-progress-bar"]
+            auth = ["-u", "__token__", "-p", token]
+            run(*twine, "--repository-url", f"{base}/{repository}/", *auth, *files, env=clean_env())
         print(f"ours: hosted repositories filled in {time.monotonic() - started:.1f}s", flush=True)
 
     def group(self, fmt: str, upstream: str, round_: int) -> str | None:
@@ -238,8 +229,11 @@ class Ours:
 # --- the clients ----------------------------------------------------------------------------
 
 
-def npm_install(registry: str, work: Path) -> float:
-    """Seconds of ``npm install`` of the roots (30 packages) into a new project with a new cache."""
+def npm_install(registry: str, work: Path) -> tuple[float, list[str]]:
+    """``npm install`` of the roots (30 packages) into a new project with a new cache.
+
+    Returns its seconds and the URLs it read (packuments and tarballs).
+    """
     project = Path(tempfile.mkdtemp(prefix="npm-", dir=work))
     npmrc = project / ".npmrc-bench"
     npmrc.write_text(
@@ -251,38 +245,34 @@ def npm_install(registry: str, work: Path) -> float:
     started = time.perf_counter()
     run("npm", "install", "--userconfig", npmrc, env=npm_env(project), cwd=project)
     elapsed = time.perf_counter() - started
-    lock = (project / "package-lock.json").read_text()
-    resolved = lock.count('"resolved": ')
-    if resolved != len(NPM_PACKAGES) or lock.count(f'"resolved": "{registry}') != resolved:
-        raise InstallFailed(f"{registry}: lockfile resolves {resolved} packages, not all here")
+    packages = json.loads((project / "package-lock.json").read_text())["packages"]
+    tarballs = [entry["resolved"] for path, entry in packages.items() if path]
+    if len(tarballs) != len(NPM_PACKAGES) or not all(t.startswith(registry) for t in tarballs):
+        raise InstallFailed(f"{registry}: the lockfile resolves {tarballs}")
+    names = {path.rsplit("node_modules/", 1)[1] for path in packages if path}
     shutil.rmtree(project)
-    return elapsed
+    return elapsed, [*(registry + name for name in sorted(names)), *tarballs]
 
 
-def pip_install(index: str, work: Path) -> float:
-    """Seconds of ``pip install`` of the 20 pins into a new virtualenv, no pip cache."""
+def pip_install(index: str, work: Path) -> tuple[float, list[str]]:
+    """``pip install`` of the 20 pins into a new virtualenv, no pip cache.
+
+    Returns its seconds and the URLs it read (simple pages and wheels).
+    """
     target = Path(tempfile.mkdtemp(prefix="venv-", dir=work))
     run(sys.executable, "-m", "venv", "--without-pip", target, env=clean_env())
+    report = target / "report.json"
+    pip = [sys.executable, "-m", "pip", "--python", target / "bin/python", "install"]
+    options = ["--isolated", "--disable-pip-version-check", "--no-cache-dir", "-q"]
     started = time.perf_counter()
-    run(
-        sys.executable,
-        "-m",
-        "pip",
-        "--python",
-        target / "bin/python",
-        "install",
-        "--isolated",
-        "--disable-pip-version-check",
-        "--no-cache-dir",
-        "-q",
-        "--index-url",
-        index,
-        *PYPI_PINS,
-        env=clean_env(),
-    )
+    run(*pip, *options, "--report", report, "--index-url", index, *PYPI_PINS, env=clean_env())
     elapsed = time.perf_counter() - started
+    installed = json.loads(report.read_text())["install"]
     shutil.rmtree(target)
-    return elapsed
+    pages = [
+        f"{index}{re.sub(r'[-_.]+', '-', item['metadata']['name']).lower()}/" for item in installed
+    ]
+    return elapsed, [*pages, *(item["download_info"]["url"] for item in installed)]
 
 
 INSTALL = {"npm": npm_install, "pypi": pip_install}
@@ -299,6 +289,10 @@ class Subject:
     direct: dict[str, str]  # HOSTED and UPSTREAM: their client URLs
     peer_cold: Callable[[int], str]  # the peer emptied for round N: its client URL
     upstream_requests: Callable[[], int]  # requests the upstream has served so far
+    accept: str  # the Accept header the client sends for metadata
+    urls: dict[str, list[str]] = field(
+        default_factory=dict
+    )  # per source: what its last install read
 
 
 def measure_round(subject: Subject, round_: int, ours: Ours, times: dict, work: Path) -> None:
@@ -310,7 +304,8 @@ def measure_round(subject: Subject, round_: int, ours: Ours, times: dict, work: 
 
     def install(label: str, phase: str, url: str) -> None:
         before = subject.upstream_requests()
-        times[fmt][label][phase].append(INSTALL[fmt](url, work))
+        seconds, subject.urls[label] = INSTALL[fmt](url, work)
+        times[fmt][label][phase].append(seconds)
         time.sleep(0.3)  # the upstream's log catches up
         times[fmt][label][f"{phase} upstream"].append(subject.upstream_requests() - before)
 
@@ -336,45 +331,63 @@ def measure_round(subject: Subject, round_: int, ours: Ours, times: dict, work: 
         install(label, "direct", url)
 
 
+def measure_rates(subject: Subject, times: dict, seconds: int, connections: int) -> None:
+    """Requests/s of the URLs each source's last (warm) install read, over ``connections``."""
+    for label, urls in subject.urls.items():
+        rate = requests_per_second(
+            urls, headers={"Accept": subject.accept}, connections=connections, seconds=seconds
+        )
+        times[subject.fmt][label]["req/s"].append(rate)
+
+
 def median(samples: list[float]) -> float | None:
     return statistics.median(samples) if samples else None
 
 
+# (key in the samples, column header, decimals)
+COLUMNS = [
+    *((phase, f"s {phase}", 2) for phase in ("cold", "warm", "direct")),
+    *((f"{phase} upstream", f"up {phase}", 0) for phase in ("cold", "warm", "direct")),
+    ("req/s", "req/s", 0),
+]
+
+
 def report(fmt: str, title: str, times: dict, ours: Ours) -> None:
-    """Print the medians per source and phase, then each goal's ratio."""
-    table = times[fmt]
-    peer = PEERS[fmt]
+    """Print the medians per source, then the goals' ratios and a few more for information."""
+    table, peer = times[fmt], PEERS[fmt]
     print(f"\n{title}")
-    phases = ("cold", "warm", "direct")
-    print(f"{'median of the rounds':<20}{'seconds':^24}  {'upstream requests':^24}")
-    print(f"{'':<20}{''.join(f'{phase:>8}' for phase in phases * 2)}  runs")
+    print(f"{'':<18}{''.join(f'{header:>10}' for _, header, _ in COLUMNS)}  runs")
     for label in (OURS, peer, HOSTED, UPSTREAM):
         cells = ""
-        for phase in [*phases, *(f"{phase} upstream" for phase in phases)]:
-            value = median(table[label][phase])
-            cells += f"{'-':>8}" if value is None else f"{value:>8.{1 if 'up' in phase else 2}f}"
-        runs = max((len(samples) for samples in table[label].values()), default=0)
-        print(f"{label:<20}{cells}  {runs}")
+        for key, _, decimals in COLUMNS:
+            value = median(table[label][key])
+            cells += f"{'-':>10}" if value is None else f"{value:>10.{decimals}f}"
+        runs = len(table[label]["warm"] or table[label]["direct"])
+        print(f"{label:<18}{cells}  {runs}")
     if fmt in ours.unavailable:
         print(f"our proxy: not available ({ours.unavailable[fmt].splitlines()[0][:200]})")
-    goals = [
-        (f"warm: {OURS} / {HOSTED}", (OURS, "warm"), (HOSTED, "direct"), "<=", 1.0),
-        (f"cold: {OURS} / {UPSTREAM}", (OURS, "cold"), (UPSTREAM, "direct"), "<=", 1.2),
-        (f"warm: {peer} / {OURS}", (peer, "warm"), (OURS, "warm"), ">=", 1.5),
-        (f"cold: {peer} / {OURS}", (peer, "cold"), (OURS, "cold"), "", 0),
+    ratios = [
+        (f"warm: {OURS} / {HOSTED}", (OURS, "warm"), (HOSTED, "direct"), "<= 1.0"),
+        (f"cold: {OURS} / {UPSTREAM}", (OURS, "cold"), (UPSTREAM, "direct"), "<= 1.2"),
+        (f"warm: {peer} / {OURS}", (peer, "warm"), (OURS, "warm"), ">= 1.5"),
+        (f"cold: {peer} / {OURS}", (peer, "cold"), (OURS, "cold"), ""),
+        (f"req/s: {OURS} / {HOSTED}", (OURS, "req/s"), (HOSTED, "req/s"), ""),
+        (f"req/s: {OURS} / {peer}", (OURS, "req/s"), (peer, "req/s"), ""),
     ]
-    print(f"{'ratio':<36}{'value':>8}  goal     met")
-    for label, (a, phase_a), (b, phase_b), sense, goal in goals:
-        top, bottom = median(table[a][phase_a]), median(table[b][phase_b])
+    print(f"{'ratio':<38}{'value':>8}  goal")
+    for label, (a, key_a), (b, key_b), goal in ratios:
+        top, bottom = median(table[a][key_a]), median(table[b][key_b])
         if top is None or bottom is None:
-            print(f"{label:<36}{'-':>8}  {sense} {goal}x  n/a" if sense else f"{label:<36}{'-':>8}")
+            print(f"{label:<38}{'-':>8}  {goal or '(info)'}")
             continue
         ratio = top / bottom
-        if not sense:
-            print(f"{label:<36}{ratio:>8.2f}  (info)")
-            continue
-        met = ratio <= goal if sense == "<=" else ratio >= goal
-        print(f"{label:<36}{ratio:>8.2f}  {sense} {goal}x  {'yes' if met else 'NO'}")
+        met = "" if not goal else ("met" if goal_met(ratio, goal) else "NOT met")
+        print(f"{label:<38}{ratio:>8.2f}  {goal + 'x ' + met if goal else '(info)'}")
+
+
+def goal_met(ratio: float, goal: str) -> bool:
+    sense, bound = goal.split()
+    return ratio <= float(bound) if sense == "<=" else ratio >= float(bound)
 
 
 def version_of(*command: str) -> str:
@@ -385,6 +398,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", choices=["npm", "pypi"])
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
     parser.add_argument("--threads", type=int, default=8)
     cache = Path.home() / ".cache" / "registry-bench"
@@ -439,22 +454,30 @@ def main() -> None:
             return verdaccio.registry
 
         subjects = {
-            "npm": Subject("npm", direct["npm"], verdaccio_cold, npm_upstream.requests_served),
+            "npm": Subject(
+                "npm", direct["npm"], verdaccio_cold, npm_upstream.requests_served, NPM_ACCEPT
+            ),
             "pypi": Subject(
                 "pypi",
                 direct["pypi"],
                 lambda round_: devpi.mirror(f"mirror-{round_}", pypi_upstream.simple),
                 pypi_upstream.requests_served,
+                PIP_ACCEPT,
             ),
         }
         for round_ in range(args.rounds):
             for fmt in formats:
                 measure_round(subjects[fmt], round_, ours, times, work)
             print(f"round {round_ + 1}/{args.rounds} done at {time.monotonic() - started:.0f}s")
+        for fmt in formats:
+            measure_rates(subjects[fmt], times, args.seconds, args.connections)
 
     setup = (
         f"ours: gunicorn gthread {args.workers} workers x {args.threads} threads, SQLite; "
         f"{os.cpu_count()} CPUs; median of {args.rounds} rounds; {time.monotonic() - started:.0f}s"
+        f"\ns: seconds of an install; up: requests that reached the upstream meanwhile; req/s: "
+        f"GETs of the URLs of the last install ({load_client()}, {args.connections} connections, "
+        f"{args.seconds}s)"
     )
     pip_version = version_of(sys.executable, "-m", "pip", "--version").split()[1]
     titles = {
