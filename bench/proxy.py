@@ -19,6 +19,11 @@ Each round, in alternating order, times a fresh project (npm: new cache; pip: ne
   metadata for 30 minutes, as our ``metadata_ttl`` does by default;
 * our hosted repository and the upstream itself (direct).
 
+Each install also counts the requests that reached the upstream meanwhile (0 when warm), and at
+the end each source serves the URLs its last install read for a few seconds at a fixed
+concurrency (req/s). Our cold proxy finds the tarballs' bytes in the blob store already (the
+hosted repository holds the same files) but still fetches and verifies each one.
+
 Goals (issue 12): warm <= 1.0x of our hosted repository; cold <= 1.2x of the upstream itself;
 the peer's warm >= 1.5x of our warm. When ``createrepo --kind proxy`` is refused (proxies not
 implemented for a format) the run still measures the rest and prints "our proxy: not available".
@@ -394,6 +399,24 @@ def version_of(*command: str) -> str:
     return subprocess.run(command, capture_output=True, text=True, check=False).stdout.strip()
 
 
+def start_upstreams(
+    work: Path, stack: ExitStack, binary: Path, tarballs: list[Path], wheels: list[Path]
+) -> tuple[VerdaccioServer, PypiServer]:
+    """The upstreams that our proxies and the peers proxy, filled with the packages."""
+    npm_upstream = VerdaccioServer(work / "npm-upstream", binary, log_requests=True)
+    stack.callback(npm_upstream.stop)
+    npm_upstream.start()
+    npm_publish(npm_upstream.registry, npm_upstream.token(), tarballs, work / "publish-up")
+    packages = work / "pypi-upstream-packages"
+    packages.mkdir()
+    for wheel in wheels:
+        shutil.copy(wheel, packages)
+    pypi_upstream = PypiServer(work / "pypi-upstream")
+    stack.callback(pypi_upstream.stop)
+    pypi_upstream.start(packages)
+    return npm_upstream, pypi_upstream
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -415,19 +438,7 @@ def main() -> None:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-proxy-") as temp, ExitStack() as stack:
         work = Path(temp)
-        # Upstreams first: our group's proxies and the peers proxy the same two servers.
-        npm_upstream = VerdaccioServer(work / "npm-upstream", binary, log_requests=True)
-        stack.callback(npm_upstream.stop)
-        npm_upstream.start()
-        npm_publish(npm_upstream.registry, npm_upstream.token(), tarballs, work / "publish-up")
-        packages = work / "pypi-upstream-packages"
-        packages.mkdir()
-        for wheel in wheels:
-            shutil.copy(wheel, packages)
-        pypi_upstream = PypiServer(work / "pypi-upstream")
-        stack.callback(pypi_upstream.stop)
-        pypi_upstream.start(packages)
-
+        npm_upstream, pypi_upstream = start_upstreams(work, stack, binary, tarballs, wheels)
         verdaccio = VerdaccioServer(work / "verdaccio-proxy", binary, uplink=npm_upstream.registry)
         stack.callback(verdaccio.stop)
         devpi = Devpi(work / "devpi")
