@@ -28,7 +28,7 @@ Goals (issue 12): warm <= 1.0x of our hosted repository; cold <= 1.2x of the ups
 the peer's warm >= 1.5x of our warm. When ``createrepo --kind proxy`` is refused (proxies not
 implemented for a format) the run still measures the rest and prints "our proxy: not available".
 
-Usage: ``.venv/bin/python bench/proxy.py [--rounds 5] [--only npm|pypi] [--cache-dir DIR]
+Usage: ``.venv/bin/python bench/proxy.py [--rounds 3] [--only npm|pypi] [--cache-dir DIR]
 [--verdaccio-dir DIR]``. Needs devpi-server, devpi-client, pypiserver and twine in this
 virtualenv and npm on the PATH. Not part of the test suite.
 """
@@ -419,7 +419,7 @@ def start_upstreams(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", choices=["npm", "pypi"])
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=5)
