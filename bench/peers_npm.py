@@ -127,15 +127,31 @@ def npm_publish(registry: str, token: str, tarballs: list[Path], work: Path) -> 
         if result.returncode != 0:
             raise RuntimeError(f"npm {' '.join(args)} failed:\n{result.stderr[-2000:]}")
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(lambda tarball: npm("publish", str(tarball)), tarballs))
-    for name in sorted({tarball_name(tarball) for tarball in tarballs}):
+    by_name: dict[str, list[Path]] = {}
+    for tarball in sorted(tarballs, key=lambda tarball: version_key(tarball_version(tarball))):
+        by_name.setdefault(tarball_name(tarball), []).append(tarball)
+
+    def publish(name: str) -> None:
+        # Lowest version first: npm refuses to tag a version below the latest one "latest".
+        for tarball in by_name[name]:
+            npm("publish", str(tarball))
         packument = requests.get(f"{registry}{name}", timeout=30).json()
         if "latest" not in packument.get("dist-tags", {}):
-            highest = max(packument["versions"], key=lambda v: tuple(map(int, v.split("."))))
-            npm("dist-tag", "add", f"{name}@{highest}", "latest")
+            npm("dist-tag", "add", f"{name}@{tarball_version(by_name[name][-1])}", "latest")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(publish, by_name))
 
 
 def tarball_name(tarball: Path) -> str:
     """The package name of an ``npm pack`` file name (``ipaddr.js-1.9.1.tgz`` -> ``ipaddr.js``)."""
     return tarball.name.rsplit("-", 1)[0]
+
+
+def tarball_version(tarball: Path) -> str:
+    return tarball.name.rsplit("-", 1)[1].removesuffix(".tgz")
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """Sort key of a plain release version (``2.1.3``)."""
+    return tuple(int(part) for part in version.split("."))
