@@ -327,6 +327,61 @@ def test_twenty_concurrent_cold_blob_gets_fetch_it_once(
     assert len(distribution.requests_seen("GET", f"/blobs/{layer}")) == 1
 
 
+def test_twenty_concurrent_cold_pulls_of_a_tag_record_it_once(
+    live_registry, distribution, skopeo, layout
+):
+    distribution.push(skopeo, layout, tag="v1", image="library/hot:1")
+    proxy = _proxy("hub-hot", distribution.url)
+    url = f"{live_registry.url}/v2/hub-hot/library/hot/manifests/1"
+
+    def fetch(_: int) -> str:
+        response = requests.get(url, headers={"Accept": MIME_OCI_MANIFEST}, timeout=120)
+        assert response.status_code == 200, response.text
+        return response.headers["Docker-Content-Digest"]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        digests = set(pool.map(fetch, range(20)))
+    assert digests == {layout.descriptor("v1")["digest"]}
+    assert len(distribution.requests_seen("GET", "/manifests/1")) == 1
+    assert OciManifest.objects.filter(package__repository=proxy).count() == 1
+
+
+def test_a_two_platform_index_is_copied_whole_through_a_group(
+    live_registry, upstream_registry, skopeo, layout, tmp_path
+):
+    layout.set_architecture(image="v1", architecture="arm64", tag="v1-arm64")
+    index = layout.add_index([("v1", "amd64"), ("v1-arm64", "arm64")], tag="multi")
+    upstream_registry.repository("multi-images", "oci")
+    skopeo(
+        "copy",
+        "--all",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        f"{upstream_registry.username}:{upstream_registry.password}",
+        f"oci:{layout.path}:multi",
+        f"docker://{upstream_registry.host}/multi-images/app:1",
+    )
+    proxy = _proxy("mirror-multi", upstream_registry.url)
+    _group("multi-all", [proxy], anonymous_read=True)
+    out = tmp_path / "pulled"
+    skopeo(
+        "copy",
+        "--all",
+        "--src-tls-verify=false",
+        f"docker://{live_registry.host}/multi-all/multi-images/app:1",
+        f"oci:{out}:multi",
+    )
+    for child in ("v1", "v1-arm64"):
+        hex_ = layout.descriptor(child)["digest"].split(":")[1]
+        assert (out / "blobs" / "sha256" / hex_).read_bytes() == layout.blob(f"sha256:{hex_}")
+    assert OciManifest.objects.filter(package__repository=proxy).count() == 3
+    raw = requests.get(
+        f"{live_registry.url}/v2/multi-all/multi-images/app/manifests/1",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+    )
+    assert raw.content == index
+
+
 def test_a_tag_is_revalidated_after_its_ttl_and_follows_the_upstream(
     live_registry, distribution, skopeo, tmp_path
 ):
