@@ -5,10 +5,12 @@ may read, every proxy), and the first member that has the tag answers. What a di
 the same bytes wherever it is, so for digests every member's local copy is looked at first,
 and only then are proxies asked upstream. With the group's hosted guard on, an image path that
 a hosted member holds is served from hosted members only (no upstream can shadow it). A tag
-list is the union of the members' tags. When no member has something and a proxy failed,
-the failure is the answer (502/504), not a 404 that may be wrong.
+list is the union of the members' tags (those a failing proxy would add are left out, and
+logged). When no member has something and a proxy failed, the failure is the answer
+(502/504), not a 404 that may be wrong.
 """
 
+import logging
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import TypeVar
@@ -46,6 +48,7 @@ from formats.plugin import (
     repository_read_sources,
 )
 
+logger = logging.getLogger(__name__)
 HOSTED, PROXY, GROUP = Repository.Kind.HOSTED, Repository.Kind.PROXY, Repository.Kind.GROUP
 T = TypeVar("T")
 
@@ -123,11 +126,15 @@ def _blob_local(image: OciImage, digest: Digest) -> Blob | None:
         return None
 
 
+def _blob_held(members: list[OciImage], digest: Digest) -> Blob | None:
+    local = (_blob_local(member, digest) for member in members)
+    return next((blob for blob in local if blob is not None), None)
+
+
 def oci_blob_find(*, image: OciImage, digest: Digest, principal: Principal) -> Blob | None:
     """Return the blob if ``image`` (any member, for a group) holds it here, else None."""
     members = _members(image, principal) if image.repository.kind == GROUP else [image]
-    local = (_blob_local(member, digest) for member in members)
-    return next((blob for blob in local if blob is not None), None)
+    return _blob_held(members, digest)
 
 
 def _blob_served(request: HttpRequest, blob: Blob, digest: Digest) -> HttpResponseBase:
@@ -153,10 +160,11 @@ def oci_blob_read(
         return _blob_served(request, oci_blob_get(image=image, digest=digest), digest)
     if kind == PROXY:
         return oci_proxy_blob(request, image=image, digest=digest)
-    blob = oci_blob_find(image=image, digest=digest, principal=principal)
+    members = _members(image, principal)
+    blob = _blob_held(members, digest)
     if blob is not None:
         return _blob_served(request, blob, digest)
-    proxies = [member for member in _members(image, principal) if member.repository.kind == PROXY]
+    proxies = [member for member in members if member.repository.kind == PROXY]
 
     def read(member: OciImage) -> HttpResponseBase:
         return oci_proxy_blob(request, image=member, digest=digest)
@@ -190,6 +198,8 @@ def oci_tag_names_read(*, image: OciImage, principal: Principal) -> list[str]:
                 raise
     if not found:
         raise failure or RepositoryUnknown(name=image.full_name)
+    if failure is not None:
+        logger.warning("tags of %s without a failed member: %s", image.full_name, failure.message)
     return sorted(names)
 
 

@@ -137,6 +137,18 @@ def test_an_upstream_manifest_this_registry_cannot_serve_is_a_502(client, script
     assert "cannot serve" in response.json()["errors"][0]["message"]
 
 
+def test_a_slow_upstream_is_a_504_naming_it(client, scripted_upstream, settings):
+    settings.UPSTREAM_READ_TIMEOUT = 0.2
+    scripted_upstream.add_image("library/app", "1")
+    _proxy(scripted_upstream)
+    scripted_upstream.delay = 1.0
+    response = _get(client, "/v2/hub/library/app/manifests/1")
+    assert (response.status_code, _code(response)) == (504, "UNAVAILABLE")
+    (error,) = response.json()["errors"]
+    assert error["detail"]["reason"] == "UPSTREAM_TIMEOUT"
+    assert scripted_upstream.url.removeprefix("http://") in error["message"]
+
+
 def test_proxy_invalidate_makes_the_next_pull_revalidate(client, scripted_upstream):
     scripted_upstream.add_image("library/app", "1")
     proxy = _proxy(scripted_upstream)

@@ -1,12 +1,13 @@
 """A scripted OCI upstream for protocol tests: a few images served over real HTTP, requests logged.
 
 Just the pull side of the distribution API (manifests by tag or digest with ETag and 304,
-blobs, tag lists), anonymous, with switches to lie: wrong bytes for chosen digests.
+blobs, tag lists), anonymous, with switches to lie (wrong bytes for chosen digests) and to be slow.
 """
 
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +30,7 @@ class ScriptedUpstream:
     manifests: dict[str, dict[str, bytes]] = field(default_factory=dict)  # name -> ref -> bytes
     blobs: dict[str, dict[str, bytes]] = field(default_factory=dict)  # name -> digest -> bytes
     tampered: set[str] = field(default_factory=set)  # digests answered with other bytes
+    delay: float = 0.0  # seconds before each answer to /v2/<name>/...
     requests: list[tuple[str, str]] = field(default_factory=list)
 
     def add_image(self, name: str, tag: str, seed: bytes = b"x") -> bytes:
@@ -50,6 +52,7 @@ class ScriptedUpstream:
         path = path.partition("?")[0]
         if path == "/v2/":
             return 200, {"Content-Type": "application/json"}, b"{}"
+        time.sleep(self.delay)
         name, _, rest = path.removeprefix("/v2/").rpartition("/")
         name, _, kind = name.rpartition("/")
         if kind == "tags" and rest == "list" and name in self.manifests:
