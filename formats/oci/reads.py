@@ -109,7 +109,8 @@ def oci_manifest_read(
             return found
 
     def read(member: OciImage) -> ManifestContent:
-        cached = _manifest_in(member, reference)
+        # A digest no member holds: the proxies are asked; a tag: every member in turn.
+        cached = None if isinstance(reference, Digest) else _manifest_in(member, reference)
         return oci_manifest_read(
             image=member, reference=reference, principal=principal, cached=cached
         )
