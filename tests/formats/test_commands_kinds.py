@@ -2,10 +2,8 @@
 
 import io
 import os
-import threading
 import time
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from formats.models import Repository
 from tests.factories import RepositoryFactory
 from tests.helpers import body_of
 from tests.live import free_port
+from tests.static_upstream import static_upstream
 
 pytestmark = pytest.mark.django_db
 
@@ -33,20 +32,9 @@ def _members(name: str) -> list[str]:
 
 @pytest.fixture
 def upstream(tmp_path) -> Iterator[tuple[str, Path]]:
-    """A plain static HTTP server (the upstream of a raw proxy): its URL and its directory."""
-
-    class Quiet(SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, directory=str(tmp_path), **kwargs)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/", tmp_path
-    server.shutdown()
-    server.server_close()
+    """A static upstream for raw proxies: its URL and the directory it serves."""
+    with static_upstream(tmp_path) as url:
+        yield url, tmp_path
 
 
 def test_createrepo_proxy_with_credentials_and_ttls_reports_a_reachable_upstream(upstream):
