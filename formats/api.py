@@ -15,7 +15,7 @@ from django import forms
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers, viewsets
@@ -58,16 +58,48 @@ def _package_changed(package: Package) -> None:
         config.on_package_changed(package)
 
 
+def _shown(
+    field: serializers.Field, group: Repository, repository: Repository | None
+) -> Repository | None:
+    """``repository`` if the caller may see its name in ``group``'s settings, else None.
+
+    A group's admin sees all its members; anyone else the members it may read (the API hides
+    the repositories a caller cannot read, their names included).
+    """
+    if repository is None:
+        return None
+    context = cast(dict, field.context)  # one request's: the readable set is computed once
+    principal = principal_of(context["request"])
+    if "readable" not in context:
+        readable = readable_repositories(principal=principal)
+        context["readable"] = set(readable.values_list("pk", flat=True))
+    if repository.pk in context["readable"] or has_permission(
+        principal=principal, repository=group, action=ADMIN
+    ):
+        return repository
+    return None
+
+
 @extend_schema_field({"type": "string", "description": "A repository name."})
 class RepositoryName(serializers.SlugRelatedField):
-    """A repository the caller may read, by name (others answer as if absent)."""
+    """A repository by name: one the caller may read, or one already in the group."""
 
     def __init__(self, **kwargs) -> None:
         kwargs.setdefault("error_messages", {"does_not_exist": "no repository {value!r}"})
         super().__init__(slug_field="name", **kwargs)
 
     def get_queryset(self) -> QuerySet[Repository]:
-        return readable_repositories(principal=principal_of(self.context["request"]))
+        readable = readable_repositories(principal=principal_of(self.context["request"]))
+        group = self.root.instance
+        if not isinstance(group, Repository):
+            return readable
+        linked = Q(group_links__group=group)
+        return Repository.objects.filter(Q(pk__in=readable.values("pk")) | linked).distinct()
+
+
+class DeployTarget(RepositoryName):
+    def get_attribute(self, instance: Repository) -> Repository | None:
+        return _shown(self, instance, instance.deploy_to)
 
 
 class MemberNames(serializers.ListField):
@@ -76,7 +108,8 @@ class MemberNames(serializers.ListField):
     child = RepositoryName()
 
     def get_attribute(self, instance: Repository) -> list[Repository]:
-        return [link.member for link in instance.member_links.all()]
+        members = (_shown(self, instance, link.member) for link in instance.member_links.all())
+        return [member for member in members if member is not None]
 
 
 class RepositorySerializer(serializers.ModelSerializer):
@@ -84,7 +117,7 @@ class RepositorySerializer(serializers.ModelSerializer):
     members = MemberNames(
         required=False, help_text="For group repositories: member names in lookup order."
     )
-    deploy_to = RepositoryName(
+    deploy_to = DeployTarget(
         required=False,
         allow_null=True,
         help_text="For group repositories: the hosted member that writes to the group land in.",
@@ -122,7 +155,14 @@ class RepositorySerializer(serializers.ModelSerializer):
         """Readers of a group read through its proxies and nested groups whatever their own
         rights: linking one needs its admin role (hosted members are filtered per reader)."""
         principal = principal_of(self.context["request"])
+        linked = (
+            set(self.instance.member_links.values_list("member", flat=True))
+            if self.instance
+            else set()
+        )
         for member in members:
+            if member.pk in linked:
+                continue
             if member.kind != Repository.Kind.HOSTED and not has_permission(
                 principal=principal, repository=member, action=ADMIN
             ):

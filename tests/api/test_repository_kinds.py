@@ -366,3 +366,43 @@ def test_the_files_a_proxy_cached_are_listed_with_their_provenance(api, client, 
     assert provenance["upstream_url"] == url + "notes.txt"
     assert provenance["last_modified"]
     assert provenance["fetched"]
+
+
+@pytest.fixture
+def shared_group():
+    """Group ``all`` of hosted ``secret`` (its deploy target) and ``open``, and proxy ``mirror``."""
+    secret = RepositoryFactory(name="secret", format="raw")
+    opened = RepositoryFactory(name="open", format="raw", anonymous_read=True)
+    mirror = RepositoryFactory(
+        name="mirror", format="raw", kind="proxy", upstream_url="http://127.0.0.1:9/"
+    )
+    group = RepositoryFactory(name="all", format="raw", kind="group")
+    group.members.add(secret, through_defaults={"position": 0})
+    group.members.add(opened, through_defaults={"position": 1})
+    group.members.add(mirror, through_defaults={"position": 2})
+    Repository.objects.filter(pk=group.pk).update(deploy_to=secret)
+    return group
+
+
+def test_a_reader_of_a_group_sees_only_the_members_it_may_read(shared_group):
+    role_grant(repository=shared_group, role=Role.READ, user=UserFactory(username="reader"))
+
+    shown = _password_api("reader").get("/api/v1/repositories/all/").json()
+    listed = _password_api("reader").get("/api/v1/repositories/").json()["results"]
+
+    assert (shown["members"], shown["deploy_to"]) == (["open"], None)
+    assert [r["members"] for r in listed if r["name"] == "all"] == [["open"]]
+
+
+def test_the_admin_of_a_group_sees_and_keeps_members_it_cannot_read(shared_group):
+    role_grant(repository=shared_group, role=Role.ADMIN, user=UserFactory(username="owner"))
+    client = _password_api("owner")
+
+    shown = client.get("/api/v1/repositories/all/").json()
+    reordered = client.patch(
+        "/api/v1/repositories/all/", {"members": ["mirror", "secret", "open"]}, format="json"
+    )
+
+    assert (shown["members"], shown["deploy_to"]) == (["secret", "open", "mirror"], "secret")
+    assert reordered.status_code == 200, reordered.json()
+    assert reordered.json()["members"] == ["mirror", "secret", "open"]
