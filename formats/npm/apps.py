@@ -18,6 +18,7 @@ class NpmConfig(FormatConfig):
     verbose_name = "npm"
     format_name = "npm"
     protocol_urls = "formats.npm.protocol.urls"
+    kinds = ("hosted", "proxy", "group")
 
     def auth_challenge(self, request: HttpRequest) -> str:
         """npm sends its ``_authToken`` as a bearer token; ``otp`` here would mean 2FA to npm."""
@@ -46,7 +47,12 @@ class NpmConfig(FormatConfig):
         )
 
     def on_package_changed(self, package: "Package") -> None:
-        """Rebuild the packuments after the management API deleted versions or the package."""
+        """Rebuild the packuments after the management API deleted versions or the package.
+
+        A proxy's packuments are its upstream's: what it cached of a package is refetched.
+        """
+        if package.repository.kind != "hosted":
+            return
         from formats.npm.services import npm_package_changed  # models load after apps
 
         npm_package_changed(package=package)
