@@ -56,7 +56,11 @@ class Verdaccio:
             assert response.status_code in (200, 201), response.text
 
     def fetches(self, path: str) -> int:
-        """Return how many GET requests for ``path`` (below the root) Verdaccio has logged."""
+        """Return how many GET requests for ``path`` (below the root) Verdaccio has logged.
+
+        Verdaccio writes its log asynchronously: what it answered last shows a moment later.
+        """
+        time.sleep(0.5)
         needle = f"requested 'GET /{path}'"
         return self.log.read_text(errors="replace").count(needle)
 
@@ -75,7 +79,7 @@ def start_verdaccio(directory: Path) -> Verdaccio:
     """Start Verdaccio serving ``directory`` and sign its publishing user up."""
     binary, port = _binary(), free_port()
     storage = directory / "storage"
-    storage.mkdir()
+    storage.mkdir(parents=True)
     config = directory / "config.yaml"
     config.write_text(CONFIG.format(storage=storage, port=port))
     log = directory / "verdaccio.log"
