@@ -26,7 +26,7 @@ from formats.models import Asset, Package, ProxyEntry, Repository, Version
 from formats.services import repository_members_set
 from tests import upstreams
 from tests.e2e.test_npm_cli import Npm, _login, _project
-from tests.factories import RepositoryFactory, UserFactory
+from tests.factories import PASSWORD, RepositoryFactory, UserFactory
 from tests.formats.npm.helpers import make_tarball, publish_body, sri
 from tests.live import free_port, require_client
 from tests.peers import verdaccio as peers
@@ -63,8 +63,10 @@ def _team(live_registry, tmp_path: Path, upstream_url: str, **proxy_fields) -> T
     alice = UserFactory(username="alice")
     role_grant(repository=hosted, role=Role.DELETE, user=alice)
     role_grant(repository=group, role=Role.READ, user=alice)
-    token = token_create(user=alice, name="ci").secret
     registry = f"{live_registry.url}/repository/all/"
+    login = _login(registry, "alice", PASSWORD)  # its token is scoped to the group
+    assert login.status_code == 201, login.text
+    token = login.json()["token"]
     (tmp_path / "npm").mkdir()
     npm = Npm(require_client("npm"), tmp_path / "npm", registry, token)
     return Team(hosted, proxy, group, registry, alice, token, npm)
@@ -398,7 +400,8 @@ def test_writes_proxy_405_group_without_target_405_group_with_target_lands(
     repository_members_set(repository=bare, members=[team.hosted, team.proxy])
     role_grant(repository=bare, role=Role.READ, user=team.alice)
     role_grant(repository=team.proxy, role=Role.READ, user=team.alice)
-    headers = {"Authorization": f"Bearer {team.token}", "Content-Type": "application/json"}
+    unscoped = token_create(user=team.alice, name="everywhere").secret
+    headers = {"Authorization": f"Bearer {unscoped}", "Content-Type": "application/json"}
     body = publish_body("write-me", "1.0.0")
     for name in ("public", "bare"):
         url = f"{live_registry.url}/repository/{name}/write-me"
@@ -424,7 +427,7 @@ def test_writes_proxy_405_group_without_target_405_group_with_target_lands(
     assert tags == {"latest": "1.0.0", "stable": "1.0.0"}
     (tmp_path / "bare-npm").mkdir()
     npm_bare = Npm(
-        team.npm.binary, tmp_path / "bare-npm", f"{live_registry.url}/repository/bare/", team.token
+        team.npm.binary, tmp_path / "bare-npm", f"{live_registry.url}/repository/bare/", unscoped
     )
     lib2 = _project(tmp_path / "w2", {"name": "write-me", "version": "2.0.0"}, {"i.js": "1"})
     failed = npm_bare("publish", cwd=lib2, check=False)
