@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from formats.base import FormatConfig, VersionDetails
 
 if TYPE_CHECKING:
-    from formats.models import Package, Version
+    from formats.models import Package, Repository, Version
 
 CHALLENGE = 'Bearer realm="registry"'
 
@@ -23,6 +23,10 @@ class NpmConfig(FormatConfig):
     def auth_challenge(self, request: HttpRequest) -> str:
         """npm sends its ``_authToken`` as a bearer token; ``otp`` here would mean 2FA to npm."""
         return CHALLENGE
+
+    def upstream_probe_url(self, repository: "Repository") -> str:
+        """``npm ping``'s URL: every npm registry answers it (its root may be a web page)."""
+        return f"{repository.upstream_url.rstrip('/')}/-/ping"
 
     def version_details(self, version: "Version") -> VersionDetails:
         """The README and dependencies from the published tarball's package.json.
