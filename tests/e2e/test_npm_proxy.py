@@ -23,6 +23,7 @@ import requests
 from access.models import Role
 from access.services import role_grant, token_create
 from formats.models import Asset, Package, ProxyEntry, Repository, Version
+from formats.proxy.invalidation import proxy_invalidate
 from formats.services import repository_members_set
 from tests import upstreams
 from tests.e2e.test_npm_cli import Npm, _login, _project
@@ -341,6 +342,23 @@ def test_metadata_revalidated_after_ttl_with_304(live_registry, tmp_path, fake_u
     fake_upstream.package("fresh", {"1.0.0": (data, data), "1.1.0": (newer, newer)})
     time.sleep(1.2)
     assert versions() == ["1.0.0", "1.1.0"]  # a changed upstream answers 200: the new body
+
+    asked = fake_upstream.requests["/fresh"]
+    assert proxy_invalidate(repository=team.proxy, package="fresh") == 1
+    assert versions() == ["1.0.0", "1.1.0"]
+    assert fake_upstream.requests["/fresh"] == asked + 1  # invalidated: asked again at once
+
+
+def test_a_package_missing_upstream_is_remembered_for_the_negative_ttl(
+    live_registry, tmp_path, fake_upstream
+):
+    team = _team(live_registry, tmp_path, fake_upstream.url, negative_ttl=60)
+    headers = {"Authorization": f"Bearer {team.token}"}
+    for _ in range(3):
+        missing = requests.get(f"{team.registry}no-such-pkg", headers=headers, timeout=30)
+        assert missing.status_code == 404
+        assert "error" in missing.json()
+    assert fake_upstream.requests["/no-such-pkg"] == 1
 
 
 # --- the group's rules --------------------------------------------------------------------------
