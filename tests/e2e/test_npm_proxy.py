@@ -25,6 +25,7 @@ from access.services import role_grant, token_create
 from formats.models import Asset, Package, ProxyEntry, Repository, Version
 from formats.proxy.invalidation import proxy_invalidate
 from formats.services import repository_members_set
+from storage.models import Blob
 from tests import upstreams
 from tests.e2e.test_npm_cli import Npm, _login, _project
 from tests.factories import PASSWORD, RepositoryFactory, UserFactory
@@ -309,6 +310,7 @@ def test_tampered_tarball_is_refused_and_nothing_stored(live_registry, tmp_path,
     assert "does not match the digest it declared" in answer.json()["error"]
     assert not Asset.objects.filter(repository=team.proxy).exists()
     assert not Version.objects.filter(package__repository=team.proxy).exists()
+    assert not Blob.objects.filter(sha256=hashlib.sha256(evil).hexdigest()).exists()
 
     app = _app(tmp_path, {"tampered": "1.0.0"})
     failed = team.npm("install", "--fetch-retries=0", cwd=app, check=False)
