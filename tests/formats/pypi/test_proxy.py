@@ -380,3 +380,17 @@ def test_a_proxy_failing_in_a_group_does_not_hide_other_members(client, group, u
 
     assert served.status_code == 200
     assert cold.status_code == 502
+
+
+def test_the_json_api_of_a_proxy_and_a_group_describes_cached_releases(client, group, demo):
+    _file(client, "/repository/pypi-proxy/packages/demo-pkg/1.0/demo_pkg-1.0-py3-none-any.whl")
+
+    proxied = client.get("/repository/pypi-proxy/pypi/demo-pkg/json")
+    grouped = client.get("/repository/pypi-group/pypi/demo-pkg/json")
+
+    assert proxied.status_code == grouped.status_code == 200
+    assert proxied.json()["info"]["version"] == "1.0"
+    [url] = grouped.json()["urls"]
+    assert url["url"] == (
+        "http://testserver/repository/pypi-group/packages/demo-pkg/1.0/demo_pkg-1.0-py3-none-any.whl"
+    )
