@@ -150,9 +150,9 @@ def pypi_proxy_file(
     if listed is None:
         return None
     file, project, metadata_file = listed
-    if metadata_file:
+    if metadata_file and file.core_metadata_sha256:
         url = file.url + CORE_METADATA_SUFFIX
-        expected = {"sha256": file.core_metadata_sha256 or ""}
+        expected = {"sha256": file.core_metadata_sha256}
         media_type = MIME_CORE_METADATA
     else:
         url = file.url

@@ -59,6 +59,7 @@ def demo(upstream):
         f'data-core-metadata="sha256={hashlib.sha256(metadata).hexdigest()}"'
     )
     attributes["demo_pkg-2.0-py3-none-any.whl"] = 'data-requires-python="&gt;=3.9"'
+    attributes["demo_pkg-1.0.tar.gz"] = 'data-yanked="use the wheel"'
     _html_page(upstream, "demo-pkg", files, **attributes)
     return files
 
@@ -98,12 +99,14 @@ def test_a_proxied_html_page_is_served_as_json_and_html_with_local_urls(client, 
     assert wheel["hashes"] == {"sha256": demo["demo_pkg-1.0-py3-none-any.whl"]}
     assert wheel["core-metadata"]["sha256"]
     assert by_name["demo_pkg-2.0-py3-none-any.whl"]["requires-python"] == ">=3.9"
+    assert [file["yanked"] for file in document["files"]] == [False, "use the wheel", False]
     assert document["meta"]["api-version"] == "1.0"  # an HTML upstream tells no sizes
     assert html.status_code == 200
     assert b'href="../../packages/demo-pkg/2.0/demo_pkg-2.0-py3-none-any.whl#sha256=' in (
         html.content
     )
     assert b'data-requires-python="&gt;=3.9"' in html.content
+    assert b'data-yanked="use the wheel"' in html.content
 
 
 def test_the_page_is_fetched_once_within_the_ttl_and_revalidated_after(
