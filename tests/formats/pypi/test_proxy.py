@@ -11,6 +11,7 @@ import pytest
 
 from access.models import Role
 from formats.models import Asset, Package, ProxyEntry, Repository, Version
+from formats.proxy.invalidation import proxy_invalidate
 from formats.services import repository_members_set
 from tests.factories import RepositoryFactory
 from tests.formats.pypi.conftest import basic
@@ -397,3 +398,26 @@ def test_the_json_api_of_a_proxy_and_a_group_describes_cached_releases(client, g
     assert url["url"] == (
         "http://testserver/repository/pypi-group/packages/demo-pkg/1.0/demo_pkg-1.0-py3-none-any.whl"
     )
+
+
+def test_proxy_invalidate_of_a_project_makes_the_next_read_revalidate(
+    client, proxy, demo, upstream
+):
+    assert _page(client, "pypi-proxy", "demo-pkg").status_code == 200
+
+    assert proxy_invalidate(repository=proxy, package="demo-pkg") == 1
+    assert _page(client, "pypi-proxy", "demo-pkg").status_code == 200
+
+    assert upstream.not_modified["/simple/demo-pkg/"] == 1
+
+
+def test_a_rendered_group_page_answers_304_to_its_etag(client, group, demo):
+    first = _page(client, "pypi-group", "demo-pkg")
+
+    again = client.get(
+        "/repository/pypi-group/simple/demo-pkg/",
+        headers={"Accept": JSON, "If-None-Match": first["ETag"]},
+    )
+
+    assert again.status_code == 304
+    assert "Content-Type" not in again.headers
