@@ -166,6 +166,8 @@ def _pip_install(clients: Clients, index: str, target: Path, *requirements: str,
         "--isolated",
         "--no-cache-dir",
         "--no-input",
+        "--retries",  # a 502 is the answer under test, not a hiccup to retry
+        "0",
         "--index-url",
         index,
         *requirements,
@@ -305,6 +307,7 @@ def test_a_tampered_upstream_file_is_refused_by_the_proxy_and_nothing_is_stored(
         upstream.close()
 
     assert result.returncode == 1
+    assert "502" in result.stderr
     assert direct.status_code == 502
     assert "does not match the digest" in direct.text
     assert not Asset.objects.filter(repository=proxy).exists()
