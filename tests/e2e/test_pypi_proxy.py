@@ -418,3 +418,38 @@ def test_twine_upload_to_a_group_without_deploy_target_or_a_proxy_is_refused(
     assert "deploy target" in group_output
     assert "405 Method Not Allowed" in proxy_output
     assert "is a proxy" in proxy_output
+
+
+def test_a_private_upstream_is_read_with_the_proxys_own_credentials(
+    live_registry, clients, upstream_registry, tmp_path
+):
+    if "pypi-private" not in upstream_registry.repositories:
+        upstream_registry.manage("createrepo", "pypi-private", "--format", "pypi")
+        upstream_registry.repositories.add("pypi-private")
+        base = f"{upstream_registry.url}/repository/pypi-private/"
+        wheel = _write(tmp_path / "up", make_wheel("secret_lib", "1.0"))
+        _run(
+            clients.twine, "upload", "--non-interactive", "--disable-progress-bar",
+            "--repository-url", base, "-u", upstream_registry.username,
+            "-p", upstream_registry.password, wheel,
+        )  # fmt: skip
+    simple = f"{upstream_registry.url}/repository/pypi-private/simple/"
+    _proxy("anonymous-proxy", simple, anonymous_read=True)
+    _proxy(
+        "credentialed-proxy",
+        simple,
+        anonymous_read=True,
+        upstream_username=upstream_registry.username,
+        upstream_password=upstream_registry.password,
+    )
+    target = _venv(tmp_path / "target")
+
+    refused = requests.get(
+        f"{live_registry.url}/repository/anonymous-proxy/simple/secret-lib/", timeout=30
+    )
+    _pip_install(
+        clients, f"{live_registry.url}/repository/credentialed-proxy/simple/", target, "secret-lib"
+    )
+
+    assert refused.status_code == 502  # the upstream's 401 is no answer about the project
+    assert _installed(target) == {"secret_lib": "1.0"}
