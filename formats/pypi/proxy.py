@@ -20,7 +20,11 @@ from formats.plugin import (
     proxy_file,
     version_ensure,
 )
-from formats.pypi.names import parse_distribution_filename
+from formats.pypi.names import (
+    is_valid_project_name,
+    normalize_project_name,
+    parse_distribution_filename,
+)
 from formats.pypi.renderers import SimpleFile
 from formats.pypi.services import (
     ASSET_KIND_CORE_METADATA,
@@ -124,6 +128,8 @@ def _listed(*, repository: Repository, path: str) -> tuple[UpstreamFile, str, bo
     if len(parts) != 3:
         return None
     project, version, filename = parts
+    if not is_valid_project_name(project) or normalize_project_name(project) != project:
+        return None  # only the names pages link to, never an upstream request for others
     metadata_file = filename.endswith(CORE_METADATA_SUFFIX)
     filename = filename.removesuffix(CORE_METADATA_SUFFIX) if metadata_file else filename
     for file in pypi_proxy_page(repository=repository, project=project):

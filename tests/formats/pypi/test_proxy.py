@@ -166,6 +166,15 @@ def test_a_file_the_page_does_not_list_is_not_fetched(client, proxy, demo, upstr
     assert "/files/demo_pkg-9.0.tar.gz" not in upstream.hits
 
 
+def test_a_file_path_with_an_unnormalized_project_asks_the_upstream_nothing(
+    client, proxy, demo, upstream
+):
+    response = _file(client, "/repository/pypi-proxy/packages/Demo_Pkg/1.0/demo_pkg-1.0.tar.gz")
+
+    assert response.status_code == 404
+    assert not upstream.hits
+
+
 def test_a_tampered_file_is_refused_and_nothing_is_stored(client, proxy, upstream):
     filename, content = make_wheel("demo_pkg", "1.0")
     upstream.add_file(filename, content + b"tampered")
