@@ -58,7 +58,8 @@ def _served(entry: ProxyEntry, *, stale: bool = False) -> ProxyDocument:
     )
 
 
-def _validators(entry: ProxyEntry | None) -> dict[str, str]:
+def entry_validators(entry: ProxyEntry | None) -> dict[str, str]:
+    """Return the conditional headers that revalidate ``entry`` upstream (none for a 404)."""
     if entry is None or entry.status != ProxyEntry.Status.FOUND:
         return {}
     headers = {}
@@ -92,7 +93,7 @@ def _refresh(
 ) -> ProxyEntry:
     now = timezone.now()
     response: UpstreamResponse = upstream_open(
-        repository=repository, url=url, headers={**headers, **_validators(entry)}
+        repository=repository, url=url, headers={**headers, **entry_validators(entry)}
     )
     if response.status == 304 and entry is not None and entry.status == 200:
         response.close()
@@ -162,11 +163,12 @@ def proxy_document(
     entry = row_get(ProxyEntry, repository=repository.pk, key=key)
     if entry is not None and _fresh(entry, repository, timezone.now()):
         return _served(entry)
-    with single_flight(f"document:{repository.pk}:{key}") as leader:
-        if not leader:  # someone else revalidated it meanwhile
-            entry = ProxyEntry.objects.filter(repository=repository, key=key).first()
-            if entry is not None and _fresh(entry, repository, timezone.now()):
-                return _served(entry)
+    with single_flight(f"document:{repository.pk}:{key}"):
+        # Read again under the lock, even without waiting for it: the holder before may have
+        # released it between the read above and this lock (then it looks free).
+        entry = ProxyEntry.objects.filter(repository=repository, key=key).first()
+        if entry is not None and _fresh(entry, repository, timezone.now()):
+            return _served(entry)
         try:
             entry = _refresh(
                 repository=repository,
