@@ -49,6 +49,7 @@ from formats.selectors import (
     repository_from_row,
     repository_members,
     repository_read_order,
+    repository_read_sources,
     version_get,
 )
 from formats.services import (
@@ -178,6 +179,7 @@ __all__ = [
     "repository_members",
     "repository_path",
     "repository_read_order",
+    "repository_read_sources",
     "request_json_body",
     "request_stream",
     "require",
