@@ -9,7 +9,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
-from formats.maven.errors import FileUnknown, GroupReadOnly, MavenPathInvalid
+from formats.maven.errors import FileUnknown, MavenPathInvalid
 from formats.maven.media import MIME_CHECKSUM
 from formats.maven.paths import MavenPath, PathKind, parse_path
 from formats.maven.selectors import (
@@ -28,7 +28,6 @@ from formats.maven.services import (
 )
 from formats.plugin import (
     READ,
-    WRITE,
     ProtocolView,
     Repository,
     blob_checksums,
@@ -65,11 +64,12 @@ class MavenRepositoryView(ProtocolView):
     def get(self, request: HttpRequest, path: str) -> HttpResponseBase:
         """Serve a file, a checksum, ``maven-metadata.xml`` or a folder index at ``path``."""
         principal = self.require(READ)
-        sources = maven_read_sources(repository=self.repository, principal=principal)
         try:
             mpath = parse_path(path=path)
         except MavenPathInvalid:
+            sources = maven_read_sources(repository=self.repository, principal=principal)
             return self._folder_redirect(sources=sources, path=path)
+        sources = maven_read_sources(repository=self.repository, principal=principal, mpath=mpath)
         if mpath.kind is PathKind.DIRECTORY:
             return self._listing(request, sources=sources, mpath=mpath)
         try:
@@ -117,9 +117,7 @@ class MavenRepositoryView(ProtocolView):
 
         Answers 201 for a new file, 200 for a replaced SNAPSHOT file or a redeploy.
         """
-        principal = self.require(WRITE)
-        if self.repository.kind == Repository.Kind.GROUP:
-            raise GroupReadOnly()
+        principal = self.require_write()
         mpath = parse_path(path=path)
         if mpath.kind is PathKind.DIRECTORY:
             raise MavenPathInvalid(f"{path} is a folder, not a file")
