@@ -38,7 +38,7 @@ class RepositoryForm(forms.ModelForm):
 
     class Meta:
         model = Repository
-        exclude = ["members"]  # edited in the member rows, in order
+        exclude = ["members"]  # noqa: DJ006 - edited in the member rows, in order
 
     def clean_upstream_password(self) -> str:
         # The secret is never shown back, so an empty field means "unchanged".

@@ -91,3 +91,7 @@ class UpstreamDigestMismatch(UpstreamUnavailable):
     """the upstream sent bytes that do not match the digest it declared; nothing was stored"""
 
     code = "UPSTREAM_DIGEST_MISMATCH"
+
+
+class UpstreamMissing(NotFound):
+    """the upstream of this proxy does not have it"""

@@ -24,8 +24,14 @@ from formats.errors import (
     AssetExists,
     AssetUnknown,
     CoordinateReused,
+    GroupReadOnly,
     PackageUnknown,
+    ProxyReadOnly,
     RepositoryUnknown,
+    UpstreamDigestMismatch,
+    UpstreamMissing,
+    UpstreamTimeout,
+    UpstreamUnavailable,
     VersionExists,
     VersionUnknown,
 )
@@ -39,6 +45,10 @@ from formats.http import (
 from formats.models import Asset, Document, Package, Repository, Tag, TagEvent, Version
 from formats.paths import MAX_PATH_LENGTH, validate_path
 from formats.protocol import ProtocolView, document_response, repository_path
+from formats.proxy.documents import ProxyDocument, proxy_document
+from formats.proxy.files import proxy_asset, proxy_file
+from formats.proxy.invalidation import proxy_invalidate
+from formats.proxy.upstream import UpstreamResponse, upstream_open
 from formats.selectors import (
     asset_find,
     asset_get,
@@ -98,6 +108,20 @@ from storage.services import (
 )
 
 __all__ = [
+    "GroupReadOnly",
+    "ProxyReadOnly",
+    "UpstreamDigestMismatch",
+    "UpstreamMissing",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
+    "ProxyDocument",
+    "proxy_document",
+    "proxy_asset",
+    "proxy_file",
+    "proxy_invalidate",
+    "UpstreamResponse",
+    "upstream_open",
+    "repository_read_sources",
     "ANONYMOUS",
     "TOKEN_PREFIX",
     "ApiToken",

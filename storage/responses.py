@@ -124,7 +124,7 @@ def blob_response(
         except RangeNotSatisfiable:
             refused = HttpResponse(status=416, content_type="text/plain")
             refused["Content-Range"] = f"bytes */{blob.size}"
-            return _untrusted(refused, content_type="text/plain", filename="")
+            return untrusted_headers(refused, content_type="text/plain", filename="")
     start, end = byte_range or (0, blob.size - 1)
     length = end - start + 1 if blob.size else 0
     response: HttpResponseBase
@@ -142,7 +142,7 @@ def blob_response(
     if byte_range:
         response.status_code = 206
         response["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
-    _untrusted(response, content_type=content_type, filename=filename)
+    untrusted_headers(response, content_type=content_type, filename=filename)
     response["Accept-Ranges"] = "bytes"
     response["ETag"] = etag
     for name, value in (headers or {}).items():
@@ -151,7 +151,10 @@ def blob_response(
     return response
 
 
-def _untrusted(response: HttpResponseBase, *, content_type: str, filename: str) -> HttpResponseBase:
+def untrusted_headers(
+    response: HttpResponseBase, *, content_type: str, filename: str = ""
+) -> HttpResponseBase:
+    """Add the headers that keep uploaded bytes from running as this site's pages."""
     media_type = content_type.partition(";")[0].strip().lower()
     if filename or media_type not in INLINE_MEDIA_TYPES:
         # Django always answers for an attachment: "attachment", with the filename if any.

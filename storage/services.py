@@ -39,7 +39,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -329,6 +329,44 @@ def blob_ingest(
         )
         _verify(digests=digests, expected=expected)
         return _publish(temp_file=Path(target.name), digests=digests, size=size)
+
+
+def blob_ingest_passing(
+    *,
+    chunks: Iterable[bytes],
+    expected: Mapping[str, str] | None = None,
+    max_size: int | None = None,
+) -> Generator[bytes, None, Blob]:
+    """Store ``chunks`` as ``blob_ingest`` does, handing each chunk on once it is written.
+
+    For a cache that fills while it serves: ``blob = yield from blob_ingest_passing(...)``
+    passes every chunk through to the caller's consumer, and its value is the Blob, made
+    visible only after the whole content was verified. A mismatch raises DigestMismatch after
+    the last chunk and stores nothing; a consumer that stops early stores nothing either.
+    """
+    expected = dict(expected or {})
+    limit = settings.REGISTRY_MAX_UPLOAD_SIZE if max_size is None else max_size
+    hashers = {name: hashlib.new(name) for name in _algorithms_for(expected=expected, extra=())}
+    size = 0
+    with disk_full_errors(), locked_temp_file(prefix="passing-") as target:
+        for chunk in chunks:
+            size += len(chunk)
+            if size > limit:
+                raise BlobTooLarge(limit=limit)
+            view = memoryview(chunk)
+            _update_all(view, hashers.values())
+            _write_out(target, view, size - len(chunk))
+            yield chunk
+        digests = {name: hasher.hexdigest() for name, hasher in hashers.items()}
+        _verify(digests=digests, expected=expected)
+        return _publish(temp_file=Path(target.name), digests=digests, size=size)
+
+
+def lock_folder(name: str) -> Path:
+    """Return a folder for lock files of kind ``name`` next to the store's temporary files."""
+    folder = blob_backend().temp_dir / _LOCK_STRIPES_DIR / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def blob_ingest_bytes(*, content: bytes, expected: Mapping[str, str] | None = None) -> Blob:

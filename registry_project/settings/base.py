@@ -138,6 +138,14 @@ BLOB_GC_GRACE_SECONDS = env.int("BLOB_GC_GRACE_SECONDS", default=3600)
 REGISTRY_MAX_UPLOAD_SIZE = env.int("REGISTRY_MAX_UPLOAD_SIZE", default=20 * 1024**3)
 # Bodies that protocols must parse in memory (JSON, XML, form fields).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("REGISTRY_MAX_DOCUMENT_SIZE", default=256 * 1024**2)
+# Proxy repositories: how long an upstream may take, and which cold files are verified before
+# their first byte is sent (larger ones stream to the first client while they are hashed).
+UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=5.0)
+UPSTREAM_READ_TIMEOUT = env.float("UPSTREAM_READ_TIMEOUT", default=30.0)
+UPSTREAM_CA_FILE = env.str("UPSTREAM_CA_FILE", default="")  # extra CAs besides the system's
+PROXY_VERIFY_FIRST_SIZE = env.int("PROXY_VERIFY_FIRST_SIZE", default=64 * 1024**2)
+# How long a request waits for another one fetching the same file or document.
+PROXY_FLIGHT_WAIT_SECONDS = env.float("PROXY_FLIGHT_WAIT_SECONDS", default=600.0)
 # Multipart file parts go straight to disk, next to the blob store so ingest is a rename.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 FILE_UPLOAD_TEMP_DIR = str(BLOB_STORE_DIR / "tmp")  # same disk: ingest is a rename

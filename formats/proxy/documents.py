@@ -1,0 +1,185 @@
+"""The metadata cache of proxy repositories: upstream documents kept for a TTL, then revalidated.
+
+A document (a packument, a simple page, a tag list) is fresh for the repository's
+``metadata_ttl`` after the upstream last confirmed it; then one request revalidates it with
+If-None-Match / If-Modified-Since while the others wait for that answer (single flight). An
+upstream 404 is remembered for ``negative_ttl``. When the upstream fails (unreachable, timeout,
+5xx), the last good copy is served and the failure logged; only what was never cached fails.
+"""
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from formats.errors import UpstreamMissing, UpstreamUnavailable
+from formats.models import ProxyEntry, Repository
+from formats.proxy.flight import single_flight
+from formats.proxy.upstream import UpstreamResponse, upstream_open
+from formats.services import document_etag
+from registry_project.db import row_get
+
+logger = logging.getLogger(__name__)
+MISSING_STATUSES = (404, 410)
+
+# ``transform(content, content_type)``: what of a new upstream body is kept.
+Transform = Callable[[bytes, str], bytes]
+
+
+@dataclass(frozen=True)
+class ProxyDocument:
+    """A cached upstream document as the format kept it (``transform`` applied)."""
+
+    content: bytes
+    content_type: str
+    etag: str  # strong, of ``content``
+    updated: datetime  # when the upstream last sent a new body
+    stale: bool  # served past its TTL because the upstream failed
+
+
+def _fresh(entry: ProxyEntry, repository: Repository, now: datetime) -> bool:
+    ttl = repository.metadata_ttl if entry.status == 200 else repository.negative_ttl
+    return entry.checked + timedelta(seconds=ttl) > now
+
+
+def _served(entry: ProxyEntry, *, stale: bool = False) -> ProxyDocument:
+    if entry.status != ProxyEntry.Status.FOUND:
+        raise UpstreamMissing(f"{entry.key} not found upstream")
+    return ProxyDocument(
+        content=bytes(entry.content),
+        content_type=entry.content_type,
+        etag=entry.etag,
+        updated=entry.fetched,
+        stale=stale,
+    )
+
+
+def _validators(entry: ProxyEntry | None) -> dict[str, str]:
+    if entry is None or entry.status != ProxyEntry.Status.FOUND:
+        return {}
+    headers = {}
+    if entry.upstream_etag:
+        headers["If-None-Match"] = entry.upstream_etag
+    if entry.upstream_last_modified:
+        headers["If-Modified-Since"] = entry.upstream_last_modified
+    return headers
+
+
+def _save(repository: Repository, key: str, **fields: object) -> ProxyEntry:
+    try:
+        with transaction.atomic():
+            entry, _ = ProxyEntry.objects.update_or_create(
+                repository=repository, key=key, defaults=fields
+            )
+    except IntegrityError:  # another host stored it first: ours is as new
+        entry = ProxyEntry.objects.get(repository=repository, key=key)
+    return entry
+
+
+def _refresh(
+    *,
+    repository: Repository,
+    key: str,
+    url: str,
+    package: str,
+    headers: Mapping[str, str],
+    transform: Transform | None,
+    entry: ProxyEntry | None,
+) -> ProxyEntry:
+    now = timezone.now()
+    response: UpstreamResponse = upstream_open(
+        repository=repository, url=url, headers={**headers, **_validators(entry)}
+    )
+    if response.status == 304 and entry is not None and entry.status == 200:
+        response.close()
+        ProxyEntry.objects.filter(pk=entry.pk).update(checked=now)
+        entry.checked = now
+        return entry
+    if response.status in MISSING_STATUSES:
+        response.close()
+        return _save(
+            repository,
+            key,
+            package=package,
+            url=url,
+            status=ProxyEntry.Status.MISSING,
+            content=b"",
+            content_type="",
+            etag="",
+            upstream_etag="",
+            upstream_last_modified="",
+            fetched=now,
+            checked=now,
+        )
+    if response.status != 200:
+        response.close()
+        raise UpstreamUnavailable(f"upstream {url} answered HTTP {response.status}")
+    content_type = response.headers.get("Content-Type", "application/octet-stream")
+    body = response.read(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    content = transform(body, content_type) if transform is not None else body
+    return _save(
+        repository,
+        key,
+        package=package,
+        url=url,
+        status=ProxyEntry.Status.FOUND,
+        content=content,
+        content_type=content_type,
+        etag=document_etag(content),
+        upstream_etag=response.headers.get("ETag", ""),
+        upstream_last_modified=response.headers.get("Last-Modified", ""),
+        fetched=now,
+        checked=now,
+    )
+
+
+def proxy_document(
+    *,
+    repository: Repository,
+    key: str,
+    url: str,
+    package: str = "",
+    headers: Mapping[str, str] | None = None,
+    transform: Transform | None = None,
+) -> ProxyDocument:
+    """Return the document ``key`` of proxy ``repository``, fetched from ``url`` when due.
+
+    Args:
+        key: the cache key, unique in the repository (e.g. ``packument:express``).
+        url: where the upstream serves it.
+        package: the normalized package name it belongs to, for ``proxy_invalidate``.
+        headers: sent upstream (``Accept`` to choose a representation).
+        transform: applied to each new upstream body before it is stored.
+
+    Raises:
+        UpstreamMissing: the upstream answered 404/410 (now or within ``negative_ttl``).
+        UpstreamUnavailable, UpstreamTimeout: the upstream failed and nothing is cached.
+    """
+    entry = row_get(ProxyEntry, repository=repository.pk, key=key)
+    if entry is not None and _fresh(entry, repository, timezone.now()):
+        return _served(entry)
+    with single_flight(f"document:{repository.pk}:{key}") as leader:
+        if not leader:  # someone else revalidated it meanwhile
+            entry = ProxyEntry.objects.filter(repository=repository, key=key).first()
+            if entry is not None and _fresh(entry, repository, timezone.now()):
+                return _served(entry)
+        try:
+            entry = _refresh(
+                repository=repository,
+                key=key,
+                url=url,
+                package=package,
+                headers=headers or {},
+                transform=transform,
+                entry=entry,
+            )
+        except UpstreamUnavailable as error:
+            if entry is None or entry.status != ProxyEntry.Status.FOUND:
+                raise
+            logger.warning("serving stale %s of %s: %s", key, repository.name, error.message)
+            return _served(entry, stale=True)
+    return _served(entry)
