@@ -38,4 +38,3 @@ class MetadataInvalid(BadRequest):
 
 class FileUnknown(NotFound):
     """file not found"""
-

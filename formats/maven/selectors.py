@@ -21,7 +21,6 @@ from formats.plugin import (
     Version,
     asset_find,
     document_etag,
-    document_get,
     repository_read_sources,
 )
 
@@ -102,27 +101,6 @@ def _newest_build(*, repository: Repository, mpath: MavenPath) -> Asset | None:
 
 def _build_key(asset: Asset) -> tuple[int, str]:
     return asset.metadata["build_number"], asset.metadata.get("timestamp") or ""
-
-
-def maven_metadata_find(*, sources: list[Repository], mpath: MavenPath) -> Document:
-    """Return the ``maven-metadata.xml`` a metadata path (or its checksum path) names.
-
-    With one source holding it the stored document is returned as is (one query); with several
-    the documents are merged: versions and plugins united, and for snapshot metadata the
-    newest build wins.
-
-    Raises:
-        FileUnknown: no source has the document.
-    """
-    key = mpath.target_path
-    documents = [
-        document
-        for repository in sources
-        if (document := document_get(repository=repository, key=key))
-    ]
-    if not documents:
-        raise FileUnknown(f"{key} not found")
-    return maven_metadata_merge(documents=documents, mpath=mpath)
 
 
 def maven_metadata_merge(*, documents: list[Document], mpath: MavenPath) -> Document:
