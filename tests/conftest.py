@@ -12,6 +12,7 @@ from access.services import role_grant, token_create
 from registry_project.celery import app as celery_app
 from tests.factories import PASSWORD, RepositoryFactory, UserFactory
 from tests.live import LiveServer, start_server, start_worker
+from tests.upstreams import _upstream_registry, upstream_registry  # noqa: F401 (fixtures)
 
 
 @pytest.fixture

@@ -119,14 +119,19 @@ def _spawn_server(
 
 
 def start_server(
-    log_dir: Path, *, tls: Certificate | None = None, health: int = 200, **env: str
+    log_dir: Path,
+    *,
+    tls: Certificate | None = None,
+    health: int = 200,
+    port: int | None = None,
+    **env: str,
 ) -> LiveServer:
-    """Start gunicorn on a free loopback port and wait until /-/health answers ``health``.
+    """Start gunicorn on a loopback port and wait until /-/health answers ``health``.
 
     ``env`` adds environment variables (settings) to the server's; with ``tls`` it serves
-    HTTPS (the LiveServer's url says so).
+    HTTPS (the LiveServer's url says so). ``port`` is a free one unless given.
     """
-    port = free_port()
+    port = port or free_port()
     log = log_dir / "server.log"
     with log.open("wb") as output:
         process = _spawn_server(port, output, env, tls)

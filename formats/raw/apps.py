@@ -15,6 +15,7 @@ class RawConfig(FormatConfig):
     label = "raw"
     verbose_name = "Raw files"
     format_name = "raw"
+    kinds = ("hosted", "proxy", "group")
     protocol_urls = "formats.raw.protocol.urls"
 
     def asset_delete(self, asset: "Asset", user: "User | AnonymousUser") -> None:

@@ -1,5 +1,7 @@
 """Settings for the test suite and the live servers it starts: base settings, fast hashing."""
 
+from pathlib import Path
+
 from .base import *  # noqa: F403
 from .base import VAR_DIR
 
@@ -9,6 +11,7 @@ STORAGES["staticfiles"] = {  # noqa: F405
 }
 BLOB_STORE_DIR = VAR_DIR / "test-blobs"
 FILE_UPLOAD_TEMP_DIR = str(BLOB_STORE_DIR / "tmp")
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 BLOB_FSYNC = False
 ALLOWED_HOSTS = ["*"]
 REGISTRY_IN_PROCESS_SCHEDULE = False  # tests that want it start one themselves

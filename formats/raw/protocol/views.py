@@ -1,5 +1,7 @@
 """Raw files over plain HTTP: PUT stores, GET/HEAD (with Range) read, DELETE removes."""
 
+from urllib.parse import quote
+
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 
@@ -7,9 +9,16 @@ from formats.plugin import (
     DELETE,
     READ,
     WRITE,
+    AssetUnknown,
     ProtocolView,
-    asset_get,
+    RegistryError,
+    Repository,
+    UpstreamMissing,
+    UpstreamUnavailable,
+    asset_find,
     blob_response,
+    proxy_file,
+    repository_read_sources,
     request_stream,
     validate_path,
 )
@@ -24,16 +33,35 @@ class RawFileView(ProtocolView):
     format_name = "raw"
 
     def get(self, request: HttpRequest, path: str) -> HttpResponseBase:
-        """Download the file at ``path``."""
-        self.require(READ)
-        asset = asset_get(repository=self.repository, path=validate_path(path))
-        return blob_response(request, asset.blob, content_type=asset.media_type)
+        """Download the file at ``path``: a group's from the first member that has it."""
+        principal = self.require(READ)
+        path = validate_path(path)
+        failure: RegistryError = AssetUnknown(f"{path} not found")
+        for source in repository_read_sources(repository=self.repository, principal=principal):
+            if source.kind != Repository.Kind.PROXY:
+                asset = asset_find(repository=source, path=path)
+                if asset is not None:
+                    return blob_response(request, asset.blob, content_type=asset.media_type)
+                continue
+            try:
+                return proxy_file(
+                    request,
+                    repository=source,
+                    path=path,
+                    url=source.upstream_url.rstrip("/") + "/" + quote(path),
+                    mutable=True,
+                )
+            except UpstreamMissing:
+                continue
+            except UpstreamUnavailable as error:  # a later member may still have it
+                failure = error
+        raise failure
 
     head = get
 
     def put(self, request: HttpRequest, path: str) -> HttpResponse:
         """Upload a file to ``path``: 201 when new, 200 when a redeploy replaced it."""
-        principal = self.require(WRITE)
+        principal = self.require_write(WRITE)
         asset, created = raw_file_put(
             repository=self.repository,
             path=path,
@@ -48,6 +76,6 @@ class RawFileView(ProtocolView):
 
     def delete(self, request: HttpRequest, path: str) -> HttpResponse:
         """Delete the file at ``path``."""
-        self.require(DELETE)
+        self.require_write(DELETE)
         raw_file_delete(repository=self.repository, path=path)
         return HttpResponse(status=204)
