@@ -76,6 +76,9 @@ class UpstreamResponse:
             self.close()
 
     def close(self) -> None:
+        """Hand the connection back; one with body left unread is closed, it cannot be reused."""
+        if not self.raw.closed:
+            self.raw.close()
         self.raw.release_conn()
 
 
