@@ -7,6 +7,7 @@ ours), and a proxy of a second instance of this registry. Maven Central stays th
 
 import hashlib
 import shutil
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,9 +18,10 @@ from access.models import Role
 from access.services import role_grant
 from formats.models import Asset, Repository
 from formats.services import repository_create
-from tests.e2e.test_maven_mvn import PROJECTS, _deploy_file, _fill, _mvn, _settings
+from tests.e2e.test_maven_mvn import IVY_JAR, PROJECTS, _deploy_file, _fill, _mvn, _settings
 from tests.factories import PASSWORD
 from tests.formats.maven.static_tree import jar, pom_xml, write_metadata, write_release
+from tests.live import require_client
 from tests.nginx import StaticNginx
 
 pytestmark = pytest.mark.e2e
@@ -273,3 +275,35 @@ def test_metadata_is_revalidated_with_a_304_after_its_ttl(
 
     assert _nginx_gets(static_upstream, f"{HELPER}/maven-metadata.xml")[:2] == ["200", "304"]
     assert _nginx_gets(static_upstream, f"{HELPER}/1.2/helper-1.2.jar") == ["200"]
+
+
+def test_ivy_resolves_through_the_group(live_registry, team_group, static_upstream, tmp_path):
+    java = require_client("java")
+    if not IVY_JAR.is_file():
+        pytest.skip(f"{IVY_JAR} is missing (apt-get install ivy)")
+    developer = team_group["developer"]
+    ivy_settings = _fill(
+        PROJECTS / "ivysettings.xml",
+        tmp_path / "ivysettings.xml",
+        CACHE=str(tmp_path / "ivy-cache"),
+        USERNAME=developer.username,
+        PASSWORD=PASSWORD,
+        PUBLIC=team_group["url"],
+    )
+
+    ivy = subprocess.run(
+        [java, "-jar", str(IVY_JAR), "-settings", str(ivy_settings)]
+        + ["-dependency", "org.nginx", "pub", "1.0"]
+        + ["-retrieve", str(tmp_path / "ivy-lib" / "[artifact]-[revision].[ext]")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+    assert ivy.returncode == 0, ivy.stdout[-3000:]
+    assert sorted(p.name for p in (tmp_path / "ivy-lib").iterdir()) == [
+        "helper-1.2.jar",
+        "pub-1.0.jar",
+    ]
+    assert _nginx_gets(static_upstream, PUB) == ["200"]  # its HEAD fetched it, the GET reused it
