@@ -307,3 +307,27 @@ def test_ivy_resolves_through_the_group(live_registry, team_group, static_upstre
         "pub-1.0.jar",
     ]
     assert _nginx_gets(static_upstream, PUB) == ["200"]  # its HEAD fetched it, the GET reused it
+
+
+def test_mvn_is_refused_a_jar_whose_upstream_sha1_disagrees_and_nothing_is_stored(
+    live_registry, team_group, static_upstream, tmp_path
+):
+    write_release(static_upstream.files, "org.nginx", "tampered", "1.0")
+    tampered = static_upstream.files / "org/nginx/tampered/1.0/tampered-1.0.jar"
+    tampered.write_bytes(jar("not what was published"))  # its .sha1 names the original
+    developer = team_group["developer"]
+    settings = _settings(tmp_path, "developer", developer.username, PASSWORD)
+    consumer = _consumer(tmp_path, team_group["url"], _dependency("org.nginx", "tampered", "1.0"))
+
+    built = _mvn(settings, "compile", cwd=consumer)
+
+    assert built.returncode == 1
+    assert (
+        "status: 502 the upstream's org/nginx/tampered/1.0/tampered-1.0.jar does not match"
+        in built.stdout
+    ), built.stdout[-3000:]
+    assert not (tmp_path / "developer-m2/org/nginx/tampered/1.0/tampered-1.0.jar").exists()
+    stored = Asset.objects.filter(path__startswith="org/nginx/tampered/")
+    assert list(stored.values_list("path", flat=True)) == [
+        "org/nginx/tampered/1.0/tampered-1.0.pom"
+    ]

@@ -13,6 +13,7 @@ from access.models import Role
 from access.services import role_grant
 from formats.maven.metadata import parse_metadata
 from formats.models import Asset, Package, ProxyEntry, Repository, RepositoryMember, Version
+from formats.proxy.invalidation import proxy_invalidate
 from storage.models import Blob
 from tests.factories import RepositoryFactory
 from tests.formats.maven.conftest import basic, pom
@@ -379,3 +380,17 @@ def test_a_group_answers_502_only_when_no_member_has_the_file(client, hosted, de
 
     assert (here.status_code, nowhere.status_code) == (200, 502)
     assert _body(here) == b"PK"
+
+
+def test_invalidating_a_coordinate_makes_its_metadata_revalidate(client, upstream, proxy, reader):
+    write_metadata(upstream.files, G, A, ["1.0"], stamp="20261101000000")
+    write_metadata(upstream.files, "org.other", "lib", ["1.0"], stamp="20261101000000")
+    tool, other = f"{TOOL}/maven-metadata.xml", "org/other/lib/maven-metadata.xml"
+    for path in (tool, other):
+        assert _get(client, reader, "central", path).status_code == 200
+
+    assert proxy_invalidate(repository=proxy, package=f"{G}:{A}") == 1
+    for path in (tool, other):
+        assert _get(client, reader, "central", path).status_code == 200
+
+    assert (_requests(upstream, tool), _requests(upstream, other)) == (["200", "304"], ["200"])
