@@ -17,9 +17,18 @@ import requests
 from access.models import Role
 from access.services import role_grant
 from formats.models import Asset, Repository
-from formats.services import repository_create
+from formats.services import repository_create, repository_members_set
 from tests.e2e.test_maven_mvn import IVY_JAR, PROJECTS, _deploy_file, _fill, _mvn, _settings
+from tests.e2e.test_maven_nginx import (  # noqa: F401 (fixtures: gunicorn with a mirror, nginx)
+    NGINX_ETAG,
+    _fast_path,
+    _mirror_dir,
+    _mirror_queue,
+    fast_path,
+    settled,
+)
 from tests.factories import PASSWORD
+from tests.formats.maven.conftest import tasks_sent_to
 from tests.formats.maven.static_tree import jar, pom_xml, write_metadata, write_release
 from tests.live import require_client
 from tests.nginx import StaticNginx
@@ -331,3 +340,51 @@ def test_mvn_is_refused_a_jar_whose_upstream_sha1_disagrees_and_nothing_is_store
     assert list(stored.values_list("path", flat=True)) == [
         "org/nginx/tampered/1.0/tampered-1.0.pom"
     ]
+
+
+@pytest.fixture
+def mirror(settings, _mirror_dir, _mirror_queue):  # noqa: F811
+    """(the mirror folder, its worker's queue); this process's changes refresh that mirror."""
+    settings.MAVEN_MIRROR_DIR = str(_mirror_dir)
+    return _mirror_dir, _mirror_queue
+
+
+def test_behind_the_production_nginx_a_group_with_a_proxy_member_is_served_by_the_registry(
+    fast_path,  # noqa: F811 (the fixture imported above)
+    static_upstream,
+    make_user,
+    mirror,
+    settled,  # noqa: F811
+):
+    """Its mirror tree goes when a proxy joins (nginx would serve a stale or partial view)."""
+    _, nginx = fast_path
+    mirror_dir, queue = mirror
+    team = repository_create(name="fast-team", format="maven")
+    proxy = repository_create(
+        name="fast-central", format="maven", kind="proxy", upstream_url=f"{static_upstream.url}/"
+    )
+    with tasks_sent_to(queue):
+        group = repository_create(name="fast-all", format="maven", kind="group", members=[team])
+    reader = make_user(group, Role.READ)
+    role_grant(repository=team, role=Role.WRITE, user=reader)
+    auth = (reader.username, PASSWORD)
+    front = f"{nginx.url}/repository/fast-all/"
+    ours = "com/example/ours/1.0/ours-1.0.jar"
+    put = requests.put(f"{nginx.url}/repository/fast-team/{ours}", data=jar("o"), auth=auth)
+    assert put.status_code == 201
+    settled()
+    assert NGINX_ETAG.fullmatch(
+        requests.get(f"{front}{ours}", auth=auth, timeout=30).headers["ETag"]
+    )
+
+    with tasks_sent_to(queue):
+        repository_members_set(repository=group, members=[team, proxy])
+    settled()
+    hosted = requests.get(f"{front}{ours}", auth=auth, timeout=30)
+    proxied = requests.get(f"{front}{PUB}", auth=auth, timeout=30)
+
+    assert (hosted.status_code, proxied.status_code) == (200, 200)
+    assert proxied.content == (static_upstream.files / PUB).read_bytes()
+    assert not NGINX_ETAG.fullmatch(hosted.headers["ETag"])  # the registry's, not the mirror's
+    assert not NGINX_ETAG.fullmatch(proxied.headers["ETag"])
+    assert not (mirror_dir / "fast-all").exists()
