@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from access.auth import Principal, authenticate
 from access.models import ApiToken, RepositoryRole, Role
 from access.selectors import role_granted, token_is_scoped
-from formats.models.repository import Repository
+from formats.models.repository import Repository, RepositoryMember
 from registry_project.errors import AuthenticationRequired, PermissionDenied
 
 # An action needs at least this role.
@@ -18,6 +18,27 @@ READ, WRITE, DELETE, ADMIN = Role.READ, Role.WRITE, Role.DELETE, Role.ADMIN
 
 def _is_scoped(token: ApiToken | None) -> TypeGuard[ApiToken]:
     return token is not None and token_is_scoped(token=token)
+
+
+def _scope_cap(token: ApiToken, repository: Repository) -> Role | None:
+    """Return the most a scoped token may do on ``repository`` (None: it is out of scope).
+
+    A token scoped to a group (``npm login`` at a group URL) covers what the group reaches: its
+    members, directly or through nested groups, to read, and its deploy target to write.
+    """
+    scope = set(token.repositories.values_list("pk", flat=True))
+    if repository.pk in scope:
+        return Role.ADMIN
+    cap, seen, pending = None, {repository.pk}, [repository.pk]
+    while pending:
+        links = RepositoryMember.objects.filter(member_id=pending.pop())
+        for group_id, target_id in links.values_list("group_id", "group__deploy_to_id"):
+            if group_id in scope:
+                cap = Role.ADMIN if target_id == repository.pk else (cap or Role.READ)
+            if group_id not in seen:
+                seen.add(group_id)
+                pending.append(group_id)
+    return cap
 
 
 def role_of(*, principal: Principal, repository: Repository) -> Role | None:
@@ -30,7 +51,8 @@ def role_of(*, principal: Principal, repository: Repository) -> Role | None:
     if isinstance(user, AnonymousUser) or not user.is_active:
         return public
     token = principal.token
-    if _is_scoped(token) and not token.repositories.filter(pk=repository.pk).exists():
+    cap = _scope_cap(token, repository) if _is_scoped(token) else Role.ADMIN
+    if cap is None:
         role: Role | None = public
     elif user.is_superuser:
         role = Role.ADMIN
@@ -41,6 +63,8 @@ def role_of(*, principal: Principal, repository: Repository) -> Role | None:
             role = Role.READ
     if role is not None and token is not None and token.read_only:
         role = Role.READ
+    if role is not None and cap is not None:
+        role = min(role, cap)
     if role is not None and principal.claims is not None:
         role = min(role, principal.claims.get(repository.name, 0)) or None
         role = Role(role) if role else None

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.db import models
 
+from formats.errors import RepositoryInvalid
 from formats.models import (
     Asset,
     Document,
@@ -15,18 +16,49 @@ from formats.models import (
     TagEvent,
     Version,
 )
-from formats.services import repository_members_set
+from formats.services import repository_check, repository_members_set, upstream_probe
 from registry_project.jsonbody import BoundedJSONDecoder
+
+
+class MemberFormSet(forms.BaseInlineFormSet):
+    """A group's member rows, checked as one ordered list with the repository being saved."""
+
+    def ordered_members(self) -> list[Repository]:
+        """The members the rows name, lowest position first (ties: the order of the rows)."""
+        kept = [
+            (row.cleaned_data["position"], index, row.cleaned_data["member"])
+            for index, row in enumerate(self.forms)
+            if row.cleaned_data
+            and row.cleaned_data.get("member")
+            and not row.cleaned_data.get("DELETE")
+        ]
+        return [member for _, _, member in sorted(kept, key=lambda item: item[:2])]
+
+    def clean(self) -> None:
+        """Refuse what the core would refuse (kind, upstream, loop, format, deploy target)."""
+        super().clean()
+        if any(self.errors):
+            return
+        members = self.ordered_members()
+        group = self.instance.kind == Repository.Kind.GROUP
+        try:
+            repository_check(
+                repository=self.instance, members=members if group or members else None
+            )
+        except RepositoryInvalid as error:
+            raise forms.ValidationError(error.message) from None
 
 
 class MemberInline(admin.TabularInline):
     """A group's members in lookup order (lowest position first)."""
 
     model = RepositoryMember
+    formset = MemberFormSet
     fk_name = "group"
     fields = ["position", "member"]
     extra = 1
     verbose_name = "member"
+    verbose_name_plural = "members (groups only), in lookup order"
 
 
 class RepositoryForm(forms.ModelForm):
@@ -34,6 +66,9 @@ class RepositoryForm(forms.ModelForm):
         required=False,
         widget=forms.PasswordInput(render_value=False),
         help_text="With a username: HTTP Basic; alone: a bearer token. Empty: unchanged.",
+    )
+    clear_upstream_password = forms.BooleanField(
+        required=False, help_text="Forget the stored password or token."
     )
 
     class Meta:
@@ -44,6 +79,12 @@ class RepositoryForm(forms.ModelForm):
         # The secret is never shown back, so an empty field means "unchanged".
         return self.cleaned_data["upstream_password"] or self.instance.upstream_password
 
+    def clean(self) -> dict:
+        super().clean()
+        if self.cleaned_data.get("clear_upstream_password"):
+            self.cleaned_data["upstream_password"] = ""
+        return self.cleaned_data
+
 
 @admin.register(Repository)
 class RepositoryAdmin(admin.ModelAdmin):
@@ -51,26 +92,60 @@ class RepositoryAdmin(admin.ModelAdmin):
     list_display = ["name", "format", "kind", "anonymous_read", "upstream_url", "upstream_status"]
     list_filter = ["format", "kind", "anonymous_read"]
     search_fields = ["name"]
-    readonly_fields = ["upstream_status", "upstream_checked"]
     inlines = [MemberInline]
+    fieldsets = [
+        (None, {"fields": ["name", "format", "kind", "anonymous_read"]}),
+        (
+            "Hosted repositories",
+            {"fields": ["allow_redeploy", "immutable_tags", "immutable_tag_exceptions", "config"]},
+        ),
+        (
+            "Proxy repositories",
+            {
+                "fields": [
+                    "upstream_url",
+                    "upstream_username",
+                    "upstream_password",
+                    "clear_upstream_password",
+                    "metadata_ttl",
+                    "negative_ttl",
+                    "upstream_status",
+                    "upstream_checked",
+                ]
+            },
+        ),
+        ("Group repositories", {"fields": ["deploy_to", "hosted_guard"]}),
+    ]
     formfield_overrides = {
         models.JSONField: {"decoder": BoundedJSONDecoder},  # a deep config was a 500
     }
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        # Content, members and groups are of one format and kind: those stay once created.
+        fixed = ["format", "kind"] if obj is not None else []
+        return [*fixed, "upstream_status", "upstream_checked"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "deploy_to":
+            kwargs["queryset"] = Repository.objects.filter(kind=Repository.Kind.HOSTED)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change) -> None:
+        """Save, then check a new or changed upstream and say what it answered."""
+        super().save_model(request, obj, form, change)
+        upstream = ("upstream_url", "upstream_username", "upstream_password")
+        moved = any(form.initial.get(field) != getattr(obj, field) for field in upstream)
+        if obj.kind == Repository.Kind.PROXY and (not change or moved):
+            status = upstream_probe(repository=obj)
+            self.message_user(request, f"upstream {obj.upstream_url}: {status}")
 
     def save_formset(self, request, form, formset, change) -> None:
         """Members change through ``repository_members_set`` (order, checks, format hooks)."""
         if formset.model is not RepositoryMember:
             super().save_formset(request, form, formset, change)
             return
-        kept = [
-            (row.cleaned_data["position"], index, row.cleaned_data["member"])
-            for index, row in enumerate(formset.forms)
-            if row.cleaned_data
-            and row.cleaned_data.get("member")
-            and not row.cleaned_data.get("DELETE")
-        ]
-        members = [member for _, _, member in sorted(kept, key=lambda item: item[:2])]
-        repository_members_set(repository=form.instance, members=members)
+        if form.instance.kind == Repository.Kind.GROUP:
+            repository_members_set(repository=form.instance, members=formset.ordered_members())
         # What the admin's change message reads from a formset that saved itself.
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
@@ -146,7 +221,16 @@ class AssetAdmin(admin.ModelAdmin):
     list_display = ["path", "repository", "media_type", "created"]
     list_filter = ["repository"]
     search_fields = ["path"]
-    readonly_fields = ["repository", "version", "path", "blob", "created", "uploaded_by"]
+    # What was stored, and where a proxy fetched it from (metadata["proxy"]), is history.
+    readonly_fields = [
+        "repository",
+        "version",
+        "path",
+        "blob",
+        "metadata",
+        "created",
+        "uploaded_by",
+    ]
 
 
 @admin.register(Document)

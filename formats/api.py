@@ -7,11 +7,15 @@ deleting one needs the admin role on it. Token limits (read-only, repository sco
 claims) always apply: all of it goes through ``access.permissions``.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import cast
 
 from django import forms
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import QuerySet
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Prefetch, Q, QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers, viewsets
@@ -19,13 +23,22 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from access.drf import RepositoryManagementPermission, RepositoryPermission, principal_of
-from access.permissions import readable_repositories
+from access.permissions import ADMIN, has_permission, readable_repositories
 from formats.base import FileDeleteUnsupported, format_config
-from formats.models import Asset, Package, Repository, Tag, TagEvent, Version
+from formats.models import (
+    Asset,
+    Package,
+    Repository,
+    RepositoryMember,
+    Tag,
+    TagEvent,
+    Version,
+)
 from formats.services import (
     package_delete,
     repository_create_by,
     repository_delete,
+    repository_members_set,
     repository_update,
     version_delete,
     version_deprecate,
@@ -45,8 +58,70 @@ def _package_changed(package: Package) -> None:
         config.on_package_changed(package)
 
 
+def _shown(
+    field: serializers.Field, group: Repository, repository: Repository | None
+) -> Repository | None:
+    """``repository`` if the caller may see its name in ``group``'s settings, else None.
+
+    A group's admin sees all its members; anyone else the members it may read (the API hides
+    the repositories a caller cannot read, their names included).
+    """
+    if repository is None:
+        return None
+    context = cast(dict, field.context)  # one request's: the readable set is computed once
+    principal = principal_of(context["request"])
+    if "readable" not in context:
+        readable = readable_repositories(principal=principal)
+        context["readable"] = set(readable.values_list("pk", flat=True))
+    if repository.pk in context["readable"] or has_permission(
+        principal=principal, repository=group, action=ADMIN
+    ):
+        return repository
+    return None
+
+
+@extend_schema_field({"type": "string", "description": "A repository name."})
+class RepositoryName(serializers.SlugRelatedField):
+    """A repository by name: one the caller may read, or one already in the group."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("error_messages", {"does_not_exist": "no repository {value!r}"})
+        super().__init__(slug_field="name", **kwargs)
+
+    def get_queryset(self) -> QuerySet[Repository]:
+        readable = readable_repositories(principal=principal_of(self.context["request"]))
+        group = self.root.instance
+        if not isinstance(group, Repository):
+            return readable
+        linked = Q(group_links__group=group)
+        return Repository.objects.filter(Q(pk__in=readable.values("pk")) | linked).distinct()
+
+
+class DeployTarget(RepositoryName):
+    def get_attribute(self, instance: Repository) -> Repository | None:
+        return _shown(self, instance, instance.deploy_to)
+
+
+class MemberNames(serializers.ListField):
+    """A group's members by name, in lookup order (PATCH replaces the list, order kept)."""
+
+    child = RepositoryName()
+
+    def get_attribute(self, instance: Repository) -> list[Repository]:
+        members = (_shown(self, instance, link.member) for link in instance.member_links.all())
+        return [member for member in members if member is not None]
+
+
 class RepositorySerializer(serializers.ModelSerializer):
     config = serializers.DictField(required=False, help_text="Format-specific policy.")
+    members = MemberNames(
+        required=False, help_text="For group repositories: member names in lookup order."
+    )
+    deploy_to = DeployTarget(
+        required=False,
+        allow_null=True,
+        help_text="For group repositories: the hosted member that writes to the group land in.",
+    )
 
     class Meta:
         model = Repository
@@ -60,9 +135,41 @@ class RepositorySerializer(serializers.ModelSerializer):
             "immutable_tag_exceptions",
             "config",
             "upstream_url",
+            "upstream_username",
+            "upstream_password",
+            "metadata_ttl",
+            "negative_ttl",
+            "upstream_status",
+            "upstream_checked",
+            "members",
+            "deploy_to",
+            "hosted_guard",
             "created",
         ]
-        read_only_fields = ["created"]
+        read_only_fields = ["upstream_status", "upstream_checked", "created"]
+        extra_kwargs = {
+            "upstream_password": {"write_only": True, "style": {"input_type": "password"}}
+        }
+
+    def validate_members(self, members: list[Repository]) -> list[Repository]:
+        """Readers of a group read through its proxies and nested groups whatever their own
+        rights: linking one needs its admin role (hosted members are filtered per reader)."""
+        principal = principal_of(self.context["request"])
+        linked = (
+            set(self.instance.member_links.values_list("member", flat=True))
+            if self.instance
+            else set()
+        )
+        for member in members:
+            if member.pk in linked:
+                continue
+            if member.kind != Repository.Kind.HOSTED and not has_permission(
+                principal=principal, repository=member, action=ADMIN
+            ):
+                raise serializers.ValidationError(
+                    f"linking the {member.kind} {member.name!r} needs the admin role on it"
+                )
+        return members
 
 
 class PackageSerializer(serializers.ModelSerializer):
@@ -105,7 +212,17 @@ class AssetSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Asset
-        fields = ["id", "repository", "version", "path", "media_type", "digest", "size", "created"]
+        fields = [
+            "id",
+            "repository",
+            "version",
+            "path",
+            "media_type",
+            "digest",
+            "size",
+            "metadata",
+            "created",
+        ]
 
 
 class TagSerializer(serializers.ModelSerializer):
@@ -198,7 +315,10 @@ class RepositoryViewSet(viewsets.ModelViewSet):
     lookup_value_regex = ANY_SEGMENT
 
     def get_queryset(self) -> QuerySet[Repository]:
-        return readable_repositories(principal=principal_of(self.request))
+        links = RepositoryMember.objects.select_related("member")
+        return readable_repositories(principal=principal_of(self.request)).prefetch_related(
+            Prefetch("member_links", queryset=links)
+        )
 
     def repository_of(self, obj: Repository) -> Repository:
         return obj
@@ -207,16 +327,37 @@ class RepositoryViewSet(viewsets.ModelViewSet):
         user = self.request.user
         if isinstance(user, AnonymousUser):  # RepositoryManagementPermission challenged it
             raise AuthenticationRequired()
-        serializer.instance = repository_create_by(user=user, **serializer.validated_data)
+        with _field_errors():
+            created = repository_create_by(user=user, **serializer.validated_data)
+        serializer.instance = self.get_queryset().get(pk=created.pk)
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.instance = repository_update(
-            repository=cast(Repository, serializer.instance),
-            changes=dict(serializer.validated_data),
-        )
+        repository = cast(Repository, serializer.instance)
+        changes = dict(serializer.validated_data)
+        members = changes.pop("members", None)
+        linked = {"deploy_to": changes.pop("deploy_to")} if "deploy_to" in changes else {}
+        with _field_errors(), transaction.atomic():
+            # Kind first, then the members, then a deploy target among them.
+            if changes or not (members is not None or linked):
+                repository = repository_update(repository=repository, changes=changes)
+            if members is not None:
+                repository_members_set(repository=repository, members=members)
+            if linked:
+                repository_update(repository=repository, changes=linked)
+        serializer.instance = self.get_queryset().get(pk=repository.pk)
 
     def perform_destroy(self, instance: Repository) -> None:
         repository_delete(repository=instance)
+
+
+@contextmanager
+def _field_errors() -> Iterator[None]:
+    """The model's validation errors (raised by the services) as the API's 400 per field."""
+    try:
+        yield
+    except ValidationError as error:
+        detail = error.message_dict if hasattr(error, "error_dict") else error.messages
+        raise serializers.ValidationError(detail) from None
 
 
 class _InReadableRepositories(viewsets.GenericViewSet):

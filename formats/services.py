@@ -86,7 +86,18 @@ def repository_create(
     return repository
 
 
-def _kind_checked(repository: Repository) -> None:
+def repository_check(*, repository: Repository, members: list[Repository] | None = None) -> None:
+    """Raise RepositoryInvalid unless ``repository``, saved or not, fits its format and kind.
+
+    ``members`` are the group's members to be (default: those stored), checked as
+    ``repository_members_set`` checks them: a form validates with this before it saves.
+    """
+    if members is not None:
+        _members_checked(repository, members)
+    _kind_checked(repository, members)
+
+
+def _kind_checked(repository: Repository, members: list[Repository] | None = None) -> None:
     config = format_config(repository.format)
     kinds = config.kinds if config is not None else (Repository.Kind.HOSTED,)
     if repository.kind not in kinds:
@@ -104,7 +115,11 @@ def _kind_checked(repository: Repository) -> None:
             raise RepositoryInvalid("only group repositories have a deploy target")
         if target is None or target.kind != Repository.Kind.HOSTED:
             raise RepositoryInvalid("the deploy target must be a hosted repository")
-        if not RepositoryMember.objects.filter(group=repository, member=target).exists():
+        if members is not None:
+            linked = target.pk in {member.pk for member in members}
+        else:
+            linked = RepositoryMember.objects.filter(group=repository, member=target).exists()
+        if not linked:
             raise RepositoryInvalid(f"the deploy target {target.name!r} must be a member")
 
 
@@ -201,18 +216,8 @@ def repository_members_set(*, repository: Repository, members: list[Repository])
         RepositoryInvalid: ``repository`` is not a group, a member is of another format, is
             listed twice, or contains the group (a loop).
     """
-    if repository.kind != Repository.Kind.GROUP:
-        raise RepositoryInvalid(f"{repository.name!r} is not a group: it has no members")
+    _members_checked(repository, members)
     wanted = [member.pk for member in members]
-    if len(set(wanted)) != len(wanted):
-        raise RepositoryInvalid("a member is listed twice")
-    for member in members:
-        if member.format != repository.format:
-            raise RepositoryInvalid(
-                f"{member.name!r} is a {member.format} repository, not {repository.format}"
-            )
-        if member.pk == repository.pk or repository.pk in _reachable_members(member):
-            raise RepositoryInvalid(f"{member.name!r} contains {repository.name!r}: a loop")
     with transaction.atomic():
         links = RepositoryMember.objects.select_for_update().filter(group=repository)
         current = [link.member_id for link in links.order_by("position", "id")]
@@ -229,6 +234,21 @@ def repository_members_set(*, repository: Repository, members: list[Repository])
         config = format_config(repository.format)
         if config is not None:
             config.on_members_changed(repository)
+
+
+def _members_checked(repository: Repository, members: list[Repository]) -> None:
+    if repository.kind != Repository.Kind.GROUP:
+        raise RepositoryInvalid(f"{repository.name!r} is not a group: it has no members")
+    wanted = [member.pk for member in members]
+    if len(set(wanted)) != len(wanted):
+        raise RepositoryInvalid("a member is listed twice")
+    for member in members:
+        if member.format != repository.format:
+            raise RepositoryInvalid(
+                f"{member.name!r} is a {member.format} repository, not {repository.format}"
+            )
+        if member.pk == repository.pk or repository.pk in _reachable_members(member):
+            raise RepositoryInvalid(f"{member.name!r} contains {repository.name!r}: a loop")
 
 
 def _reachable_members(repository: Repository) -> set[int]:

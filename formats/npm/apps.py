@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from formats.base import FormatConfig, VersionDetails
 
 if TYPE_CHECKING:
-    from formats.models import Package, Version
+    from formats.models import Package, Repository, Version
 
 CHALLENGE = 'Bearer realm="registry"'
 
@@ -18,10 +18,15 @@ class NpmConfig(FormatConfig):
     verbose_name = "npm"
     format_name = "npm"
     protocol_urls = "formats.npm.protocol.urls"
+    kinds = ("hosted", "proxy", "group")
 
     def auth_challenge(self, request: HttpRequest) -> str:
         """npm sends its ``_authToken`` as a bearer token; ``otp`` here would mean 2FA to npm."""
         return CHALLENGE
+
+    def upstream_probe_url(self, repository: "Repository") -> str:
+        """``npm ping``'s URL: every npm registry answers it (its root may be a web page)."""
+        return f"{repository.upstream_url.rstrip('/')}/-/ping"
 
     def version_details(self, version: "Version") -> VersionDetails:
         """The README and dependencies from the published tarball's package.json.
@@ -46,7 +51,12 @@ class NpmConfig(FormatConfig):
         )
 
     def on_package_changed(self, package: "Package") -> None:
-        """Rebuild the packuments after the management API deleted versions or the package."""
+        """Rebuild the packuments after the management API deleted versions or the package.
+
+        A proxy's packuments are its upstream's: what it cached of a package is refetched.
+        """
+        if package.repository.kind != "hosted":
+            return
         from formats.npm.services import npm_package_changed  # models load after apps
 
         npm_package_changed(package=package)

@@ -11,12 +11,9 @@ from formats.npm import bodies, metadata, names
 from formats.plugin import (
     TOKEN_PREFIX,
     ApiToken,
-    Document,
     Package,
-    PackageUnknown,
     Repository,
     VersionUnknown,
-    document_get,
     hash_token,
     package_get,
 )
@@ -40,18 +37,6 @@ def npm_package_get(*, repository: Repository, name: str) -> Package:
         PackageUnknown: no such package.
     """
     return package_get(repository=repository, normalized_name=name)
-
-
-def npm_packument_get(*, repository: Repository, key: str) -> Document:
-    """Return a stored packument document by its key.
-
-    Raises:
-        PackageUnknown: the package has no published version.
-    """
-    document = document_get(repository=repository, key=key)
-    if document is None:
-        raise PackageUnknown("Not found")
-    return document
 
 
 def npm_version_records(*, package: Package) -> list[dict[str, Any]]:
@@ -101,14 +86,14 @@ def npm_version_document(*, package: Package, spec: str, tarball_base_url: str) 
 
 
 def npm_search(
-    *, repository: Repository, query: bodies.SearchQuery
+    *, repositories: list[Repository], query: bodies.SearchQuery
 ) -> tuple[list[dict[str, Any]], int]:
-    """Return one page of packages matching every word of the query, and the total.
+    """Return one page of the packages of ``repositories`` matching every word, and the total.
 
     A word matches a package's name or the description of its latest version.
     """
     packages: QuerySet[Package] = Package.objects.filter(
-        repository=repository, metadata__has_key="latest"
+        repository__in=repositories, metadata__has_key="latest"
     )
     for word in query.text.split():
         packages = packages.filter(

@@ -1,5 +1,6 @@
 from dataclasses import asdict
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -7,6 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from formats.base import FormatConfig
 from formats.oci.protocol.renderers import bearer_challenge, error_response
 from registry_project.errors import RegistryError
+
+if TYPE_CHECKING:
+    from formats.models import Repository
 
 
 class OciConfig(FormatConfig):
@@ -18,6 +22,7 @@ class OciConfig(FormatConfig):
     format_name = "oci"
     protocol_urls = "formats.oci.protocol.urls"
     root_urls = "formats.oci.protocol.root_urls"
+    kinds = ("hosted", "proxy", "group")
 
     def ready(self) -> None:
         # The verifier needs the models, which exist only once the app registry is ready.
@@ -33,6 +38,10 @@ class OciConfig(FormatConfig):
     def auth_challenge(self, request: HttpRequest) -> str:
         """Send clients to the token endpoint."""
         return bearer_challenge(request)
+
+    def upstream_probe_url(self, repository: "Repository") -> str:
+        """The upstream's API root: a registry answers it (200, or 401 asking for a token)."""
+        return f"{repository.upstream_url.rstrip('/')}/v2/"
 
     def collect_garbage(self, *, grace: timedelta | None, dry_run: bool) -> dict[str, int]:
         """Unlink blobs (and untagged manifests, if enabled) that no image needs."""

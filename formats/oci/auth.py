@@ -32,8 +32,10 @@ from formats.plugin import (
     ANONYMOUS,
     ApiToken,
     AuthenticationRequired,
+    GroupReadOnly,
     PermissionDenied,
     Principal,
+    ProxyReadOnly,
     Repository,
     RepositoryUnknown,
     Role,
@@ -90,8 +92,24 @@ def _granted(*, principal: Principal, scope: Scope) -> tuple[str, ...]:
     role = role_of(principal=principal, repository=repository)
     if role is None:
         return ()
+    writes: Role | None = role
+    if repository.kind != Repository.Kind.HOSTED:  # reads here, writes in the deploy target
+        target = _write_target(repository)
+        writes = role_of(principal=principal, repository=target) if target else None
     wanted = tuple(ACTION_ROLES) if "*" in scope.actions else scope.actions
-    return tuple(a for a in wanted if a in ACTION_ROLES and role >= ACTION_ROLES[a])
+    return tuple(
+        a
+        for a in wanted
+        if a in ACTION_ROLES and ((role if a == "pull" else writes) or 0) >= ACTION_ROLES[a]
+    )
+
+
+def _write_target(repository: Repository) -> Repository | None:
+    """Where writes to ``repository`` land: itself if hosted, a group's hosted deploy target."""
+    if repository.kind == Repository.Kind.HOSTED:
+        return repository
+    target = repository.deploy_to if repository.kind == Repository.Kind.GROUP else None
+    return target if target is not None and target.kind == Repository.Kind.HOSTED else None
 
 
 def oci_token_issue(
@@ -288,3 +306,53 @@ def oci_catalog_reader(request: HttpRequest) -> Principal:
             "authentication required", challenge=bearer_challenge(request, scopes=(CATALOG_SCOPE,))
         )
     return principal
+
+
+def oci_authorize_write(
+    request: HttpRequest,
+    *,
+    image: OciImage,
+    action: Role,
+    challenge_scopes: tuple[Scope, ...] = (),
+) -> tuple[Principal, OciImage]:
+    """Return the caller and the image a write to ``image`` lands in, if it may write there.
+
+    A hosted image takes its own writes (``oci_authorize``). A group's land in its deploy
+    target, for a caller who may read the group and perform ``action`` in the target, with a
+    token granting ``action`` on the group's image. Proxies and groups without a target are
+    read-only.
+
+    Raises:
+        ProxyReadOnly, GroupReadOnly: 405 for a caller who may read the repository.
+        AuthenticationRequired, PermissionDenied, RepositoryUnknown: as ``oci_authorize``.
+    """
+    repository = image.repository
+    if not image.known or repository.kind == Repository.Kind.HOSTED:
+        principal = oci_authorize(
+            request, image=image, action=action, challenge_scopes=challenge_scopes
+        )
+        return principal, image
+    scopes = challenge_scopes or (oci_scope(image=image, action=action),)
+    principal = oci_authorize(request, image=image, action=Role.READ, challenge_scopes=scopes)
+    target = _write_target(repository)
+    if target is None and repository.kind == Repository.Kind.PROXY:
+        raise ProxyReadOnly(f"{repository.name!r} is a proxy: it is read-only")
+    if target is None:
+        raise GroupReadOnly(
+            f"{repository.name!r} is a group without a deploy target: push to a member"
+        )
+    caller = Principal(user=principal.user, token=principal.token)
+    if not has_permission(principal=caller, repository=target, action=action):
+        if principal.is_anonymous:
+            raise AuthenticationRequired(
+                "authentication required", challenge=bearer_challenge(request, scopes=scopes)
+            )
+        raise PermissionDenied(
+            f"{Role(action).label} access to {image.full_name!r} denied", name=image.full_name
+        )
+    if principal.claims is not None and principal.claims.get(image.full_name, 0) < action:
+        raise AuthenticationRequired(
+            "token does not grant this scope",
+            challenge=bearer_challenge(request, scopes=scopes, error="insufficient_scope"),
+        )
+    return principal, OciImage(repository=target, name=image.name)

@@ -283,22 +283,22 @@ class Page:
     more: bool
 
 
-def _page(names: list[str], *, n: int, last: str) -> Page:
+def oci_page(names: list[str], *, n: int, last: str) -> Page:
+    """Return the names after ``last`` in lexical order, ``n`` at most."""
     after = sorted(name for name in names if not last or name > last)
     return Page(items=after[:n], more=len(after) > n)
 
 
-def oci_tags_list(*, image: OciImage, n: int, last: str) -> Page:
-    """Return the image's tags in lexical order, ``n`` at most, after ``last``.
+def oci_tag_names(*, image: OciImage) -> list[str]:
+    """Return the tags of an image of a hosted repository.
 
     Raises:
-        RepositoryUnknown: nothing was ever pushed to the image.
+        RepositoryUnknown: nothing was ever pushed to (or cached in) the image.
     """
     package = oci_package_get(image=image)
     if package is None:
         raise RepositoryUnknown(name=image.full_name)
-    names = list(Tag.objects.filter(package=package).values_list("name", flat=True))
-    return _page(names, n=n, last=last)
+    return list(Tag.objects.filter(package=package).values_list("name", flat=True))
 
 
 def oci_catalog_list(*, principal: Principal, n: int, last: str) -> Page:
@@ -309,7 +309,7 @@ def oci_catalog_list(*, principal: Principal, n: int, last: str) -> Page:
         .values_list("repository__name", "name")
         .distinct()
     )
-    return _page([f"{repository}/{name}" for repository, name in packages], n=n, last=last)
+    return oci_page([f"{repository}/{name}" for repository, name in packages], n=n, last=last)
 
 
 def oci_referrers_list(*, image: OciImage, subject: Digest) -> list[Descriptor]:

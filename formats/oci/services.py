@@ -5,6 +5,7 @@ https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#content-
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO
@@ -29,7 +30,6 @@ from formats.oci.selectors import (
 )
 from formats.plugin import (
     Blob,
-    BlobUnknown,
     DigestMismatch,
     Package,
     Tag,
@@ -40,6 +40,7 @@ from formats.plugin import (
     blob_ingest,
     blob_ingest_bytes,
     package_ensure,
+    package_lock,
     tag_delete,
     tag_set,
     upload_append,
@@ -79,19 +80,6 @@ def oci_blob_push(*, image: OciImage, digest: Digest, stream: BinaryIO) -> Blob:
         DigestMismatch: the bytes do not have ``digest``; nothing is stored.
     """
     blob = blob_ingest(stream=stream, expected=_expected(digest))
-    oci_blob_link(image=image, blob=blob)
-    return blob
-
-
-def oci_blob_mount(*, image: OciImage, source: OciImage, digest: Digest) -> Blob | None:
-    """Link a blob of ``source`` into ``image``; return None if ``source`` does not hold it.
-
-    The caller has checked that the principal may read ``source``.
-    """
-    try:
-        blob = oci_blob_get(image=source, digest=digest)
-    except BlobUnknown:
-        return None
     oci_blob_link(image=image, blob=blob)
     return blob
 
@@ -176,10 +164,22 @@ def _lock_push_targets(*, package: Package, digest: Digest, parsed: ParsedManife
         list(links.order_by("pk").values_list("pk", flat=True))
 
 
-def _check_references(*, image: OciImage, package: Package, parsed: ParsedManifest) -> None:
+# Finds a blob the pushing client may read elsewhere (in a group's other members), or None.
+BlobSource = Callable[[Digest], Blob | None]
+
+
+def _check_references(
+    *, image: OciImage, package: Package, parsed: ParsedManifest, adopt: BlobSource | None
+) -> None:
     # Foreign layers (Docker's ``urls``) live elsewhere by design.
     blobs = [descriptor.digest for descriptor in parsed.blobs if not descriptor.urls]
     missing = oci_blobs_missing(package=package, digests=blobs)
+    if adopt is not None:
+        for digest in (d for d in blobs if str(d) in missing):
+            found = adopt(digest)
+            if found is not None:  # the client saw it through the group and did not upload it
+                oci_blob_link(image=image, blob=found)
+                missing.remove(str(digest))
     if EMPTY_DIGEST in missing:
         # The empty JSON config of artifacts is well known; some clients never upload it.
         oci_blob_link(image=image, blob=blob_ingest_bytes(content=EMPTY_JSON))
@@ -203,7 +203,10 @@ def _references(manifest: OciManifest, parsed: ParsedManifest) -> list[OciManife
             pks[f"sha512:{sha512}"] = sha256
     kind = OciManifestReference.Kind
     references = [
-        OciManifestReference(manifest=manifest, kind=kind.BLOB, digest=digest, blob_id=pks[digest])
+        # A proxy records a manifest before it fetched the blobs: those have no row yet.
+        OciManifestReference(
+            manifest=manifest, kind=kind.BLOB, digest=digest, blob_id=pks.get(digest)
+        )
         for digest in digests
     ]
     references += [
@@ -219,6 +222,21 @@ def _references(manifest: OciManifest, parsed: ParsedManifest) -> list[OciManife
     return references
 
 
+def _manifest_fields(
+    *, package: Package, digest: Digest, parsed: ParsedManifest, blob: Blob
+) -> dict[str, object]:
+    return {
+        "package": package,
+        "digest": str(digest),
+        "media_type": parsed.media_type,
+        "artifact_type": parsed.artifact_type or "",
+        "size": parsed.size,
+        "blob": blob,
+        "subject_digest": str(parsed.subject.digest) if parsed.subject else "",
+        "annotations": dict(parsed.annotations),
+    }
+
+
 def oci_manifest_put(
     *,
     image: OciImage,
@@ -227,6 +245,7 @@ def oci_manifest_put(
     content_type: str | None,
     user: User,
     tags: tuple[str, ...] = (),
+    adopt: BlobSource | None = None,
 ) -> tuple[OciManifest, ParsedManifest]:
     """Store a manifest or index under its digest, and point tags at it when given some.
 
@@ -241,6 +260,9 @@ def oci_manifest_put(
         DigestMismatch: the body does not have the digest it was pushed under.
         ManifestBlobUnknown: a referenced blob or child manifest is not in the image.
         TagImmutable: the tag exists, points elsewhere and the repository forbids moving it.
+
+    ``adopt`` (a push through a group) links the blobs the client did not upload because the
+    group already served them.
     """
     parsed = parse_manifest(raw, content_type=content_type)
     digest = parsed.digest
@@ -251,11 +273,11 @@ def oci_manifest_put(
     package = _package(image)
     # Checked before the bytes are stored, then again under the locks that keep garbage
     # collection from deleting what the manifest references while it is written.
-    _check_references(image=image, package=package, parsed=parsed)
+    _check_references(image=image, package=package, parsed=parsed, adopt=adopt)
     blob = blob_ingest_bytes(content=raw, expected=_expected(digest))
     with transaction.atomic():
         _lock_push_targets(package=package, digest=digest, parsed=parsed)
-        _check_references(image=image, package=package, parsed=parsed)
+        _check_references(image=image, package=package, parsed=parsed, adopt=adopt)
         version = version_ensure(
             package=package,
             version=str(digest),
@@ -264,16 +286,7 @@ def oci_manifest_put(
         )
         manifest, created = OciManifest.objects.get_or_create(
             version=version,
-            defaults={
-                "package": package,
-                "digest": str(digest),
-                "media_type": parsed.media_type,
-                "artifact_type": parsed.artifact_type or "",
-                "size": parsed.size,
-                "blob": blob,
-                "subject_digest": str(parsed.subject.digest) if parsed.subject else "",
-                "annotations": dict(parsed.annotations),
-            },
+            defaults=_manifest_fields(package=package, digest=digest, parsed=parsed, blob=blob),
         )
         if created:
             asset_put(
@@ -293,6 +306,55 @@ def oci_manifest_put(
         for name in dict.fromkeys(tags):
             tag_set(package=package, name=name, version=version, user=user)
     return manifest, parsed
+
+
+def oci_manifest_record(
+    *,
+    image: OciImage,
+    raw: bytes,
+    content_type: str,
+    digest: Digest,
+    provenance: dict[str, str],
+    tag: str | None = None,
+) -> OciManifest:
+    """Keep a manifest a proxy fetched, as a push would keep it, and point ``tag`` at it.
+
+    Its blobs need not be here (the proxy fetches them when asked). Idempotent and safe
+    against concurrent readers of the same manifest. ``digest`` (of ``raw``, verified by the
+    caller) names it; ``provenance`` goes into its Asset's ``metadata["proxy"]``.
+
+    Raises:
+        ManifestInvalid: the upstream's bytes are not a manifest this registry serves.
+    """
+    parsed = parse_manifest(raw, content_type=content_type)
+    package = _package(image)
+    blob = blob_ingest_bytes(content=raw, expected=_expected(digest))
+    with transaction.atomic():
+        package_lock(package=package)  # concurrent first pulls record it once
+        version = version_ensure(
+            package=package,
+            version=str(digest),
+            metadata={"media_type": parsed.media_type, "artifact_type": parsed.artifact_type},
+            user=None,
+        )
+        manifest, created = OciManifest.objects.select_related("blob").get_or_create(
+            version=version,
+            defaults=_manifest_fields(package=package, digest=digest, parsed=parsed, blob=blob),
+        )
+        if created:
+            asset_put(
+                repository=image.repository,
+                path=f"{image.name}/manifests/{digest}",
+                blob=blob,
+                media_type=parsed.media_type,
+                user=None,
+                version=version,
+                metadata={"proxy": provenance},
+            )
+            OciManifestReference.objects.bulk_create(_references(manifest, parsed))
+        if tag is not None:
+            tag_set(package=package, name=tag, version=version, user=None)
+    return manifest
 
 
 def oci_manifest_delete(*, image: OciImage, digest: Digest, user: User) -> None:

@@ -162,11 +162,12 @@ def proxy_document(
     entry = row_get(ProxyEntry, repository=repository.pk, key=key)
     if entry is not None and _fresh(entry, repository, timezone.now()):
         return _served(entry)
-    with single_flight(f"document:{repository.pk}:{key}") as leader:
-        if not leader:  # someone else revalidated it meanwhile
-            entry = ProxyEntry.objects.filter(repository=repository, key=key).first()
-            if entry is not None and _fresh(entry, repository, timezone.now()):
-                return _served(entry)
+    with single_flight(f"document:{repository.pk}:{key}"):
+        # Read again under the lock, even without waiting for it: the holder before may have
+        # released it between the read above and this lock (then it looks free).
+        entry = ProxyEntry.objects.filter(repository=repository, key=key).first()
+        if entry is not None and _fresh(entry, repository, timezone.now()):
+            return _served(entry)
         try:
             entry = _refresh(
                 repository=repository,

@@ -211,12 +211,13 @@ def _fetch(
     and a GET, a response that streams while it stores (it takes over ``stack``).
     """
     repository, path = fetch.repository, fetch.path
-    leader = stack.enter_context(single_flight(f"file:{repository.pk}:{path}"))
-    if not leader:  # another request fetched it meanwhile
-        fetch.reload()
-        cached = fetch.cached()
-        if cached is not None:
-            return cached
+    stack.enter_context(single_flight(f"file:{repository.pk}:{path}"))
+    # Look again under the lock, even without waiting for it: the request before may have
+    # stored the file and released the lock between our first look and this lock.
+    fetch.reload()
+    cached = fetch.cached()
+    if cached is not None:
+        return cached
     try:
         response = upstream_open(repository=repository, url=url, headers=fetch.validators())
     except UpstreamUnavailable as error:

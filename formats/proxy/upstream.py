@@ -1,7 +1,8 @@
 """The HTTP client of proxy repositories: one pooled connection manager for every upstream.
 
-Requests carry the repository's own upstream credentials (HTTP Basic with a username, a bearer
-token without one), never the client's. An upstream that answers 401 with a ``Bearer realm=...``
+Requests to the upstream's own origin carry the repository's upstream credentials (HTTP Basic
+with a username, a bearer token without one), never the client's; files an upstream links on
+other hosts are fetched without them. An upstream that answers 401 with a ``Bearer realm=...``
 challenge (the Docker/OCI token flow) gets a token fetched from its realm, anonymously or with
 the configured credentials, cached until it expires. Redirects are followed; credentials are
 dropped when a redirect leaves the upstream's host (urllib3's default).
@@ -84,6 +85,12 @@ class UpstreamResponse:
 
 def _host(url: str) -> str:
     return urlsplit(url).netloc or url
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, f"{parts.hostname}:{parts.port or default}"
 
 
 def _failure(url: str, error: Exception) -> UpstreamUnavailable:
@@ -182,7 +189,8 @@ def upstream_open(
     """
     sent = {"User-Agent": "registry-proxy", **(headers or {})}
     credentials = _credentials(repository)
-    if credentials:
+    if credentials and _origin(url) == _origin(repository.upstream_url):
+        # Documents may link files on other hosts: those never see the upstream's secret.
         sent["Authorization"] = credentials
     started = time.monotonic()
     answer = _send(url, method=method, headers=sent, timeout=timeout)

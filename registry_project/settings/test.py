@@ -15,3 +15,5 @@ Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 BLOB_FSYNC = False
 ALLOWED_HOSTS = ["*"]
 REGISTRY_IN_PROCESS_SCHEDULE = False  # tests that want it start one themselves
+# The live servers serve the admin's and UI's static files without a collectstatic run.
+WHITENOISE_USE_FINDERS = True

@@ -2,8 +2,9 @@ import pytest
 
 from access.auth import ANONYMOUS, Principal
 from access.models import Role
-from access.permissions import has_permission
-from access.services import role_grant
+from access.permissions import has_permission, role_of
+from access.services import role_grant, token_create
+from formats.services import repository_members_set
 from tests.factories import GroupFactory, RepositoryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -57,3 +58,36 @@ def test_inactive_users_have_no_role():
         has_permission(principal=Principal(user=user), repository=repository, action=Role.READ)
         is False
     )
+
+
+def test_a_token_scoped_to_a_group_reads_its_members_and_writes_its_deploy_target():
+    user = UserFactory()
+    target, other, inner, outside = (RepositoryFactory(format="npm") for _ in range(4))
+    nested = RepositoryFactory(format="npm", kind="group")
+    repository_members_set(repository=nested, members=[inner])
+    group = RepositoryFactory(format="npm", kind="group")
+    repository_members_set(repository=group, members=[target, other, nested])
+    group.deploy_to = target
+    group.save()
+    for repository in (group, target, other, inner, outside):
+        role_grant(repository=repository, role=Role.DELETE, user=user)
+    token = token_create(user=user, name="npm login", repositories=[group]).token
+    principal = Principal(user=user, token=token)
+
+    roles = {
+        name: role_of(principal=principal, repository=repository)
+        for name, repository in [
+            ("group", group),
+            ("target", target),
+            ("other", other),
+            ("inner", inner),
+            ("outside", outside),
+        ]
+    }
+    assert roles == {
+        "group": Role.DELETE,
+        "target": Role.DELETE,
+        "other": Role.READ,
+        "inner": Role.READ,
+        "outside": None,
+    }

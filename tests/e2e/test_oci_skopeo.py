@@ -5,7 +5,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,123 +18,13 @@ from access.services import role_grant
 from formats.models import Tag, TagEvent
 from formats.oci.models import OciBlobLink, OciManifest
 from tests.factories import RepositoryFactory
-from tests.live import require_client
+from tests.formats.oci.clients import Podman, Skopeo, image_layout
 
 pytestmark = pytest.mark.e2e
 
 MIME_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MIME_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MIME_OCI_EMPTY = "application/vnd.oci.empty.v1+json"
-
-
-class Skopeo:
-    """skopeo with its own policy, registries configuration, auth file and temp dir."""
-
-    def __init__(self, root: Path) -> None:
-        self.binary = require_client("skopeo")
-        root.mkdir(parents=True, exist_ok=True)
-        (root / "registries.d").mkdir(exist_ok=True)
-        (root / "tmp").mkdir(exist_ok=True)
-        (root / "registries.conf").write_text("")
-        self.root = root
-        self.env = {
-            **os.environ,
-            "CONTAINERS_REGISTRIES_CONF": str(root / "registries.conf"),
-            "REGISTRY_AUTH_FILE": str(root / "auth.json"),
-        }
-
-    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [
-                self.binary,
-                "--insecure-policy",
-                "--registries.d",
-                str(self.root / "registries.d"),
-                "--tmpdir",
-                str(self.root / "tmp"),
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            env=self.env,
-            timeout=300,
-            check=False,
-        )
-        if check:
-            assert result.returncode == 0, result.stderr
-        return result
-
-
-class Layout:
-    """An OCI image layout built with umoci (no daemon)."""
-
-    def __init__(self, path: Path) -> None:
-        self.umoci = require_client("umoci")
-        self.path = path
-        self._run("init", "--layout", str(path))
-        self._run("new", "--image", f"{path}:base")
-
-    def _run(self, *args: str) -> None:
-        subprocess.run([self.umoci, *args], check=True, capture_output=True, timeout=120)
-
-    def add_file(self, source: Path, target: str, *, image: str, tag: str) -> None:
-        self._run("insert", "--image", f"{self.path}:{image}", str(source), target, "--tag", tag)
-
-    def set_architecture(self, *, image: str, architecture: str, tag: str) -> None:
-        self._run(
-            "config",
-            "--image",
-            f"{self.path}:{image}",
-            "--architecture",
-            architecture,
-            "--os",
-            "linux",
-            "--tag",
-            tag,
-        )
-
-    def descriptor(self, tag: str) -> dict:
-        index = json.loads((self.path / "index.json").read_text())
-        for entry in index["manifests"]:
-            if entry.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag:
-                return entry
-        raise KeyError(tag)
-
-    def blob(self, digest: str) -> bytes:
-        algorithm, _, hex_ = digest.partition(":")
-        return (self.path / "blobs" / algorithm / hex_).read_bytes()
-
-    def add_index(self, tags_and_platforms: list[tuple[str, str]], *, tag: str) -> bytes:
-        """Write an OCI index of the given tags' manifests and tag it; return its bytes."""
-        manifests = []
-        for child, architecture in tags_and_platforms:
-            entry = {k: v for k, v in self.descriptor(child).items() if k != "annotations"}
-            entry["platform"] = {"architecture": architecture, "os": "linux"}
-            manifests.append(entry)
-        body = json.dumps(
-            {"schemaVersion": 2, "mediaType": MIME_OCI_INDEX, "manifests": manifests}
-        ).encode()
-        hex_ = hashlib.sha256(body).hexdigest()
-        (self.path / "blobs" / "sha256" / hex_).write_bytes(body)
-        index = json.loads((self.path / "index.json").read_text())
-        index["manifests"].append(
-            {
-                "mediaType": MIME_OCI_INDEX,
-                "digest": f"sha256:{hex_}",
-                "size": len(body),
-                "annotations": {"org.opencontainers.image.ref.name": tag},
-            }
-        )
-        (self.path / "index.json").write_text(json.dumps(index))
-        return body
-
-
-def _image(tmp_path: Path, *, size: int = 256 * 1024) -> Layout:
-    layout = Layout(tmp_path / "layout")
-    payload = tmp_path / "payload.bin"
-    payload.write_bytes(os.urandom(size))
-    layout.add_file(payload, "/app/payload.bin", image="base", tag="v1")
-    return layout
 
 
 def _creds(user, secret: str) -> str:
@@ -146,7 +35,7 @@ def test_push_pull_by_tag_and_by_digest(live_registry, make_user, password, tmp_
     repository = RepositoryFactory(name="team", format="oci")
     writer = make_user(repository, Role.WRITE)
     skopeo = Skopeo(tmp_path / "skopeo")
-    layout = _image(tmp_path)
+    layout = image_layout(tmp_path)
     reference = f"docker://{live_registry.host}/team/app/api:1.0"
 
     skopeo(
@@ -193,7 +82,7 @@ def test_copy_all_of_a_two_platform_index(live_registry, make_user, password, tm
     repository = RepositoryFactory(name="multi", format="oci")
     writer = make_user(repository, Role.WRITE)
     skopeo = Skopeo(tmp_path / "skopeo")
-    layout = _image(tmp_path)
+    layout = image_layout(tmp_path)
     layout.set_architecture(image="v1", architecture="arm64", tag="v1-arm64")
     index = layout.add_index([("v1", "amd64"), ("v1-arm64", "arm64")], tag="multi")
     reference = f"docker://{live_registry.host}/multi/app:1"
@@ -233,7 +122,7 @@ def test_reader_may_pull_but_not_push(live_registry, make_user, password, tmp_pa
     writer = make_user(repository, Role.WRITE)
     reader = make_user(repository, Role.READ)
     skopeo = Skopeo(tmp_path / "skopeo")
-    layout = _image(tmp_path)
+    layout = image_layout(tmp_path)
     reference = f"docker://{live_registry.host}/guarded/app:1"
     skopeo(
         "copy",
@@ -275,7 +164,7 @@ def test_anonymous_pull_from_public_and_refusal_on_private(
     public = RepositoryFactory(name="public", format="oci", anonymous_read=True)
     private = RepositoryFactory(name="private", format="oci")
     skopeo = Skopeo(tmp_path / "skopeo")
-    layout = _image(tmp_path)
+    layout = image_layout(tmp_path)
     for repository in (public, private):
         owner = make_user(repository, Role.WRITE)
         skopeo(
@@ -314,7 +203,7 @@ def test_login_with_an_api_token(live_registry, make_user, make_token, tmp_path)
     writer = make_user(repository, Role.WRITE)
     secret = make_token(writer)
     skopeo = Skopeo(tmp_path / "skopeo")
-    layout = _image(tmp_path)
+    layout = image_layout(tmp_path)
     skopeo("login", "--tls-verify=false", "-u", "__token__", "-p", secret, live_registry.host)
     skopeo(
         "copy",
@@ -342,7 +231,7 @@ def test_an_immutable_tag_cannot_be_deleted(live_registry, make_user, password, 
     )
     deleter = make_user(repository, Role.DELETE)
     skopeo = Skopeo(tmp_path / "skopeo")
-    layout = _image(tmp_path)
+    layout = image_layout(tmp_path)
     (tmp_path / "second.txt").write_text("another image")
     layout.add_file(tmp_path / "second.txt", "/second.txt", image="v1", tag="v2")
     for local, tag in (("v1", "1.0"), ("v2", "latest")):
@@ -387,7 +276,7 @@ def test_a_copy_to_another_repository_mounts_the_layers(
     role_grant(repository=target, role=Role.WRITE, user=user)
     skopeo = Skopeo(tmp_path / "skopeo")
     skopeo.env["XDG_DATA_HOME"] = str(tmp_path / "data")  # skopeo's blob location cache
-    layout = _image(tmp_path)
+    layout = image_layout(tmp_path)
     creds = _creds(user, password)
     skopeo(
         "copy",
@@ -578,34 +467,14 @@ def short_runroot() -> Iterator[Path]:
 
 
 def test_podman_login_push_and_pull(live_registry, make_user, make_token, tmp_path, short_runroot):
-    podman = require_client("podman")
     repository = RepositoryFactory(name="pods", format="oci")
     writer = make_user(repository, Role.WRITE)
     secret = make_token(writer)
-    layout = _image(tmp_path)
-    (tmp_path / "registries.conf").write_text("")
-    (tmp_path / "auth.json").write_text('{"auths": {}}')  # podman wants it to exist
-    env = {
-        **os.environ,
-        "CONTAINERS_REGISTRIES_CONF": str(tmp_path / "registries.conf"),
-        "REGISTRY_AUTH_FILE": str(tmp_path / "auth.json"),
-    }
-    base = [
-        podman,
-        "--storage-driver",
-        "vfs",
-        "--root",
-        str(tmp_path / "root"),
-        "--runroot",
-        str(short_runroot),
-    ]
+    layout = image_layout(tmp_path)
+    podman = Podman(tmp_path / "podman", short_runroot)
 
     def run(*args: str) -> str:
-        result = subprocess.run(
-            [*base, *args], capture_output=True, text=True, env=env, timeout=300, check=False
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stdout
+        return podman(*args).stdout
 
     target = f"{live_registry.host}/pods/app:1"
     run("pull", f"oci:{layout.path}:v1")

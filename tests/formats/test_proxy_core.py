@@ -310,3 +310,26 @@ def test_https_upstreams_are_verified_against_the_trusted_cas(db, https_upstream
     asset = proxy_asset(repository=proxy, path="f", url=upstream.url + "/f")
 
     assert asset.blob_id == hashlib.sha256(b"over tls").hexdigest()
+
+
+def test_upstream_credentials_go_to_the_upstreams_origin_only(db, upstream):
+    other = Upstream()
+    try:
+        other.routes["/file"] = (200, {}, b"elsewhere")
+        upstream.routes["/file"] = (200, {}, b"here")
+        proxy = Repository.objects.create(
+            name="creds",
+            format="raw",
+            kind="proxy",
+            upstream_url=upstream.url + "/",
+            upstream_password="secret-token",
+        )
+
+        upstream_open(repository=proxy, url=upstream.url + "/file").close()
+        upstream_open(repository=proxy, url=other.url + "/file").close()
+    finally:
+        other.server.shutdown()
+        other.server.server_close()
+
+    assert upstream.seen[-1][1]["Authorization"] == "Bearer secret-token"
+    assert "Authorization" not in other.seen[-1][1]

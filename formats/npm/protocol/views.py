@@ -15,11 +15,16 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from formats.npm import bodies, metadata, renderers
 from formats.npm.errors import PublishInvalid
+from formats.npm.reads import (
+    Packument,
+    npm_packument_json,
+    npm_packument_read,
+    npm_tarball_source,
+)
 from formats.npm.selectors import (
     npm_dist_tags,
     npm_name_decode,
     npm_package_get,
-    npm_packument_get,
     npm_search,
     npm_token_key,
     npm_tokens_list,
@@ -27,7 +32,6 @@ from formats.npm.selectors import (
 )
 from formats.npm.services import (
     TARBALL_BASE_PLACEHOLDER_JSON,
-    abbreviated_key,
     npm_dist_tag_delete,
     npm_dist_tag_set,
     npm_login,
@@ -40,25 +44,26 @@ from formats.npm.services import (
     npm_tarball_delete,
     npm_token_create,
     npm_token_revoke,
-    packument_key,
 )
+from formats.npm.upstream import npm_proxy_tarball
 from formats.plugin import (
     DELETE,
     READ,
-    WRITE,
     ApiToken,
     AuthenticationRequired,
-    Document,
     IssuedToken,
     PermissionDenied,
     Principal,
     ProtocolView,
     RegistryError,
+    Repository,
+    VersionUnknown,
     asset_get,
     blob_response,
     conditional_response,
     document_etag,
     repository_path,
+    repository_read_sources,
     request_json_body,
 )
 
@@ -91,17 +96,28 @@ class NpmView(ProtocolView):
 
     def registry_url(self) -> str:
         """Absolute URL of this repository's registry root, as the client reached it."""
-        return self.request.build_absolute_uri(repository_path(self.repository))
+        return self.request.build_absolute_uri(repository_path(self.requested))
+
+    def packument(self, principal: Principal, name: str, *, abbreviated: bool = False) -> Packument:
+        """Return the packument of ``name`` here, merged over a group's members."""
+        return npm_packument_read(
+            repository=self.repository, principal=principal, name=name, abbreviated=abbreviated
+        )
+
+    def packument_json(self, principal: Principal, name: str) -> dict[str, Any]:
+        """Return the full packument of ``name`` here as JSON, tarball URLs pointing here."""
+        packument = self.packument(principal, name)
+        return npm_packument_json(packument, base_url=self.registry_url())
 
 
 def packument_response(
-    request: HttpRequest, document: Document, *, base_url: str
+    request: HttpRequest, document: Packument, *, base_url: str
 ) -> HttpResponseBase:
-    """Serve a stored packument with this registry's URL in its tarball links, with ETag/304."""
+    """Serve a packument with this registry's URL in its tarball links, with ETag/304."""
     base = json.dumps(base_url.rstrip("/"))[1:-1].encode()
 
     def respond() -> HttpResponse:
-        content = bytes(document.content).replace(TARBALL_BASE_PLACEHOLDER_JSON, base)
+        content = document.body().replace(TARBALL_BASE_PLACEHOLDER_JSON, base)
         response = HttpResponse(
             b"" if request.method == "HEAD" else content, content_type=document.content_type
         )
@@ -123,18 +139,20 @@ class PackageView(NpmView):
     """``/<name>``: the packument (GET) and publish or metadata update (PUT)."""
 
     def get(self, request: HttpRequest, name: str) -> HttpResponseBase:
-        """Serve the full packument, or the abbreviated one when the client asks for it."""
-        self.require(READ)
+        """Serve the full packument, or the abbreviated one when the client asks for it.
+
+        A read before a write (``?write=true``: the ``_rev`` that ``npm deprecate`` and
+        ``npm unpublish`` send back) reads where the write will land: a group's deploy target.
+        """
+        principal = self.require(READ)
         name = npm_name_decode(segment=name)
+        writing = QUERY_WRITE in request.GET
+        if writing and self.repository.kind != Repository.Kind.HOSTED:
+            principal = self.require_write()
         # npm 11 asks "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*".
         preferred = request.get_preferred_type(PACKUMENT_TYPES)
-        abbreviated = preferred == metadata.MIME_NPM_ABBREVIATED
-        key = (
-            abbreviated_key(name=name)
-            if abbreviated and QUERY_WRITE not in request.GET
-            else packument_key(name=name)
-        )
-        document = npm_packument_get(repository=self.repository, key=key)
+        abbreviated = preferred == metadata.MIME_NPM_ABBREVIATED and not writing
+        document = self.packument(principal, name, abbreviated=abbreviated)
         return packument_response(request, document, base_url=self.registry_url())
 
     head = get
@@ -142,7 +160,7 @@ class PackageView(NpmView):
     def put(self, request: HttpRequest, name: str) -> HttpResponse:
         """Publish (``npm publish``), update metadata (``npm deprecate``) or star (``npm star``)."""
         try:
-            principal, denied = self.require(WRITE), None
+            principal, denied = self.require_write(), None
         except PermissionDenied as error:  # a reader may still star, as on the public registry
             principal, denied = self.signed_in(), error
         name = npm_name_decode(segment=name)
@@ -174,7 +192,7 @@ def _metadata_update(
     package = npm_package_get(repository=view.repository, name=name)
     changes = npm_metadata_changes(package=package, update=update)
     if changes.removed_versions:
-        principal = view.require(DELETE)
+        principal = view.require_write(DELETE)
     npm_metadata_apply(package=package, changes=changes, user=principal.user)
     return _ok(201)
 
@@ -184,7 +202,7 @@ class PackageRevisionView(NpmView):
 
     def put(self, request: HttpRequest, name: str, rev: str) -> HttpResponse:
         """Apply the client's packument with versions removed or deprecated."""
-        principal = self.require(WRITE)
+        principal = self.require_write()
         name = npm_name_decode(segment=name)
         body = request_json_body(request, limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         parsed = bodies.parse_put_body(body=body, url_name=name, rev=rev)
@@ -194,7 +212,7 @@ class PackageRevisionView(NpmView):
 
     def delete(self, request: HttpRequest, name: str, rev: str) -> HttpResponse:
         """Remove the whole package."""
-        principal = self.require(DELETE)
+        principal = self.require_write(DELETE)
         package = npm_package_get(repository=self.repository, name=npm_name_decode(segment=name))
         npm_package_unpublish(package=package, rev=rev, user=principal.user)
         return _ok()
@@ -205,7 +223,13 @@ class VersionView(NpmView):
 
     def get(self, request: HttpRequest, name: str, spec: str) -> HttpResponse:
         """Serve the version named by ``spec``."""
-        self.require(READ)
+        principal = self.require(READ)
+        if self.repository.kind != Repository.Kind.HOSTED:
+            packument = self.packument_json(principal, npm_name_decode(segment=name))
+            wanted = packument["dist-tags"].get(spec, spec)
+            if wanted not in packument["versions"]:
+                raise VersionUnknown(f"version not found: {packument['name']}@{spec}")
+            return JsonResponse(packument["versions"][wanted])
         package = npm_package_get(repository=self.repository, name=npm_name_decode(segment=name))
         document = npm_version_document(
             package=package, spec=spec, tarball_base_url=self.registry_url()
@@ -219,10 +243,18 @@ class TarballView(NpmView):
     def get(
         self, request: HttpRequest, name: str, filename: str, rev: str | None = None
     ) -> HttpResponseBase:
-        """Stream the tarball from the blob store."""
-        self.require(READ)
+        """Stream the tarball from the blob store, or from a proxy's upstream once."""
+        principal = self.require(READ)
         name = npm_name_decode(segment=name)
-        asset = asset_get(repository=self.repository, path=f"{name}/-/{filename}")
+        if self.repository.kind == Repository.Kind.HOSTED:
+            asset = asset_get(repository=self.repository, path=f"{name}/-/{filename}")
+        else:
+            member, found = npm_tarball_source(
+                repository=self.repository, principal=principal, name=name, filename=filename
+            )
+            if found is None:
+                return npm_proxy_tarball(request, repository=member, name=name, filename=filename)
+            asset = found
         return blob_response(request, asset.blob, content_type=metadata.MIME_NPM_TARBALL)
 
     head = get
@@ -231,7 +263,7 @@ class TarballView(NpmView):
         self, request: HttpRequest, name: str, filename: str, rev: str | None = None
     ) -> HttpResponse:
         """Remove the version of this tarball."""
-        principal = self.require(DELETE)
+        principal = self.require_write(DELETE)
         package = npm_package_get(repository=self.repository, name=npm_name_decode(segment=name))
         npm_tarball_delete(package=package, filename=filename, rev=rev, user=principal.user)
         return _ok()
@@ -242,7 +274,10 @@ class DistTagsView(NpmView):
 
     def get(self, request: HttpRequest, name: str) -> HttpResponse:
         """List the dist-tags."""
-        self.require(READ)
+        principal = self.require(READ)
+        if self.repository.kind != Repository.Kind.HOSTED:
+            packument = self.packument_json(principal, npm_name_decode(segment=name))
+            return JsonResponse(packument["dist-tags"])
         package = npm_package_get(repository=self.repository, name=npm_name_decode(segment=name))
         return JsonResponse(npm_dist_tags(package=package))
 
@@ -252,7 +287,7 @@ class DistTagView(NpmView):
 
     def put(self, request: HttpRequest, name: str, tag: str) -> HttpResponse:
         """Point ``tag`` at the version in the body (a JSON string)."""
-        principal = self.require(WRITE)
+        principal = self.require_write()
         package = npm_package_get(repository=self.repository, name=npm_name_decode(segment=name))
         body = request_json_body(request, limit=MAX_SMALL_BODY)
         version = bodies.parse_dist_tag_body(body=body)
@@ -263,7 +298,7 @@ class DistTagView(NpmView):
 
     def delete(self, request: HttpRequest, name: str, tag: str) -> HttpResponse:
         """Remove ``tag``."""
-        principal = self.require(WRITE)
+        principal = self.require_write()
         package = npm_package_get(repository=self.repository, name=npm_name_decode(segment=name))
         npm_dist_tag_delete(package=package, tag=tag, user=principal.user)
         return _ok()
@@ -289,10 +324,11 @@ class SearchView(NpmView):
     """``/-/v1/search``: ``npm search`` over the packages of this repository."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        """Answer one page of matches."""
-        self.require(READ)
+        """Answer one page of matches (a group's: over its members, proxies' cached packages)."""
+        principal = self.require(READ)
         query = bodies.parse_search_query(params=request.GET)
-        hits, total = npm_search(repository=self.repository, query=query)
+        sources = repository_read_sources(repository=self.repository, principal=principal)
+        hits, total = npm_search(repositories=sources, query=query)
         return JsonResponse(
             renderers.build_search_results(hits=hits, total=total, now=timezone.now())
         )

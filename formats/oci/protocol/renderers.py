@@ -13,6 +13,13 @@ from formats.oci.scopes import Scope, build_bearer_challenge
 from registry_project.errors import RegistryError
 
 TOKEN_PATH = "/v2/token"
+# A proxy's upstream failures in the spec's vocabulary (it has none for them): Distribution's
+# own codes for a service that cannot answer now and for a server-side failure.
+UPSTREAM_CODES = {
+    "UPSTREAM_UNAVAILABLE": "UNAVAILABLE",
+    "UPSTREAM_TIMEOUT": "UNAVAILABLE",
+    "UPSTREAM_DIGEST_MISMATCH": "UNKNOWN",
+}
 
 
 def token_realm(request: HttpRequest) -> str:
@@ -32,19 +39,16 @@ def bearer_challenge(
 def error_response(request: HttpRequest, error: RegistryError) -> JsonResponse:
     """Render ``error`` as ``{"errors": [{"code", "message", "detail"}]}`` with its status.
 
-    The code is the error's own: the shared errors carry the spec's codes. The spec has no 409,
-    so a conflict (a tag the repository forbids moving) is answered 400, as CNCF Distribution
-    and ECR answer TAG_INVALID.
+    The code is the error's own: the shared errors carry the spec's codes (a proxy's upstream
+    failures become UNAVAILABLE or UNKNOWN, their own code in ``detail.reason``). The spec has
+    no 409, so a conflict (a tag the repository forbids moving) is answered 400, as CNCF
+    Distribution and ECR answer TAG_INVALID.
     """
-    body = {
-        "errors": [
-            {
-                "code": error.code,
-                "message": error.message,
-                "detail": {key: str(value) for key, value in error.detail.items()},
-            }
-        ]
-    }
+    detail = {key: str(value) for key, value in error.detail.items()}
+    code = UPSTREAM_CODES.get(error.code, error.code)
+    if code != error.code:
+        detail["reason"] = error.code
+    body = {"errors": [{"code": code, "message": error.message, "detail": detail}]}
     status = (
         HTTPStatus.BAD_REQUEST if error.http_status == HTTPStatus.CONFLICT else error.http_status
     )

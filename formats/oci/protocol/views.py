@@ -4,6 +4,7 @@ https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#endpoint
 https://distribution.github.io/distribution/spec/auth/token/
 """
 
+from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.http.response import HttpResponseBase
 from formats.oci.auth import (
     oci_authenticate,
     oci_authorize,
+    oci_authorize_write,
     oci_catalog_reader,
     oci_scope,
     oci_token_caller,
@@ -38,7 +40,6 @@ from formats.oci.headers import (
 from formats.oci.manifests import (
     MAX_MANIFEST_SIZE,
     MIME_OCI_INDEX,
-    MIME_OCTET_STREAM,
     build_referrers_index,
 )
 from formats.oci.names import (
@@ -50,20 +51,25 @@ from formats.oci.names import (
     validate_tag,
 )
 from formats.oci.protocol.renderers import bearer_challenge, error_response
+from formats.oci.reads import (
+    oci_blob_find,
+    oci_blob_read,
+    oci_manifest_read,
+    oci_referrers_read,
+    oci_tag_names_read,
+)
 from formats.oci.scopes import Scope, parse_scopes
 from formats.oci.selectors import (
     ManifestLookup,
     OciImage,
-    oci_blob_get,
     oci_catalog_list,
     oci_image_resolve,
     oci_manifest_lookup,
-    oci_referrers_list,
-    oci_tags_list,
+    oci_page,
     oci_upload_get,
 )
 from formats.oci.services import (
-    oci_blob_mount,
+    oci_blob_link,
     oci_blob_push,
     oci_blob_unlink,
     oci_manifest_delete,
@@ -80,8 +86,11 @@ from formats.plugin import (
     WRITE,
     AuthenticationRequired,
     Blob,
+    Principal,
     ProtocolView,
     RegistryError,
+    Repository,
+    Role,
     Upload,
     blob_response,
     request_json_body,
@@ -95,16 +104,19 @@ PAGE_MAXIMUM = 10000
 class OciView(ProtocolView):
     """Base of the ``/v2/`` views: resolves ``<name>``, renders errors in the spec's envelope.
 
-    Views receive the image as ``self.image`` (a ``name`` URL argument is resolved into it).
+    Views receive the image the URL names as ``self.named`` (a ``name`` URL argument is
+    resolved into it) and ``self.image``, the same until ``authorize_write`` moves a group's
+    write to its deploy target. URLs sent back name ``self.named``.
     """
 
     format_name = "oci"
     image: OciImage
+    named: OciImage
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             if "name" in kwargs:
-                self.image = self.resolve(kwargs.pop("name"), **kwargs)
+                self.image = self.named = self.resolve(kwargs.pop("name"), **kwargs)
                 kwargs["repository"] = self.image.repository
             response = super().dispatch(request, *args, **kwargs)
         except RegistryError as error:
@@ -119,14 +131,21 @@ class OciView(ProtocolView):
     def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         raise Unsupported(f"{request.method} is not supported here", method=request.method)
 
+    def authorize_write(self, action: Role, challenge_scopes: tuple[Scope, ...] = ()) -> Principal:
+        """Check the caller may write to the named image; ``self.image`` is then where it lands."""
+        principal, self.image = oci_authorize_write(
+            self.request, image=self.named, action=action, challenge_scopes=challenge_scopes
+        )
+        return principal
+
     def blob_location(self, digest: Digest | str) -> str:
-        return self.request.build_absolute_uri(f"/v2/{self.image.full_name}/blobs/{digest}")
+        return self.request.build_absolute_uri(f"/v2/{self.named.full_name}/blobs/{digest}")
 
     def upload_response(self, upload: Upload, *, status: int = 202) -> HttpResponse:
         """The answer to every step of an upload session: where to continue and how far."""
         response = HttpResponse(status=status)
         response["Location"] = self.request.build_absolute_uri(
-            f"/v2/{self.image.full_name}/blobs/uploads/{upload.id}"
+            f"/v2/{self.named.full_name}/blobs/uploads/{upload.id}"
         )
         response[HEADER_RANGE] = f"0-{max(upload.size - 1, 0)}"
         response[HEADER_DOCKER_UPLOAD_UUID] = str(upload.id)
@@ -205,9 +224,10 @@ class TagsListView(OciView):
 
     def get(self, request: HttpRequest) -> JsonResponse:
         """List the image's tags in lexical order with ``n``/``last`` pagination."""
-        oci_authorize(request, image=self.image, action=READ)
+        principal = oci_authorize(request, image=self.image, action=READ)
         n = parse_page_size(request.GET.get("n"), default=PAGE_MAXIMUM, maximum=PAGE_MAXIMUM)
-        page = oci_tags_list(image=self.image, n=n, last=request.GET.get("last", ""))
+        names = oci_tag_names_read(image=self.image, principal=principal)
+        page = oci_page(names, n=n, last=request.GET.get("last", ""))
         response = JsonResponse({"name": self.image.full_name, "tags": page.items})
         if page.more and page.items:
             response[HEADER_LINK] = build_next_link(request.path, n=n, last=page.items[-1])
@@ -246,10 +266,13 @@ class ManifestView(OciView):
 
     def get(self, request: HttpRequest, reference: str) -> HttpResponseBase:
         """Serve the manifest's exact bytes with its media type and digest."""
-        oci_authorize(request, image=self.image, action=READ)
-        manifest = self.found.content
-        if manifest is None:
-            raise ManifestUnknown(reference=reference)
+        principal = oci_authorize(request, image=self.image, action=READ)
+        manifest = oci_manifest_read(
+            image=self.image,
+            reference=parse_reference(reference),
+            principal=principal,
+            cached=self.found.content,
+        )
         if not _accepts(request, manifest.media_type):
             raise ManifestUnknown(
                 f"manifest is {manifest.media_type}, which the Accept header excludes",
@@ -267,12 +290,19 @@ class ManifestView(OciView):
 
     head = get
 
+    def _adopter(self, principal: Principal) -> Callable[[Digest], Blob | None] | None:
+        # A push through a group: blobs the group already served the client (a HEAD said
+        # they exist) are linked from the member holding them.
+        if self.named.repository.kind != Repository.Kind.GROUP:
+            return None
+        return lambda digest: oci_blob_find(image=self.named, digest=digest, principal=principal)
+
     def put(self, request: HttpRequest, reference: str) -> HttpResponse:
         """Store a manifest (201) under its digest, and under the tag if the reference is one.
 
         ``?tag=`` parameters tag it too; the tags set are echoed in ``OCI-Tag``.
         """
-        principal = oci_authorize(request, image=self.image, action=WRITE)
+        principal = self.authorize_write(WRITE)
         tags = tuple(validate_tag(tag) for tag in request.GET.getlist("tag"))
         manifest, parsed = oci_manifest_put(
             image=self.image,
@@ -281,10 +311,11 @@ class ManifestView(OciView):
             content_type=request.headers.get("Content-Type"),
             user=principal.user,
             tags=tags,
+            adopt=self._adopter(principal),
         )
         response = HttpResponse(status=201)
         response["Location"] = request.build_absolute_uri(
-            f"/v2/{self.image.full_name}/manifests/{manifest.digest}"
+            f"/v2/{self.named.full_name}/manifests/{manifest.digest}"
         )
         response[HEADER_DOCKER_CONTENT_DIGEST] = manifest.digest
         if parsed.subject is not None:
@@ -296,7 +327,7 @@ class ManifestView(OciView):
 
     def delete(self, request: HttpRequest, reference: str) -> HttpResponse:
         """Delete a manifest by digest (with its tags), or only a tag (202)."""
-        principal = oci_authorize(request, image=self.image, action=DELETE)
+        principal = self.authorize_write(DELETE)
         parsed = parse_reference(reference)
         if isinstance(parsed, Digest):
             oci_manifest_delete(image=self.image, digest=parsed, user=principal.user)
@@ -310,21 +341,16 @@ class BlobView(OciView):
 
     def get(self, request: HttpRequest, digest: str) -> HttpResponseBase:
         """Serve a blob of the image (Range, ETag and HEAD included)."""
-        oci_authorize(request, image=self.image, action=READ)
-        parsed = parse_digest(digest)
-        blob = oci_blob_get(image=self.image, digest=parsed)
-        return blob_response(
-            request,
-            blob,
-            content_type=MIME_OCTET_STREAM,
-            headers={HEADER_DOCKER_CONTENT_DIGEST: str(parsed)},
+        principal = oci_authorize(request, image=self.image, action=READ)
+        return oci_blob_read(
+            request, image=self.image, digest=parse_digest(digest), principal=principal
         )
 
     head = get
 
     def delete(self, request: HttpRequest, digest: str) -> HttpResponse:
         """Remove the blob from the image (202)."""
-        oci_authorize(request, image=self.image, action=DELETE)
+        self.authorize_write(DELETE)
         oci_blob_unlink(image=self.image, digest=parse_digest(digest))
         return HttpResponse(status=202)
 
@@ -336,7 +362,7 @@ class UploadStartView(OciView):
         """201 for a monolithic upload (``?digest=``) or a mount; 202 and a session otherwise."""
         mount, source = request.GET.get("mount"), request.GET.get("from")
         scopes = self._mount_scopes(source) if mount and source else ()
-        principal = oci_authorize(request, image=self.image, action=WRITE, challenge_scopes=scopes)
+        principal = self.authorize_write(WRITE, challenge_scopes=scopes)
         if mount and source:
             if self._mount(parse_digest(mount), source, scopes=scopes) is not None:
                 return self.blob_created(mount)
@@ -350,7 +376,7 @@ class UploadStartView(OciView):
     def _mount_scopes(self, source_name: str) -> tuple[Scope, ...]:
         # Every challenge of a mount names the target's push and the source's pull, as
         # Distribution's does: a client that fetches one token and retries once then succeeds.
-        target = oci_scope(image=self.image, action=WRITE)
+        target = oci_scope(image=self.named, action=WRITE)
         try:
             validate_name(source_name)
         except RegistryError:
@@ -362,12 +388,17 @@ class UploadStartView(OciView):
         # token that lacks only the source's scope gets a 401 naming both images.
         try:
             source = oci_image_resolve(name=source_name)
-            oci_authorize(self.request, image=source, action=READ, challenge_scopes=scopes)
+            principal = oci_authorize(
+                self.request, image=source, action=READ, challenge_scopes=scopes
+            )
         except AuthenticationRequired:
             raise
         except RegistryError:
             return None
-        return oci_blob_mount(image=self.image, source=source, digest=digest)
+        blob = oci_blob_find(image=source, digest=digest, principal=principal)
+        if blob is not None:
+            oci_blob_link(image=self.image, blob=blob)
+        return blob
 
 
 class UploadView(OciView):
@@ -375,13 +406,13 @@ class UploadView(OciView):
 
     def get(self, request: HttpRequest, upload_id: str) -> HttpResponse:
         """Report how many bytes the session holds (204 with ``Range``)."""
-        oci_authorize(request, image=self.image, action=WRITE)
+        self.authorize_write(WRITE)
         upload = oci_upload_get(image=self.image, upload_id=upload_id)
         return self.upload_response(upload, status=204)
 
     def patch(self, request: HttpRequest, upload_id: str) -> HttpResponse:
         """Append a chunk (streamed); a chunk that does not continue the upload gets 416."""
-        oci_authorize(request, image=self.image, action=WRITE)
+        self.authorize_write(WRITE)
         upload = oci_upload_get(image=self.image, upload_id=upload_id)
         upload = oci_upload_append(
             upload=upload,
@@ -393,7 +424,7 @@ class UploadView(OciView):
 
     def put(self, request: HttpRequest, upload_id: str) -> HttpResponse:
         """Close the session with ``?digest=``, after appending a last chunk if one is sent."""
-        oci_authorize(request, image=self.image, action=WRITE)
+        self.authorize_write(WRITE)
         if "digest" not in request.GET:
             raise BlobUploadInvalid("the digest query parameter is required")
         digest = parse_digest(request.GET["digest"])
@@ -410,7 +441,7 @@ class UploadView(OciView):
 
     def delete(self, request: HttpRequest, upload_id: str) -> HttpResponse:
         """Cancel the session (204)."""
-        oci_authorize(request, image=self.image, action=WRITE)
+        self.authorize_write(WRITE)
         oci_upload_cancel(upload=oci_upload_get(image=self.image, upload_id=upload_id))
         return HttpResponse(status=204)
 
@@ -420,8 +451,10 @@ class ReferrersView(OciView):
 
     def get(self, request: HttpRequest, digest: str) -> HttpResponse:
         """Answer an image index of descriptors, filtered by ``artifactType`` when asked."""
-        oci_authorize(request, image=self.image, action=READ)
-        descriptors = oci_referrers_list(image=self.image, subject=parse_digest(digest))
+        principal = oci_authorize(request, image=self.image, action=READ)
+        descriptors = oci_referrers_read(
+            image=self.image, subject=parse_digest(digest), principal=principal
+        )
         artifact_type = request.GET.get(FILTER_ARTIFACT_TYPE) or None
         body = build_referrers_index(descriptors, artifact_type_filter=artifact_type)
         response = HttpResponse(body, content_type=MIME_OCI_INDEX)

@@ -1,8 +1,10 @@
 """What the web UI shows of an npm version (NpmConfig.version_details)."""
 
 import pytest
+from django.apps import apps
 
 from access.models import Role
+from formats.models import Repository
 from tests.factories import PackageFactory, RepositoryFactory, VersionFactory
 from tests.formats.npm.helpers import make_tarball, publish_body
 
@@ -39,3 +41,9 @@ def test_a_published_string_of_dependencies_is_shown_as_npm_reads_it(client, mak
     assert response.status_code == 200
     assert "<code>left-pad@</code>" in response.content.decode()
     assert "body-only" not in response.content.decode()
+
+
+def test_a_proxy_probes_its_upstream_where_npm_ping_does():
+    proxy = Repository(format="npm", kind="proxy", upstream_url="https://registry.example/npm/")
+    config = apps.get_app_config("npm")
+    assert config.upstream_probe_url(proxy) == "https://registry.example/npm/-/ping"

@@ -3,6 +3,7 @@ import pytest
 from access.models import Role
 from tests.factories import RepositoryFactory
 from tests.formats.oci.helpers import basic
+from tests.formats.oci.upstream import scripted_upstream  # noqa: F401 (fixture)
 
 
 @pytest.fixture

@@ -1,0 +1,150 @@
+"""What a read of an npm repository of any kind finds: hosted, proxy or group.
+
+A group looks in its members in order (``repository_read_sources``: the hosted guard keeps a
+name any hosted member has away from proxies); its packument merges theirs
+(``proxied.merge_packuments``) and a tarball comes from the first member that has it. Every
+packument keeps the registry-root placeholder, so tarball URLs point at the repository the
+client asked (a group's lockfile ``resolved`` URLs name the group).
+"""
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from formats.npm import metadata, proxied
+from formats.npm.services import TARBALL_BASE_PLACEHOLDER_JSON, abbreviated_key, packument_key
+from formats.npm.upstream import npm_proxy_has_tarball, npm_proxy_packument
+from formats.plugin import (
+    Asset,
+    AssetUnknown,
+    NotFound,
+    PackageUnknown,
+    Principal,
+    RegistryError,
+    Repository,
+    UpstreamUnavailable,
+    asset_find,
+    document_etag,
+    document_get,
+    repository_read_sources,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Packument:
+    """A packument to serve; ``body()`` builds its bytes (a merge happens only if asked)."""
+
+    body: Callable[[], bytes]
+    content_type: str
+    etag: str
+    updated: datetime
+
+
+def _member_packument(member: Repository, *, name: str, abbreviated: bool) -> Packument | None:
+    if member.kind == Repository.Kind.PROXY:
+        layout = npm_proxy_packument(repository=member, name=name)
+        tag = "a" if abbreviated else "f"
+        part = proxied.layout_part(layout.content, abbreviated=abbreviated)
+        return Packument(
+            body=lambda: part,
+            content_type=metadata.MIME_NPM_ABBREVIATED if abbreviated else metadata.MIME_JSON,
+            etag=f"{layout.etag}{tag}",
+            updated=layout.updated,
+        )
+    key = abbreviated_key(name=name) if abbreviated else packument_key(name=name)
+    document = document_get(repository=member, key=key)
+    if document is None:
+        return None
+    content = bytes(document.content)
+    return Packument(
+        body=lambda: content,
+        content_type=document.content_type,
+        etag=document.etag,
+        updated=document.updated,
+    )
+
+
+def _merged(found: list[Packument]) -> Packument:
+    if len(found) == 1:
+        return found[0]
+    return Packument(
+        body=lambda: proxied.merged_body([packument.body() for packument in found]),
+        content_type=found[0].content_type,
+        etag=document_etag(" ".join(packument.etag for packument in found).encode()),
+        updated=max(packument.updated for packument in found),
+    )
+
+
+def npm_packument_read(
+    *, repository: Repository, principal: Principal, name: str, abbreviated: bool
+) -> Packument:
+    """Return the packument of ``name`` that ``repository`` serves to ``principal``.
+
+    A member whose upstream fails is left out while another member has the package (and the
+    failure logged); a package no member has is a 404, or the upstream's 502/504 when an
+    upstream that might have it failed.
+
+    Raises:
+        PackageUnknown: no member has the package.
+        UpstreamUnavailable, UpstreamTimeout: an upstream failed and no member has it.
+    """
+    found: list[Packument] = []
+    errors: list[RegistryError] = []
+    for member in repository_read_sources(repository=repository, principal=principal, package=name):
+        try:
+            packument = _member_packument(member, name=name, abbreviated=abbreviated)
+        except NotFound:
+            continue
+        except UpstreamUnavailable as error:
+            errors.append(error)
+            continue
+        if packument is not None:
+            found.append(packument)
+    if not found:
+        raise errors[0] if errors else PackageUnknown("Not found")
+    for failure in errors:
+        logger.warning("%s: %s left out of %s's packument", repository.name, failure.message, name)
+    return _merged(found)
+
+
+def npm_packument_json(packument: Packument, *, base_url: str) -> dict[str, Any]:
+    """Return a packument as JSON with its tarball URLs under ``base_url``."""
+    base = json.dumps(base_url.rstrip("/"))[1:-1].encode()
+    return json.loads(packument.body().replace(TARBALL_BASE_PLACEHOLDER_JSON, base))
+
+
+def npm_tarball_source(
+    *, repository: Repository, principal: Principal, name: str, filename: str
+) -> tuple[Repository, Asset | None]:
+    """Return the member serving tarball ``filename`` of ``name``, with its file if stored.
+
+    A proxy member that has not cached it yet is returned with None when its upstream lists
+    the tarball.
+
+    Raises:
+        AssetUnknown: no member has it.
+        UpstreamUnavailable, UpstreamTimeout: an upstream failed and no member has it.
+    """
+    path = f"{name}/-/{filename}"
+    errors: list[RegistryError] = []
+    for member in repository_read_sources(repository=repository, principal=principal, package=name):
+        asset = asset_find(repository=member, path=path)
+        if asset is not None:
+            return member, asset
+        if member.kind != Repository.Kind.PROXY:
+            continue
+        try:
+            if npm_proxy_has_tarball(repository=member, name=name, filename=filename):
+                return member, None
+        except NotFound:
+            continue
+        except UpstreamUnavailable as error:
+            errors.append(error)
+    if errors:
+        raise errors[0]
+    raise AssetUnknown(f"{path} not found")
