@@ -5,15 +5,16 @@ whose access log tells what the proxy fetched.
 """
 
 import hashlib
+import io
 import os
 
 import pytest
+from django.core.management import call_command
 
 from access.models import Role
 from access.services import role_grant
 from formats.maven.metadata import parse_metadata
 from formats.models import Asset, Package, ProxyEntry, Repository, RepositoryMember, Version
-from formats.proxy.invalidation import proxy_invalidate
 from storage.models import Blob
 from tests.factories import RepositoryFactory
 from tests.formats.maven.conftest import basic, pom
@@ -382,14 +383,18 @@ def test_a_group_answers_502_only_when_no_member_has_the_file(client, hosted, de
     assert _body(here) == b"PK"
 
 
-def test_invalidating_a_coordinate_makes_its_metadata_revalidate(client, upstream, proxy, reader):
+def test_proxy_invalidate_of_a_coordinate_makes_its_metadata_revalidate(
+    client, upstream, proxy, reader
+):
     write_metadata(upstream.files, G, A, ["1.0"], stamp="20261101000000")
     write_metadata(upstream.files, "org.other", "lib", ["1.0"], stamp="20261101000000")
     tool, other = f"{TOOL}/maven-metadata.xml", "org/other/lib/maven-metadata.xml"
     for path in (tool, other):
         assert _get(client, reader, "central", path).status_code == 200
 
-    assert proxy_invalidate(repository=proxy, package=f"{G}:{A}") == 1
+    out = io.StringIO()
+    call_command("proxy_invalidate", "central", f"{G}:{A}", stdout=out)
+    assert out.getvalue() == "central: 1 cached entries due for revalidation\n"
     for path in (tool, other):
         assert _get(client, reader, "central", path).status_code == 200
 
