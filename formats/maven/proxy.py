@@ -24,21 +24,19 @@ from formats.plugin import (
     Asset,
     Document,
     Repository,
+    UpstreamMissing,
     UpstreamUnavailable,
     blob_response,
     package_ensure,
     proxy_asset,
     proxy_document,
     proxy_file,
-    upstream_open,
     version_ensure,
 )
 
 logger = logging.getLogger(__name__)
 # The upstream checksum a release file is verified with, strongest first.
 VERIFIED_WITH = ("sha256", "sha1")
-MAX_CHECKSUM_SIZE = 1024
-MISSING_STATUSES = (404, 410)
 
 
 def _url(repository: Repository, path: str) -> str:
@@ -55,24 +53,27 @@ def _mutable(mpath: MavenPath) -> bool:
     return mpath.version is not None and is_snapshot(mpath.version)
 
 
-def _declared_digest(repository: Repository, path: str) -> dict[str, str]:
-    """Return what the upstream's checksum file of ``path`` says, or {} when it has none.
+def _declared_digest(repository: Repository, mpath: MavenPath) -> dict[str, str]:
+    """Return what the upstream's checksum file of ``mpath`` says, or {} when it has none.
+
+    The checksum files go through the metadata cache: fetched once for concurrent requests, and
+    an upstream without them (or without the file) is not asked again within ``negative_ttl``.
 
     Raises:
-        UpstreamUnavailable: the upstream failed, or answered neither the file nor a 404.
+        UpstreamUnavailable, UpstreamTimeout: the upstream failed and nothing is cached.
     """
+    path = mpath.target_path
     for algorithm in VERIFIED_WITH:
-        url = _url(repository, f"{path}.{algorithm}")
-        response = upstream_open(repository=repository, url=url)
-        if response.status in MISSING_STATUSES:
-            response.close()
-            continue
-        if response.status != 200:
-            response.close()
-            raise UpstreamUnavailable(f"upstream {url} answered HTTP {response.status}")
+        key = f"{path}.{algorithm}"
+        url = _url(repository, key)
         try:
-            raw = response.read(MAX_CHECKSUM_SIZE)
-            return {algorithm: parse_checksum_file(raw=raw, algorithm=algorithm)}
+            document = proxy_document(
+                repository=repository, key=key, url=url, package=_package(mpath)
+            )
+        except UpstreamMissing:
+            continue
+        try:
+            return {algorithm: parse_checksum_file(raw=document.content, algorithm=algorithm)}
         except ChecksumMismatch as error:
             logger.warning("ignoring %s: %s", url, error.message)
     return {}
@@ -106,7 +107,7 @@ def _file_arguments(repository: Repository, mpath: MavenPath) -> dict:
         "repository": repository,
         "path": path,
         "url": _url(repository, path),
-        "expected": None if mutable else _declared_digest(repository, path),
+        "expected": None if mutable else _declared_digest(repository, mpath),
         "media_type": media_type_for(extension=mpath.extension or ""),
         "package": _package(mpath),
         "mutable": mutable,

@@ -266,6 +266,7 @@ def test_twenty_concurrent_cold_requests_cause_one_upstream_fetch(
 
     assert answers == [(200, content)] * 20
     assert _nginx_gets(static_upstream, PUB) == ["200"]
+    assert _nginx_gets(static_upstream, f"{PUB}.sha1") == ["200"]  # what it was verified with
 
 
 def test_metadata_is_revalidated_with_a_304_after_its_ttl(

@@ -168,7 +168,9 @@ def test_upstream_404s_are_remembered(client, upstream, proxy, reader):
     answers = [_get(client, reader, "central", path).status_code for _ in range(2)]
 
     assert answers == [404, 404]
-    assert _requests(upstream, path) == ["404"]
+    # Neither the file nor the checksums it would be verified with are asked for again.
+    for asked in (path, f"{path}.sha256", f"{path}.sha1"):
+        assert _requests(upstream, asked) == ["404"], asked
 
 
 def test_snapshot_files_are_revalidated_after_the_ttl(client, upstream, proxy, reader):
