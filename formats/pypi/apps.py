@@ -16,6 +16,7 @@ class PypiConfig(FormatConfig):
     label = "pypi"
     format_name = "pypi"
     protocol_urls = "formats.pypi.protocol.urls"
+    kinds = ("hosted", "proxy", "group")
 
     def render_error(self, request: HttpRequest, error: RegistryError) -> HttpResponse:
         """Answer as warehouse does: twine prints the reason phrase as the error."""

@@ -26,6 +26,9 @@ MIME_JSON = "application/json"
 
 # PEP 700 is API version 1.1; the HTML pages carry the same number (PEP 629).
 SIMPLE_API_VERSION = "1.1"
+# A page whose sizes are not all known (proxied from HTML) cannot claim PEP 700.
+SIMPLE_API_VERSION_WITHOUT_SIZES = "1.0"
+HASH_PREFERENCE = ("sha256", "sha384", "sha512", "sha1", "md5")
 
 
 class SimpleFile(TypedDict):
@@ -34,10 +37,11 @@ class SimpleFile(TypedDict):
     Keys:
         filename: The distribution filename.
         url: Where the file is downloaded from (absolute, or relative to the page).
-        hashes: Hex digests by hashlib name; ``sha256`` is required.
+        hashes: Hex digests by hashlib name (a proxied upstream may give another than sha256,
+            or none).
         version: The normalized version of the release the file belongs to.
-        size: Size in bytes.
-        upload_time: When it was uploaded, timezone-aware.
+        size: Size in bytes (a proxied HTML page does not tell it).
+        upload_time: When it was uploaded, timezone-aware (unknown for some upstreams).
         requires_python: The release's ``Requires-Python``, if any.
         yanked: ``False``, ``True`` or the yank reason (PEP 592).
         core_metadata_sha256: sha256 of the ``<url>.metadata`` file when it is served (PEP 658).
@@ -47,8 +51,8 @@ class SimpleFile(TypedDict):
     url: str
     hashes: Mapping[str, str]
     version: str
-    size: int
-    upload_time: datetime
+    size: NotRequired[int]
+    upload_time: NotRequired[datetime]
     requires_python: NotRequired[str | None]
     yanked: NotRequired[bool | str]
     core_metadata_sha256: NotRequired[str | None]
@@ -141,7 +145,9 @@ def render_simple_project_html(*, name: str, files: Iterable[SimpleFile]) -> byt
     """
     body = []
     for file in _sorted_files(files):
-        href = f"{file['url']}#sha256={file['hashes']['sha256']}"
+        hashes = file["hashes"]
+        algorithm = next((name for name in HASH_PREFERENCE if hashes.get(name)), None)
+        href = f"{file['url']}#{algorithm}={hashes[algorithm]}" if algorithm else file["url"]
         attributes = [f'href="{html.escape(href)}"']
         if requires_python := file.get("requires_python"):
             # Specifiers contain "<" and ">", which must be escaped inside attributes.
@@ -175,24 +181,27 @@ def render_simple_project_json(*, name: str, files: Iterable[SimpleFile]) -> byt
         core_metadata: dict[str, str] | bool = (
             {"sha256": metadata_sha256} if metadata_sha256 else False
         )
-        documents.append(
-            {
-                "filename": file["filename"],
-                "url": file["url"],
-                "hashes": dict(file["hashes"]),
-                "requires-python": file.get("requires_python") or None,
-                "size": file["size"],
-                "upload-time": _utc(file["upload_time"]).isoformat() + "Z",
-                "yanked": _yanked(file),
-                "core-metadata": core_metadata,
-                # PEP 714: never emit "dist-info-metadata" (pip 22.3-23.1 crash on it); this
-                # misspelt key is the one PyPI emitted, and those pip versions ignore it.
-                "data-dist-info-metadata": core_metadata,
-            }
-        )
+        entry: dict[str, object] = {
+            "filename": file["filename"],
+            "url": file["url"],
+            "hashes": dict(file["hashes"]),
+            "requires-python": file.get("requires_python") or None,
+        }
+        if "size" in file:
+            entry["size"] = file["size"]
+        if "upload_time" in file:
+            entry["upload-time"] = _utc(file["upload_time"]).isoformat() + "Z"
+        entry["yanked"] = _yanked(file)
+        entry["core-metadata"] = core_metadata
+        # PEP 714: never emit "dist-info-metadata" (pip 22.3-23.1 crash on it); this
+        # misspelt key is the one PyPI emitted, and those pip versions ignore it.
+        entry["data-dist-info-metadata"] = core_metadata
+        documents.append(entry)
     versions = sorted({file["version"] for file in ordered}, key=Version)
+    sized = all("size" in file for file in ordered)
+    api_version = SIMPLE_API_VERSION if sized else SIMPLE_API_VERSION_WITHOUT_SIZES
     document = {
-        "meta": {"api-version": SIMPLE_API_VERSION},
+        "meta": {"api-version": api_version},
         "name": canonicalize_name(name),
         "versions": versions,
         "files": documents,

@@ -24,9 +24,10 @@ from django.utils.cache import patch_vary_headers
 from formats.plugin import (
     DELETE,
     READ,
-    WRITE,
     Document,
+    Principal,
     ProtocolView,
+    Repository,
     blob_response,
     body_length_check,
     disk_full_errors,
@@ -44,6 +45,11 @@ from formats.pypi.renderers import (
 )
 from formats.pypi.selectors import pypi_file_get, pypi_project_json, pypi_simple_document
 from formats.pypi.services import PACKAGES_PREFIX, pypi_file_delete, pypi_file_upload
+from formats.pypi.sources import (
+    pypi_sources_file,
+    pypi_sources_json_repository,
+    pypi_sources_simple_document,
+)
 
 FORM_FIELD_CONTENT = "content"
 
@@ -63,13 +69,31 @@ class PypiView(ProtocolView):
             raise ProjectUnknown(f"Project {project[:100]!r} not found.")
         return normalize_project_name(project)
 
+    def simple_document(
+        self, principal: Principal, project: str | None, representation: str
+    ) -> Document:
+        """A hosted repository's stored page; a proxy's or group's rendered from its sources."""
+        if self.repository.kind == Repository.Kind.HOSTED:
+            return pypi_simple_document(
+                repository=self.repository, project=project, representation=representation
+            )
+        return pypi_sources_simple_document(
+            repository=self.repository,
+            principal=principal,
+            project=project,
+            representation=representation,
+        )
+
 
 class UploadView(PypiView):
-    """``POST /repository/<repo>/``: the legacy upload API (multipart, ``:action=file_upload``)."""
+    """``POST /repository/<repo>/``: the legacy upload API (multipart, ``:action=file_upload``).
+
+    A group's uploads land in its deploy target; proxies and groups without one answer 405.
+    """
 
     def post(self, request: HttpRequest) -> HttpResponse:
         """Store the uploaded distribution; errors go in the reason phrase, as twine shows them."""
-        principal = self.require(WRITE)
+        principal = self.require_write()
         limit = settings.REGISTRY_MAX_UPLOAD_SIZE
         body_length_check(request, limit=limit, message=f"Upload larger than {limit} bytes.")
         try:
@@ -145,14 +169,11 @@ class SimpleIndexView(PypiView):
 
     def get(self, request: HttpRequest) -> HttpResponseBase:
         """Serve the stored root page in the representation the Accept header asks for."""
-        self.require(READ)
+        principal = self.require(READ)
         if not request.path.endswith("/"):
             return HttpResponsePermanentRedirect(self.repository_url("simple/"))
         return _simple_response(
-            request,
-            lambda representation: pypi_simple_document(
-                repository=self.repository, project=None, representation=representation
-            ),
+            request, lambda representation: self.simple_document(principal, None, representation)
         )
 
 
@@ -161,15 +182,13 @@ class SimpleProjectView(PypiView):
 
     def get(self, request: HttpRequest, project: str) -> HttpResponseBase:
         """Serve the stored project page; other spellings of the name redirect (PEP 503)."""
-        self.require(READ)
+        principal = self.require(READ)
         normalized = self.normalized(project)
         if project != normalized or not request.path.endswith("/"):
             return HttpResponsePermanentRedirect(self.repository_url(f"simple/{normalized}/"))
         return _simple_response(
             request,
-            lambda representation: pypi_simple_document(
-                repository=self.repository, project=normalized, representation=representation
-            ),
+            lambda representation: self.simple_document(principal, normalized, representation),
         )
 
 
@@ -177,16 +196,23 @@ class FileView(PypiView):
     """``/repository/<repo>/packages/<project>/<version>/<file>`` and its ``.metadata``."""
 
     def get(self, request: HttpRequest, path: str) -> HttpResponseBase:
-        """Download a distribution or its core metadata file (Range, ETag, HEAD)."""
-        self.require(READ)
-        asset = pypi_file_get(
-            repository=self.repository, path=validate_path(PACKAGES_PREFIX + path)
-        )
+        """Download a distribution or its core metadata file (Range, ETag, HEAD).
+
+        A proxy fetches a file its cached page lists on first read; a group serves it from the
+        first member that has it.
+        """
+        principal = self.require(READ)
+        path = validate_path(PACKAGES_PREFIX + path)
+        if self.repository.kind != Repository.Kind.HOSTED:
+            return pypi_sources_file(
+                request, repository=self.repository, principal=principal, path=path
+            )
+        asset = pypi_file_get(repository=self.repository, path=path)
         return blob_response(request, asset.blob, content_type=asset.media_type)
 
     def delete(self, request: HttpRequest, path: str) -> HttpResponse:
         """Delete a distribution file; the release goes with its last file."""
-        principal = self.require(DELETE)
+        principal = self.require_write(DELETE)
         pypi_file_delete(
             repository=self.repository,
             path=validate_path(PACKAGES_PREFIX + path),
@@ -199,14 +225,22 @@ class ProjectJsonView(PypiView):
     """``/repository/<repo>/pypi/<project>[/<version>]/json``: PyPI's JSON API."""
 
     def get(self, request: HttpRequest, project: str, version: str | None = None) -> HttpResponse:
-        """Describe a project (with all releases) or one release, with absolute file URLs."""
-        self.require(READ)
+        """Describe a project (with all releases) or one release, with absolute file URLs.
+
+        A proxy describes the releases it has cached files of; a group, its first source's.
+        """
+        principal = self.require(READ)
         normalized = self.normalized(project)
         if project != normalized:
             tail = f"{version}/json" if version else "json"
             return HttpResponsePermanentRedirect(self.repository_url(f"pypi/{normalized}/{tail}"))
+        source = self.repository
+        if source.kind == Repository.Kind.GROUP:
+            source = pypi_sources_json_repository(
+                repository=source, principal=principal, project=normalized
+            )
         body = pypi_project_json(
-            repository=self.repository,
+            repository=source,
             project=normalized,
             version=version,
             base_url=request.build_absolute_uri(self.repository_url()),
