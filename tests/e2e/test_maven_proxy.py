@@ -60,7 +60,7 @@ def _consumer(parent: Path, url: str, *dependencies: str) -> Path:
 
 def _nginx_gets(nginx: StaticNginx, path: str) -> list[str]:
     """The statuses nginx answered requests for ``path`` with, in order."""
-    lines = (nginx.root / "access.log").read_text().splitlines()
+    lines = nginx.access_lines()
     return [line.split('" ')[1].split()[0] for line in lines if f" /{path} HTTP" in line]
 
 
@@ -189,11 +189,7 @@ def test_mvn_deploys_through_the_group_and_resolves_everything_from_its_url_even
     assert cached.blob_id == hashlib.sha256(served).hexdigest()
     assert cached.version.package.name == "org.nginx:pub"
     assert Asset.objects.filter(repository__name="upstream-central").exists()
-    assert not [
-        line
-        for line in (static_upstream.root / "access.log").read_text().splitlines()
-        if "com/example/private" in line
-    ]
+    assert not [line for line in static_upstream.access_lines() if "com/example/private" in line]
 
     # Both upstreams go down and every metadata TTL runs out: a fresh build still resolves.
     static_upstream.stop()

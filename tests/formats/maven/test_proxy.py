@@ -44,7 +44,7 @@ def upstream(tmp_path):
 
 
 def _log(nginx) -> list[str]:
-    return (nginx.root / "access.log").read_text().splitlines()
+    return nginx.access_lines()
 
 
 def _requests(nginx, path: str) -> list[str]:
