@@ -14,6 +14,7 @@ from formats.services import asset_put
 from storage.backends import blob_backend
 from storage.fsck import blob_fsck
 from storage.models import Blob
+from storage.progress import Progress
 from storage.services import blob_ingest_bytes
 from tests.factories import RepositoryFactory
 from tests.helpers import body_of
@@ -128,15 +129,17 @@ def test_the_command_refuses_a_sample_out_of_range():
         call_command("fsck", "--sample", "150")
 
 
-def test_the_task_reports_counts():
-    from storage.tasks import blob_fsck_task
+def test_the_progress_bar_draws_on_a_terminal_only():
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
 
-    blob_ingest_bytes(content=b"fine")
-    assert blob_fsck_task.delay(sample=100).get() == {
-        "blobs": 1,
-        "hashed": 1,
-        "missing": 0,
-        "corrupt": 0,
-        "orphans": 0,
-        "removed": 0,
-    }
+    terminal, log = Terminal(), io.StringIO()
+    for stream in (terminal, log):
+        bar = Progress("fsck blobs", 4, stream=stream, interval=0)
+        bar.advance(2)
+        bar.advance(2)
+        bar.close()
+    assert terminal.getvalue().endswith("\rfsck blobs [" + "#" * 30 + "] 4/4 100.0%\n")
+    assert "2/4  50.0%" in terminal.getvalue()
+    assert log.getvalue() == ""
