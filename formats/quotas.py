@@ -170,24 +170,31 @@ def store_usage(*, repositories: QuerySet[Repository] | None = None) -> StoreUsa
     )
 
 
-def repository_quota_check(*, repository: Repository, blob: Blob) -> None:
+def repository_quota_check(
+    *, repository: Repository, blob: Blob, replacing: Asset | None = None
+) -> None:
     """Refuse to let ``repository`` hold ``blob`` when that would take it past its quota.
 
     Call it in the transaction that writes the row referring to ``blob`` (after
     ``blob_hold``): the repository's row stays locked until the commit, so concurrent writes
     to a repository with a quota are counted one after the other. Bytes it already holds
-    cost nothing.
+    cost nothing; ``replacing`` (a redeployed file) no longer counts.
 
     Raises:
         QuotaExceeded: holding ``blob`` would exceed the quota (413, naming it).
     """
     if repository.quota_bytes is None:
         return
-    locked = Repository.objects.select_for_update().filter(pk=repository.pk)
+    # NO KEY UPDATE: writers that already inserted rows referring to the repository (a new
+    # package: FOR KEY SHARE) still queue here one by one instead of deadlocking.
+    locked = Repository.objects.select_for_update(no_key=True).filter(pk=repository.pk)
     quota = locked.values_list("quota_bytes", flat=True).first()
     if quota is None:
         return
-    held = Blob.objects.filter(_held(_sources(), repository=repository))
+    sources = _sources()
+    if replacing is not None:
+        sources[0] = (Asset.objects.exclude(pk=replacing.pk), "repository")
+    held = Blob.objects.filter(_held(sources, repository=repository))
     if held.filter(pk=blob.pk).exists():
         return
     used = _bytes(held)

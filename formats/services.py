@@ -318,11 +318,11 @@ def asset_put(
     """
     with transaction.atomic():
         blob_hold(blob=blob)
-        repository_quota_check(repository=repository, blob=blob)
         existing = Asset.objects.select_for_update().filter(repository=repository, path=path)
         asset = existing.first()
         if asset is not None and not repository.allow_redeploy:
             raise AssetExists(f"{path} already exists", path=path)
+        repository_quota_check(repository=repository, blob=blob, replacing=asset)
         fields = {
             "blob": blob,
             "media_type": media_type,

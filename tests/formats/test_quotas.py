@@ -114,3 +114,10 @@ def test_setquota_and_usage_commands():
     assert lines[1].split() == ["team", "2048", "2048", "2048", "0", "0", "-"]
     assert lines[-1].startswith("total: logical 2048, physical 2048")
     assert Blob.objects.count() == 1
+
+
+def test_a_redeployed_file_no_longer_counts():
+    repository = RepositoryFactory(name="snapshots", quota_bytes=1000, allow_redeploy=True)
+    _put(repository, "build.jar", os.urandom(700))
+    _put(repository, "build.jar", os.urandom(700))  # replaces the first: 700 held, not 1400
+    assert repository_usage(repository=repository).physical == 700
