@@ -44,12 +44,14 @@ def parse_size(text: str) -> int | None:
 
 def format_size(size: int) -> str:
     """``1536`` -> ``1.5 KiB``: binary units, as ``parse_size`` reads them."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+    if size < 1024:
+        return f"{size} B"
+    value = size / 1024
+    for unit in ("KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
         value /= 1024
-    raise AssertionError("unreachable")
+    return f"{value:.1f} TiB"
 
 
 @dataclass(frozen=True)

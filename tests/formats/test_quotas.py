@@ -44,11 +44,12 @@ def test_parse_size_refuses_what_is_not_a_size(text):
 
 
 def test_format_size():
-    assert [format_size(n) for n in (0, 1023, 1536, 5 * KIB**3)] == [
+    assert [format_size(n) for n in (0, 1023, 1536, 5 * KIB**3, 3 * KIB**5)] == [
         "0 B",
         "1023 B",
         "1.5 KiB",
         "5.0 GiB",
+        "3072.0 TiB",
     ]
 
 
