@@ -180,3 +180,29 @@ def test_skopeo_copy_past_the_quota_is_refused_naming_it(
         sum(link.blob.size for link in OciBlobLink.objects.filter(package__repository=repository))
         <= QUOTA
     )
+
+
+def test_parallel_uploads_never_exceed_the_quota_together(
+    live_registry, make_user, make_token, tmp_path
+):
+    repository = _capped("capped-race", "raw")
+    user = make_user(repository, Role.WRITE)
+    credentials = f"{user.username}:{make_token(user)}"
+    curl = require_client("curl")
+    uploads = []
+    for index in range(6):
+        file = tmp_path / f"part{index}.bin"
+        file.write_bytes(os.urandom(QUOTA * 3 // 4))  # room for one of them
+        url = f"{live_registry.url}/repository/capped-race/part{index}.bin"
+        uploads.append(
+            subprocess.Popen(
+                [curl, "-sS", "-o", "/dev/null", "-u", credentials, "-T", str(file)]
+                + ["-w", "%{http_code}", url],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
+    statuses = sorted(upload.communicate(timeout=120)[0] for upload in uploads)
+
+    assert statuses == ["201", "413", "413", "413", "413", "413"]
+    assert Asset.objects.filter(repository=repository).count() == 1
