@@ -7,6 +7,7 @@ from formats.api import (
     AssetViewSet,
     PackageViewSet,
     RepositoryViewSet,
+    StorageUsageView,
     TagEventViewSet,
     TagViewSet,
     VersionViewSet,
@@ -22,6 +23,7 @@ router.register("tag-events", TagEventViewSet, basename="tag-event")
 router.register("tokens", ApiTokenViewSet, basename="token")
 
 urlpatterns = [
+    path("v1/storage-usage/", StorageUsageView.as_view(), name="storage-usage"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
 ]
