@@ -77,6 +77,7 @@ from formats.services import (
     tag_set,
     version_create,
     version_delete,
+    version_deprecate,
     version_ensure,
 )
 from registry_project.db import quoted
@@ -217,6 +218,7 @@ __all__ = [
     "validate_path",
     "version_create",
     "version_delete",
+    "version_deprecate",
     "version_ensure",
     "version_get",
 ]
