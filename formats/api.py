@@ -199,8 +199,18 @@ class VersionSerializer(serializers.ModelSerializer):
             "yanked",
             "yanked_reason",
             "deprecated",
+            "download_count",
+            "last_downloaded",
         ]
-        read_only_fields = ["package", "version", "metadata", "published_at", "published_by"]
+        read_only_fields = [
+            "package",
+            "version",
+            "metadata",
+            "published_at",
+            "published_by",
+            "download_count",
+            "last_downloaded",
+        ]
 
 
 class AssetSerializer(serializers.ModelSerializer):
@@ -222,6 +232,8 @@ class AssetSerializer(serializers.ModelSerializer):
             "size",
             "metadata",
             "created",
+            "download_count",
+            "last_downloaded",
         ]
 
 

@@ -31,8 +31,8 @@ from formats.plugin import (
     WRITE,
     ProtocolView,
     Repository,
+    asset_response,
     blob_checksums,
-    blob_response,
     document_response,
     request_json_body,
     request_stream,
@@ -88,7 +88,7 @@ class MavenRepositoryView(ProtocolView):
         if mpath.checksum is not None:
             blob = blob_checksums(blob=asset.blob)
             return _checksum_response(request, getattr(blob, mpath.checksum))
-        return blob_response(request, asset.blob, content_type=asset.media_type)
+        return asset_response(request, asset)
 
     def _metadata(
         self, request: HttpRequest, *, sources: list[Repository], mpath: MavenPath
