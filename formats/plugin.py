@@ -206,6 +206,7 @@ __all__ = [
     "repository_members",
     "repository_path",
     "repository_read_order",
+    "repository_read_sources",
     "request_json_body",
     "request_stream",
     "require",
