@@ -160,6 +160,10 @@ def test_filters_by_user_repository_and_time(api, root):
     assert {event["repository"] for event in _events(api, since=since)} == {"a", "b"}
     until = (timezone.now() - timedelta(days=2)).isoformat()
     assert [event["id"] for event in _events(api, until=until)] == [old.pk]
+    # Any offset is read as the time it names; nonsense is the client's error.
+    assert _events(api, since="0346-06-20T03:18:37-19:26", until=until) == _events(api, until=until)
+    for bad in ("yesterday", "0001-01-01T00:00:00+23:00"):
+        assert api.get("/api/v1/audit-events/", {"since": bad}).status_code == 400
 
 
 def test_only_admins_with_an_unrestricted_credential_read_it(root):
