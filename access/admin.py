@@ -1,11 +1,14 @@
 """Admin console pages for roles and tokens; a token secret is shown once, at creation."""
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from access.models import ApiToken, RepositoryRole, generate_token_secret, hash_token
-from access.services import token_revoke
+from access.services import role_recorded, role_revoke, token_revoke
+from audit.models import Action
+from audit.services import audit_record
 
 
 @admin.register(RepositoryRole)
@@ -13,6 +16,18 @@ class RepositoryRoleAdmin(admin.ModelAdmin):
     list_display = ["repository", "user", "group", "role"]
     list_filter = ["role", "repository"]
     autocomplete_fields = ["user", "group", "repository"]
+
+    def save_model(self, request: HttpRequest, obj: RepositoryRole, form, change: bool) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            role_recorded(binding=obj, action=Action.ROLE_GRANT)
+
+    def delete_model(self, request: HttpRequest, obj: RepositoryRole) -> None:
+        role_revoke(binding=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[RepositoryRole]) -> None:
+        for binding in queryset:
+            role_revoke(binding=binding)
 
 
 @admin.register(ApiToken)
@@ -49,7 +64,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
             obj.token_hash = hash_token(secret)
             obj.token_prefix = secret[:10]
             messages.warning(request, f"New token (copy it now, it is not shown again): {secret}")
-        super().save_model(request, obj, form, change)
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if not change:
+                details = {"token_id": obj.pk, "owner": obj.user.username, "name": obj.name}
+                audit_record(Action.TOKEN_CREATE, details=details)
 
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:

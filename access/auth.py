@@ -19,6 +19,7 @@ from django.utils import timezone
 from access.errors import AuthenticationFailed
 from access.models import TOKEN_PREFIX, ApiToken, hash_token
 from access.selectors import token_by_hash
+from audit.context import audit_actor_set
 
 # What a session cookie may authenticate (RFC 9110 9.2.1: methods that change nothing).
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -115,5 +116,6 @@ def authenticate(request: HttpRequest) -> Principal:
         else:
             principal = ANONYMOUS
     vars(request)[_PRINCIPAL_ATTRIBUTE] = principal
+    audit_actor_set(user=principal.user, token_id=principal.token.pk if principal.token else None)
     request.user = principal.user
     return principal

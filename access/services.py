@@ -25,6 +25,8 @@ from django.utils import timezone
 from access.auth import Principal
 from access.models import ApiToken, RepositoryRole, Role, generate_token_secret, hash_token
 from access.permissions import is_restricted
+from audit.models import Action
+from audit.services import audit_record
 from formats.models.repository import Repository
 from registry_project.errors import AuthenticationRequired, BadRequest, PermissionDenied
 
@@ -82,6 +84,17 @@ def _token_insert(
     )
     if repositories:
         token.repositories.set(repositories)
+    audit_record(
+        Action.TOKEN_CREATE,
+        details={
+            "token_id": token.pk,
+            "owner": user.username,
+            "name": name,
+            "read_only": read_only,
+            "repositories": [repository.name for repository in repositories],
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+    )
     return IssuedToken(token=token, secret=secret)
 
 
@@ -145,9 +158,13 @@ def token_create_for(
 
 def token_revoke(*, token: ApiToken) -> ApiToken:
     """Revoke ``token``; it stops working at once and stays listed for audit."""
-    if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+    with transaction.atomic():
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            audit_record(
+                Action.TOKEN_REVOKE, details={"token_id": token.pk, "owner": token.user.username}
+            )
     return token
 
 
@@ -185,7 +202,26 @@ def role_grant(
     group: Group | None = None,
 ) -> RepositoryRole:
     """Give a user or a group ``role`` on ``repository``, replacing the role it had there."""
-    binding, _ = RepositoryRole.objects.update_or_create(
-        repository=repository, user=user, group=group, defaults={"role": role}
-    )
+    with transaction.atomic():
+        binding, _ = RepositoryRole.objects.update_or_create(
+            repository=repository, user=user, group=group, defaults={"role": role}
+        )
+        role_recorded(binding=binding, action=Action.ROLE_GRANT)
     return binding
+
+
+def role_revoke(*, binding: RepositoryRole) -> None:
+    """Take a user's or a group's role on a repository away."""
+    with transaction.atomic():
+        role_recorded(binding=binding, action=Action.ROLE_REVOKE)
+        binding.delete()
+
+
+def role_recorded(*, binding: RepositoryRole, action: str) -> None:
+    """Record a grant or revocation (the admin console's edits save the row themselves)."""
+    holder = {"user": binding.user.username} if binding.user else {"group": str(binding.group)}
+    audit_record(
+        action,
+        repository=binding.repository.name,
+        details={**holder, "role": Role(binding.role).label},
+    )

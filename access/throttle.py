@@ -22,6 +22,8 @@ from django.utils import timezone
 
 from access.errors import TooManyAttempts
 from access.models import SignInThrottle
+from audit.models import Action
+from audit.services import audit_record
 from registry_project.db import quoted, rows_list, select_columns
 
 HEADER_FORWARDED_FOR = "HTTP_X_FORWARDED_FOR"
@@ -78,12 +80,15 @@ def sign_in_allowed(*, username: str, address: str) -> None:
 
 
 def sign_in_failure_record(*, username: str, address: str) -> None:
-    """Count a wrong password against the user name and the address; lock a key at its limit."""
+    """Count a wrong password against the user name and the address; lock a key at its limit.
+
+    The failure is in the audit log, with the name tried and the address."""
     now = timezone.now()
     window = timedelta(seconds=settings.SIGN_IN_FAILURE_WINDOW_SECONDS)
     lockout = timedelta(seconds=settings.SIGN_IN_LOCKOUT_SECONDS)
     limits = _limits(username=username, address=address)
     with transaction.atomic():
+        audit_record(Action.LOGIN_FAILED, username=username[:150], address=address)
         # Our own keys stay: a stale row of ours simply starts a new window below.
         SignInThrottle.objects.filter(expires__lt=now).exclude(key__in=list(limits)).delete()
         # Keys in a fixed order, so two failures of the same user from two addresses cannot

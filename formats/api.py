@@ -224,8 +224,18 @@ class VersionSerializer(serializers.ModelSerializer):
             "yanked",
             "yanked_reason",
             "deprecated",
+            "download_count",
+            "last_downloaded",
         ]
-        read_only_fields = ["package", "version", "metadata", "published_at", "published_by"]
+        read_only_fields = [
+            "package",
+            "version",
+            "metadata",
+            "published_at",
+            "published_by",
+            "download_count",
+            "last_downloaded",
+        ]
 
 
 class AssetSerializer(serializers.ModelSerializer):
@@ -247,6 +257,8 @@ class AssetSerializer(serializers.ModelSerializer):
             "size",
             "metadata",
             "created",
+            "download_count",
+            "last_downloaded",
         ]
 
 

@@ -20,6 +20,7 @@ from access.permissions import (
 )
 from access.services import IssuedToken, token_create, token_create_for, token_revoke_for
 from formats.base import FormatConfig, VersionDetails, plain_text_error
+from formats.downloads import asset_response
 from formats.errors import (
     AssetExists,
     AssetUnknown,
@@ -78,6 +79,7 @@ from formats.services import (
     tag_set,
     version_create,
     version_delete,
+    version_deprecate,
     version_ensure,
 )
 from registry_project.db import quoted
@@ -171,6 +173,7 @@ __all__ = [
     "asset_find",
     "asset_get",
     "asset_put",
+    "asset_response",
     "authenticate",
     "blob_checksums",
     "blob_hold",
@@ -220,6 +223,7 @@ __all__ = [
     "validate_path",
     "version_create",
     "version_delete",
+    "version_deprecate",
     "version_ensure",
     "version_get",
 ]

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from access.models import Role
 from access.services import role_grant
+from audit.models import Action
+from audit.services import audit_record
 from formats.base import format_config
 from formats.errors import (
     AssetExists,
@@ -78,6 +80,11 @@ def repository_create(
     _kind_checked(repository)
     with transaction.atomic():
         repository.save()
+        audit_record(
+            Action.REPOSITORY_CREATE,
+            repository=repository.name,
+            details={"format": repository.format, "kind": repository.kind},
+        )
         if members:
             repository_members_set(repository=repository, members=members)
         if deploy_to is not None:
@@ -204,6 +211,12 @@ def repository_update(*, repository: Repository, changes: dict[str, object]) -> 
         repository.full_clean()
         _kind_checked(repository)
         repository.save()
+        # Field names only: a value may be a secret (upstream_password).
+        audit_record(
+            Action.REPOSITORY_UPDATE,
+            repository=repository.name,
+            details={"fields": sorted(changes)},
+        )
     if "upstream_url" in changes and repository.kind == Repository.Kind.PROXY:
         upstream_probe(repository=repository)
     return repository
@@ -236,6 +249,11 @@ def repository_members_set(*, repository: Repository, members: list[Repository])
         if repository.deploy_to_id is not None and repository.deploy_to_id not in wanted:
             Repository.objects.filter(pk=repository.pk).update(deploy_to=None)
             repository.deploy_to = None
+        audit_record(
+            Action.MEMBERS_SET,
+            repository=repository.name,
+            details={"members": [member.name for member in members]},
+        )
         config = format_config(repository.format)
         if config is not None:
             config.on_members_changed(repository)
@@ -279,24 +297,52 @@ def version_create(*, package: Package, version: str, metadata: dict, user: User
     """Publish a new version; an existing one is never changed (raises VersionExists)."""
     try:
         with transaction.atomic():
-            return Version.objects.create(
+            created = Version.objects.create(
                 package=package,
                 version=version,
                 metadata=metadata,
                 published_by=_user_or_none(user),
             )
+            _version_event(Action.VERSION_PUBLISH, created, user)
+            return created
     except IntegrityError:
         raise VersionExists(f"{package.name} {version} already exists") from None
 
 
 def version_ensure(*, package: Package, version: str, metadata: dict, user: User) -> Version:
     """Return the version, creating it on first upload (formats whose versions gain files)."""
-    existing, _ = Version.objects.get_or_create(
-        package=package,
-        version=version,
-        defaults={"metadata": metadata, "published_by": _user_or_none(user)},
-    )
+    with transaction.atomic():
+        existing, created = Version.objects.get_or_create(
+            package=package,
+            version=version,
+            defaults={"metadata": metadata, "published_by": _user_or_none(user)},
+        )
+        if created:
+            _version_event(Action.VERSION_PUBLISH, existing, user)
     return existing
+
+
+def _version_event(action: str, version: Version, user: User = None, **details: object) -> None:
+    audit_record(
+        action,
+        repository=version.package.repository.name,
+        package=version.package.name,
+        version=version.version,
+        user=user,
+        details=details,
+    )
+
+
+def _asset_event(action: str, asset: Asset, user: User = None) -> None:
+    version = asset.version
+    audit_record(
+        action,
+        repository=asset.repository.name,
+        package=version.package.name if version is not None else "",
+        version=version.version if version is not None else "",
+        user=user,
+        details={"path": asset.path, "digest": asset.blob_id, "size": asset.blob.size},
+    )
 
 
 def asset_put(
@@ -333,18 +379,23 @@ def asset_put(
         if asset is None:
             try:
                 with transaction.atomic():
-                    return Asset.objects.create(repository=repository, path=path, **fields)
+                    asset = Asset.objects.create(repository=repository, path=path, **fields)
             except IntegrityError:
                 raise AssetExists(f"{path} already exists", path=path) from None
-        for name, value in fields.items():
-            setattr(asset, name, value)
-        asset.save()
+        else:
+            for name, value in fields.items():
+                setattr(asset, name, value)
+            asset.save()
+        proxied = repository.kind == Repository.Kind.PROXY
+        _asset_event(Action.ASSET_CACHE if proxied else Action.ASSET_UPLOAD, asset, user)
         return asset
 
 
 def asset_delete(*, asset: Asset) -> None:
     """Remove a file; its blob stays until garbage collection finds it unreferenced."""
-    asset.delete()
+    with transaction.atomic():
+        _asset_event(Action.ASSET_DELETE, asset)
+        asset.delete()
 
 
 def _require_mutable(*, repository: Repository, name: str) -> None:
@@ -419,6 +470,21 @@ def _tag_event(
         actor=actor,
         actor_name=actor.get_username() if actor else "",
     )
+    audit_record(
+        _TAG_ACTIONS[action],
+        repository=package.repository.name,
+        package=package.name,
+        version=to_version or from_version,
+        user=user,
+        details={"tag": tag, "from": from_version, "to": to_version},
+    )
+
+
+_TAG_ACTIONS: dict[str, str] = {
+    TagEvent.Action.SET: Action.TAG_SET,
+    TagEvent.Action.MOVE: Action.TAG_MOVE,
+    TagEvent.Action.DELETE: Action.TAG_DELETE,
+}
 
 
 def version_delete(*, version: Version, user: User) -> None:
@@ -426,6 +492,7 @@ def version_delete(*, version: Version, user: User) -> None:
     with transaction.atomic():
         for tag in version.tags.select_related("package__repository", "version"):
             tag_delete(tag=tag, user=user)
+        _version_event(Action.VERSION_DELETE, version, user)
         version.delete()
 
 
@@ -434,27 +501,45 @@ def package_delete(*, package: Package, user: User) -> None:
     with transaction.atomic():
         for version in package.versions.all():
             version_delete(version=version, user=user)
+        audit_record(
+            Action.PACKAGE_DELETE,
+            repository=package.repository.name,
+            package=package.name,
+            user=user,
+        )
         package.delete()
 
 
-def version_yank(*, version: Version, yanked: bool, reason: str = "") -> Version:
+def version_yank(*, version: Version, yanked: bool, reason: str = "", user: User = None) -> Version:
     """Mark a version yanked (hidden from resolution, still installable by exact pin) or not."""
-    version.yanked = yanked
-    version.yanked_reason = reason if yanked else ""
-    version.save(update_fields=["yanked", "yanked_reason"])
+    with transaction.atomic():
+        version.yanked = yanked
+        version.yanked_reason = reason if yanked else ""
+        version.save(update_fields=["yanked", "yanked_reason"])
+        action = Action.VERSION_YANK if yanked else Action.VERSION_UNYANK
+        _version_event(action, version, user, reason=version.yanked_reason)
     return version
 
 
-def version_deprecate(*, version: Version, deprecated: str) -> Version:
+def version_deprecate(*, version: Version, deprecated: str, user: User = None) -> Version:
     """Set the deprecation message clients show on install (npm's ``deprecated``); "" lifts it."""
-    version.deprecated = deprecated
-    version.save(update_fields=["deprecated"])
+    with transaction.atomic():
+        version.deprecated = deprecated
+        version.save(update_fields=["deprecated"])
+        action = Action.VERSION_DEPRECATE if deprecated else Action.VERSION_UNDEPRECATE
+        _version_event(action, version, user, message=deprecated)
     return version
 
 
 def repository_delete(*, repository: Repository) -> None:
     """Delete a repository with everything in it; its blobs are left to garbage collection."""
-    repository.delete()
+    with transaction.atomic():
+        audit_record(
+            Action.REPOSITORY_DELETE,
+            repository=repository.name,
+            details={"format": repository.format, "kind": repository.kind},
+        )
+        repository.delete()
 
 
 def coordinate_record(

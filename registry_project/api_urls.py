@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from access.api import ApiTokenViewSet
+from audit.api import AuditEventViewSet
 from formats.api import (
     AssetViewSet,
     PackageViewSet,
@@ -21,6 +22,7 @@ router.register("assets", AssetViewSet, basename="asset")
 router.register("tags", TagViewSet, basename="tag")
 router.register("tag-events", TagEventViewSet, basename="tag-event")
 router.register("tokens", ApiTokenViewSet, basename="token")
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
 
 urlpatterns = [
     path("v1/storage-usage/", StorageUsageView.as_view(), name="storage-usage"),

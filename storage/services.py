@@ -42,7 +42,7 @@ from collections import OrderedDict
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -54,6 +54,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
+from audit.models import Action
+from audit.services import audit_record
 from storage.backends import blob_backend, start_writeback
 from storage.errors import (
     BlobCollected,
@@ -566,6 +568,8 @@ def blob_gc(*, grace: timedelta | None = None, dry_run: bool = False) -> BlobGcR
     )
     result = BlobGcResult(blobs=blobs, bytes=size, uploads=uploads, temp_files=temp_files)
     logger.info("blob gc%s: %s", " (dry run)" if dry_run else "", result)
+    if not dry_run and any(asdict(result).values()):  # a run that freed nothing changed nothing
+        audit_record(Action.GC_RUN, details={"collector": "blobs", **asdict(result)})
     return result
 
 

@@ -26,7 +26,7 @@ from formats.plugin import (
     Repository,
     UpstreamMissing,
     UpstreamUnavailable,
-    blob_response,
+    asset_response,
     package_ensure,
     proxy_asset,
     proxy_document,
@@ -135,7 +135,7 @@ def maven_proxy_file(
     """
     cached = _cached_release(repository, mpath)
     if cached is not None:  # no upstream checksum to fetch for what is already here
-        return blob_response(request, cached.blob, content_type=cached.media_type)
+        return asset_response(request, cached)
     return proxy_file(request, **_file_arguments(repository, mpath))
 
 

@@ -46,6 +46,9 @@ class Version(models.Model):
     yanked = models.BooleanField(default=False)
     yanked_reason = models.TextField(blank=True, default="")
     deprecated = models.TextField(blank=True, default="")
+    # Download statistics, written in batches by formats.downloads (not on every request).
+    download_count = models.PositiveBigIntegerField(default=0)
+    last_downloaded = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["package", "published_at"]
@@ -114,6 +117,8 @@ class Asset(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     created = models.DateTimeField(auto_now_add=True)
+    download_count = models.PositiveBigIntegerField(default=0)
+    last_downloaded = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["path"]

@@ -59,6 +59,7 @@ from formats.plugin import (
     token_revoke_for,
     version_create,
     version_delete,
+    version_deprecate,
     version_get,
 )
 
@@ -289,10 +290,9 @@ def npm_metadata_apply(*, package: Package, changes: bodies.MetadataChanges, use
         package = package_lock(package=package)
         versions = {v.version: v for v in package.versions.all()}
         for version_name, message in changes.deprecated.items():
-            Version.objects.filter(pk=versions[version_name].pk).update(deprecated=message)
-        Version.objects.filter(pk__in=[versions[v].pk for v in changes.undeprecated]).update(
-            deprecated=""
-        )
+            version_deprecate(version=versions[version_name], deprecated=message, user=user)
+        for version_name in changes.undeprecated:
+            version_deprecate(version=versions[version_name], deprecated="", user=user)
         for tag, version_name in changes.dist_tags_set.items():
             tag_set(package=package, name=tag, version=versions[version_name], user=user)
         for removed in package.tags.filter(name__in=changes.dist_tags_removed).select_related(

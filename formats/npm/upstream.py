@@ -23,7 +23,7 @@ from formats.plugin import (
     Repository,
     UpstreamUnavailable,
     asset_find,
-    blob_response,
+    asset_response,
     package_ensure,
     proxy_document,
     proxy_file,
@@ -109,7 +109,7 @@ def npm_proxy_tarball(
     path = f"{name}/-/{filename}"
     cached = asset_find(repository=repository, path=path)
     if cached is not None:
-        return blob_response(request, cached.blob, content_type=cached.media_type)
+        return asset_response(request, cached)
     layout = npm_proxy_packument(repository=repository, name=name).content
     entry = proxied.layout_files(layout).get(filename)
     if entry is None:

@@ -26,6 +26,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 
+from formats.downloads import asset_response, download_record
 from formats.errors import UpstreamDigestMismatch, UpstreamMissing, UpstreamUnavailable
 from formats.models import Asset, ProxyEntry, Repository
 from formats.proxy.documents import entry_validators
@@ -35,7 +36,7 @@ from formats.selectors import asset_find
 from registry_project.db import row_get
 from storage.errors import DigestMismatch
 from storage.models import Blob
-from storage.responses import blob_response, untrusted_headers
+from storage.responses import untrusted_headers
 from storage.services import blob_hold, blob_ingest, blob_ingest_passing
 
 logger = logging.getLogger(__name__)
@@ -179,7 +180,7 @@ class _Passing:
                 blob = yield from blob_ingest_passing(
                     chunks=self.response.stream(), expected=self.expected
                 )
-            self.store(blob=blob)
+            download_record(asset_id=self.store(blob=blob).pk)  # its client had it all
         except DigestMismatch as error:
             raise _mismatch(self.path, self.response.url, error) from None
         finally:
@@ -354,5 +355,5 @@ def proxy_file(
         on_stored=on_stored,
     )
     if isinstance(found, Asset):
-        return blob_response(request, found.blob, content_type=found.media_type)
+        return asset_response(request, found)
     return found

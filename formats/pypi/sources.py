@@ -24,7 +24,7 @@ from formats.plugin import (
     UpstreamMissing,
     UpstreamUnavailable,
     asset_find,
-    blob_response,
+    asset_response,
     repository_read_sources,
 )
 from formats.pypi.errors import ProjectUnknown
@@ -153,7 +153,7 @@ def pypi_sources_file(
     ):
         asset = asset_find(repository=source, path=path)
         if asset is not None:
-            return blob_response(request, asset.blob, content_type=asset.media_type)
+            return asset_response(request, asset)
         if source.kind != Repository.Kind.PROXY:
             continue
         try:

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_filters",
     "storage",
+    "audit",
     "access",
     "formats",
     "web",
@@ -68,12 +69,14 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "web.middleware.TooManyAttemptsMiddleware",
+    "access.middleware.AuditScopeMiddleware",
 ]
 # What package clients' requests go through (registry_project/wsgi.py): they carry no session.
 CLIENT_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",  # sets Content-Length: no chunked answers
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "access.middleware.AuditScopeMiddleware",
 ]
 # Package clients do not follow slash redirects on PUT; formats decide their own URLs.
 APPEND_SLASH = False
@@ -172,7 +175,26 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 24 * 3600.0,
         "kwargs": {"sample": env.float("FSCK_SAMPLE_PERCENT", default=10.0)},
     },
+    "audit-prune": {"task": "audit.tasks.audit_prune_task", "schedule": 24 * 3600.0},
+    "download-stats-flush": {"task": "formats.tasks.download_stats_flush_task", "schedule": 60.0},
 }
+# Audit events older than this many days are deleted daily (0: kept forever).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+# Download counts are buffered and written in batches at this interval: in this process, or
+# in Redis (shared by every process, flushed by any) when DOWNLOAD_STATS_URL, or else a
+# redis:// CACHE_URL or CELERY_BROKER_URL, names one.
+DOWNLOAD_STATS_FLUSH_SECONDS = env.int("DOWNLOAD_STATS_FLUSH_SECONDS", default=60)
+DOWNLOAD_STATS_URL = env.str(
+    "DOWNLOAD_STATS_URL",
+    default=next(
+        (
+            url
+            for url in (env.str("CACHE_URL", default=""), CELERY_BROKER_URL)
+            if url.startswith(("redis://", "rediss://"))
+        ),
+        "",
+    ),
+)
 # Without a broker there is no beat: one server process runs the schedule above in a thread
 # (registry_project/celery.py), so garbage collection happens in the embedded default too.
 REGISTRY_IN_PROCESS_SCHEDULE = env.bool(

@@ -17,3 +17,5 @@ ALLOWED_HOSTS = ["*"]
 REGISTRY_IN_PROCESS_SCHEDULE = False  # tests that want it start one themselves
 # The live servers serve the admin's and UI's static files without a collectstatic run.
 WHITENOISE_USE_FINDERS = True
+# Tests flush download counts themselves; a live server is told an interval when it needs one.
+DOWNLOAD_STATS_FLUSH_SECONDS = env.int("DOWNLOAD_STATS_FLUSH_SECONDS", default=0)  # noqa: F405

@@ -40,8 +40,8 @@ from formats.plugin import (
     Repository,
     UpstreamMissing,
     UpstreamUnavailable,
+    asset_response,
     blob_checksums,
-    blob_response,
     document_get,
     document_response,
     request_json_body,
@@ -97,7 +97,7 @@ def _file_response(
     if source.kind == Repository.Kind.PROXY:
         return maven_proxy_file(request, repository=source, mpath=mpath)
     asset = maven_asset_find(sources=[source], mpath=mpath)
-    return blob_response(request, asset.blob, content_type=asset.media_type)
+    return asset_response(request, asset)
 
 
 def _documents(source: Repository, *, mpath: MavenPath) -> list[Document]:

@@ -59,7 +59,7 @@ from formats.plugin import (
     Repository,
     VersionUnknown,
     asset_get,
-    blob_response,
+    asset_response,
     conditional_response,
     document_etag,
     repository_path,
@@ -255,7 +255,7 @@ class TarballView(NpmView):
             if found is None:
                 return npm_proxy_tarball(request, repository=member, name=name, filename=filename)
             asset = found
-        return blob_response(request, asset.blob, content_type=metadata.MIME_NPM_TARBALL)
+        return asset_response(request, asset, content_type=metadata.MIME_NPM_TARBALL)
 
     head = get
 

@@ -28,7 +28,7 @@ from formats.plugin import (
     Principal,
     ProtocolView,
     Repository,
-    blob_response,
+    asset_response,
     body_length_check,
     disk_full_errors,
     document_response,
@@ -208,7 +208,7 @@ class FileView(PypiView):
                 request, repository=self.repository, principal=principal, path=path
             )
         asset = pypi_file_get(repository=self.repository, path=path)
-        return blob_response(request, asset.blob, content_type=asset.media_type)
+        return asset_response(request, asset)
 
     def delete(self, request: HttpRequest, path: str) -> HttpResponse:
         """Delete a distribution file; the release goes with its last file."""

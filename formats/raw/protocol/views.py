@@ -16,7 +16,7 @@ from formats.plugin import (
     UpstreamMissing,
     UpstreamUnavailable,
     asset_find,
-    blob_response,
+    asset_response,
     proxy_file,
     repository_read_sources,
     request_stream,
@@ -41,7 +41,7 @@ class RawFileView(ProtocolView):
             if source.kind != Repository.Kind.PROXY:
                 asset = asset_find(repository=source, path=path)
                 if asset is not None:
-                    return blob_response(request, asset.blob, content_type=asset.media_type)
+                    return asset_response(request, asset)
                 continue
             try:
                 return proxy_file(

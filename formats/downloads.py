@@ -1,0 +1,177 @@
+"""Download statistics: counted where stored files are served, written in batches.
+
+Formats serve an asset's bytes with ``asset_response`` (hosted, group and proxied files alike).
+A GET answered with the file (200, 304, or a range from its first byte) adds one to a buffer:
+this process's memory, or a Redis hash that every process shares when ``DOWNLOAD_STATS_URL``
+is set. ``downloads_flush`` moves the buffer into the ``download_count`` and
+``last_downloaded`` of the assets and their versions with ``F()`` increments, so concurrent
+flushes lose nothing. Each serving process flushes every ``DOWNLOAD_STATS_FLUSH_SECONDS``
+(0: only the ``download_stats_flush_task`` of the beat schedule and explicit calls do).
+"""
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+
+import redis
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+
+from formats.models import Asset, Version
+from storage.responses import blob_response
+
+logger = logging.getLogger(__name__)
+COUNTS_KEY = "registry:downloads:counts"
+LAST_KEY = "registry:downloads:last"
+# asset id -> (downloads, time of the last one as a POSIX timestamp)
+Taken = dict[int, tuple[int, float]]
+
+
+class _MemoryBuffer:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._taken: Taken = {}
+
+    def add(self, counts: Taken) -> None:
+        with self._lock:
+            for asset_id, (count, at) in counts.items():
+                before, last = self._taken.get(asset_id, (0, at))
+                self._taken[asset_id] = (before + count, max(last, at))
+
+    def take(self) -> Taken:
+        with self._lock:
+            taken, self._taken = self._taken, {}
+        return taken
+
+
+class _RedisBuffer:
+    def __init__(self, url: str) -> None:
+        self._client = redis.Redis.from_url(url)
+
+    def add(self, counts: Taken) -> None:
+        pipe = self._client.pipeline(transaction=False)
+        for asset_id, (count, at) in counts.items():
+            pipe.hincrby(COUNTS_KEY, str(asset_id), count)
+            pipe.hset(LAST_KEY, str(asset_id), repr(at))
+        pipe.execute()
+
+    def take(self) -> Taken:
+        pipe = self._client.pipeline(transaction=True)  # MULTI: nothing lands between the two
+        pipe.hgetall(COUNTS_KEY)
+        pipe.hgetall(LAST_KEY)
+        pipe.delete(COUNTS_KEY, LAST_KEY)
+        counts, last, _ = pipe.execute()
+        now = time.time()
+        return {int(key): (int(value), float(last.get(key, now))) for key, value in counts.items()}
+
+
+_buffer: _MemoryBuffer | _RedisBuffer | None = None
+_flusher: threading.Thread | None = None
+_setup_lock = threading.Lock()
+
+
+def _current_buffer() -> _MemoryBuffer | _RedisBuffer:
+    global _buffer, _flusher
+    if _buffer is None:
+        with _setup_lock:
+            if _buffer is None:
+                url = settings.DOWNLOAD_STATS_URL
+                _buffer = _RedisBuffer(url) if url else _MemoryBuffer()
+            if _flusher is None and settings.DOWNLOAD_STATS_FLUSH_SECONDS > 0:
+                _flusher = threading.Thread(target=_flush_forever, name="downloads", daemon=True)
+                _flusher.start()
+    return _buffer
+
+
+def _flush_forever() -> None:
+    while True:
+        time.sleep(settings.DOWNLOAD_STATS_FLUSH_SECONDS)
+        try:
+            downloads_flush()
+        except Exception:
+            logger.exception("download statistics: flush failed; retried at the next interval")
+        finally:
+            connection.close()  # this thread's own; idle until the next interval
+
+
+def download_record(*, asset_id: int) -> None:
+    """Count one download of the asset (never fails the download: a lost count is logged)."""
+    try:
+        _current_buffer().add({asset_id: (1, time.time())})
+    except redis.RedisError:
+        logger.warning("download statistics: Redis unreachable, a download was not counted")
+
+
+def _counted(request: HttpRequest, response: HttpResponseBase) -> bool:
+    if request.method != "GET":
+        return False
+    if response.status_code == 206:
+        return response["Content-Range"].startswith("bytes 0-")
+    return response.status_code in (200, 304)
+
+
+def asset_response(
+    request: HttpRequest,
+    asset: Asset,
+    *,
+    content_type: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> HttpResponseBase:
+    """Serve ``asset``'s bytes (``blob_response``: Range, ETag, HEAD) and count the download."""
+    response = blob_response(
+        request, asset.blob, content_type=content_type or asset.media_type, headers=headers
+    )
+    if _counted(request, response):
+        download_record(asset_id=asset.pk)
+    return response
+
+
+def _later(field: str, when: datetime) -> Greatest:
+    value = Value(when, output_field=DateTimeField())
+    return Greatest(Coalesce(F(field), value), value)
+
+
+def downloads_flush() -> int:
+    """Write the buffered downloads to their assets and versions; return how many.
+
+    A failed write gives the counts back to the buffer for the next flush.
+    """
+    buffer = _current_buffer()
+    taken = buffer.take()
+    if not taken:
+        return 0
+    try:
+        _apply(taken)
+    except Exception:
+        buffer.add(taken)
+        raise
+    total = sum(count for count, _ in taken.values())
+    logger.info("download statistics: %d downloads of %d files written", total, len(taken))
+    return total
+
+
+def _apply(taken: Taken) -> None:
+    per_version: dict[int, tuple[int, float]] = {}
+    with transaction.atomic():
+        owners = dict(Asset.objects.filter(pk__in=list(taken)).values_list("pk", "version_id"))
+        for asset_id in sorted(owners):  # one order for every flush: no deadlocks
+            count, at = taken[asset_id]
+            Asset.objects.filter(pk=asset_id).update(
+                download_count=F("download_count") + count,
+                last_downloaded=_later("last_downloaded", datetime.fromtimestamp(at, UTC)),
+            )
+            version_id = owners[asset_id]
+            if version_id is not None:
+                before, last = per_version.get(version_id, (0, at))
+                per_version[version_id] = (before + count, max(last, at))
+        for version_id in sorted(per_version):
+            count, at = per_version[version_id]
+            Version.objects.filter(pk=version_id).update(
+                download_count=F("download_count") + count,
+                last_downloaded=_later("last_downloaded", datetime.fromtimestamp(at, UTC)),
+            )

@@ -1,0 +1,126 @@
+"""The audit log of what real clients did: curl's uploads, deletes and wrong passwords,
+npm's publish, dist-tag, deprecate and unpublish; read as an admin through the API."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import requests
+
+from access.models import Role
+from access.services import role_grant, token_create
+from audit.models import Action
+from tests.factories import PASSWORD, RepositoryFactory, UserFactory
+from tests.live import require_client
+
+pytestmark = pytest.mark.e2e
+
+
+def _events(registry, **filters: str) -> list[dict]:
+    UserFactory(username="auditor", is_superuser=True)
+    response = requests.get(
+        f"{registry.url}/api/v1/audit-events/",
+        params=filters,
+        auth=("auditor", PASSWORD),
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    # Oldest first, without the setup's own grants.
+    events = reversed(response.json()["results"])
+    return [event for event in events if event["action"] != Action.ROLE_GRANT]
+
+
+def test_curl_upload_delete_and_a_wrong_password(live_registry, tmp_path):
+    curl = require_client("curl")
+    repository = RepositoryFactory(name="audited-raw", format="raw")
+    user = UserFactory(username="carl")
+    role_grant(repository=repository, role=Role.DELETE, user=user)
+    issued = token_create(user=user, name="ci")
+    payload = tmp_path / "a.txt"
+    payload.write_bytes(b"audited\n")
+    url = f"{live_registry.url}/repository/audited-raw/dir/a.txt"
+
+    def run(*args: str) -> str:
+        result = subprocess.run(
+            [curl, "--silent", "-o", os.devnull, "--write-out", "%{http_code}", *args, url],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        return result.stdout
+
+    assert run("-u", f"carl:{issued.secret}", "-T", str(payload)) == "201"
+    assert run("-u", f"carl:{issued.secret}", "-X", "DELETE") in ("200", "204")
+    assert run("-u", "carl:not-the-password") == "401"
+
+    upload, delete = _events(live_registry, repository="audited-raw")
+    assert (upload["action"], delete["action"]) == (Action.ASSET_UPLOAD, Action.ASSET_DELETE)
+    for event in (upload, delete):
+        assert (event["username"], event["token_id"]) == ("carl", issued.token.pk)
+        assert event["address"] == "127.0.0.1"
+        assert event["details"]["path"] == "dir/a.txt"
+    (failed,) = _events(live_registry, action=Action.LOGIN_FAILED, user="carl")
+    assert (failed["address"], failed["token_id"]) == ("127.0.0.1", None)
+
+
+def test_npm_publish_tags_deprecate_and_unpublish(live_registry, tmp_path):
+    npm = require_client("npm")
+    repository = RepositoryFactory(name="audited-npm", format="npm")
+    user = UserFactory(username="nora")
+    role_grant(repository=repository, role=Role.DELETE, user=user)
+    token = token_create(user=user).secret
+    registry_url = f"{live_registry.url}/repository/audited-npm/"
+    npmrc = tmp_path / "npmrc"
+    npmrc.write_text(
+        f"registry={registry_url}\n{registry_url.split(':', 1)[1]}:_authToken={token}\n"
+        f"audit=false\nupdate-notifier=false\nfund=false\ncache={tmp_path / 'cache'}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")}
+    env.update(HOME=str(tmp_path), NO_COLOR="1")
+
+    def run(*args: str, cwd: Path = tmp_path) -> None:
+        result = subprocess.run(
+            [npm, *args, "--userconfig", str(npmrc)],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    for version in ("1.0.0", "1.1.0"):
+        library = tmp_path / f"lib-{version}"
+        library.mkdir()
+        manifest = {"name": "auditlib", "version": version}
+        (library / "package.json").write_text(json.dumps(manifest))
+        run("publish", cwd=library)
+    run("dist-tag", "add", "auditlib@1.0.0", "stable")
+    run("dist-tag", "add", "auditlib@1.1.0", "stable")
+    run("deprecate", "auditlib@1.0.0", "use 1.1")
+    run("deprecate", "auditlib@1.0.0", "")
+    run("dist-tag", "rm", "auditlib", "stable")
+    run("unpublish", "auditlib@1.0.0")
+
+    events = _events(live_registry, repository="audited-npm")
+    seen = [(event["action"], event["version"], event["details"].get("tag")) for event in events]
+    assert seen == [
+        (Action.VERSION_PUBLISH, "1.0.0", None),
+        (Action.ASSET_UPLOAD, "1.0.0", None),
+        (Action.TAG_SET, "1.0.0", "latest"),
+        (Action.VERSION_PUBLISH, "1.1.0", None),
+        (Action.ASSET_UPLOAD, "1.1.0", None),
+        (Action.TAG_MOVE, "1.1.0", "latest"),
+        (Action.TAG_SET, "1.0.0", "stable"),
+        (Action.TAG_MOVE, "1.1.0", "stable"),
+        (Action.VERSION_DEPRECATE, "1.0.0", None),
+        (Action.VERSION_UNDEPRECATE, "1.0.0", None),
+        (Action.TAG_DELETE, "1.1.0", "stable"),
+        (Action.VERSION_DELETE, "1.0.0", None),
+    ]
+    assert {event["username"] for event in events} == {"nora"}
+    assert {event["package"] for event in events} == {"auditlib"}
