@@ -445,6 +445,13 @@ def version_deprecate(*, version: Version, deprecated: str) -> Version:
     return version
 
 
+def version_pin(*, version: Version, pinned: bool) -> Version:
+    """Pin ``version`` (every cleanup policy keeps it) or unpin it."""
+    version.pinned = pinned
+    version.save(update_fields=["pinned"])
+    return version
+
+
 def repository_delete(*, repository: Repository) -> None:
     """Delete a repository with everything in it; its blobs are left to garbage collection."""
     repository.delete()

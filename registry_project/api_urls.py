@@ -11,6 +11,7 @@ from formats.api import (
     TagViewSet,
     VersionViewSet,
 )
+from formats.lifecycle.api import CleanupPolicyViewSet, CleanupRunViewSet
 
 router = DefaultRouter()
 router.register("repositories", RepositoryViewSet, basename="repository")
@@ -20,6 +21,8 @@ router.register("assets", AssetViewSet, basename="asset")
 router.register("tags", TagViewSet, basename="tag")
 router.register("tag-events", TagEventViewSet, basename="tag-event")
 router.register("tokens", ApiTokenViewSet, basename="token")
+router.register("cleanup-policies", CleanupPolicyViewSet, basename="cleanup-policy")
+router.register("cleanup-runs", CleanupRunViewSet, basename="cleanup-run")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -46,6 +46,7 @@ class Version(models.Model):
     yanked = models.BooleanField(default=False)
     yanked_reason = models.TextField(blank=True, default="")
     deprecated = models.TextField(blank=True, default="")
+    pinned = models.BooleanField(default=False, help_text="Kept by every cleanup policy.")
 
     class Meta:
         ordering = ["package", "published_at"]

@@ -10,7 +10,7 @@ from formats.oci.protocol.renderers import bearer_challenge, error_response
 from registry_project.errors import RegistryError
 
 if TYPE_CHECKING:
-    from formats.models import Repository
+    from formats.models import Package, Repository
 
 
 class OciConfig(FormatConfig):
@@ -51,3 +51,9 @@ class OciConfig(FormatConfig):
             grace=grace, delete_untagged=settings.OCI_GC_DELETE_UNTAGGED, dry_run=dry_run
         )
         return asdict(result)
+
+    def cleanup_needs(self, package: "Package", kept: set[int]) -> set[int]:
+        """What kept manifests need: an index's children, subjects and their referrers."""
+        from formats.oci.services import oci_manifests_needed  # models load after apps
+
+        return oci_manifests_needed(package=package, kept=kept)
