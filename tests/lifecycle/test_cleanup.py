@@ -177,3 +177,18 @@ def test_the_scheduled_task_runs_every_policy(repository):
     assert result == [{"repository": "builds", "versions": 2, "files": 2, "bytes": 3}]
     assert CleanupRun.objects.get().actor_name == "schedule"
     assert not CleanupRun.objects.filter(repository=other).exists()
+
+
+def test_a_worker_runs_the_task(celery_worker, settings, tmp_path):
+    """With CELERY_BROKER_URL set, a real worker process runs it (else it runs in process)."""
+    settings.BLOB_STORE_DIR = tmp_path / "store"
+    repository = RepositoryFactory(name="worked", format="raw")
+    package = Package.objects.create(repository=repository, name="app", normalized_name="app")
+    for number in (1, 2, 3):
+        _publish(package, f"2.{number}", days_ago=10 - number)
+    policy_set(repository=repository, keep_last=1)
+
+    result = cleanup_task.delay().get(timeout=300)
+
+    assert result == [{"repository": "worked", "versions": 2, "files": 2, "bytes": 2}]
+    assert _versions(repository) == ["2.3"]
