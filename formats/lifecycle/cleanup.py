@@ -75,7 +75,7 @@ def policy_check(*, repository: Repository, rules: dict[str, Any]) -> None:
     """
     if repository.kind == Repository.Kind.GROUP:
         raise PolicyInvalid("a group holds nothing of its own: set policies on its members")
-    scope = Rules(**{name: rules[name] for name in RULE_FIELDS if name != "snapshot_builds"})
+    scope = _rules(rules)
     try:
         pattern_check(scope.match, regex=scope.match_regex)
     except ValueError as error:
@@ -112,13 +112,14 @@ def policy_clear(*, repository: Repository) -> bool:
     return bool(deleted)
 
 
-def policy_snapshot(policy: CleanupPolicy) -> dict[str, object]:
+def policy_snapshot(policy: CleanupPolicy) -> dict[str, Any]:
     """The rules of ``policy`` as a run records them."""
     return {name: getattr(policy, name) for name in RULE_FIELDS}
 
 
-def _rules(policy: CleanupPolicy) -> Rules:
-    return Rules(**{name: getattr(policy, name) for name in RULE_FIELDS[:-1]})
+def _rules(values: dict[str, Any]) -> Rules:
+    """The version rules among a policy's ``values`` (all but the SNAPSHOT builds)."""
+    return Rules(**{name: values[name] for name in RULE_FIELDS if name != "snapshot_builds"})
 
 
 def _plan(
@@ -135,7 +136,9 @@ def _plan(
         )
         for pk, name, at, pinned in rows
     ]
-    gone = removable(_rules(policy), candidates, now=now, is_prerelease=config.is_prerelease)
+    gone = removable(
+        _rules(policy_snapshot(policy)), candidates, now=now, is_prerelease=config.is_prerelease
+    )
     if gone:
         gone -= config.cleanup_needs(package, {c.pk for c in candidates} - gone)
     steps = []
@@ -194,7 +197,7 @@ def cleanup_run(
     Raises:
         CleanupBusy: another cleanup of the repository is running.
     """
-    with repository_lock(repository.pk % 2**31) as held:
+    with repository_lock(repository.pk) as held:
         if not held:
             raise CleanupBusy(f"a cleanup of {repository.name!r} is already running")
         policy, config = _context(repository)

@@ -19,7 +19,7 @@ _ADVISORY_NAMESPACE = 0x436C6E70  # "Clnp"
 def repository_lock(repository_pk: int) -> Iterator[bool]:
     """Hold the cleanup lock of a repository for the block; yield False if it is held already."""
     if connection.vendor == "postgresql":
-        key = [_ADVISORY_NAMESPACE, repository_pk]
+        key = [_ADVISORY_NAMESPACE, repository_pk % 2**31]  # the lock's keys are 32-bit
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
             held = bool(cursor.fetchone()[0])
