@@ -77,3 +77,31 @@ def test_a_preview_needs_read_and_a_run_needs_delete(repository, make_user):
     listed = reader.get("/api/v1/cleanup-runs/?repository=team").json()["results"]
     assert [r["id"] for r in listed] == [run.json()["id"]]
     assert stranger.get("/api/v1/cleanup-runs/").json()["results"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"keep_last": -1}, "greater than or equal to 0"),
+        ({"keep_last": "many"}, "valid integer"),
+        ({"keep_last": 1, "match": "(", "match_regex": True}, "invalid regular expression"),
+        ({"snapshot_builds": 0}, "at least one build"),
+        ({"keep_last": 1, "match": "x" * 300}, "no more than 255"),
+    ],
+)
+def test_bad_policies_answer_400(repository, make_user, body, message):
+    admin = _client(make_user(repository, Role.ADMIN))
+    response = admin.put("/api/v1/cleanup-policies/team/", body, format="json")
+    assert response.status_code == 400
+    assert message in str(response.json())
+
+
+def test_bad_run_requests_answer_4xx(repository, make_user):
+    admin = _client(make_user(repository, Role.ADMIN))
+    assert admin.post("/api/v1/cleanup-runs/", {}, format="json").status_code == 400
+    invalid = {"repository": "team", "dry_run": "perhaps"}
+    assert admin.post("/api/v1/cleanup-runs/", invalid, format="json").status_code == 400
+    unknown = {"repository": "nope"}
+    assert admin.post("/api/v1/cleanup-runs/", unknown, format="json").status_code == 404
+    assert admin.get("/api/v1/cleanup-runs/?repository=nope").json()["results"] == []
+    assert admin.put("/api/v1/cleanup-policies/nope/", {}, format="json").status_code == 404
