@@ -416,10 +416,18 @@ def _tag_event(
 
 def version_delete(*, version: Version, user: User) -> None:
     """Delete a version with its files; tags that pointed at it are removed and recorded."""
+    versions_delete(versions=[version], user=user)
+
+
+def versions_delete(*, versions: list[Version], user: User) -> None:
+    """Delete versions with their files at once (``version_delete`` of each, in fewer queries)."""
     with transaction.atomic():
-        for tag in version.tags.select_related("package__repository", "version"):
+        tags = Tag.objects.filter(version__in=versions).select_related(
+            "package__repository", "version"
+        )
+        for tag in tags:
             tag_delete(tag=tag, user=user)
-        version.delete()
+        Version.objects.filter(pk__in=[version.pk for version in versions]).delete()
 
 
 def package_delete(*, package: Package, user: User) -> None:

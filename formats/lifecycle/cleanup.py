@@ -8,6 +8,7 @@ packages continue. Blobs stay until garbage collection finds nothing referring t
 """
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -30,12 +31,13 @@ from formats.models import (
     Tag,
     Version,
 )
-from formats.services import package_lock, version_delete
+from formats.services import package_lock, versions_delete
 from registry_project.errors import RegistryError
 
 logger = logging.getLogger(__name__)
 
 SCHEDULE = "schedule"
+BATCH = 200  # versions deleted in one statement
 RULE_FIELDS = (
     "keep_last",
     "older_than_days",
@@ -141,10 +143,13 @@ def _plan(
     )
     if gone:
         gone -= config.cleanup_needs(package, {c.pk for c in candidates} - gone)
+    files: dict[int | None, list[Asset]] = defaultdict(list)
+    for asset in Asset.objects.filter(version__in=gone).select_related("blob").order_by("path"):
+        files[asset.version_id].append(asset)
     steps = []
     for version in Version.objects.filter(pk__in=gone).order_by("published_at", "pk"):
-        assets = list(version.assets.select_related("blob"))
-        steps.append(_Step(_describe(package, version, assets, builds=False), version, None))
+        removal = _describe(package, version, files[version.pk], builds=False)
+        steps.append(_Step(removal, version, None))
     if policy.snapshot_builds:
         for version in Version.objects.filter(package=package).exclude(pk__in=gone):
             stale = config.stale_builds(version, policy.snapshot_builds)
@@ -255,24 +260,37 @@ def _apply_package(
     package: Package,
     user: auth_models.User | None,
 ) -> None:
-    removed_versions = False
-    for step in _plan(policy=policy, config=config, package=package, now=timezone.now()):
-        try:
-            with transaction.atomic():
-                if step.assets is None:
-                    version_delete(version=step.version, user=user)
-                else:
+    steps = _plan(policy=policy, config=config, package=package, now=timezone.now())
+    whole = [step for step in steps if step.assets is None]
+    for start in range(0, len(whole), BATCH):
+        _remove(whole[start : start + BATCH], user=user)
+    for step in steps:
+        if step.assets is not None:
+            try:
+                with transaction.atomic():
                     config.builds_delete(step.version, step.assets, user)
-        except RegistryError as error:  # an immutable tag on it, say: kept, and said why
-            step.removal.error = error.message
-        else:
-            removed_versions = removed_versions or step.assets is None
+            except RegistryError as error:
+                step.removal.error = error.message
+        if not step.removal.error:
             run.versions_removed += 1 if step.assets is None else 0
             run.files_removed += len(step.removal.files)
             run.bytes_freed += step.removal.bytes
         run.removed.append(asdict(step.removal))
-    if removed_versions:
+    if whole:
         config.on_package_changed(package)
+
+
+def _remove(steps: list[_Step], *, user: auth_models.User | None) -> None:
+    """Delete the versions of ``steps`` at once, or one by one to tell which one is refused."""
+    try:
+        with transaction.atomic():
+            versions_delete(versions=[step.version for step in steps], user=user)
+    except RegistryError as error:  # an immutable tag on one, say: it stays, and says why
+        if len(steps) == 1:
+            steps[0].removal.error = error.message
+        else:
+            for step in steps:
+                _remove([step], user=user)
 
 
 def cleanup_scheduled() -> list[CleanupRun]:

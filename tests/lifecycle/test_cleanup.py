@@ -192,3 +192,19 @@ def test_a_worker_runs_the_task(celery_worker, settings, tmp_path):
 
     assert result == [{"repository": "worked", "versions": 2, "files": 2, "bytes": 2}]
     assert _versions(repository) == ["2.3"]
+
+
+def test_a_version_an_immutable_tag_holds_stays_and_the_run_says_why(repository):
+    repository.immutable_tags = True
+    repository.save()
+    package = Package.objects.get(repository=repository)
+    tag_set(package=package, name="stable", version=package.versions.get(version="1.2"), user=None)
+    policy_set(repository=repository, older_than_days=5, keep_tagged=False)
+
+    output = _cleanup("builds")
+
+    assert _versions(repository) == ["1.2", "1.4"]
+    assert "builds: app 1.2: 1 file, 2 bytes KEPT: tag 'stable' is immutable" in output
+    assert output.splitlines()[-1] == "builds: removed 2 versions, 2 files, 4 bytes"
+    run = CleanupRun.objects.get()
+    assert [entry["version"] for entry in run.removed if not entry["error"]] == ["1.1", "1.3"]
