@@ -20,6 +20,7 @@ from formats.models import (
     TagEvent,
     Version,
 )
+from formats.quotas import format_size, repository_usage
 from formats.services import repository_check, repository_members_set, upstream_probe
 from registry_project.jsonbody import BoundedJSONDecoder
 
@@ -101,8 +102,17 @@ class RepositoryAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "format", "kind", "anonymous_read"]}),
         (
             "Hosted repositories",
-            {"fields": ["allow_redeploy", "immutable_tags", "immutable_tag_exceptions", "config"]},
+            {
+                "fields": [
+                    "allow_redeploy",
+                    "immutable_tags",
+                    "immutable_tag_exceptions",
+                    "config",
+                    "quota_bytes",
+                ]
+            },
         ),
+        ("Storage", {"fields": ["storage_usage"]}),
         (
             "Proxy repositories",
             {
@@ -127,7 +137,20 @@ class RepositoryAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None) -> list[str]:
         # Content, members and groups are of one format and kind: those stay once created.
         fixed = ["format", "kind"] if obj is not None else []
-        return [*fixed, "upstream_status", "upstream_checked"]
+        return [*fixed, "upstream_status", "upstream_checked", "storage_usage"]
+
+    @admin.display(description="usage")
+    def storage_usage(self, obj: Repository) -> str:
+        """What ``manage.py usage`` shows for the repository."""
+        if obj.pk is None:
+            return "-"
+        usage = repository_usage(repository=obj)
+        quota = "no quota" if usage.quota is None else f"quota {format_size(usage.quota)}"
+        return (
+            f"{format_size(usage.physical)} stored ({quota}); {format_size(usage.logical)} of "
+            f"files, {format_size(usage.saved)} saved by deduplication, "
+            f"{format_size(usage.shared)} shared with other repositories"
+        )
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "deploy_to":

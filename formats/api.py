@@ -17,13 +17,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from access.drf import RepositoryManagementPermission, RepositoryPermission, principal_of
-from access.permissions import ADMIN, has_permission, readable_repositories
+from access.permissions import ADMIN, has_permission, is_restricted, readable_repositories
 from formats.base import FileDeleteUnsupported, format_config
 from formats.models import (
     Asset,
@@ -34,6 +37,7 @@ from formats.models import (
     TagEvent,
     Version,
 )
+from formats.quotas import repository_usage, store_usage
 from formats.services import (
     package_delete,
     repository_create_by,
@@ -46,7 +50,7 @@ from formats.services import (
     version_yank,
 )
 from registry_project.api import ANY_SEGMENT
-from registry_project.errors import AuthenticationRequired
+from registry_project.errors import AuthenticationRequired, PermissionDenied
 
 # Primary keys are 64-bit: a larger number would overflow the database's integer.
 MAX_ID = 2**63 - 1
@@ -124,6 +128,12 @@ class RepositorySerializer(serializers.ModelSerializer):
         help_text="For group repositories: the hosted member that writes to the group land in.",
     )
 
+    usage = serializers.SerializerMethodField(
+        help_text="Bytes the repository holds: logical (every file), physical (each distinct "
+        "content once; what quota_bytes limits), exclusive (shared with no other repository), "
+        "shared, and saved by deduplication."
+    )
+
     class Meta:
         model = Repository
         fields = [
@@ -145,11 +155,26 @@ class RepositorySerializer(serializers.ModelSerializer):
             "members",
             "deploy_to",
             "hosted_guard",
+            "quota_bytes",
+            "usage",
             "created",
         ]
         read_only_fields = ["upstream_status", "upstream_checked", "created"]
         extra_kwargs = {
             "upstream_password": {"write_only": True, "style": {"input_type": "password"}}
+        }
+
+    @extend_schema_field(
+        {"type": "object", "additionalProperties": {"type": "integer"}, "readOnly": True}
+    )
+    def get_usage(self, repository: Repository) -> dict[str, int]:
+        usage = repository_usage(repository=repository)
+        return {
+            "logical_bytes": usage.logical,
+            "physical_bytes": usage.physical,
+            "exclusive_bytes": usage.exclusive,
+            "shared_bytes": usage.shared,
+            "saved_bytes": usage.saved,
         }
 
     def validate_members(self, members: list[Repository]) -> list[Repository]:
@@ -485,3 +510,23 @@ class TagEventViewSet(_InReadableRepositories, viewsets.ReadOnlyModelViewSet):
 
     def repository_of(self, obj: TagEvent) -> Repository:
         return obj.package.repository
+
+
+class StorageUsageView(APIView):
+    """The whole store's usage for superusers: every repository's, the bytes all of them hold
+    (each blob once), what deduplication saves in total, and what awaits garbage collection."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        principal = principal_of(request)
+        if not request.user.is_superuser or is_restricted(principal=principal):
+            raise PermissionDenied("the store's usage is for superusers, unrestricted")
+        usage = store_usage()
+        return Response(
+            {
+                **usage.as_dict(),
+                "repositories": [repository.as_dict() for repository in usage.repositories],
+            }
+        )

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from datetime import timedelta
 
     from django.contrib.auth.models import AnonymousUser, User
+    from django.db.models import QuerySet
 
     from formats.models import Asset, Package, Repository, Version
 
@@ -123,6 +124,15 @@ class FormatConfig(AppConfig):
             How many rows of each kind were (or would be) removed.
         """
         return {}
+
+    def blob_references(self) -> "tuple[QuerySet, str] | None":
+        """Return rows besides Assets that keep blobs in repositories, and their repository.
+
+        Rows have a ``blob`` foreign key; the string is the lookup from a row to its
+        Repository (``package__repository``). Storage accounting and quotas count them with
+        the assets. Formats with references of their own (OCI's layer links) override it.
+        """
+        return None
 
     def is_prerelease(self, version: str) -> bool:
         """Whether ``version`` is a prerelease by this format's rules (``--prerelease-only``)."""

@@ -95,3 +95,11 @@ class UpstreamDigestMismatch(UpstreamUnavailable):
 
 class UpstreamMissing(NotFound):
     """the upstream of this proxy does not have it"""
+
+
+class QuotaExceeded(RegistryError):
+    """this upload would exceed the repository's quota; nothing was stored"""
+
+    # DENIED is the OCI spec's code for a refused write; every other format shows the message.
+    code = "DENIED"
+    http_status = 413

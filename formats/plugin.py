@@ -49,6 +49,7 @@ from formats.proxy.documents import ProxyDocument, proxy_document
 from formats.proxy.files import proxy_asset, proxy_file
 from formats.proxy.invalidation import proxy_invalidate
 from formats.proxy.upstream import UpstreamResponse, upstream_open
+from formats.quotas import repository_quota_check
 from formats.selectors import (
     asset_find,
     asset_get,
@@ -202,7 +203,9 @@ __all__ = [
     "repository_containing_groups",
     "repository_members",
     "repository_path",
+    "repository_quota_check",
     "repository_read_order",
+    "repository_read_sources",
     "request_json_body",
     "request_stream",
     "require",

@@ -30,6 +30,7 @@ from formats.models import (
     TagEvent,
     Version,
 )
+from formats.quotas import repository_quota_check
 from storage.models import Blob
 from storage.services import blob_hold
 
@@ -109,6 +110,10 @@ def _kind_checked(repository: Repository, members: list[Repository] | None = Non
         raise RepositoryInvalid("a proxy repository needs an upstream URL")
     if repository.kind != Repository.Kind.PROXY and repository.upstream_url:
         raise RepositoryInvalid("only proxy repositories have an upstream URL")
+    if repository.kind != Repository.Kind.HOSTED and repository.quota_bytes is not None:
+        raise RepositoryInvalid(
+            "only hosted repositories have a quota (a group writes to its deploy target)"
+        )
     if repository.deploy_to_id is not None:
         target = repository.deploy_to
         if repository.kind != Repository.Kind.GROUP:
@@ -309,6 +314,7 @@ def asset_put(
     Raises:
         AssetExists: the path exists and redeploy is not allowed.
         BlobCollected: garbage collection removed ``blob`` since it was ingested (retry).
+        QuotaExceeded: the repository would hold more than its quota.
     """
     with transaction.atomic():
         blob_hold(blob=blob)
@@ -316,6 +322,7 @@ def asset_put(
         asset = existing.first()
         if asset is not None and not repository.allow_redeploy:
             raise AssetExists(f"{path} already exists", path=path)
+        repository_quota_check(repository=repository, blob=blob, replacing=asset)
         fields = {
             "blob": blob,
             "media_type": media_type,

@@ -7,6 +7,7 @@ from formats.api import (
     AssetViewSet,
     PackageViewSet,
     RepositoryViewSet,
+    StorageUsageView,
     TagEventViewSet,
     TagViewSet,
     VersionViewSet,
@@ -25,6 +26,7 @@ router.register("cleanup-policies", CleanupPolicyViewSet, basename="cleanup-poli
 router.register("cleanup-runs", CleanupRunViewSet, basename="cleanup-run")
 
 urlpatterns = [
+    path("v1/storage-usage/", StorageUsageView.as_view(), name="storage-usage"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
 ]

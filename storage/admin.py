@@ -5,9 +5,19 @@ from storage.models import Blob, Upload
 
 @admin.register(Blob)
 class BlobAdmin(admin.ModelAdmin):
-    list_display = ["sha256", "size", "created", "last_written"]
+    list_display = ["sha256", "size", "created", "last_written", "corrupt"]
+    list_filter = [("corrupt", admin.EmptyFieldListFilter)]
     search_fields = ["sha256"]
-    readonly_fields = ["sha256", "size", "sha512", "sha1", "md5", "created", "last_written"]
+    readonly_fields = [
+        "sha256",
+        "size",
+        "sha512",
+        "sha1",
+        "md5",
+        "created",
+        "last_written",
+        "corrupt",
+    ]
 
 
 @admin.register(Upload)

@@ -6,6 +6,7 @@ publish a finished, verified file under its final path.
 
 import ctypes
 import os
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -48,6 +49,9 @@ class BlobBackend(Protocol):
     def local_path(self, path: str) -> Path | None:
         """Return a local file for zero-copy serving, or None for remote stores."""
 
+    def walk(self, prefix: str) -> Iterator[tuple[str, float]]:
+        """Yield ``(path, modified)`` of every file under ``prefix`` (a timestamp in seconds)."""
+
 
 class FilesystemBackend:
     """Blobs as files under one root; publish is an atomic rename, so readers never see partials."""
@@ -88,6 +92,16 @@ class FilesystemBackend:
 
     def local_path(self, path: str) -> Path | None:
         return self._file(path)
+
+    def walk(self, prefix: str) -> Iterator[tuple[str, float]]:
+        for folder, _, names in os.walk(self._file(prefix)):
+            for name in names:
+                file = Path(folder) / name
+                try:
+                    modified = file.stat().st_mtime
+                except FileNotFoundError:
+                    continue  # collected meanwhile
+                yield file.relative_to(self.root).as_posix(), modified
 
 
 @cache

@@ -60,3 +60,12 @@ class BlobCollected(RegistryError):
     code = "UNAVAILABLE"
     http_status = 503
     headers = {"Retry-After": "1"}
+
+
+class BlobCorrupt(RegistryError):
+    """the stored bytes failed the integrity check; an administrator must restore them"""
+
+    # fsck found the file missing or not matching its digest: serving it would hand out wrong
+    # bytes. Not the client's fault, and a retry does not help until the bytes are stored again.
+    code = "BLOB_CORRUPT"
+    http_status = 500

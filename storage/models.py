@@ -26,6 +26,9 @@ class Blob(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     # When these bytes were last stored; garbage collection spares recently written blobs.
     last_written = models.DateTimeField(default=timezone.now, db_index=True)
+    # When fsck found the stored bytes missing or no longer matching the digest; served
+    # requests then answer an error (BlobCorrupt). Storing the same bytes again clears it.
+    corrupt = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"sha256:{self.sha256}"

@@ -19,7 +19,7 @@ from django.utils.http import content_disposition_header
 
 from registry_project.errors import PreconditionFailed
 from storage.backends import blob_backend
-from storage.errors import RangeNotSatisfiable
+from storage.errors import BlobCorrupt, RangeNotSatisfiable
 from storage.models import Blob
 
 RANGE_PATTERN = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -106,7 +106,10 @@ def blob_response(
 
     Raises:
         PreconditionFailed: an If-Match or If-Unmodified-Since header does not hold.
+        BlobCorrupt: fsck marked the blob's bytes missing or corrupt, or its file is gone.
     """
+    if blob.corrupt is not None:
+        raise BlobCorrupt(digest=blob.digest)
     etag = f'"{blob.digest}"'
     conditional = get_conditional_response(request, etag=etag)
     if conditional is not None:
@@ -134,7 +137,10 @@ def blob_response(
         response = HttpResponse(content_type=content_type)
         response["X-Accel-Redirect"] = settings.BLOB_X_ACCEL_PREFIX + blob.path
     else:
-        file = blob_backend().open(blob.path)
+        try:
+            file = blob_backend().open(blob.path)
+        except FileNotFoundError:
+            raise BlobCorrupt(digest=blob.digest) from None
         file.seek(start)
         response = FileResponse(_BoundedFile(file, length), content_type=content_type)
     if not x_accel:

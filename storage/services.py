@@ -220,10 +220,10 @@ def _publish(*, temp_file: Path, digests: Mapping[str, str], size: int) -> Blob:
     known = {name: digests.get(name, "") for name in OPTIONAL_ALGORITHMS}
     with _publishing(digests["sha256"]):
         blob = Blob.objects.filter(pk=digests["sha256"]).first()
-        if blob is not None and backend.exists(path):
+        if blob is not None and blob.corrupt is None and backend.exists(path):
             temp_file.unlink(missing_ok=True)
         else:
-            backend.publish(temp_file, path)
+            backend.publish(temp_file, path)  # new, or verified bytes repair what fsck found
         if blob is None:
             return Blob.objects.create(sha256=digests["sha256"], size=size, **known)
         # Refresh last_written so garbage collection's grace period restarts for re-sent content.
@@ -231,7 +231,10 @@ def _publish(*, temp_file: Path, digests: Mapping[str, str], size: int) -> Blob:
             name: value for name, value in known.items() if value and not getattr(blob, name)
         }
         blob.last_written = timezone.now()
-        Blob.objects.filter(pk=blob.pk).update(last_written=blob.last_written, **missing)
+        blob.corrupt = None
+        Blob.objects.filter(pk=blob.pk).update(
+            last_written=blob.last_written, corrupt=None, **missing
+        )
         for name, value in missing.items():
             setattr(blob, name, value)
     return blob

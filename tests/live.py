@@ -35,6 +35,27 @@ def database_url() -> str:
     return f"postgres://{credentials}{host}/{db['NAME']}"
 
 
+def settled_text(path: Path, *, settle: float = 0.2, limit: float = 3.0) -> str:
+    """Return a server's log once it stopped growing for ``settle`` seconds (or after ``limit``).
+
+    Servers write a request's access-log line after they sent the response, so a client that
+    has its answer may look before the line is there.
+    """
+
+    def read() -> str:
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    deadline = time.monotonic() + limit
+    text = read()
+    while time.monotonic() < deadline:
+        time.sleep(settle)
+        again = read()
+        if again == text:
+            break
+        text = again
+    return text
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

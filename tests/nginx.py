@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.live import settled_text
+
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY_CONF = ROOT / "deploy" / "nginx.conf"
 NGINX = "/usr/sbin/nginx"
@@ -81,6 +83,10 @@ class Nginx:
     def server_conf(self) -> str:
         """Return the ``http``-level configuration: the server blocks."""
         raise NotImplementedError
+
+    def access_lines(self) -> list[str]:
+        """Return the access log's lines, once nginx has written the last request's."""
+        return settled_text(self.root / "access.log").splitlines()
 
     @property
     def error_log(self) -> str:

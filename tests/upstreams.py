@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import ROOT, LiveServer, child_environment, start_server
+from tests.live import ROOT, LiveServer, child_environment, settled_text, start_server
 
 ADMIN, ADMIN_PASSWORD = "upstream-admin", "upstream-secret-1"
 
@@ -75,10 +75,8 @@ class UpstreamRegistry:
 
     def requests_for(self, fragment: str) -> int:
         """How many requests whose access-log line contains ``fragment`` this server answered."""
-        log = self.directory / "server.log"
-        if not log.exists():
-            return 0
-        return sum(1 for line in log.read_text(errors="replace").splitlines() if fragment in line)
+        text = settled_text(self.directory / "server.log")
+        return sum(1 for line in text.splitlines() if fragment in line)
 
 
 @pytest.fixture(scope="session")

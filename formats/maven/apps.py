@@ -13,13 +13,13 @@ if TYPE_CHECKING:
 
 
 class MavenConfig(FormatConfig):
-    """Maven 2 repositories (release, snapshot, mixed) and groups of them, as Nexus serves."""
+    """Maven 2 repositories (release, snapshot, mixed), proxies of others and groups, as Nexus."""
 
     name = "formats.maven"
     label = "maven"
     verbose_name = "Maven"
     format_name = "maven"
-    kinds = ("hosted", "group")
+    kinds = ("hosted", "proxy", "group")
     protocol_urls = "formats.maven.protocol.urls"
     root_urls = "formats.maven.protocol.root_urls"
 

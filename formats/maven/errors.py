@@ -3,7 +3,7 @@
 ``MavenConfig.render_error`` sends them as status + reason text (what mvn prints).
 """
 
-from registry_project.errors import BadRequest, NotFound, RegistryError
+from registry_project.errors import BadRequest, NotFound
 
 
 class MavenPathInvalid(BadRequest):
@@ -38,11 +38,3 @@ class MetadataInvalid(BadRequest):
 
 class FileUnknown(NotFound):
     """file not found"""
-
-
-class GroupReadOnly(RegistryError):
-    """a group repository is read-only: deploy to one of its members"""
-
-    code = "GROUP_READ_ONLY"
-    http_status = 405
-    headers = {"Allow": "GET, HEAD"}

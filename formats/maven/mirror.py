@@ -7,10 +7,11 @@ A group's tree is what the registry serves to a caller who may read all its memb
 member's file, metadata merged by the same selectors); ``/-/authorize`` lets only such callers
 use it (``maven_mirror_readable``). deploy/nginx.conf serves a file found there after a cached
 ``/-/authorize`` subrequest and sends everything else (writes, folders, base SNAPSHOT names) to
-the registry, so a missing file only costs speed. The database stays the truth: a subtree is
-reconciled with it by ``maven_mirror_refresh_task`` after every commit that changes it, in the
-repository and in every group containing it, and ``manage.py maven_mirror_sync`` rebuilds the
-whole mirror.
+the registry, so a missing file only costs speed. Proxies and groups with a proxy member have no
+tree: what they serve is their upstream's, which no tree built here could keep up with. The
+database stays the truth: a subtree is reconciled with it by ``maven_mirror_refresh_task`` after
+every commit that changes it, in the repository and in every group containing it, and
+``manage.py maven_mirror_sync`` rebuilds the whole mirror.
 """
 
 import fcntl
@@ -77,9 +78,13 @@ def served_type(path: str) -> str:
 
 
 def _is_mirrored(repository: Repository) -> bool:
-    return repository.format == "maven" and repository.kind in (
-        Repository.Kind.HOSTED,
-        Repository.Kind.GROUP,
+    # A proxy's answers come from its upstream, so a tree of what it cached would be stale or
+    # incomplete; so would the tree of a group reading through a proxy.
+    if repository.format != "maven" or repository.kind == Repository.Kind.PROXY:
+        return False
+    return all(
+        source.kind != Repository.Kind.PROXY
+        for source in repository_read_order(repository=repository)
     )
 
 
@@ -228,6 +233,10 @@ def _refresh_one(*, root: Path, repository: Repository, prefix: str) -> None:
     # the members inside the lock: the tree and its stamp always come from the same sources.
     with open(locks / repository.name, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _is_mirrored(repository):  # a proxy joined it: nginx must send readers here
+            _stamp_file(root, repository).unlink(missing_ok=True)
+            shutil.rmtree(root / repository.name, ignore_errors=True)
+            return
         sources = repository_read_order(repository=repository)
         if not _stamp_matches(root, repository, sources):
             prefix = ""  # built from other repositories: any path may differ
@@ -254,14 +263,17 @@ def maven_mirror_refresh(*, repository_id: int, prefix: str) -> None:
     Args:
         repository_id: Any repository (gone: nothing to do); hosted and group Maven
             repositories are mirrored, and so is the same prefix of every group containing it
-            (nested or not).
+            (nested or not), unless a proxy is among their members: such a group's tree is
+            removed.
         prefix: A folder (``com/example/lib/``, ``""`` for all) or a file key
             (``com/example/maven-metadata.xml``) whose files are reconciled.
     """
     root = mirror_root()
     repository = Repository.objects.filter(pk=repository_id).first()
-    if root is None or repository is None or not _is_mirrored(repository):
+    if root is None or repository is None or repository.format != "maven":
         return
+    if repository.kind == Repository.Kind.PROXY:
+        return  # its cache is no mirror's, and groups reading through it are not mirrored
     for target in (repository, *repository_containing_groups(repository=repository)):
         _refresh_one(root=root, repository=target, prefix=prefix)
 
@@ -272,8 +284,11 @@ def maven_mirror_readable(*, repository: Repository, principal: Principal) -> bo
     A group's mirror is the view of a reader of every member: a caller who may read only some
     is served by the registry, which merges just those. So is everyone while a tree was built
     from other repositories than the database now names (until the refresh after that change
-    ends). The caller's right to read ``repository`` itself has been checked already.
+    ends), and everyone reading a proxy or a group with a proxy member. The caller's right to
+    read ``repository`` itself has been checked already.
     """
+    if not _is_mirrored(repository):
+        return False
     sources = repository_read_order(repository=repository)
     if repository.kind == Repository.Kind.GROUP and not all(
         has_permission(principal=principal, repository=member, action=READ) for member in sources
@@ -284,7 +299,7 @@ def maven_mirror_readable(*, repository: Repository, principal: Principal) -> bo
 
 
 def maven_mirror_sync() -> list[str]:
-    """Rebuild the whole mirror from the database: every hosted and group Maven repository.
+    """Rebuild the whole mirror from the database: every mirrored Maven repository.
 
     For a new deployment, or to repair the mirror after a crash between a commit and its refresh.
 

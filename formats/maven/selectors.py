@@ -14,7 +14,6 @@ from formats.maven.paths import MavenPath, PathKind
 from formats.maven.renderers import render_artifact_metadata, render_group_metadata
 from formats.maven.versions import compare_versions
 from formats.plugin import (
-    READ,
     Asset,
     Document,
     Principal,
@@ -22,9 +21,7 @@ from formats.plugin import (
     Version,
     asset_find,
     document_etag,
-    document_get,
-    has_permission,
-    repository_read_order,
+    repository_read_sources,
 )
 
 POLICY_RELEASE = "release"
@@ -45,19 +42,18 @@ def maven_package_name(*, group_id: str, artifact_id: str) -> str:
     return f"{group_id}:{artifact_id}"
 
 
-def maven_read_sources(*, repository: Repository, principal: Principal) -> list[Repository]:
-    """Return the hosted repositories a read of ``repository`` by ``principal`` looks in, in order.
+def maven_read_sources(
+    *, repository: Repository, principal: Principal, mpath: MavenPath | None = None
+) -> list[Repository]:
+    """Return the repositories a read of ``mpath`` in ``repository`` looks in, in order.
 
-    The members of ``repository_read_order`` the caller may read; the caller's right to read the
-    group itself has been checked already.
+    ``repository_read_sources`` with the package of an artifact's paths (``groupId:artifactId``):
+    a name a hosted member holds is read from hosted members only (the group's hosted guard).
     """
-    if repository.kind != Repository.Kind.GROUP:
-        return [repository]
-    return [
-        member
-        for member in repository_read_order(repository=repository)
-        if has_permission(principal=principal, repository=member, action=READ)
-    ]
+    package = None
+    if mpath is not None and mpath.group_id and mpath.artifact_id:
+        package = maven_package_name(group_id=mpath.group_id, artifact_id=mpath.artifact_id)
+    return repository_read_sources(repository=repository, principal=principal, package=package)
 
 
 def maven_asset_find(*, sources: list[Repository], mpath: MavenPath) -> Asset:
@@ -105,27 +101,6 @@ def _newest_build(*, repository: Repository, mpath: MavenPath) -> Asset | None:
 
 def _build_key(asset: Asset) -> tuple[int, str]:
     return asset.metadata["build_number"], asset.metadata.get("timestamp") or ""
-
-
-def maven_metadata_find(*, sources: list[Repository], mpath: MavenPath) -> Document:
-    """Return the ``maven-metadata.xml`` a metadata path (or its checksum path) names.
-
-    With one source holding it the stored document is returned as is (one query); with several
-    the documents are merged: versions and plugins united, and for snapshot metadata the
-    newest build wins.
-
-    Raises:
-        FileUnknown: no source has the document.
-    """
-    key = mpath.target_path
-    documents = [
-        document
-        for repository in sources
-        if (document := document_get(repository=repository, key=key))
-    ]
-    if not documents:
-        raise FileUnknown(f"{key} not found")
-    return maven_metadata_merge(documents=documents, mpath=mpath)
 
 
 def maven_metadata_merge(*, documents: list[Document], mpath: MavenPath) -> Document:

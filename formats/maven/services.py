@@ -398,8 +398,10 @@ def maven_package_changed(*, package: Package) -> None:
 
     Artifact-level metadata lists what is left (and goes with the last version); the
     SNAPSHOT-level metadata of a removed SNAPSHOT version goes with it, and so do the removed
-    files in the mirror.
+    files in the mirror. A proxy's metadata is its upstream's: nothing to rebuild.
     """
+    if package.repository.kind != Repository.Kind.HOSTED:
+        return
     group_id, _, artifact_id = package.name.partition(":")
     folder = f"{group_id.replace('.', '/')}/{artifact_id}"
     alive = package.pk is not None and Package.objects.filter(pk=package.pk).exists()

@@ -97,6 +97,14 @@ class Repository(models.Model):
             "hosted members only (dependency-confusion protection)."
         ),
     )
+    quota_bytes = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text=(
+            "For hosted repositories: the most bytes its files may take, each distinct content "
+            "counted once; an upload beyond it is refused. Empty: no limit."
+        ),
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -10,6 +10,8 @@ from formats.oci.protocol.renderers import bearer_challenge, error_response
 from registry_project.errors import RegistryError
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
     from formats.models import Package, Repository
 
 
@@ -51,6 +53,12 @@ class OciConfig(FormatConfig):
             grace=grace, delete_untagged=settings.OCI_GC_DELETE_UNTAGGED, dry_run=dry_run
         )
         return asdict(result)
+
+    def blob_references(self) -> "tuple[QuerySet, str]":
+        """The blobs linked to images (layers, configs) count as their repository's files."""
+        from formats.oci.models import OciBlobLink  # models load after apps
+
+        return OciBlobLink.objects.all(), "package__repository"
 
     def cleanup_needs(self, package: "Package", kept: set[int]) -> set[int]:
         """What kept manifests need: an index's children, subjects and their referrers."""

@@ -41,6 +41,7 @@ from formats.plugin import (
     blob_ingest_bytes,
     package_ensure,
     package_lock,
+    repository_quota_check,
     tag_delete,
     tag_set,
     upload_append,
@@ -61,10 +62,12 @@ def oci_blob_link(*, image: OciImage, blob: Blob) -> OciBlobLink:
 
     Raises:
         BlobCollected: garbage collection removed ``blob`` since it was ingested (retry).
+        QuotaExceeded: the repository would hold more than its quota.
     """
     package = _package(image)
     with transaction.atomic():
         blob_hold(blob=blob)
+        repository_quota_check(repository=image.repository, blob=blob)
         link, _ = OciBlobLink.objects.get_or_create(package=package, blob=blob)
     return link
 

@@ -58,7 +58,8 @@ def _served(entry: ProxyEntry, *, stale: bool = False) -> ProxyDocument:
     )
 
 
-def _validators(entry: ProxyEntry | None) -> dict[str, str]:
+def entry_validators(entry: ProxyEntry | None) -> dict[str, str]:
+    """Return the conditional headers that revalidate ``entry`` upstream (none for a 404)."""
     if entry is None or entry.status != ProxyEntry.Status.FOUND:
         return {}
     headers = {}
@@ -92,7 +93,7 @@ def _refresh(
 ) -> ProxyEntry:
     now = timezone.now()
     response: UpstreamResponse = upstream_open(
-        repository=repository, url=url, headers={**headers, **_validators(entry)}
+        repository=repository, url=url, headers={**headers, **entry_validators(entry)}
     )
     if response.status == 304 and entry is not None and entry.status == 200:
         response.close()

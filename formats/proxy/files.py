@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -27,6 +28,7 @@ from django.utils import timezone
 
 from formats.errors import UpstreamDigestMismatch, UpstreamMissing, UpstreamUnavailable
 from formats.models import Asset, ProxyEntry, Repository
+from formats.proxy.documents import entry_validators
 from formats.proxy.flight import single_flight
 from formats.proxy.upstream import UpstreamResponse, upstream_errors, upstream_open
 from formats.selectors import asset_find
@@ -75,15 +77,9 @@ class _Fetch:
         return None
 
     def validators(self) -> dict[str, str]:
-        entry = self.entry
-        if not self.mutable or self.asset is None or entry is None or entry.status != 200:
+        if not self.mutable or self.asset is None:
             return {}
-        headers = {}
-        if entry.upstream_etag:
-            headers["If-None-Match"] = entry.upstream_etag
-        if entry.upstream_last_modified:
-            headers["If-Modified-Since"] = entry.upstream_last_modified
-        return headers
+        return entry_validators(self.entry)
 
 
 def _entry_save(repository: Repository, path: str, **fields: object) -> None:
@@ -273,6 +269,22 @@ def _fetch(
     return untrusted_headers(streamed, content_type=kind)
 
 
+def _found_or_fetched(
+    request: HttpRequest | None,
+    *,
+    repository: Repository,
+    path: str,
+    mutable: bool,
+    **fetching: Any,
+) -> Asset | HttpResponseBase:
+    fetch = _Fetch(repository=repository, path=path, mutable=mutable)
+    cached = fetch.cached()
+    if cached is not None:
+        return cached
+    with ExitStack() as stack:
+        return _fetch(request, fetch=fetch, stack=stack, **fetching)
+
+
 def proxy_asset(
     *,
     repository: Repository,
@@ -298,22 +310,18 @@ def proxy_asset(
         UpstreamDigestMismatch: the bytes are not what was declared; nothing was stored.
         UpstreamUnavailable, UpstreamTimeout: the upstream failed and nothing is cached.
     """
-    fetch = _Fetch(repository=repository, path=path, mutable=mutable)
-    cached = fetch.cached()
-    if cached is not None:
-        return cached
-    with ExitStack() as stack:
-        found = _fetch(
-            None,
-            fetch=fetch,
-            url=url,
-            expected=expected,
-            media_type=media_type,
-            package=package,
-            on_stored=on_stored,
-            stack=stack,
-        )
-    assert isinstance(found, Asset)
+    found = _found_or_fetched(
+        None,
+        repository=repository,
+        path=path,
+        url=url,
+        expected=expected,
+        media_type=media_type,
+        package=package,
+        mutable=mutable,
+        on_stored=on_stored,
+    )
+    assert isinstance(found, Asset)  # without a request nothing streams
     return found
 
 
@@ -334,21 +342,17 @@ def proxy_file(
     A cached file is served like any stored file (Range, ETag, 304); a cold one is fetched
     once for all concurrent requests, and a large one streams while it is stored.
     """
-    fetch = _Fetch(repository=repository, path=path, mutable=mutable)
-    cached = fetch.cached()
-    if cached is not None:
-        return blob_response(request, cached.blob, content_type=cached.media_type)
-    with ExitStack() as stack:
-        found = _fetch(
-            request,
-            fetch=fetch,
-            url=url,
-            expected=expected,
-            media_type=media_type,
-            package=package,
-            on_stored=on_stored,
-            stack=stack,
-        )
+    found = _found_or_fetched(
+        request,
+        repository=repository,
+        path=path,
+        url=url,
+        expected=expected,
+        media_type=media_type,
+        package=package,
+        mutable=mutable,
+        on_stored=on_stored,
+    )
     if isinstance(found, Asset):
         return blob_response(request, found.blob, content_type=found.media_type)
     return found

@@ -168,6 +168,12 @@ CELERY_BEAT_SCHEDULE = {
     "cleanup": {"task": "formats.tasks.cleanup_task", "schedule": 6 * 3600.0},
     "oci-gc": {"task": "formats.oci.tasks.oci_gc_task", "schedule": 6 * 3600.0},
     "blob-gc": {"task": "storage.tasks.blob_gc_task", "schedule": 6 * 3600.0},
+    # Re-hashes FSCK_SAMPLE_PERCENT of the blobs each day, so every blob is read now and then.
+    "blob-fsck": {
+        "task": "storage.tasks.blob_fsck_task",
+        "schedule": 24 * 3600.0,
+        "kwargs": {"sample": env.float("FSCK_SAMPLE_PERCENT", default=10.0)},
+    },
 }
 # Without a broker there is no beat: one server process runs the schedule above in a thread
 # (registry_project/celery.py), so garbage collection happens in the embedded default too.

@@ -41,7 +41,7 @@ def static_upstream(tmp_path):
 
 
 def _gets(nginx: StaticNginx, path: str) -> int:
-    log = (nginx.root / "access.log").read_text()
+    log = "\n".join(nginx.access_lines())
     return sum(1 for line in log.splitlines() if f"GET /{path} " in line)
 
 
@@ -157,7 +157,7 @@ def test_after_the_ttl_a_file_is_revalidated_304_or_replaced(
     os.utime(path, (path.stat().st_atime, path.stat().st_mtime + 5))
     assert _body_and_status(_curl(url)) == (b"two, longer", "200")
 
-    log = (static_upstream.root / "access.log").read_text().splitlines()
+    log = static_upstream.access_lines()
     statuses = [line.split('" ')[1].split()[0] for line in log if "moving.txt" in line]
     assert statuses == ["200", "304", "200"]
 

@@ -4,6 +4,8 @@ import pytest
 
 from formats.base import format_config
 from formats.models import Repository
+from formats.services import asset_put
+from storage.services import blob_ingest_bytes
 from tests.factories import RepositoryFactory
 from tests.live import free_port
 from tests.static_upstream import static_upstream
@@ -199,3 +201,22 @@ def test_format_and_kind_are_fixed_once_created(admin_client):
     assert response.status_code == 302
     hosted.refresh_from_db()
     assert (hosted.format, hosted.kind) == ("raw", "hosted")
+
+
+def test_an_admin_sets_a_quota_and_reads_the_usage(admin_client, settings, tmp_path):
+    settings.BLOB_STORE_DIR = tmp_path / "blobs"
+    response = admin_client.post(ADD, _form("capped", "hosted", quota_bytes="2048"))
+    assert response.status_code == 302
+    repository = Repository.objects.get(name="capped")
+    assert repository.quota_bytes == 2048
+    blob = blob_ingest_bytes(content=b"x" * 1536)
+    for path in ("a", "b"):
+        asset_put(repository=repository, path=path, blob=blob, media_type="x/y", user=None)
+
+    page = admin_client.get(f"/admin/formats/repository/{repository.pk}/change/")
+
+    assert "1.5 KiB stored (quota 2.0 KiB); 3.0 KiB of files, 1.5 KiB saved by" in page.text
+
+    refused = admin_client.post(ADD, _form("capped-group", "group", quota_bytes="1"))
+    assert refused.status_code == 200
+    assert "only hosted repositories have a quota" in refused.text

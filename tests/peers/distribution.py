@@ -15,7 +15,7 @@ from pathlib import Path
 import requests
 
 from tests.formats.oci.clients import Layout, Skopeo
-from tests.live import free_port, require_client
+from tests.live import free_port, require_client, settled_text
 
 # Distribution logs each request as ``"GET /v2/... HTTP/1.1" 200 ...`` (combined log format).
 _ACCESS_LINE = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[0-9.]+" (?P<status>[0-9]{3})')
@@ -53,7 +53,7 @@ class Distribution:
         pattern = re.compile(path_pattern)
         return [
             match["path"]
-            for match in _ACCESS_LINE.finditer(self.log.read_text(errors="replace"))
+            for match in _ACCESS_LINE.finditer(settled_text(self.log))
             if match["method"] == method and pattern.search(match["path"])
         ]
 

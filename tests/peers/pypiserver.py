@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.live import BIN, free_port
+from tests.live import BIN, free_port, settled_text
 
 REQUEST_LINE = re.compile(r"<LocalRequest: (GET|HEAD) https?://[^/]+(\S+)>")
 
@@ -69,6 +69,6 @@ class PypiServer:
 
     def requests_for(self, path_prefix: str) -> list[str]:
         """The paths requested so far that start with ``path_prefix``."""
-        text = self.log.read_text(errors="replace")
+        text = settled_text(self.log)
         paths = [path for _method, path in REQUEST_LINE.findall(text)]
         return [path for path in paths if path.startswith(path_prefix)]

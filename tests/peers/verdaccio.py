@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tests.formats.npm.helpers import publish_body
-from tests.live import free_port
+from tests.live import free_port, settled_text
 
 DEFAULT_BINARY = "/work/peers/verdaccio/node_modules/.bin/verdaccio"
 USER, PASSWORD = "peer", "peer-password"
@@ -60,9 +60,8 @@ class Verdaccio:
 
         Verdaccio writes its log asynchronously: what it answered last shows a moment later.
         """
-        time.sleep(0.5)
         needle = f"requested 'GET /{path}'"
-        return self.log.read_text(errors="replace").count(needle)
+        return settled_text(self.log, settle=0.5).count(needle)
 
 
 def _binary() -> str:

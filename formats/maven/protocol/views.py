@@ -1,23 +1,29 @@
 """What mvn, Gradle and Ivy speak: the Maven 2 repository layout over plain HTTP.
 
 https://maven.apache.org/repository/layout.html. PUT deploys, GET/HEAD read files, checksums
-and ``maven-metadata.xml``; a folder path answers with an HTML index.
+and ``maven-metadata.xml``; a folder path answers with an HTML index. A group reads its members
+in order (a proxy member through its upstream), a proxy its upstream (formats/maven/proxy.py).
 """
+
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
-from formats.maven.errors import FileUnknown, GroupReadOnly, MavenPathInvalid
+from formats.maven.errors import FileUnknown, MavenPathInvalid
 from formats.maven.media import MIME_CHECKSUM
 from formats.maven.paths import MavenPath, PathKind, parse_path
+from formats.maven.proxy import maven_proxy_asset, maven_proxy_file, maven_proxy_metadata
 from formats.maven.selectors import (
     content_checksum,
     maven_asset_find,
     maven_directory_exists,
     maven_directory_list,
-    maven_metadata_find,
+    maven_metadata_merge,
     maven_read_sources,
 )
 from formats.maven.services import (
@@ -28,11 +34,15 @@ from formats.maven.services import (
 )
 from formats.plugin import (
     READ,
-    WRITE,
+    Asset,
+    Document,
     ProtocolView,
     Repository,
+    UpstreamMissing,
+    UpstreamUnavailable,
     blob_checksums,
     blob_response,
+    document_get,
     document_response,
     request_json_body,
     request_stream,
@@ -47,6 +57,7 @@ CHECKSUM_HEADERS = {
 }
 MAX_CHECKSUM_SIZE = 1024
 LISTING_TEMPLATE = "formats/maven/listing.html"
+T = TypeVar("T")
 
 
 def _checksum_response(request: HttpRequest, digest: str) -> HttpResponse:
@@ -57,19 +68,59 @@ def _checksum_response(request: HttpRequest, digest: str) -> HttpResponse:
     return response
 
 
+def _first(sources: list[Repository], mpath: MavenPath, read: Callable[[Repository], T]) -> T:
+    """Return ``read`` of the first source holding ``mpath``.
+
+    A proxy whose upstream fails is passed over; its error is raised when no later source has
+    the file (a 502 naming the upstream, not a 404).
+    """
+    failure = None
+    for source in sources:
+        try:
+            return read(source)
+        except (FileUnknown, UpstreamMissing):
+            continue
+        except UpstreamUnavailable as error:
+            failure = failure or error
+    raise failure or FileUnknown(f"{mpath.target_path} not found")
+
+
+def _asset(source: Repository, *, mpath: MavenPath) -> Asset:
+    if source.kind == Repository.Kind.PROXY:
+        return maven_proxy_asset(repository=source, mpath=mpath)
+    return maven_asset_find(sources=[source], mpath=mpath)
+
+
+def _file_response(
+    request: HttpRequest, source: Repository, *, mpath: MavenPath
+) -> HttpResponseBase:
+    if source.kind == Repository.Kind.PROXY:
+        return maven_proxy_file(request, repository=source, mpath=mpath)
+    asset = maven_asset_find(sources=[source], mpath=mpath)
+    return blob_response(request, asset.blob, content_type=asset.media_type)
+
+
+def _documents(source: Repository, *, mpath: MavenPath) -> list[Document]:
+    if source.kind == Repository.Kind.PROXY:
+        return [maven_proxy_metadata(repository=source, mpath=mpath)]
+    document = document_get(repository=source, key=mpath.target_path)
+    return [] if document is None else [document]
+
+
 class MavenRepositoryView(ProtocolView):
-    """Every path of a Maven repository, hosted or group."""
+    """Every path of a Maven repository: hosted, proxy or group."""
 
     format_name = "maven"
 
     def get(self, request: HttpRequest, path: str) -> HttpResponseBase:
         """Serve a file, a checksum, ``maven-metadata.xml`` or a folder index at ``path``."""
         principal = self.require(READ)
-        sources = maven_read_sources(repository=self.repository, principal=principal)
         try:
             mpath = parse_path(path=path)
         except MavenPathInvalid:
+            sources = maven_read_sources(repository=self.repository, principal=principal)
             return self._folder_redirect(sources=sources, path=path)
+        sources = maven_read_sources(repository=self.repository, principal=principal, mpath=mpath)
         if mpath.kind is PathKind.DIRECTORY:
             return self._listing(request, sources=sources, mpath=mpath)
         try:
@@ -84,16 +135,27 @@ class MavenRepositoryView(ProtocolView):
     def _file(
         self, request: HttpRequest, *, sources: list[Repository], mpath: MavenPath
     ) -> HttpResponseBase:
-        asset = maven_asset_find(sources=sources, mpath=mpath)
         if mpath.checksum is not None:
+            asset = _first(sources, mpath, partial(_asset, mpath=mpath))
             blob = blob_checksums(blob=asset.blob)
             return _checksum_response(request, getattr(blob, mpath.checksum))
-        return blob_response(request, asset.blob, content_type=asset.media_type)
+        return _first(sources, mpath, partial(_file_response, request, mpath=mpath))
 
     def _metadata(
         self, request: HttpRequest, *, sources: list[Repository], mpath: MavenPath
     ) -> HttpResponseBase:
-        document = maven_metadata_find(sources=sources, mpath=mpath)
+        documents: list[Document] = []
+        failure = None
+        for source in sources:
+            try:
+                documents.extend(_documents(source, mpath=mpath))
+            except UpstreamMissing:
+                continue
+            except UpstreamUnavailable as error:
+                failure = failure or error
+        if not documents:
+            raise failure or FileUnknown(f"{mpath.target_path} not found")
+        document = maven_metadata_merge(documents=documents, mpath=mpath)
         if mpath.checksum is not None:
             digest = content_checksum(content=bytes(document.content), algorithm=mpath.checksum)
             return _checksum_response(request, digest)
@@ -117,9 +179,7 @@ class MavenRepositoryView(ProtocolView):
 
         Answers 201 for a new file, 200 for a replaced SNAPSHOT file or a redeploy.
         """
-        principal = self.require(WRITE)
-        if self.repository.kind == Repository.Kind.GROUP:
-            raise GroupReadOnly()
+        principal = self.require_write()
         mpath = parse_path(path=path)
         if mpath.kind is PathKind.DIRECTORY:
             raise MavenPathInvalid(f"{path} is a folder, not a file")

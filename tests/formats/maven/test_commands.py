@@ -61,3 +61,43 @@ def test_createrepo_refuses_an_unknown_member_and_creates_nothing():
         _run("createrepo", "all", "--format", "maven", "--kind", "group", "--member", "nope")
 
     assert Repository.objects.filter(name="all").exists() is False
+
+
+def test_createrepo_maven_proxy_and_a_group_deploying_to_its_hosted_member():
+    _run("createrepo", "team", "--format", "maven", "--policy", "mixed")
+    _run(
+        "createrepo",
+        "central",
+        "--format",
+        "maven",
+        "--kind",
+        "proxy",
+        "--upstream",
+        "http://127.0.0.1:9/maven2/",
+        "--metadata-ttl",
+        "60",
+    )
+    _run(
+        "createrepo",
+        "all",
+        "--format",
+        "maven",
+        "--kind",
+        "group",
+        "--member",
+        "team",
+        "--member",
+        "central",
+        "--deploy-to",
+        "team",
+    )
+
+    central = Repository.objects.get(name="central")
+    assert (central.kind, central.upstream_url, central.metadata_ttl) == (
+        "proxy",
+        "http://127.0.0.1:9/maven2/",
+        60,
+    )
+    assert central.upstream_status.startswith("unreachable")
+    assert _members("all") == ["team", "central"]
+    assert Repository.objects.get(name="all").deploy_to.name == "team"

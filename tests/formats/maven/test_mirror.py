@@ -648,3 +648,35 @@ def test_a_failed_refresh_is_logged_and_sends_readers_to_the_registry(
         raw=(mirror / "releases" / RELEASE / "maven-metadata.xml").read_bytes()
     ).versions == ("1.0", "2.0", "2.1")
     assert (mirror / "releases" / RELEASE / "2.0" / "util-2.0.pom").is_symlink()
+
+
+def test_a_group_with_a_proxy_member_has_no_mirror_and_proxies_have_none(
+    client, mirror, group_published, group_reader, releases, django_capture_on_commit_callbacks
+):
+    """What a proxy serves is its upstream's: a tree built here would be stale or incomplete."""
+    proxy = RepositoryFactory(
+        name="central", format="maven", kind="proxy", upstream_url="http://127.0.0.1:9/"
+    )
+    role_grant(repository=proxy, role=Role.READ, user=group_reader)
+    group = Repository.objects.get(name="public")
+    members = list(repository_read_order(repository=group))
+
+    def authorize(name: str) -> int:
+        query = {"repository": name}
+        return client.get("/-/authorize", query, headers=basic(group_reader)).status_code
+
+    with django_capture_on_commit_callbacks(execute=True):
+        repository_members_set(repository=group, members=[*members, proxy])
+
+    assert _group_tree(mirror) == []
+    assert (authorize("public"), authorize("central")) == (403, 403)
+    assert maven_mirror_sync() == ["releases", "snapshots", "thirdparty"]
+    assert _group_tree(mirror) == []
+    assert not (mirror / "central").exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        repository_members_set(repository=group, members=members)
+
+    assert f"public/{RELEASE}/1.0/util-1.0.jar" in _group_tree(mirror)
+    assert authorize("public") == 204
+    _assert_serves_the_mirror(client, group_reader, mirror)

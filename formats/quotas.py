@@ -1,0 +1,211 @@
+"""Storage accounting and quotas of repositories.
+
+A repository holds the blobs its assets refer to and those its format keeps otherwise
+(``FormatConfig.blob_references``: OCI's layer links). Three sizes describe it:
+
+- logical: every file counted at its size, as if nothing were deduplicated;
+- physical: each distinct blob it holds counted once; its quota limits this;
+- exclusive: the part of physical no other repository holds (what deleting it would free).
+
+``saved`` (logical - physical) is what deduplication saves inside the repository. Across the
+store, each blob counts once however many repositories hold it: the total saving is the sum of
+logical sizes less that.
+"""
+
+import re
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet, Sum
+
+from formats.base import format_configs
+from formats.errors import QuotaExceeded, RepositoryInvalid
+from formats.models import Asset, Repository
+from storage.models import Blob
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?\s*$", re.IGNORECASE)
+_UNITS = "kmgtp"
+
+
+def parse_size(text: str) -> int | None:
+    """Parse ``500M``, ``20G``, ``1.5T``, ``1024`` (bytes; binary units) or ``none`` (None).
+
+    Raises:
+        RepositoryInvalid: not a size.
+    """
+    if text.strip().lower() == "none":
+        return None
+    match = _SIZE.match(text)
+    if not match:
+        raise RepositoryInvalid(f"not a size: {text!r} (say 500M, 20G or none)")
+    number, unit = match.groups()
+    factor = 1024 ** (_UNITS.index(unit.lower()) + 1) if unit else 1
+    return int(float(number) * factor)
+
+
+def format_size(size: int) -> str:
+    """``1536`` -> ``1.5 KiB``: binary units, as ``parse_size`` reads them."""
+    if size < 1024:
+        return f"{size} B"
+    value = size / 1024
+    for unit in ("KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+@dataclass(frozen=True)
+class RepositoryUsage:
+    """The bytes one repository holds (see the module docstring)."""
+
+    name: str
+    logical: int
+    physical: int
+    exclusive: int
+    quota: int | None
+
+    @property
+    def shared(self) -> int:
+        return self.physical - self.exclusive
+
+    @property
+    def saved(self) -> int:
+        return self.logical - self.physical
+
+    def as_dict(self) -> dict[str, int | str | None]:
+        return {
+            "repository": self.name,
+            "logical_bytes": self.logical,
+            "physical_bytes": self.physical,
+            "exclusive_bytes": self.exclusive,
+            "shared_bytes": self.shared,
+            "saved_bytes": self.saved,
+            "quota_bytes": self.quota,
+        }
+
+
+@dataclass(frozen=True)
+class StoreUsage:
+    """Every repository's usage and the store's own totals.
+
+    Attributes:
+        physical: bytes of the blobs any repository holds, each once.
+        unreferenced: bytes of blobs nothing holds, left for garbage collection.
+    """
+
+    repositories: list[RepositoryUsage]
+    physical: int
+    unreferenced: int
+
+    @property
+    def logical(self) -> int:
+        return sum(usage.logical for usage in self.repositories)
+
+    @property
+    def saved(self) -> int:
+        return self.logical - self.physical
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "logical_bytes": self.logical,
+            "physical_bytes": self.physical,
+            "saved_bytes": self.saved,
+            "unreferenced_bytes": self.unreferenced,
+        }
+
+
+def _sources() -> list[tuple[QuerySet, str]]:
+    """Every kind of row that keeps a blob in a repository, with its lookup of the repository."""
+    sources: list[tuple[QuerySet, str]] = [(Asset.objects.all(), "repository")]
+    for config in format_configs():
+        extra = config.blob_references()
+        if extra is not None:
+            sources.append(extra)
+    return sources
+
+
+def _held(sources: list[tuple[QuerySet, str]], **where: Repository) -> Q:
+    """Blobs that rows of ``sources`` refer to, in ``where``'s repository (or in any)."""
+    condition = Q(pk__in=[])
+    for rows, lookup in sources:
+        chosen = rows.filter(**{lookup: where["repository"]}) if where else rows
+        condition |= Q(pk__in=chosen.values("blob"))
+    return condition
+
+
+def _held_elsewhere(sources: list[tuple[QuerySet, str]], repository: Repository) -> Q:
+    condition = Q(pk__in=[])
+    for rows, lookup in sources:
+        condition |= Q(pk__in=rows.exclude(**{lookup: repository}).values("blob"))
+    return condition
+
+
+def _bytes(blobs: QuerySet) -> int:
+    return blobs.aggregate(total=Sum("size"))["total"] or 0
+
+
+def repository_usage(*, repository: Repository) -> RepositoryUsage:
+    """Return the bytes ``repository`` holds: logical, physical and exclusive."""
+    sources = _sources()
+    logical = sum(
+        rows.filter(**{lookup: repository}).aggregate(total=Sum("blob__size"))["total"] or 0
+        for rows, lookup in sources
+    )
+    held = Blob.objects.filter(_held(sources, repository=repository))
+    return RepositoryUsage(
+        name=repository.name,
+        logical=logical,
+        physical=_bytes(held),
+        exclusive=_bytes(held.exclude(_held_elsewhere(sources, repository))),
+        quota=repository.quota_bytes,
+    )
+
+
+def store_usage(*, repositories: QuerySet[Repository] | None = None) -> StoreUsage:
+    """Return the usage of ``repositories`` (all by default) and the store's totals."""
+    chosen = Repository.objects.all() if repositories is None else repositories
+    physical = _bytes(Blob.objects.filter(_held(_sources())))
+    return StoreUsage(
+        repositories=[repository_usage(repository=repository) for repository in chosen],
+        physical=physical,
+        unreferenced=_bytes(Blob.objects.all()) - physical,
+    )
+
+
+def repository_quota_check(
+    *, repository: Repository, blob: Blob, replacing: Asset | None = None
+) -> None:
+    """Refuse to let ``repository`` hold ``blob`` when that would take it past its quota.
+
+    Call it in the transaction that writes the row referring to ``blob`` (after
+    ``blob_hold``): the repository's row stays locked until the commit, so concurrent writes
+    to a repository with a quota are counted one after the other. Bytes it already holds
+    cost nothing; ``replacing`` (a redeployed file) no longer counts.
+
+    Raises:
+        QuotaExceeded: holding ``blob`` would exceed the quota (413, naming it).
+    """
+    if repository.quota_bytes is None:
+        return
+    # NO KEY UPDATE: writers that already inserted rows referring to the repository (a new
+    # package: FOR KEY SHARE) still queue here one by one instead of deadlocking.
+    locked = Repository.objects.select_for_update(no_key=True).filter(pk=repository.pk)
+    quota = locked.values_list("quota_bytes", flat=True).first()
+    if quota is None:
+        return
+    sources = _sources()
+    if replacing is not None:
+        sources[0] = (Asset.objects.exclude(pk=replacing.pk), "repository")
+    held = Blob.objects.filter(_held(sources, repository=repository))
+    if held.filter(pk=blob.pk).exists():
+        return
+    used = _bytes(held)
+    if used + blob.size > quota:
+        raise QuotaExceeded(
+            f"repository {repository.name!r} is over its quota of {format_size(quota)}: "
+            f"it holds {format_size(used)}, this upload needs {format_size(blob.size)} more",
+            reason="QUOTA_EXCEEDED",
+            quota_bytes=quota,
+            used_bytes=used,
+            needed_bytes=blob.size,
+        )
