@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('formats', '0003_proxy_and_group'),
+        ('formats', '0004_repository_quota'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
