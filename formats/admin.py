@@ -5,8 +5,12 @@ from django.contrib import admin
 from django.db import models
 
 from formats.errors import RepositoryInvalid
+from formats.lifecycle.cleanup import RULE_FIELDS, policy_check
+from formats.lifecycle.errors import PolicyInvalid
 from formats.models import (
     Asset,
+    CleanupPolicy,
+    CleanupRun,
     Document,
     Package,
     ProxyEntry,
@@ -212,10 +216,10 @@ class PackageAdmin(admin.ModelAdmin):
 
 @admin.register(Version)
 class VersionAdmin(admin.ModelAdmin):
-    list_display = ["package", "version", "published_at", "published_by", "yanked"]
-    list_filter = ["package__repository", "yanked"]
+    list_display = ["package", "version", "published_at", "published_by", "yanked", "pinned"]
+    list_filter = ["package__repository", "yanked", "pinned"]
     search_fields = ["package__name", "version"]
-    # Published versions are immutable: only the yank/deprecation state may change.
+    # Published versions are immutable: only the yank/deprecation/pinned state may change.
     readonly_fields = ["package", "version", "metadata", "published_at", "published_by"]
 
 
@@ -261,3 +265,51 @@ class DocumentAdmin(admin.ModelAdmin):
     list_display = ["key", "repository", "content_type", "updated"]
     readonly_fields = ["repository", "key", "content_type", "etag", "updated"]
     exclude = ["content"]
+
+
+class CleanupPolicyForm(forms.ModelForm):
+    class Meta:
+        model = CleanupPolicy
+        fields = ["repository", *RULE_FIELDS]
+
+    def clean(self) -> dict:
+        """Refuse what ``setpolicy`` refuses (groups, bad patterns, a scope without a rule)."""
+        super().clean()
+        cleaned = self.cleaned_data
+        repository = cleaned.get("repository")
+        if repository is not None and not self.errors:
+            try:
+                policy_check(repository=repository, rules={n: cleaned.get(n) for n in RULE_FIELDS})
+            except PolicyInvalid as error:
+                raise forms.ValidationError(error.message) from None
+        return cleaned
+
+
+@admin.register(CleanupPolicy)
+class CleanupPolicyAdmin(admin.ModelAdmin):
+    form = CleanupPolicyForm
+    list_display = ["repository", "keep_last", "older_than_days", "unused_days", "match"]
+    list_select_related = ["repository"]
+
+
+@admin.register(CleanupRun)
+class CleanupRunAdmin(admin.ModelAdmin):
+    """The record of cleanups: read only, as an audit record is."""
+
+    list_display = [
+        "repository",
+        "started",
+        "status",
+        "actor_name",
+        "versions_removed",
+        "files_removed",
+        "bytes_freed",
+    ]
+    list_filter = ["status", "repository"]
+    list_select_related = ["repository"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

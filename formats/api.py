@@ -46,6 +46,7 @@ from formats.services import (
     repository_update,
     version_delete,
     version_deprecate,
+    version_pin,
     version_yank,
 )
 from registry_project.api import ANY_SEGMENT
@@ -226,6 +227,7 @@ class VersionSerializer(serializers.ModelSerializer):
             "deprecated",
             "download_count",
             "last_downloaded",
+            "pinned",
         ]
         read_only_fields = [
             "package",
@@ -436,8 +438,8 @@ class VersionViewSet(
     mixins.DestroyModelMixin,
     viewsets.ReadOnlyModelViewSet,
 ):
-    """Versions; filter with ``?package=<id>&version=<version>``. PATCH yanks/unyanks or
-    deprecates."""
+    """Versions; filter with ``?package=<id>&version=<version>``. PATCH yanks/unyanks,
+    deprecates, or pins (a pinned version is kept by every cleanup policy)."""
 
     serializer_class = VersionSerializer
     filterset_class = VersionFilter
@@ -461,6 +463,8 @@ class VersionViewSet(
             )
         if "deprecated" in data:
             version_deprecate(version=version, deprecated=data["deprecated"])
+        if "pinned" in data:
+            version_pin(version=version, pinned=data["pinned"])
         _package_changed(version.package)
         return Response(self.get_serializer(version).data)
 

@@ -134,6 +134,32 @@ class FormatConfig(AppConfig):
         """
         return None
 
+    def is_prerelease(self, version: str) -> bool:
+        """Whether ``version`` is a prerelease by this format's rules (``--prerelease-only``)."""
+        return False
+
+    def cleanup_needs(self, package: "Package", kept: set[int]) -> set[int]:
+        """Return the ids of versions of ``package`` that the versions ``kept`` need.
+
+        Cleanup keeps them too. Formats whose versions refer to each other (OCI: an index's
+        children, a referrer's subject) override this; the result includes ``kept``.
+        """
+        return kept
+
+    def stale_builds(self, version: "Version", keep: int) -> list["Asset"]:
+        """Return the files of ``version`` beyond its ``keep`` newest builds.
+
+        ``--snapshot-builds``: only formats with several builds per version (Maven SNAPSHOTs).
+        """
+        return []
+
+    def builds_delete(self, version: "Version", assets: list["Asset"], user: "User | None") -> None:
+        """Delete ``assets`` (from ``stale_builds``) of ``version``, keeping documents true.
+
+        Called inside the transaction that holds the package's lock.
+        """
+        raise FileDeleteUnsupported(f"{self.format_name} versions have no separate builds")
+
 
 def plain_text_error(request: HttpRequest, error: RegistryError) -> HttpResponse:
     """Render ``error`` as text with the message also in the reason phrase.

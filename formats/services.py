@@ -489,11 +489,20 @@ _TAG_ACTIONS: dict[str, str] = {
 
 def version_delete(*, version: Version, user: User) -> None:
     """Delete a version with its files; tags that pointed at it are removed and recorded."""
+    versions_delete(versions=[version], user=user)
+
+
+def versions_delete(*, versions: list[Version], user: User) -> None:
+    """Delete versions with their files at once (``version_delete`` of each, in fewer queries)."""
     with transaction.atomic():
-        for tag in version.tags.select_related("package__repository", "version"):
+        tags = Tag.objects.filter(version__in=versions).select_related(
+            "package__repository", "version"
+        )
+        for tag in tags:
             tag_delete(tag=tag, user=user)
-        _version_event(Action.VERSION_DELETE, version, user)
-        version.delete()
+        for version in versions:
+            _version_event(Action.VERSION_DELETE, version, user)
+        Version.objects.filter(pk__in=[version.pk for version in versions]).delete()
 
 
 def package_delete(*, package: Package, user: User) -> None:
@@ -528,6 +537,13 @@ def version_deprecate(*, version: Version, deprecated: str, user: User = None) -
         version.save(update_fields=["deprecated"])
         action = Action.VERSION_DEPRECATE if deprecated else Action.VERSION_UNDEPRECATE
         _version_event(action, version, user, message=deprecated)
+    return version
+
+
+def version_pin(*, version: Version, pinned: bool) -> Version:
+    """Pin ``version`` (every cleanup policy keeps it) or unpin it."""
+    version.pinned = pinned
+    version.save(update_fields=["pinned"])
     return version
 
 

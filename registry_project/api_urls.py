@@ -13,6 +13,7 @@ from formats.api import (
     TagViewSet,
     VersionViewSet,
 )
+from formats.lifecycle.api import CleanupPolicyViewSet, CleanupRunViewSet
 
 router = DefaultRouter()
 router.register("repositories", RepositoryViewSet, basename="repository")
@@ -23,6 +24,8 @@ router.register("tags", TagViewSet, basename="tag")
 router.register("tag-events", TagEventViewSet, basename="tag-event")
 router.register("tokens", ApiTokenViewSet, basename="token")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("cleanup-policies", CleanupPolicyViewSet, basename="cleanup-policy")
+router.register("cleanup-runs", CleanupRunViewSet, basename="cleanup-run")
 
 urlpatterns = [
     path("v1/storage-usage/", StorageUsageView.as_view(), name="storage-usage"),

@@ -3,10 +3,13 @@ from typing import TYPE_CHECKING
 from django.http import HttpRequest, HttpResponse
 
 from formats.base import FormatConfig, VersionDetails, plain_text_error
+from formats.maven.versions import is_prerelease
 from registry_project.errors import RegistryError
 
 if TYPE_CHECKING:
-    from formats.models import Package, Repository, Version
+    from django.contrib.auth.models import User
+
+    from formats.models import Asset, Package, Repository, Version
 
 
 class MavenConfig(FormatConfig):
@@ -55,3 +58,19 @@ class MavenConfig(FormatConfig):
         from formats.maven.services import maven_mirror_refresh_on_commit  # models load after apps
 
         maven_mirror_refresh_on_commit(repository=repository, prefix="")
+
+    def is_prerelease(self, version: str) -> bool:
+        """SNAPSHOTs, and versions ordered before their release (alpha, beta, milestone, rc)."""
+        return is_prerelease(version)
+
+    def stale_builds(self, version: "Version", keep: int) -> list["Asset"]:
+        """The files of a SNAPSHOT's timestamped builds older than its ``keep`` newest."""
+        from formats.maven.services import maven_stale_builds  # models load after apps
+
+        return maven_stale_builds(version=version, keep=keep)
+
+    def builds_delete(self, version: "Version", assets: list["Asset"], user: "User | None") -> None:
+        """Delete the files of old builds and regenerate the SNAPSHOT's metadata."""
+        from formats.maven.services import maven_builds_delete  # models load after apps
+
+        maven_builds_delete(version=version, assets=assets)

@@ -425,3 +425,24 @@ def maven_package_changed(*, package: Package) -> None:
             maven_metadata_rebuild(repository=package.repository, package=package, version=newest)
         # Removed versions may be any of the folder's: its whole mirror follows.
         maven_mirror_refresh_on_commit(repository=package.repository, prefix=f"{folder}/")
+
+
+def maven_stale_builds(*, version: Version, keep: int) -> list[Asset]:
+    """Return the files of SNAPSHOT ``version``'s timestamped builds older than its ``keep`` newest.
+
+    A build is a build number (with its timestamp); files deployed without one are kept.
+    """
+    if not is_snapshot(version.version):
+        return []
+    assets = [a for a in version.assets.select_related("blob") if a.metadata.get("build_number")]
+    kept = sorted({_build(asset) for asset in assets}, reverse=True)[:keep]
+    return [asset for asset in assets if _build(asset) not in kept]
+
+
+def maven_builds_delete(*, version: Version, assets: list[Asset]) -> None:
+    """Delete files of old builds of ``version`` and regenerate its metadata (and mirror)."""
+    with transaction.atomic():
+        package = package_lock(package=version.package)
+        for asset in assets:
+            asset_delete(asset=asset)
+        maven_metadata_rebuild(repository=package.repository, package=package, version=version)

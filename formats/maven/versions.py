@@ -237,3 +237,18 @@ def version_sort_key(version: str, /) -> MavenVersion:
         A comparable `MavenVersion`.
     """
     return MavenVersion(version)
+
+
+_RELEASE_PART = re.compile(r"\d+(\.\d+)*")
+
+
+def is_prerelease(version: str, /) -> bool:
+    """Return whether ``version`` comes before the release it leads to.
+
+    SNAPSHOTs, and qualifiers Maven orders before a release: ``1.0-alpha-1``, ``2.0-M3``,
+    ``3.1-rc1``; ``1.0``, ``1.0-sp1`` and ``1.0.Final`` are releases.
+    """
+    if is_snapshot(version):
+        return True
+    release = _RELEASE_PART.match(version)
+    return release is not None and compare_versions(version, release.group()) < 0

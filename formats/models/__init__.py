@@ -9,6 +9,7 @@ from formats.models.content import (
     TagEvent,
     Version,
 )
+from formats.models.lifecycle import CleanupPolicy, CleanupRun
 from formats.models.proxy import ProxyEntry
 from formats.models.repository import (
     FORMAT_CHOICES,
@@ -21,6 +22,8 @@ __all__ = [
     "FORMAT_CHOICES",
     "REPOSITORY_NAME_PATTERN",
     "Asset",
+    "CleanupPolicy",
+    "CleanupRun",
     "Document",
     "Package",
     "ProxyEntry",

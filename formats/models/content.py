@@ -49,6 +49,7 @@ class Version(models.Model):
     # Download statistics, written in batches by formats.downloads (not on every request).
     download_count = models.PositiveBigIntegerField(default=0)
     last_downloaded = models.DateTimeField(null=True, blank=True, db_index=True)
+    pinned = models.BooleanField(default=False, help_text="Kept by every cleanup policy.")
 
     class Meta:
         ordering = ["package", "published_at"]

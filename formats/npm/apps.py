@@ -1,3 +1,4 @@
+import re
 from typing import TYPE_CHECKING
 
 from django.http import HttpRequest
@@ -8,6 +9,8 @@ if TYPE_CHECKING:
     from formats.models import Package, Repository, Version
 
 CHALLENGE = 'Bearer realm="registry"'
+# semver: a prerelease is a hyphen and identifiers after MAJOR.MINOR.PATCH (before any +build).
+PRERELEASE = re.compile(r"^v?\d+\.\d+\.\d+-[0-9A-Za-z.-]+(\+.*)?$")
 
 
 class NpmConfig(FormatConfig):
@@ -60,3 +63,7 @@ class NpmConfig(FormatConfig):
         from formats.npm.services import npm_package_changed  # models load after apps
 
         npm_package_changed(package=package)
+
+    def is_prerelease(self, version: str) -> bool:
+        """semver: ``1.0.0-beta.1`` is a prerelease, ``1.0.0`` and ``1.0.0+build`` are not."""
+        return PRERELEASE.match(version) is not None

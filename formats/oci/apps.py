@@ -12,7 +12,7 @@ from registry_project.errors import RegistryError
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
-    from formats.models import Repository
+    from formats.models import Package, Repository
 
 
 class OciConfig(FormatConfig):
@@ -59,3 +59,9 @@ class OciConfig(FormatConfig):
         from formats.oci.models import OciBlobLink  # models load after apps
 
         return OciBlobLink.objects.all(), "package__repository"
+
+    def cleanup_needs(self, package: "Package", kept: set[int]) -> set[int]:
+        """What kept manifests need: an index's children, subjects and their referrers."""
+        from formats.oci.services import oci_manifests_needed  # models load after apps
+
+        return oci_manifests_needed(package=package, kept=kept)

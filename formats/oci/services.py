@@ -425,33 +425,48 @@ def oci_gc(
     return OciGcResult(manifests=manifests, blob_links=links)
 
 
-def _unreachable_manifests(*, package_id: int, cutoff: datetime) -> set[int]:
-    rows = OciManifest.objects.filter(package_id=package_id).values_list(
-        "pk", "digest", "subject_digest", "pushed"
-    )
-    pks = {digest: pk for pk, digest, _, _ in rows}
-    tagged = set(Tag.objects.filter(package_id=package_id).values_list("version_id", flat=True))
-    tagged_pks = set(OciManifest.objects.filter(version_id__in=tagged).values_list("pk", flat=True))
-    # Edges between digests: index -> child, and subject <-> referrer both ways.
+def _manifest_edges(package_id: int) -> dict[str, set[str]]:
+    """Edges between the digests of an image's manifests: index -> child, subject <-> referrer."""
     edges: dict[str, set[str]] = defaultdict(set)
     for parent, child in OciManifestReference.objects.filter(
         manifest__package_id=package_id, kind=OciManifestReference.Kind.MANIFEST
     ).values_list("manifest__digest", "digest"):
         edges[parent].add(child)
-    roots = []
-    for pk, digest, subject, pushed in rows:
-        if subject:
-            edges[digest].add(subject)
-            edges[subject].add(digest)
-        if pk in tagged_pks or pushed >= cutoff:
-            roots.append(digest)
+    subjects = OciManifest.objects.filter(package_id=package_id).exclude(subject_digest="")
+    for digest, subject in subjects.values_list("digest", "subject_digest"):
+        edges[digest].add(subject)
+        edges[subject].add(digest)
+    return edges
+
+
+def _reachable(roots: list[str], edges: dict[str, set[str]]) -> set[str]:
     live: set[str] = set()
     while roots:
         digest = roots.pop()
         if digest not in live:
             live.add(digest)
             roots.extend(edges[digest] - live)
-    return {pk for digest, pk in pks.items() if digest not in live}
+    return live
+
+
+def _unreachable_manifests(*, package_id: int, cutoff: datetime) -> set[int]:
+    rows = OciManifest.objects.filter(package_id=package_id).values_list("pk", "digest", "pushed")
+    tagged = set(Tag.objects.filter(package_id=package_id).values_list("version_id", flat=True))
+    tagged_pks = set(OciManifest.objects.filter(version_id__in=tagged).values_list("pk", flat=True))
+    roots = [digest for pk, digest, pushed in rows if pk in tagged_pks or pushed >= cutoff]
+    live = _reachable(roots, _manifest_edges(package_id))
+    return {pk for pk, digest, _ in rows if digest not in live}
+
+
+def oci_manifests_needed(*, package: Package, kept: set[int]) -> set[int]:
+    """Return the version ids of the manifests that the manifests of versions ``kept`` need.
+
+    What a kept index lists, the subject of a kept referrer and the referrers of a kept
+    subject (signatures and SBOMs stay with their image), transitively; ``kept`` included.
+    """
+    rows = OciManifest.objects.filter(package=package).values_list("version_id", "digest")
+    live = _reachable([digest for pk, digest in rows if pk in kept], _manifest_edges(package.pk))
+    return kept | {pk for pk, digest in rows if digest in live}
 
 
 def _collect_manifests(*, package_id: int, cutoff: datetime, dry_run: bool) -> int:

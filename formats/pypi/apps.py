@@ -1,6 +1,8 @@
 from typing import TYPE_CHECKING
 
 from django.http import HttpRequest, HttpResponse
+from packaging.version import InvalidVersion
+from packaging.version import Version as PackagingVersion
 
 from formats.base import FormatConfig, VersionDetails, plain_text_error
 from registry_project.errors import RegistryError
@@ -46,3 +48,10 @@ class PypiConfig(FormatConfig):
             dependencies=list(metadata.get("requires_dist") or []),
             usage=f"pip install {version.package.name}=={version.version}",
         )
+
+    def is_prerelease(self, version: str) -> bool:
+        """PEP 440: alpha, beta, release candidates and development releases."""
+        try:
+            return PackagingVersion(version).is_prerelease
+        except InvalidVersion:
+            return False

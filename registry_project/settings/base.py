@@ -167,6 +167,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_BEAT_SCHEDULE = {
     # Unlinks what no image needs; blob-gc then frees the bytes nothing refers to (run in this
     # order by the in-process schedule, so in the same round).
+    # Cleanup policies first, so the collections after it free what they removed.
+    "cleanup": {"task": "formats.tasks.cleanup_task", "schedule": 6 * 3600.0},
     "oci-gc": {"task": "formats.oci.tasks.oci_gc_task", "schedule": 6 * 3600.0},
     "blob-gc": {"task": "storage.tasks.blob_gc_task", "schedule": 6 * 3600.0},
     # Re-hashes FSCK_SAMPLE_PERCENT of the blobs each day, so every blob is read now and then.
