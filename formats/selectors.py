@@ -18,7 +18,14 @@ from formats.models import (
     TagEvent,
     Version,
 )
-from registry_project.db import model_from_row, quoted, row_get, rows_list, select_columns
+from registry_project.db import (
+    model_from_row,
+    quoted,
+    row_get,
+    rows_list,
+    select_columns,
+    value_get,
+)
 from storage.models import Blob
 
 
@@ -143,6 +150,21 @@ def repository_containing_groups(*, repository: Repository) -> list[Repository]:
     return groups
 
 
+@cache
+def _held_statement(count: int) -> str:
+    members = ", ".join(["%s"] * count)
+    return (
+        f"SELECT 1 FROM {quoted(Package)} WHERE {quoted(Package, 'normalized_name')} = %s"
+        f" AND {quoted(Package, 'repository')} IN ({members}) LIMIT 1"
+    )
+
+
+def _held_in(package: str, repositories: list[Repository]) -> bool:
+    """Whether any of ``repositories`` has ``package`` (a hot read: one fixed statement)."""
+    statement = _held_statement(len(repositories))
+    return value_get(statement, [package, *(member.pk for member in repositories)]) is not None
+
+
 def repository_read_sources(
     *, repository: Repository, principal: Principal, package: str | None = None
 ) -> list[Repository]:
@@ -162,8 +184,7 @@ def repository_read_sources(
     order = repository_read_order(repository=repository)
     if package is not None and repository.hosted_guard:
         hosted = [member for member in order if member.kind == Repository.Kind.HOSTED]
-        owners = Package.objects.filter(repository__in=hosted, normalized_name=package)
-        if owners.exists():
+        if hosted and _held_in(package, hosted):
             order = hosted
     return [
         member
