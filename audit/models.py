@@ -30,6 +30,9 @@ class Action(models.TextChoices):
     TOKEN_CREATE = "token.create"
     TOKEN_REVOKE = "token.revoke"
     GC_RUN = "gc.run"
+    POLICY_SET = "policy.set"
+    POLICY_CLEAR = "policy.clear"
+    CLEANUP_RUN = "cleanup.run"
     LOGIN_FAILED = "login.failed"
 
 

@@ -18,6 +18,8 @@ from django.contrib.auth import models as auth_models
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import Action
+from audit.services import audit_record
 from formats.base import FormatConfig, format_config
 from formats.lifecycle.errors import CleanupBusy, PolicyInvalid
 from formats.lifecycle.lock import repository_lock
@@ -104,13 +106,18 @@ def policy_set(*, repository: Repository, **rules: object) -> CleanupPolicy:
     values = {name: getattr(unset, name) for name in RULE_FIELDS}
     values.update(rules)
     policy_check(repository=repository, rules=values)
-    policy, _ = CleanupPolicy.objects.update_or_create(repository=repository, defaults=values)
+    with transaction.atomic():
+        policy, _ = CleanupPolicy.objects.update_or_create(repository=repository, defaults=values)
+        audit_record(Action.POLICY_SET, repository=repository.name, details=policy_snapshot(policy))
     return policy
 
 
 def policy_clear(*, repository: Repository) -> bool:
     """Remove ``repository``'s cleanup policy; return whether it had one."""
-    deleted, _ = CleanupPolicy.objects.filter(repository=repository).delete()
+    with transaction.atomic():
+        deleted, _ = CleanupPolicy.objects.filter(repository=repository).delete()
+        if deleted:
+            audit_record(Action.POLICY_CLEAR, repository=repository.name)
     return bool(deleted)
 
 
@@ -227,7 +234,21 @@ def cleanup_run(
             run.status = CleanupRun.Status.DONE
         finally:
             run.finished = timezone.now()
-            run.save()
+            with transaction.atomic():
+                run.save()
+                audit_record(
+                    Action.CLEANUP_RUN,
+                    repository=repository.name,
+                    user=user,
+                    username=run.actor_name,
+                    details={
+                        "run": run.pk,
+                        "status": run.status,
+                        "versions": run.versions_removed,
+                        "files": run.files_removed,
+                        "bytes": run.bytes_freed,
+                    },
+                )
     logger.info(
         "cleanup of %s: %d versions, %d files, %d bytes",
         repository.name,

@@ -218,3 +218,18 @@ def test_unused_days_reads_the_download_statistics(repository):
     _cleanup("builds")
 
     assert _versions(repository) == ["1.1", "1.4"]
+
+
+def test_policy_changes_and_runs_are_audited(repository):
+    from audit.models import AuditEvent
+
+    policy_set(repository=repository, keep_last=1)
+    _cleanup("builds")
+    call_command("setpolicy", "builds", "--clear", stdout=io.StringIO())
+
+    events = AuditEvent.objects.filter(repository="builds").order_by("at", "pk")
+    actions = [event.action for event in events if not event.action.startswith("version.")]
+    assert actions == ["policy.set", "cleanup.run", "policy.clear"]
+    run = events.get(action="cleanup.run")
+    assert run.details["versions"] == 3
+    assert events.filter(action="version.delete").count() == 3
