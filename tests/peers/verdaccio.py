@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 import requests
 
 from tests.formats.npm.helpers import publish_body
-from tests.live import free_port, settled_text
+from tests.live import free_port
 
 DEFAULT_BINARY = "/work/peers/verdaccio/node_modules/.bin/verdaccio"
 USER, PASSWORD = "peer", "peer-password"
@@ -58,10 +59,17 @@ class Verdaccio:
     def fetches(self, path: str) -> int:
         """Return how many GET requests for ``path`` (below the root) Verdaccio has logged.
 
-        Verdaccio writes its log asynchronously: what it answered last shows a moment later.
+        Verdaccio writes its log asynchronously, in order: once a marker request sent now shows
+        in the log, every request before it does.
         """
-        needle = f"requested 'GET /{path}'"
-        return settled_text(self.log, settle=0.5).count(needle)
+        marker = f"-/marker-{uuid.uuid4().hex}"
+        requests.get(f"{self.url}{marker}", timeout=10)
+        deadline = time.monotonic() + 15
+        text = self.log.read_text(errors="replace")
+        while f"requested 'GET /{marker}'" not in text and time.monotonic() < deadline:
+            time.sleep(0.1)
+            text = self.log.read_text(errors="replace")
+        return text.count(f"requested 'GET /{path}'")
 
 
 def _binary() -> str:
