@@ -12,6 +12,7 @@ store, each blob counts once however many repositories hold it: the total saving
 logical sizes less that.
 """
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from formats.base import format_configs
 from formats.errors import QuotaExceeded, RepositoryInvalid
 from formats.models import Asset, Repository
 from storage.models import Blob
+
+logger = logging.getLogger(__name__)
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?\s*$", re.IGNORECASE)
 _UNITS = "kmgtp"
@@ -201,6 +204,9 @@ def repository_quota_check(
         return
     used = _bytes(held)
     if used + blob.size > quota:
+        logger.warning(
+            "refused %d bytes for %s: quota %d, holds %d", blob.size, repository.name, quota, used
+        )
         raise QuotaExceeded(
             f"repository {repository.name!r} is over its quota of {format_size(quota)}: "
             f"it holds {format_size(used)}, this upload needs {format_size(blob.size)} more",

@@ -8,6 +8,7 @@ must never run them. Every answer carries ``Content-Security-Policy: sandbox`` (
 opaque origin) and ``nosniff``, and types outside ``INLINE_MEDIA_TYPES`` are attachments.
 """
 
+import logging
 import re
 from typing import BinaryIO
 
@@ -21,6 +22,8 @@ from registry_project.errors import PreconditionFailed
 from storage.backends import blob_backend
 from storage.errors import BlobCorrupt, RangeNotSatisfiable
 from storage.models import Blob
+
+logger = logging.getLogger(__name__)
 
 RANGE_PATTERN = re.compile(r"^bytes=(\d*)-(\d*)$")
 # More digits than any size needs; int() of over 4300 digits raises (CVE-2020-10735 limit).
@@ -109,6 +112,7 @@ def blob_response(
         BlobCorrupt: fsck marked the blob's bytes missing or corrupt, or its file is gone.
     """
     if blob.corrupt is not None:
+        logger.error("refused to serve sha256:%s: marked corrupt by fsck", blob.sha256)
         raise BlobCorrupt(digest=blob.digest)
     etag = f'"{blob.digest}"'
     conditional = get_conditional_response(request, etag=etag)
@@ -140,6 +144,7 @@ def blob_response(
         try:
             file = blob_backend().open(blob.path)
         except FileNotFoundError:
+            logger.error("sha256:%s: its file is gone from the store", blob.sha256)
             raise BlobCorrupt(digest=blob.digest) from None
         file.seek(start)
         response = FileResponse(_BoundedFile(file, length), content_type=content_type)

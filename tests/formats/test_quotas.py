@@ -73,7 +73,7 @@ def test_usage_counts_logical_physical_exclusive_and_the_dedup_saving():
     assert store.unreferenced == len(b"nobody holds me")
 
 
-def test_an_upload_past_the_quota_is_refused_and_the_same_bytes_cost_nothing():
+def test_an_upload_past_the_quota_is_refused_and_the_same_bytes_cost_nothing(caplog):
     repository = RepositoryFactory(name="capped", quota_bytes=1000)
     content = os.urandom(600)
     _put(repository, "first", content)
@@ -81,6 +81,7 @@ def test_an_upload_past_the_quota_is_refused_and_the_same_bytes_cost_nothing():
     with pytest.raises(QuotaExceeded, match=r"quota of 1000 B: it holds 600 B") as refused:
         _put(repository, "second", os.urandom(600))
     assert refused.value.http_status == 413
+    assert "refused 600 bytes for capped: quota 1000, holds 600" in caplog.text
     assert not Asset.objects.filter(path="second").exists()
     _put(repository, "small", os.urandom(400))  # exactly up to the quota
     assert repository_usage(repository=repository).physical == 1000

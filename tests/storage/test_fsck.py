@@ -40,7 +40,7 @@ def _served(client, repository, path: str, content: bytes):
     return blob
 
 
-def test_a_corrupt_and_a_missing_file_are_found_marked_and_served_as_errors(client):
+def test_a_corrupt_and_a_missing_file_are_found_marked_and_served_as_errors(client, caplog):
     repository = RepositoryFactory(name="files", format="raw", anonymous_read=True)
     good = _served(client, repository, "good.txt", b"good bytes")
     flipped = _served(client, repository, "flipped.txt", b"bytes that rot")
@@ -60,6 +60,7 @@ def test_a_corrupt_and_a_missing_file_are_found_marked_and_served_as_errors(clie
         refused = client.get(f"/repository/files/{path}")
         assert refused.status_code == 500
         assert "integrity check" in refused.json()["error"]
+    assert f"refused to serve sha256:{flipped.sha256}: marked corrupt" in caplog.text
     assert good.sha256 not in marked
 
 
