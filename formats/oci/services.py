@@ -35,6 +35,7 @@ from formats.plugin import (
     Tag,
     Upload,
     User,
+    Version,
     asset_put,
     blob_hold,
     blob_ingest,
@@ -281,27 +282,10 @@ def oci_manifest_put(
     with transaction.atomic():
         _lock_push_targets(package=package, digest=digest, parsed=parsed)
         _check_references(image=image, package=package, parsed=parsed, adopt=adopt)
-        version = version_ensure(
-            package=package,
-            version=str(digest),
-            metadata={"media_type": parsed.media_type, "artifact_type": parsed.artifact_type},
-            user=user,
+        manifest, version, created = _manifest_keep(
+            image=image, package=package, digest=digest, parsed=parsed, blob=blob, user=user
         )
-        manifest, created = OciManifest.objects.get_or_create(
-            version=version,
-            defaults=_manifest_fields(package=package, digest=digest, parsed=parsed, blob=blob),
-        )
-        if created:
-            asset_put(
-                repository=image.repository,
-                path=f"{image.name}/manifests/{digest}",
-                blob=blob,
-                media_type=parsed.media_type,
-                user=user,
-                version=version,
-            )
-            OciManifestReference.objects.bulk_create(_references(manifest, parsed))
-        else:
+        if not created:
             manifest.pushed = timezone.now()
             manifest.save(update_fields=["pushed"])
         if not isinstance(reference, Digest):
@@ -309,6 +293,41 @@ def oci_manifest_put(
         for name in dict.fromkeys(tags):
             tag_set(package=package, name=name, version=version, user=user)
     return manifest, parsed
+
+
+def _manifest_keep(
+    *,
+    image: OciImage,
+    package: Package,
+    digest: Digest,
+    parsed: ParsedManifest,
+    blob: Blob,
+    user: User,
+    metadata: dict | None = None,
+) -> tuple[OciManifest, Version, bool]:
+    """Record a stored manifest's version, row, file and references once; say if it was new."""
+    version = version_ensure(
+        package=package,
+        version=str(digest),
+        metadata={"media_type": parsed.media_type, "artifact_type": parsed.artifact_type},
+        user=user,
+    )
+    manifest, created = OciManifest.objects.select_related("blob").get_or_create(
+        version=version,
+        defaults=_manifest_fields(package=package, digest=digest, parsed=parsed, blob=blob),
+    )
+    if created:
+        asset_put(
+            repository=image.repository,
+            path=f"{image.name}/manifests/{digest}",
+            blob=blob,
+            media_type=parsed.media_type,
+            user=user,
+            version=version,
+            metadata=metadata,
+        )
+        OciManifestReference.objects.bulk_create(_references(manifest, parsed))
+    return manifest, version, created
 
 
 def oci_manifest_record(
@@ -334,27 +353,15 @@ def oci_manifest_record(
     blob = blob_ingest_bytes(content=raw, expected=_expected(digest))
     with transaction.atomic():
         package_lock(package=package)  # concurrent first pulls record it once
-        version = version_ensure(
+        manifest, version, _ = _manifest_keep(
+            image=image,
             package=package,
-            version=str(digest),
-            metadata={"media_type": parsed.media_type, "artifact_type": parsed.artifact_type},
+            digest=digest,
+            parsed=parsed,
+            blob=blob,
             user=None,
+            metadata={"proxy": provenance},
         )
-        manifest, created = OciManifest.objects.select_related("blob").get_or_create(
-            version=version,
-            defaults=_manifest_fields(package=package, digest=digest, parsed=parsed, blob=blob),
-        )
-        if created:
-            asset_put(
-                repository=image.repository,
-                path=f"{image.name}/manifests/{digest}",
-                blob=blob,
-                media_type=parsed.media_type,
-                user=None,
-                version=version,
-                metadata={"proxy": provenance},
-            )
-            OciManifestReference.objects.bulk_create(_references(manifest, parsed))
         if tag is not None:
             tag_set(package=package, name=tag, version=version, user=None)
     return manifest
