@@ -22,7 +22,7 @@ from django.utils import timezone
 from storage.backends import blob_backend
 from storage.models import Blob, blob_path
 from storage.progress import Progress
-from storage.services import CHUNK_SIZE, _collecting
+from storage.services import CHUNK_SIZE, digest_lock_try
 
 logger = logging.getLogger(__name__)
 BLOBS_PREFIX = "sha256"
@@ -192,7 +192,7 @@ def _remove_orphan(path: str, sha256: str | None) -> bool:
     if sha256 is None:  # not a blob's name: nothing ingests it
         blob_backend().delete(path)
         return True
-    with _collecting(sha256) as held:
+    with digest_lock_try(sha256) as held:
         # Under the digest's lock no ingest is between publishing the file and its row.
         if not held or Blob.objects.filter(pk=sha256).exists():
             return False

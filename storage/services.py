@@ -198,8 +198,11 @@ def _publishing(sha256: str) -> Iterator[None]:
 
 
 @contextmanager
-def _collecting(sha256: str) -> Iterator[bool]:
-    """Hold ``sha256``'s lock across a commit and what follows it; yield False if it is busy."""
+def digest_lock_try(sha256: str) -> Iterator[bool]:
+    """Hold ``sha256``'s lock across a commit and what follows it; yield False if it is busy.
+
+    The lock garbage collection and fsck take before they remove what a digest names.
+    """
     if connection.vendor != "postgresql":
         with _flock(_stripe_file(sha256), wait=False, create=True) as held:
             yield held
@@ -574,7 +577,7 @@ def blob_gc(*, grace: timedelta | None = None, dry_run: bool = False) -> BlobGcR
 
 
 def _blob_collect(*, sha256: str, cutoff: datetime, unreferenced: Mapping[str, bool]) -> bool:
-    with _collecting(sha256) as held:
+    with digest_lock_try(sha256) as held:
         if not held:
             return False  # being ingested right now, so not stale
         try:
