@@ -20,6 +20,7 @@ from django.http.response import HttpResponseBase
 from formats.oci.errors import ManifestInvalid, ManifestUnknown, TagInvalid
 from formats.oci.headers import HEADER_DOCKER_CONTENT_DIGEST
 from formats.oci.manifests import (
+    MAX_MANIFEST_SIZE,
     MIME_DOCKER_MANIFEST_LIST_V2,
     MIME_DOCKER_MANIFEST_V2,
     MIME_OCI_INDEX,
@@ -81,6 +82,7 @@ def _manifest_document(image: OciImage, reference: Digest | str) -> tuple[ProxyD
             package=image.name,
             headers={"Accept": MANIFEST_ACCEPT},
             transform=transform,
+            max_size=MAX_MANIFEST_SIZE,
         )
     except UpstreamMissing:
         raise ManifestUnknown(reference=str(reference)) from None

@@ -90,6 +90,7 @@ def _refresh(
     headers: Mapping[str, str],
     transform: Transform | None,
     entry: ProxyEntry | None,
+    max_size: int,
 ) -> ProxyEntry:
     now = timezone.now()
     response: UpstreamResponse = upstream_open(
@@ -120,7 +121,7 @@ def _refresh(
         response.close()
         raise UpstreamUnavailable(f"upstream {url} answered HTTP {response.status}")
     content_type = response.headers.get("Content-Type", "application/octet-stream")
-    body = response.read(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    body = response.read(max_size)
     content = transform(body, content_type) if transform is not None else body
     return _save(
         repository,
@@ -146,6 +147,7 @@ def proxy_document(
     package: str = "",
     headers: Mapping[str, str] | None = None,
     transform: Transform | None = None,
+    max_size: int | None = None,
 ) -> ProxyDocument:
     """Return the document ``key`` of proxy ``repository``, fetched from ``url`` when due.
 
@@ -155,6 +157,8 @@ def proxy_document(
         package: the normalized package name it belongs to, for ``proxy_invalidate``.
         headers: sent upstream (``Accept`` to choose a representation).
         transform: applied to each new upstream body before it is stored.
+        max_size: the largest body accepted (REGISTRY_MAX_DOCUMENT_SIZE by default); a larger
+            one is an upstream failure (502).
 
     Raises:
         UpstreamMissing: the upstream answered 404/410 (now or within ``negative_ttl``).
@@ -178,6 +182,7 @@ def proxy_document(
                 headers=headers or {},
                 transform=transform,
                 entry=entry,
+                max_size=settings.DATA_UPLOAD_MAX_MEMORY_SIZE if max_size is None else max_size,
             )
         except UpstreamUnavailable as error:
             if entry is None or entry.status != ProxyEntry.Status.FOUND:

@@ -333,3 +333,15 @@ def test_upstream_credentials_go_to_the_upstreams_origin_only(db, upstream):
 
     assert upstream.seen[-1][1]["Authorization"] == "Bearer secret-token"
     assert "Authorization" not in other.seen[-1][1]
+
+
+def test_a_document_larger_than_its_limit_is_an_upstream_failure_and_not_kept(proxy, upstream):
+    upstream.routes["/big"] = (200, {}, b"x" * 2048)
+
+    with pytest.raises(UpstreamUnavailable, match="sent more than 1024 bytes"):
+        proxy_document(repository=proxy, key="big", url=upstream.url + "/big", max_size=1024)
+
+    assert not ProxyEntry.objects.filter(key="big").exists()
+    assert proxy_document(repository=proxy, key="big", url=upstream.url + "/big").content == (
+        b"x" * 2048
+    )
