@@ -171,8 +171,11 @@ def start_server(
     raise RuntimeError(f"registry server did not start: {log.read_text()[-2000:]}")
 
 
-def start_worker(log_dir: Path, queue: str, **env: str) -> subprocess.Popen:
-    """Start a Celery worker consuming ``queue`` from the configured broker (``env``: settings)."""
+def start_worker(log_dir: Path, queue: str, *, hostname: str = "", **env: str) -> subprocess.Popen:
+    """Start a Celery worker consuming ``queue`` from the configured broker (``env``: settings).
+
+    Workers sharing a broker need distinct ``hostname``s (Celery's ``-n``).
+    """
     with (log_dir / "worker.log").open("wb") as output:
         return subprocess.Popen(
             [
@@ -189,6 +192,7 @@ def start_worker(log_dir: Path, queue: str, **env: str) -> subprocess.Popen:
                 "--without-heartbeat",
                 "--without-gossip",
                 "--without-mingle",
+                *(["--hostname", hostname] if hostname else []),
             ],
             cwd=ROOT,
             env=child_environment(CELERY_TASK_DEFAULT_QUEUE=queue, **env),
