@@ -1,0 +1,63 @@
+"""A real S3-compatible server (moto's standalone server) as its own process, for the S3 backend.
+
+``BLOB_STORE_URL`` set in the environment (as CI's S3 pass does) means a server is already up;
+otherwise the fixture starts ``moto_server`` on a free loopback port.
+"""
+
+import os
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from tests.live import free_port, require_client
+
+
+@dataclass
+class S3Server:
+    endpoint: str
+    process: subprocess.Popen | None
+
+    def new_store(self) -> str:
+        """Create an empty bucket and return its ``BLOB_STORE_URL``."""
+        import boto3
+
+        bucket = f"blobs-{uuid.uuid4().hex[:12]}"
+        boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1").create_bucket(
+            Bucket=bucket
+        )
+        return f"s3://{bucket}/store"
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+
+
+def start_s3_server(log_dir: Path) -> S3Server:
+    """Start moto_server on 127.0.0.1 and wait until it answers; skip if moto is missing."""
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    if endpoint := os.environ.get("AWS_ENDPOINT_URL"):
+        return S3Server(endpoint=endpoint, process=None)
+    binary = require_client("moto_server")
+    port = free_port()
+    with (log_dir / "moto.log").open("wb") as log:
+        process = subprocess.Popen(
+            [binary, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+        )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"moto_server exited: {(log_dir / 'moto.log').read_text()[-2000:]}")
+        try:
+            requests.get(endpoint, timeout=2)
+            return S3Server(endpoint=endpoint, process=process)
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("moto_server did not answer within 60 s")
