@@ -191,6 +191,7 @@ class S3Backend:
             region_name=region or None,
             config=Config(
                 s3={"addressing_style": "path"} if endpoint_url else {},
+                signature_version="s3v4",
                 max_pool_connections=32,
                 retries={"max_attempts": 5, "mode": "standard"},
             ),

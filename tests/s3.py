@@ -37,6 +37,19 @@ class S3Server:
             self.process.wait(timeout=20)
 
 
+def ensure_environment_bucket() -> None:
+    """Create the bucket ``BLOB_STORE_URL`` names in the environment, if one is named."""
+    url = os.environ.get("BLOB_STORE_URL", "")
+    if not url:
+        return
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+    bucket = url.removeprefix("s3://").partition("/")[0]
+    if bucket not in {item["Name"] for item in client.list_buckets().get("Buckets", [])}:
+        client.create_bucket(Bucket=bucket)
+
+
 def start_s3_server(log_dir: Path) -> S3Server:
     """Start moto_server on 127.0.0.1 and wait until it answers; skip if moto is missing."""
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")

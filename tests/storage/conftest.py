@@ -3,7 +3,8 @@
 The tests run once per backend, the S3 one against a real server (a fresh bucket per test).
 ``@pytest.mark.filesystem_store`` keeps a test on the filesystem store (temporary files, full
 disks, file times); ``@pytest.mark.environment_store`` marks one whose server or worker
-processes use the store the environment configures, so it runs on that one only. With
+processes use the store the environment configures, so it runs on that one only;
+``@pytest.mark.s3_store`` one about the object store alone. With
 ``BLOB_STORE_URL`` in the environment (CI's S3 pass) every test runs on that store alone.
 """
 
@@ -21,7 +22,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "blob_store" not in metafunc.fixturenames:
         return
     marked = {mark.name for mark in metafunc.definition.iter_markers()}
-    if ENVIRONMENT_STORE:
+    if ENVIRONMENT_STORE or "s3_store" in marked:
         backends: tuple[str, ...] = ("s3",)
     elif marked & {"filesystem_store", "environment_store"}:
         backends = ("filesystem",)
