@@ -6,14 +6,11 @@ otherwise the fixture starts ``moto_server`` on a free loopback port.
 
 import os
 import subprocess
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
-from tests.live import free_port, require_client
+from tests.live import free_port, require_client, wait_answering
 
 
 @dataclass
@@ -63,14 +60,5 @@ def start_s3_server(log_dir: Path) -> S3Server:
             [binary, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
         )
     endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"moto_server exited: {(log_dir / 'moto.log').read_text()[-2000:]}")
-        try:
-            requests.get(endpoint, timeout=2)
-            return S3Server(endpoint=endpoint, process=process)
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("moto_server did not answer within 60 s")
+    wait_answering(process, endpoint, log_dir / "moto.log")
+    return S3Server(endpoint=endpoint, process=process)
