@@ -93,17 +93,17 @@ from registry_project.errors import (
     PermissionDenied,
     RegistryError,
 )
+from storage.backends import locked_temp_file
 from storage.errors import BlobUnknown, DigestMismatch
 from storage.models import Blob, Upload
 from storage.responses import blob_response
-from storage.selectors import blob_local_path, upload_get
+from storage.selectors import blob_local_path, blob_store_is_local, upload_get
 from storage.services import (
     blob_checksums,
     blob_hold,
     blob_ingest,
     blob_ingest_bytes,
     disk_full_errors,
-    locked_temp_file,
     upload_append,
     upload_cancel,
     upload_finish,
@@ -180,6 +180,7 @@ __all__ = [
     "blob_ingest",
     "blob_ingest_bytes",
     "blob_local_path",
+    "blob_store_is_local",
     "blob_response",
     "body_length_check",
     "body_read",

@@ -1,7 +1,9 @@
 """The one place that decides how blob bytes leave the server.
 
-``stream`` hands the open file to the WSGI server's file wrapper (gunicorn uses sendfile);
-``x-accel`` lets nginx serve the file from an ``internal`` location on the same volume.
+``stream`` hands the open file to the WSGI server's file wrapper (gunicorn uses sendfile; an
+object store's bytes stream through in part-sized reads); ``x-accel`` lets nginx serve the
+file from an ``internal`` location on the same volume; ``redirect`` answers a GET with a
+short-lived presigned URL of the object store, which then serves the bytes (and Range) itself.
 
 Served files are whatever users uploaded, on the origin of the web UI and the API: a browser
 must never run them. Every answer carries ``Content-Security-Policy: sandbox`` (no script, an
@@ -13,7 +15,7 @@ import re
 from typing import BinaryIO
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import content_disposition_header
@@ -22,6 +24,7 @@ from registry_project.errors import PreconditionFailed
 from storage.backends import blob_backend
 from storage.errors import BlobCorrupt, RangeNotSatisfiable
 from storage.models import Blob
+from storage.services import CHUNK_SIZE
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +125,8 @@ def blob_response(
         conditional["ETag"] = etag
         patch_cache_control(conditional, max_age=31536000, immutable=True)
         return conditional
+    if settings.BLOB_SERVE_MODE == "redirect" and request.method != "HEAD":
+        return _redirect(blob, content_type=content_type, filename=filename)
     byte_range = None
     x_accel = settings.BLOB_SERVE_MODE == "x-accel" and request.method != "HEAD"
     # Behind nginx, nginx itself answers Range requests for the redirected file.
@@ -148,6 +153,7 @@ def blob_response(
             raise BlobCorrupt(digest=blob.digest) from None
         file.seek(start)
         response = FileResponse(_BoundedFile(file, length), content_type=content_type)
+        response.block_size = CHUNK_SIZE  # reads when there is no sendfile (an object store, TLS)
     if not x_accel:
         response["Content-Length"] = str(length)
     if byte_range:
@@ -162,14 +168,35 @@ def blob_response(
     return response
 
 
+def _redirect(blob: Blob, *, content_type: str, filename: str) -> HttpResponseBase:
+    # The object store answers with the type and disposition signed into the URL; its origin
+    # is not ours, so what it serves cannot act as this site's pages.
+    url = blob_backend().url(
+        blob.path,
+        expires=settings.BLOB_REDIRECT_SECONDS,
+        content_type=content_type,
+        disposition=_disposition(content_type=content_type, filename=filename),
+    )
+    response = HttpResponseRedirect(url)
+    response["ETag"] = f'"{blob.digest}"'
+    patch_cache_control(response, private=True, max_age=settings.BLOB_REDIRECT_SECONDS // 2)
+    return response
+
+
+def _disposition(*, content_type: str, filename: str) -> str:
+    media_type = content_type.partition(";")[0].strip().lower()
+    if filename or media_type not in INLINE_MEDIA_TYPES:
+        # Django always answers for an attachment: "attachment", with the filename if any.
+        return str(content_disposition_header(True, filename))
+    return ""
+
+
 def untrusted_headers(
     response: HttpResponseBase, *, content_type: str, filename: str = ""
 ) -> HttpResponseBase:
     """Add the headers that keep uploaded bytes from running as this site's pages."""
-    media_type = content_type.partition(";")[0].strip().lower()
-    if filename or media_type not in INLINE_MEDIA_TYPES:
-        # Django always answers for an attachment: "attachment", with the filename if any.
-        response["Content-Disposition"] = str(content_disposition_header(True, filename))
+    if disposition := _disposition(content_type=content_type, filename=filename):
+        response["Content-Disposition"] = disposition
     response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -3,6 +3,8 @@
 import uuid
 from pathlib import Path
 
+from django.conf import settings
+
 from storage.backends import blob_backend
 from storage.errors import UploadUnknown
 from storage.models import Blob, Upload
@@ -18,6 +20,11 @@ def upload_get(*, upload_id: str, scope: str) -> Upload:
     if upload is None:
         raise UploadUnknown(upload=upload_id)
     return upload
+
+
+def blob_store_is_local() -> bool:
+    """Whether blobs are files on this host (the filesystem store), not objects in a remote one."""
+    return not settings.BLOB_STORE_URL
 
 
 def blob_local_path(*, blob: Blob) -> Path | None:

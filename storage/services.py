@@ -35,13 +35,12 @@ import io
 import itertools
 import logging
 import os
-import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -56,7 +55,7 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import audit_record
-from storage.backends import blob_backend, start_writeback
+from storage.backends import ChunkWriter, blob_backend
 from storage.errors import (
     BlobCollected,
     BlobTooLarge,
@@ -79,16 +78,6 @@ def _update_all(chunk: memoryview, hashers: Iterable["hashlib._Hash"]) -> None:
         hasher.update(chunk)
 
 
-def _write_out(target: BinaryIO, chunk: memoryview, offset: int) -> None:
-    # Targets are unbuffered, so a failed write (a full disk) leaves nothing pending that a
-    # later flush or close could still try to write; a raw write may also be short.
-    written = 0
-    while written < len(chunk):
-        written += target.write(chunk[written:]) or 0
-    if settings.BLOB_FSYNC:
-        start_writeback(target.fileno(), offset, len(chunk))
-
-
 def _fill(source: BinaryIO, buffer: bytearray) -> int:
     """Read from ``source`` into ``buffer``; return how many bytes it holds (0 at the end)."""
     readinto = getattr(source, "readinto", None)
@@ -106,7 +95,7 @@ def _fill(source: BinaryIO, buffer: bytearray) -> int:
 def _hash_into(
     *,
     source: BinaryIO,
-    target: BinaryIO | None,
+    target: ChunkWriter | None,
     algorithms: Iterable[str],
     max_size: int,
     hashers: dict[str, "hashlib._Hash"] | None = None,
@@ -118,7 +107,6 @@ def _hash_into(
     if hashers is None:
         hashers = {name: hashlib.new(name) for name in algorithms}
     size = 0
-    offset = target.tell() if target is not None else 0
     buffers = [bytearray(CHUNK_SIZE) for _ in range(BUFFERS)]
     in_use: list[list[Future]] = [[] for _ in buffers]
     with ThreadPoolExecutor(1) as hashing, ThreadPoolExecutor(1) as writing:
@@ -134,7 +122,7 @@ def _hash_into(
             chunk = memoryview(buffers[slot])[:count]
             in_use[slot] = [hashing.submit(_update_all, chunk, hashers.values())]
             if target is not None:
-                in_use[slot].append(writing.submit(_write_out, target, chunk, offset + size))
+                in_use[slot].append(writing.submit(target.write, chunk))
             size += count
         for futures in in_use:
             for future in futures:
@@ -161,10 +149,10 @@ def _advisory_key(sha256: str) -> int:
     return int(sha256[:8], 16) - (1 << 31)
 
 
-def _stripe_file(sha256: str) -> Path:
+def _stripe_file(name: str) -> Path:
     folder = blob_backend().temp_dir / _LOCK_STRIPES_DIR
     folder.mkdir(exist_ok=True)
-    return folder / sha256[:2]
+    return folder / name
 
 
 @contextmanager
@@ -193,7 +181,7 @@ def _publishing(sha256: str) -> Iterator[None]:
                 )
             yield
     else:
-        with _flock(_stripe_file(sha256), wait=True, create=True), transaction.atomic():
+        with _flock(_stripe_file(sha256[:2]), wait=True, create=True), transaction.atomic():
             yield
 
 
@@ -203,32 +191,64 @@ def digest_lock_try(sha256: str) -> Iterator[bool]:
 
     The lock garbage collection and fsck take before they remove what a digest names.
     """
+    with _session_lock(
+        _ADVISORY_NAMESPACE, _advisory_key(sha256), stripe=sha256[:2], wait=False
+    ) as held:
+        yield held
+
+
+@contextmanager
+def _session_lock(namespace: int, key: int, *, stripe: str, wait: bool) -> Iterator[bool]:
+    # PostgreSQL: a session-level advisory lock (every host); SQLite: an flock on a stripe file.
     if connection.vendor != "postgresql":
-        with _flock(_stripe_file(sha256), wait=False, create=True) as held:
+        with _flock(_stripe_file(stripe), wait=wait, create=True) as held:
             yield held
         return
-    key = [_ADVISORY_NAMESPACE, _advisory_key(sha256)]
+    keys = [namespace, key]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
-        held = bool(cursor.fetchone()[0])
+        if wait:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", keys)
+            held = True
+        else:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", keys)
+            held = bool(cursor.fetchone()[0])
     try:
         yield held
     finally:
         if held:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", keys)
 
 
-def _publish(*, temp_file: Path, digests: Mapping[str, str], size: int) -> Blob:
+_UPLOAD_NAMESPACE = 0x55706C64  # "Upld"
+
+
+@contextmanager
+def _upload_lock(upload_id: UUID, *, wait: bool) -> Iterator[bool]:
+    """Hold one upload session's lock: appends, finishing and collecting it take turns.
+
+    A lock rather than a database transaction: the bytes stream for as long as the client sends
+    them, and on SQLite a transaction held that long would block every other writer.
+    """
+    key = upload_id.int % (1 << 32) - (1 << 31)
+    with _session_lock(
+        _UPLOAD_NAMESPACE, key, stripe=f"upload-{key & 0xFF:02x}", wait=wait
+    ) as held:
+        yield held
+
+
+def _publish(*, publish: Callable[[str], None], digests: Mapping[str, str], size: int) -> Blob:
+    """Make verified bytes visible (``publish`` them under their path) unless they already are.
+
+    Bytes not published are dropped by their writer afterwards.
+    """
     backend = blob_backend()
     path = blob_path(digests["sha256"])
     known = {name: digests.get(name, "") for name in OPTIONAL_ALGORITHMS}
     with _publishing(digests["sha256"]):
         blob = Blob.objects.filter(pk=digests["sha256"]).first()
-        if blob is not None and blob.corrupt is None and backend.exists(path):
-            temp_file.unlink(missing_ok=True)
-        else:
-            backend.publish(temp_file, path)  # new, or verified bytes repair what fsck found
+        if blob is None or blob.corrupt is not None or not backend.exists(path):
+            publish(path)  # new, or verified bytes repair what fsck found
         if blob is None:
             return Blob.objects.create(sha256=digests["sha256"], size=size, **known)
         # Refresh last_written so garbage collection's grace period restarts for re-sent content.
@@ -285,29 +305,6 @@ def _algorithms_for(*, expected: Mapping[str, str], extra: Iterable[str]) -> lis
     return [name for name in ALGORITHMS if name in wanted]
 
 
-@contextmanager
-def locked_temp_file(*, prefix: str) -> Iterator[BinaryIO]:
-    """Create a temporary file in the store's temp folder, open (unbuffered) and locked.
-
-    The file goes when the block ends unless it was published (renamed) meanwhile. The lock
-    lasts as long: the temp-file sweep of garbage collection removes only files it can lock,
-    so an upload in progress is never swept, however long it takes.
-    """
-    while True:
-        fd, name = tempfile.mkstemp(dir=blob_backend().temp_dir, prefix=prefix)
-        target = os.fdopen(fd, "w+b", buffering=0)
-        fcntl.flock(target, fcntl.LOCK_EX)
-        if os.fstat(fd).st_nlink:
-            break
-        target.close()  # swept between its creation and the lock: take another
-    target.name = name  # FileIO names an fdopen()ed file by its number
-    try:
-        yield target
-    finally:
-        Path(name).unlink(missing_ok=True)
-        target.close()
-
-
 def blob_ingest(
     *,
     stream: BinaryIO,
@@ -328,7 +325,7 @@ def blob_ingest(
     """
     expected = dict(expected or {})
     limit = settings.REGISTRY_MAX_UPLOAD_SIZE if max_size is None else max_size
-    with disk_full_errors(), locked_temp_file(prefix="ingest-") as target:
+    with disk_full_errors(), blob_backend().writer(prefix="ingest-") as target:
         digests, size = _hash_into(
             source=stream,
             target=target,
@@ -336,7 +333,7 @@ def blob_ingest(
             max_size=limit,
         )
         _verify(digests=digests, expected=expected)
-        return _publish(temp_file=Path(target.name), digests=digests, size=size)
+        return _publish(publish=target.publish, digests=digests, size=size)
 
 
 def blob_ingest_passing(
@@ -356,18 +353,18 @@ def blob_ingest_passing(
     limit = settings.REGISTRY_MAX_UPLOAD_SIZE if max_size is None else max_size
     hashers = {name: hashlib.new(name) for name in _algorithms_for(expected=expected, extra=())}
     size = 0
-    with disk_full_errors(), locked_temp_file(prefix="passing-") as target:
+    with disk_full_errors(), blob_backend().writer(prefix="passing-") as target:
         for chunk in chunks:
             size += len(chunk)
             if size > limit:
                 raise BlobTooLarge(limit=limit)
             view = memoryview(chunk)
             _update_all(view, hashers.values())
-            _write_out(target, view, size - len(chunk))
+            target.write(view)
             yield chunk
         digests = {name: hasher.hexdigest() for name, hasher in hashers.items()}
         _verify(digests=digests, expected=expected)
-        return _publish(temp_file=Path(target.name), digests=digests, size=size)
+        return _publish(publish=target.publish, digests=digests, size=size)
 
 
 def lock_folder(name: str) -> Path:
@@ -401,16 +398,8 @@ def upload_start(*, owner: User | None, scope: str) -> Upload:
     upload = Upload.objects.create(
         owner=owner if owner and owner.is_authenticated else None, scope=scope
     )
-    local = blob_backend().local_path(upload.path)
-    assert local is not None, "resumable uploads need a local or shared upload folder"
-    local.touch()
+    blob_backend().session_start(upload.path)
     return upload
-
-
-def _upload_file(upload: Upload) -> Path:
-    local = blob_backend().local_path(upload.path)
-    assert local is not None
-    return local
 
 
 def upload_append(
@@ -418,39 +407,30 @@ def upload_append(
 ) -> Upload:
     """Append a chunk; ``offset`` (when the client states one) must equal the bytes so far."""
     limit = settings.REGISTRY_MAX_UPLOAD_SIZE if max_size is None else max_size
-    try:
-        handle = _upload_file(upload).open("r+b", buffering=0)
-    except FileNotFoundError:
-        raise UploadUnknown(upload=str(upload.pk)) from None  # collected as abandoned
-    with handle as target:
-        # A lock on the session's file, not a database transaction, serializes appends: the
-        # bytes stream for as long as the client sends them, and on SQLite a transaction held
-        # that long would block every other writer (parallel layer uploads, token use).
-        fcntl.flock(target, fcntl.LOCK_EX)
+    with _upload_lock(upload.pk, wait=True), ExitStack() as session:
         current = Upload.objects.filter(pk=upload.pk).first()
         if current is None:
-            raise UploadUnknown(upload=str(upload.pk))
+            raise UploadUnknown(upload=str(upload.pk))  # collected as abandoned
         if offset is not None and offset != current.size:
             raise UploadOutOfOrder(expected_offset=current.size, offset=offset)
-        target.truncate(current.size)  # drop the tail of an earlier interrupted chunk
-        target.seek(current.size)
+        session.enter_context(disk_full_errors())
+        try:
+            target = session.enter_context(
+                blob_backend().session_append(current.path, size=current.size)
+            )
+        except FileNotFoundError:
+            raise UploadUnknown(upload=str(upload.pk)) from None  # its bytes were lost
         running = _running_sha256_take(upload=current)
         if running is None and current.size == 0:
             running = hashlib.sha256()
-        try:
-            with disk_full_errors():
-                _, written = _hash_into(
-                    source=stream,
-                    target=target,
-                    algorithms=(),
-                    max_size=limit - current.size,
-                    hashers={"sha256": running} if running is not None else {},
-                )
-        except BaseException:
-            # A failed chunk is not part of the upload: its bytes give back their space now and
-            # the session continues from where it stood.
-            target.truncate(current.size)
-            raise
+        _, written = _hash_into(
+            source=stream,
+            target=target,
+            algorithms=(),
+            max_size=limit - current.size,
+            hashers={"sha256": running} if running is not None else {},
+        )
+        session.close()  # the chunk is stored: only now does it count
         current.size += written
         current.updated = timezone.now()
         # Garbage collection may have abandoned the session while the chunk streamed in (a
@@ -492,35 +472,38 @@ def upload_finish(*, upload: Upload, expected: Mapping[str, str]) -> Blob:
         UploadUnknown: garbage collection abandoned the session meanwhile.
         DigestMismatch: the bytes do not have the expected digests; the session stays open.
     """
-    file = _upload_file(upload)
-    try:
-        handle = file.open("rb")
-    except FileNotFoundError:
-        raise UploadUnknown(upload=str(upload.pk)) from None
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # garbage collection leaves a locked session alone
+    backend = blob_backend()
+    with _upload_lock(upload.pk, wait=True):  # garbage collection leaves a locked session alone
         if not Upload.objects.filter(pk=upload.pk).exists():
             raise UploadUnknown(upload=str(upload.pk))
+        try:
+            backend.session_seal(upload.path, size=upload.size)
+        except FileNotFoundError:
+            raise UploadUnknown(upload=str(upload.pk)) from None
         running = _running_sha256_take(upload=upload)
         if running is not None and set(expected) <= {"sha256"}:
-            os.truncate(file, upload.size)  # the tail of an interrupted chunk is not part of it
             digests, size = {"sha256": running.hexdigest()}, upload.size
         else:
-            digests, size = _hash_into(
-                source=handle,
-                target=None,
-                algorithms=_algorithms_for(expected=expected, extra=()),
-                max_size=upload.size,
-            )
+            with backend.open(upload.path) as source:
+                digests, size = _hash_into(
+                    source=source,
+                    target=None,
+                    algorithms=_algorithms_for(expected=expected, extra=()),
+                    max_size=upload.size,
+                )
         _verify(digests=digests, expected=expected)
-        blob = _publish(temp_file=file, digests=digests, size=size)
-        upload.delete()
+        blob = _publish(
+            publish=lambda path: backend.session_publish(upload.path, path),
+            digests=digests,
+            size=size,
+        )
+        upload_cancel(upload=upload)  # what publishing left of the session
     return blob
 
 
 def upload_cancel(*, upload: Upload) -> None:
     """Forget an upload and its bytes."""
-    blob_backend().delete(upload.path)
+    blob_backend().session_delete(upload.path)
     upload.delete()
 
 
@@ -597,17 +580,12 @@ def _blob_collect(*, sha256: str, cutoff: datetime, unreferenced: Mapping[str, b
 
 
 def _upload_collect(*, upload_id: UUID, cutoff: datetime) -> bool:
-    upload = Upload(pk=upload_id)
-    stale = Upload.objects.filter(pk=upload_id, updated__lt=cutoff)
-    try:
-        with _flock(_upload_file(upload), wait=False) as held:
-            # A session being appended to or finished holds its file's lock.
-            if not held or not stale.exists():
-                return False
-            upload_cancel(upload=upload)
-            return True
-    except FileNotFoundError:  # finished meanwhile, or its file was lost in a crash
-        return stale.delete()[0] > 0
+    with _upload_lock(upload_id, wait=False) as held:
+        # A session being appended to or finished holds its lock.
+        if not held or not Upload.objects.filter(pk=upload_id, updated__lt=cutoff).exists():
+            return False
+        upload_cancel(upload=Upload(pk=upload_id))
+        return True
 
 
 def _remove_stale_temp_files(*, older_than: float, dry_run: bool) -> int:
@@ -626,4 +604,6 @@ def _remove_stale_temp_files(*, older_than: float, dry_run: bool) -> int:
         except FileNotFoundError:
             continue
         removed += held
-    return removed
+    return removed + sum(
+        1 for _ in blob_backend().stale_temporaries(older_than=older_than, dry_run=dry_run)
+    )

@@ -12,6 +12,7 @@ from access.services import role_grant, token_create
 from registry_project.celery import app as celery_app
 from tests.factories import PASSWORD, RepositoryFactory, UserFactory
 from tests.live import LiveServer, start_server, start_worker
+from tests.s3 import S3Server, ensure_environment_bucket, start_s3_server
 from tests.upstreams import _upstream_registry, upstream_registry  # noqa: F401 (fixtures)
 
 
@@ -78,3 +79,17 @@ def _celery_worker(django_db_setup, tmp_path_factory) -> Iterator[Popen | None]:
 def celery_worker(_celery_worker, transactional_db) -> Popen | None:
     """A real Celery worker process when CELERY_BROKER_URL is set, else in-process tasks."""
     return _celery_worker
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory) -> Iterator[S3Server]:
+    """A real S3-compatible server process (moto), or the one the environment names."""
+    server = start_s3_server(tmp_path_factory.mktemp("s3-server"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _environment_bucket() -> None:
+    """CI's S3 pass names a store in the environment; its bucket exists before any test."""
+    ensure_environment_bucket()

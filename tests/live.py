@@ -62,6 +62,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_answering(process: subprocess.Popen, url: str, log: Path, *, limit: float = 60) -> None:
+    """Wait until ``url`` answers any HTTP status; raise if ``process`` exits or time runs out."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited: {log.read_text()[-2000:]}")
+        try:
+            requests.get(url, timeout=2)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"{process.args[0]} did not answer within {limit:.0f} s")
+
+
 def child_environment(**extra: str) -> dict[str, str]:
     env = {
         **os.environ,

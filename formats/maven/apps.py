@@ -1,5 +1,7 @@
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 
 from formats.base import FormatConfig, VersionDetails, plain_text_error
@@ -22,6 +24,10 @@ class MavenConfig(FormatConfig):
     kinds = ("hosted", "proxy", "group")
     protocol_urls = "formats.maven.protocol.urls"
     root_urls = "formats.maven.protocol.root_urls"
+
+    def ready(self) -> None:
+        super().ready()
+        check_mirror_store()
 
     def render_error(self, request: HttpRequest, error: RegistryError) -> HttpResponse:
         """mvn prints only "status code: 400, reason phrase: ...": the reason says why."""
@@ -74,3 +80,14 @@ class MavenConfig(FormatConfig):
         from formats.maven.services import maven_builds_delete  # models load after apps
 
         maven_builds_delete(version=version, assets=assets)
+
+
+def check_mirror_store() -> None:
+    """Refuse the nginx mirror (``MAVEN_MIRROR_DIR``) next to an object store, at startup."""
+    from formats.plugin import blob_store_is_local  # the core's apps load first
+
+    if settings.MAVEN_MIRROR_DIR and not blob_store_is_local():
+        raise ImproperlyConfigured(
+            "MAVEN_MIRROR_DIR links mirror files to blob files on this host; with an object "
+            "store (BLOB_STORE_URL) unset it and use BLOB_SERVE_MODE=redirect instead"
+        )

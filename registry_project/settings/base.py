@@ -134,7 +134,14 @@ STORAGES = {
 
 # Blob store.
 BLOB_STORE_DIR = Path(env.str("BLOB_STORE_DIR", default=str(VAR_DIR / "blobs")))
-BLOB_SERVE_MODE = env.str("BLOB_SERVE_MODE", default="stream")  # stream | x-accel
+# An S3-compatible object store instead of BLOB_STORE_DIR (which then keeps only temporary
+# files): s3://bucket/prefix, with the standard AWS_* variables; see README "Object storage".
+BLOB_STORE_URL = env.str("BLOB_STORE_URL", default="")
+AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
+AWS_REGION = env.str("AWS_REGION", default="")
+# stream (through the web process) | x-accel (nginx, filesystem) | redirect (presigned, S3)
+BLOB_SERVE_MODE = env.str("BLOB_SERVE_MODE", default="stream")
+BLOB_REDIRECT_SECONDS = env.int("BLOB_REDIRECT_SECONDS", default=300)
 BLOB_X_ACCEL_PREFIX = env.str("BLOB_X_ACCEL_PREFIX", default="/_blobs/")
 BLOB_GC_GRACE_SECONDS = env.int("BLOB_GC_GRACE_SECONDS", default=3600)
 # Streamed uploads (files, layers, tarballs) larger than this are refused with 413.

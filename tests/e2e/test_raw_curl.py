@@ -17,7 +17,8 @@ pytestmark = pytest.mark.e2e
 def _curl(*args: str) -> subprocess.CompletedProcess:
     curl = require_client("curl")
     return subprocess.run(
-        [curl, "--silent", "--show-error", "--write-out", "%{http_code}", *args],
+        # --location: with BLOB_SERVE_MODE=redirect downloads answer a presigned URL of the store.
+        [curl, "--silent", "--show-error", "--location", "--write-out", "%{http_code}", *args],
         capture_output=True,
         check=False,
     )

@@ -21,7 +21,7 @@ from tests.formats.npm.helpers import make_tarball, publish_body
 from tests.formats.oci.helpers import basic, digest
 from tests.formats.pypi.dists import make_wheel
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.filesystem_store]
 
 TOO_BIG = os.urandom(512 * 1024)
 MESSAGE = "the registry's storage is full; nothing was stored, try again later"

@@ -18,6 +18,7 @@ from storage.progress import Progress
 from storage.services import blob_ingest_bytes
 from tests.factories import RepositoryFactory
 from tests.helpers import body_of
+from tests.storage.conftest import store_overwrite, store_remove
 
 pytestmark = pytest.mark.django_db
 
@@ -45,8 +46,8 @@ def test_a_corrupt_and_a_missing_file_are_found_marked_and_served_as_errors(clie
     good = _served(client, repository, "good.txt", b"good bytes")
     flipped = _served(client, repository, "flipped.txt", b"bytes that rot")
     lost = _served(client, repository, "lost.txt", b"bytes that vanish")
-    _file(flipped).write_bytes(b"bytes that r0t")
-    _file(lost).unlink()
+    store_overwrite(flipped.path, b"bytes that r0t")
+    store_remove(lost.path)
 
     result = blob_fsck()
 
@@ -67,7 +68,7 @@ def test_a_corrupt_and_a_missing_file_are_found_marked_and_served_as_errors(clie
 def test_uploading_the_same_bytes_again_repairs_a_marked_blob(client):
     repository = RepositoryFactory(name="files", format="raw", anonymous_read=True)
     blob = _served(client, repository, "a.txt", b"precious")
-    _file(blob).write_bytes(b"garbage!")
+    store_overwrite(blob.path, b"garbage!")
     blob_fsck()
 
     blob_ingest_bytes(content=b"precious")
@@ -79,17 +80,18 @@ def test_uploading_the_same_bytes_again_repairs_a_marked_blob(client):
 
 def test_a_file_lost_without_fsck_is_an_error_not_a_crash(client):
     repository = RepositoryFactory(name="files", format="raw", anonymous_read=True)
-    _file(_served(client, repository, "a.txt", b"soon gone")).unlink()
+    store_remove(_served(client, repository, "a.txt", b"soon gone").path)
     assert client.get("/repository/files/a.txt").status_code == 500
 
 
 def test_sample_zero_checks_presence_only():
     blob = blob_ingest_bytes(content=b"not read")
-    _file(blob).write_bytes(b"not reaD")
+    store_overwrite(blob.path, b"not reaD")
     result = blob_fsck(sample=0)
     assert (result.blobs, result.hashed, result.corrupt) == (1, 0, [])
 
 
+@pytest.mark.filesystem_store  # sets file times
 def test_orphans_are_reported_and_repair_removes_them_only_after_grace():
     kept = blob_ingest_bytes(content=b"has a row")
     orphan = blob_ingest_bytes(content=b"lost its row")
@@ -117,7 +119,7 @@ def test_orphans_are_reported_and_repair_removes_them_only_after_grace():
 
 def test_the_command_prints_problems_and_fails():
     blob = blob_ingest_bytes(content=b"intact")
-    _file(blob).write_bytes(b"broken")
+    store_overwrite(blob.path, b"broken")
     out = io.StringIO()
     with pytest.raises(CommandError, match="missing or corrupt"):
         call_command("fsck", "--sample", "100", stdout=out)

@@ -2,20 +2,21 @@
 
 import os
 
+import pytest
 from django.conf import settings
 
 from registry_project.celery import app
-from storage.backends import blob_backend
 from storage.models import Blob
 from storage.services import blob_ingest_bytes
 from storage.tasks import blob_fsck_task
+from tests.storage.conftest import store_overwrite
+
+pytestmark = pytest.mark.environment_store
 
 
 def test_the_fsck_task_runs_on_the_worker_and_marks_what_rotted(celery_worker):
     blob = blob_ingest_bytes(content=os.urandom(500))
-    local = blob_backend().local_path(blob.path)
-    assert local is not None
-    local.write_bytes(os.urandom(500))
+    store_overwrite(blob.path, os.urandom(500))
 
     summary = blob_fsck_task.delay(sample=100).get(timeout=120)
 

@@ -62,6 +62,7 @@ def _temp_files() -> dict[str, Path]:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.filesystem_store  # local temporary files
 def test_sweep_keeps_an_ingest_in_progress_and_removes_what_a_crash_left():
     before = set(_temp_files())
     crashed = blob_backend().temp_dir / "ingest-crashed"
@@ -87,6 +88,7 @@ def test_sweep_keeps_an_ingest_in_progress_and_removes_what_a_crash_left():
 
 
 @pytest.mark.django_db
+@pytest.mark.filesystem_store
 def test_sweep_takes_files_vanishing_under_it_in_its_stride(monkeypatch):
     folder = blob_backend().temp_dir
     for name in ("ingest-a", "ingest-b"):

@@ -34,7 +34,7 @@ from storage.models import Blob
 from tests.factories import RepositoryFactory
 from tests.live import ROOT, child_environment
 
-pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.environment_store]
 
 LOAD_SECONDS = 30
 # Every OCI client pushes at least this many images over TAGS tags, however slow the machine,

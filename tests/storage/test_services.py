@@ -155,6 +155,7 @@ def test_chunked_upload_finish_verifies_either_way(_case, forget_running_hash):
         assert stored.read() == content
 
 
+@pytest.mark.filesystem_store
 def test_running_hash_ignores_the_tail_of_an_interrupted_chunk():
     content = b"abc" * 1000
     upload = upload_start(owner=None, scope="demo")
@@ -199,6 +200,7 @@ def test_gc_removes_only_old_unreferenced_blobs(raw_repository):
     assert blob_backend().exists(referenced.path) is True
 
 
+@pytest.mark.environment_store
 def test_gc_task_runs_on_the_worker(celery_worker):
     orphan = blob_ingest(stream=io.BytesIO(os.urandom(100)))
     Blob.objects.filter(pk=orphan.pk).update(last_written=timezone.now() - timedelta(days=2))
@@ -210,15 +212,16 @@ def test_gc_task_runs_on_the_worker(celery_worker):
     assert blob_backend().exists(orphan.path) is False
 
 
+@pytest.mark.filesystem_store
 def test_write_back_starts_for_exactly_the_bytes_written(monkeypatch, settings):
     # Early write-back leaves the closing fsync little to wait for; it must cover each byte of
     # the file once, also for a chunk appended to an upload that already holds bytes.
-    from storage import services
+    from storage import backends
 
     settings.BLOB_FSYNC = True
     started: list[tuple[int, int]] = []
     monkeypatch.setattr(
-        services, "start_writeback", lambda fd, offset, length: started.append((offset, length))
+        backends, "start_writeback", lambda fd, offset, length: started.append((offset, length))
     )
     upload = upload_start(owner=None, scope="demo")
     upload_append(upload=upload, stream=io.BytesIO(os.urandom(1000)), offset=0)

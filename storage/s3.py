@@ -1,0 +1,393 @@
+"""Blobs in an S3-compatible object store (AWS S3, MinIO, Ceph RGW), selected by ``BLOB_STORE_URL``.
+
+Writes stream: bytes go out as a multipart upload to a temporary key while they are hashed
+(a few part-sized buffers in memory, nothing on local disk), and become visible under their
+digest key only when published, by a server-side copy. Resumable upload sessions keep all
+their state in the store: full parts of the session's multipart upload plus a "tail" object
+with the bytes after the last full part (less than a part, which S3 requires of every part but
+the last), so any web process can continue or finish a session another one started.
+"""
+
+import io
+import logging
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+logger = logging.getLogger(__name__)
+
+PART_SIZE = 8 * 1024 * 1024  # >= the 5 MiB S3 asks of every part but the last
+PARTS_IN_FLIGHT = 4  # per write: parts being sent while the next one fills
+MAX_COPY_SIZE = 5 * 1024**3  # a single CopyObject's limit; larger objects copy part by part
+COPY_PART_SIZE = 512 * 1024**2
+TEMP_PREFIX = "tmp/"
+_MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchUpload"}
+
+
+def _is_missing(error: ClientError) -> bool:
+    return str(error.response.get("Error", {}).get("Code")) in _MISSING
+
+
+class S3Reader(io.RawIOBase):
+    """A seekable read-only view of one object; each read continues one ranged GET."""
+
+    def __init__(self, client: Any, bucket: str, key: str) -> None:
+        self._client, self._bucket, self._key = client, bucket, key
+        try:
+            head = client.head_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            if _is_missing(error):
+                raise FileNotFoundError(key) from None
+            raise
+        self.size = int(head["ContentLength"])
+        self._position = 0
+        self._body: Any = None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
+        if base + offset != self._position:
+            self._drop_body()
+            self._position = base + offset
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        if self._position >= self.size:
+            return 0
+        if self._body is None:
+            answer = self._client.get_object(
+                Bucket=self._bucket, Key=self._key, Range=f"bytes={self._position}-"
+            )
+            self._body = answer["Body"]
+        data = self._body.read(len(buffer))
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+    def _drop_body(self) -> None:
+        if self._body is not None:
+            self._body.close()
+            self._body = None
+
+    def close(self) -> None:
+        self._drop_body()
+        super().close()
+
+
+class _PartSender:
+    """Fills part-sized buffers and sends each to a multipart upload, a few at a time."""
+
+    def __init__(self, backend: "S3Backend", key: str, upload_id: str, *, first_part: int) -> None:
+        self._backend, self._key, self._upload_id = backend, key, upload_id
+        self._number = first_part
+        self._buffer = bytearray()
+        self._pool = ThreadPoolExecutor(PARTS_IN_FLIGHT)
+        self._in_flight: list[Future] = []
+        self.parts: dict[int, str] = {}
+
+    def write(self, chunk: memoryview) -> None:
+        while chunk:
+            room = PART_SIZE - len(self._buffer)
+            self._buffer += chunk[:room]
+            chunk = chunk[room:]
+            if len(self._buffer) == PART_SIZE:
+                self._send(bytes(self._buffer))
+                self._buffer = bytearray()
+
+    def _send(self, data: bytes) -> None:
+        # Bounded memory: wait for the oldest part once PARTS_IN_FLIGHT are on their way.
+        while len(self._in_flight) >= PARTS_IN_FLIGHT:
+            self._in_flight.pop(0).result()
+        self._in_flight.append(self._pool.submit(self._put, self._number, data))
+        self._number += 1
+
+    def _put(self, number: int, data: bytes) -> None:
+        answer = self._backend.client.upload_part(
+            Bucket=self._backend.bucket,
+            Key=self._key,
+            UploadId=self._upload_id,
+            PartNumber=number,
+            Body=data,
+        )
+        self.parts[number] = answer["ETag"]
+
+    def finish(self) -> None:
+        """Send what is left as the last part (the only part of an empty write)."""
+        last = self.remainder()
+        if last or not self.parts:
+            self._put(self._number, last)
+
+    def remainder(self) -> bytes:
+        """Wait for every part sent; return the bytes after the last full part."""
+        for future in self._in_flight:
+            future.result()
+        self._in_flight = []
+        return bytes(self._buffer)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _S3Writer:
+    """One streamed write to a temporary key; ``publish`` copies it to its final key."""
+
+    def __init__(self, backend: "S3Backend", key: str) -> None:
+        self._backend, self.key = backend, key
+        answer = backend.client.create_multipart_upload(Bucket=backend.bucket, Key=key)
+        self._upload_id = answer["UploadId"]
+        self._sender = _PartSender(backend, key, self._upload_id, first_part=1)
+        self.completed = False
+
+    def write(self, chunk: memoryview) -> None:
+        self._sender.write(chunk)
+
+    def publish(self, path: str) -> None:
+        self._sender.finish()
+        self._backend.complete(self.key, self._upload_id, self._sender.parts)
+        self.completed = True
+        self._backend.copy(self.key, path)
+
+    def discard(self) -> None:
+        self._sender.close()
+        if self.completed:
+            self._backend.delete_key(self.key)
+        else:
+            self._backend.abort(self.key, self._upload_id)
+
+
+class S3Backend:
+    """Blobs as objects under ``s3://bucket/prefix``; nothing is served from local files.
+
+    ``temp_dir`` stays local: the lock stripes and spooled multipart form parts live there.
+    """
+
+    def __init__(self, url: str, *, temp_root: Path | str, endpoint_url: str, region: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "s3" or not parts.netloc:
+            raise ValueError(f"BLOB_STORE_URL must look like s3://bucket/prefix, not {url!r}")
+        self.bucket = parts.netloc
+        self.prefix = parts.path.strip("/") + "/" if parts.path.strip("/") else ""
+        self.temp_dir = Path(temp_root) / "tmp"
+        self.temp_dir.mkdir(parents=True, exist_ok=True)
+        self.client = boto3.session.Session().client(
+            "s3",
+            endpoint_url=endpoint_url or None,
+            region_name=region or None,
+            config=Config(
+                s3={"addressing_style": "path"} if endpoint_url else {},
+                signature_version="s3v4",
+                max_pool_connections=32,
+                retries={"max_attempts": 5, "mode": "standard"},
+            ),
+        )
+
+    def _key(self, path: str) -> str:
+        return self.prefix + path
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(path))
+        except ClientError as error:
+            if _is_missing(error):
+                return False
+            raise
+        return True
+
+    def open(self, path: str) -> BinaryIO:
+        return io.BufferedReader(S3Reader(self.client, self.bucket, self._key(path)), PART_SIZE)
+
+    @contextmanager
+    def writer(self, *, prefix: str) -> Iterator[_S3Writer]:
+        writer = _S3Writer(self, self._key(f"{TEMP_PREFIX}{prefix}{uuid.uuid4().hex}"))
+        try:
+            yield writer
+        finally:
+            writer.discard()
+
+    def delete(self, path: str) -> None:
+        self.delete_key(self._key(path))
+
+    def delete_key(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def local_path(self, path: str) -> Path | None:
+        return None
+
+    def url(self, path: str, *, expires: int, content_type: str, disposition: str) -> str:
+        """Return a presigned GET URL for ``path`` valid for ``expires`` seconds."""
+        params = {
+            "Bucket": self.bucket,
+            "Key": self._key(path),
+            "ResponseContentType": content_type,
+        }
+        if disposition:
+            params["ResponseContentDisposition"] = disposition
+        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
+
+    def walk(self, prefix: str) -> Iterator[tuple[str, float]]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self._key(prefix.rstrip("/") + "/")
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                yield item["Key"][len(self.prefix) :], item["LastModified"].timestamp()
+
+    def copy(self, source_key: str, path: str) -> None:
+        """Copy an object of this bucket to ``path`` on the server side."""
+        target = self._key(path)
+        source = {"Bucket": self.bucket, "Key": source_key}
+        size = int(self.client.head_object(Bucket=self.bucket, Key=source_key)["ContentLength"])
+        if size <= MAX_COPY_SIZE:
+            self.client.copy_object(Bucket=self.bucket, Key=target, CopySource=source)
+            return
+        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=target)["UploadId"]
+        try:
+            parts = {}
+            for number, start in enumerate(range(0, size, COPY_PART_SIZE), start=1):
+                end = min(start + COPY_PART_SIZE, size) - 1
+                answer = self.client.upload_part_copy(
+                    Bucket=self.bucket,
+                    Key=target,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    CopySource=source,
+                    CopySourceRange=f"bytes={start}-{end}",
+                )
+                parts[number] = answer["CopyPartResult"]["ETag"]
+            self.complete(target, upload_id, parts)
+        except BaseException:
+            self.abort(target, upload_id)
+            raise
+
+    def complete(self, key: str, upload_id: str, parts: dict[int, str]) -> None:
+        self.client.complete_multipart_upload(
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={
+                "Parts": [{"PartNumber": n, "ETag": etag} for n, etag in sorted(parts.items())]
+            },
+        )
+
+    def abort(self, key: str, upload_id: str) -> None:
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except ClientError as error:
+            if not _is_missing(error):
+                raise
+
+    # Resumable upload sessions.
+
+    def _session_upload_id(self, key: str) -> str | None:
+        answer = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=key)
+        ids = [item["UploadId"] for item in answer.get("Uploads", []) if item["Key"] == key]
+        return ids[0] if ids else None
+
+    def _tail(self, key: str) -> bytes:
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=key + ".tail")
+        except ClientError as error:
+            if _is_missing(error):
+                return b""
+            raise
+        return answer["Body"].read()
+
+    def session_start(self, path: str) -> None:
+        self.client.create_multipart_upload(Bucket=self.bucket, Key=self._key(path))
+
+    @contextmanager
+    def session_append(self, path: str, *, size: int) -> Iterator[_PartSender]:
+        """Yield a writer continuing the session at ``size`` bytes; it counts once the block ends.
+
+        Parts have fixed offsets (part n holds bytes from ``(n - 1) * PART_SIZE``), so a chunk
+        that fails half-way leaves nothing a retry from ``size`` does not overwrite.
+        """
+        key = self._key(path)
+        upload_id = self._session_upload_id(key)
+        if upload_id is None:
+            raise FileNotFoundError(path)
+        full_parts, tail_length = divmod(size, PART_SIZE)
+        sender = _PartSender(self, key, upload_id, first_part=full_parts + 1)
+        try:
+            tail = self._tail(key)[:tail_length] if tail_length else b""
+            sender.write(memoryview(tail))
+            yield sender
+            rest = sender.remainder()
+        finally:
+            sender.close()
+        self.client.put_object(Bucket=self.bucket, Key=key + ".tail", Body=rest)
+
+    def session_seal(self, path: str, *, size: int) -> None:
+        """Turn the session's parts and tail into one object at ``path`` (again: a no-op)."""
+        key = self._key(path)
+        upload_id = self._session_upload_id(key)
+        if upload_id is None:
+            if self.exists(path):
+                return  # sealed by an earlier finish whose digest did not match
+            raise FileNotFoundError(path)
+        full_parts, tail_length = divmod(size, PART_SIZE)
+        listed = self.client.get_paginator("list_parts").paginate(
+            Bucket=self.bucket, Key=key, UploadId=upload_id
+        )
+        parts = {
+            item["PartNumber"]: item["ETag"]
+            for page in listed
+            for item in page.get("Parts", [])
+            if item["PartNumber"] <= full_parts
+        }
+        if tail_length or not parts:
+            tail = self._tail(key)[:tail_length]
+            answer = self.client.upload_part(
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                PartNumber=full_parts + 1,
+                Body=tail,
+            )
+            parts[full_parts + 1] = answer["ETag"]
+        self.complete(key, upload_id, parts)
+        self.delete_key(key + ".tail")
+
+    def session_publish(self, path: str, target: str) -> None:
+        """Make a sealed session's bytes visible at ``target``; the session is gone after."""
+        self.copy(self._key(path), target)
+        self.session_delete(path)
+
+    def session_delete(self, path: str) -> None:
+        key = self._key(path)
+        upload_id = self._session_upload_id(key)
+        if upload_id is not None:
+            self.abort(key, upload_id)
+        self.delete_key(key)
+        self.delete_key(key + ".tail")
+
+    def stale_temporaries(self, *, older_than: float, dry_run: bool) -> Iterator[str]:
+        """Abort the multipart writes to temporary keys started before ``older_than``.
+
+        A live write is never that old: its process finishes or drops it within a request.
+        """
+        pages = self.client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=self._key(TEMP_PREFIX)
+        )
+        for page in pages:
+            for item in page.get("Uploads", []):
+                if item["Initiated"].timestamp() < older_than:
+                    if not dry_run:
+                        self.abort(item["Key"], item["UploadId"])
+                    yield item["Key"]
