@@ -1,6 +1,6 @@
 """The plugin contract: a format is a Django app whose AppConfig subclasses FormatConfig."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -52,7 +52,7 @@ class DetailTable:
 
     title: str
     columns: tuple[str, ...]
-    rows: list[tuple[str, ...]]
+    rows: Sequence[Sequence[str]]
 
 
 @dataclass(frozen=True)

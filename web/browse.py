@@ -82,7 +82,7 @@ def search(request: HttpRequest) -> HttpResponse:
     format_name = request.GET.get("format", "")
     repository = request.GET.get("repository", "")
     readable = _readable(request)
-    context = {
+    context: dict[str, object] = {
         "q": text,
         "format": format_name,
         "repository": repository,

@@ -7,6 +7,7 @@ audit records; the secret of a new token is in the one response that creates it,
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -50,8 +51,14 @@ def _principal(request: HttpRequest) -> Principal:
     return Principal(user=request.user)
 
 
+def _user(request: HttpRequest) -> User:
+    """The signed-in user of a view behind ``login_required``."""
+    assert isinstance(request.user, User)
+    return request.user
+
+
 def _page(request: HttpRequest, form: TokenForm, *, secret: str = "", status: int = 200):
-    context = {"form": form, "tokens": token_list(user=request.user), "secret": secret}
+    context = {"form": form, "tokens": token_list(user=_user(request)), "secret": secret}
     return render(request, "web/tokens.html", context, status=status)
 
 
@@ -85,7 +92,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     """Revoke one of the user's tokens; it stops working at once and stays listed."""
-    token = get_object_or_404(token_list(user=request.user), pk=token_id)
+    token = get_object_or_404(token_list(user=_user(request)), pk=token_id)
     token_revoke_for(principal=_principal(request), token=token)
     messages.success(request, f"Token {token.name or token.token_prefix} revoked.")
     return redirect("web:tokens")

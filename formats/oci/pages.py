@@ -44,7 +44,7 @@ def _layers(parsed: ParsedManifest) -> DetailTable:
 
 
 def _config(parsed: ParsedManifest) -> DetailTable:
-    rows: list[tuple[str, ...]] = []
+    rows: list[tuple[str, str]] = []
     if parsed.config is not None:
         rows.append(("Digest", str(parsed.config.digest)))
         blob = Blob.objects.filter(sha256=parsed.config.digest.hex).first()
