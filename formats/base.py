@@ -120,6 +120,10 @@ class FormatConfig(AppConfig):
         user = f" -u {username}:$REGISTRY_TOKEN" if username else ""
         return [Snippet("curl", f"curl -fO{user} {url}PATH")]
 
+    def asset_url(self, asset: "Asset", repository: "Repository") -> str:
+        """Return the path (from the site root) where clients download ``asset``."""
+        return f"/repository/{repository.name}/{asset.path}"
+
     def install_snippets(
         self, version: "Version", assets: "list[Asset]", *, base_url: str
     ) -> list[Snippet]:
@@ -127,11 +131,11 @@ class FormatConfig(AppConfig):
 
         ``assets`` are the version's files with their blobs loaded.
         """
-        prefix = f"{base_url}/repository/{version.package.repository.name}/"
+        repository = version.package.repository
         return [
             Snippet(
                 asset.path,
-                f"curl -fO {prefix}{asset.path}\n"
+                f"curl -fO {base_url}{self.asset_url(asset, repository)}\n"
                 f"echo '{asset.blob_id}  {asset.path.rsplit('/', 1)[-1]}' | sha256sum -c",
             )
             for asset in assets

@@ -187,7 +187,7 @@ def version_detail(request: HttpRequest, name: str, package: str, version: str) 
         "package": found,
         "version": chosen,
         "details": details,
-        "files": assets,
+        "files": [(asset, config.asset_url(asset, repository)) for asset in assets],
         "dependencies": [
             (dependency, dependency.name in present) for dependency in details.dependencies
         ],

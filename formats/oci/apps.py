@@ -84,6 +84,11 @@ class OciConfig(FormatConfig):
             Snippet("push and pull", f"docker push {image}\ndocker pull {image}"),
         ]
 
+    def asset_url(self, asset: "Asset", repository: "Repository") -> str:
+        """A manifest's bytes are served under ``/v2/`` by its digest."""
+        image, _, digest = asset.path.rpartition("/manifests/")
+        return f"/v2/{repository.name}/{image}/manifests/{digest}"
+
     def install_snippets(
         self, version: "Version", assets: "list[Asset]", *, base_url: str
     ) -> list[Snippet]:

@@ -35,12 +35,12 @@ def _platforms(parsed: ParsedManifest) -> DetailTable:
         parts = (platform.os, platform.architecture, platform.variant) if platform else ()
         name = "/".join(part for part in parts if part) or "-"
         rows.append((name, str(child.digest), str(child.size)))
-    return DetailTable("Platforms", ("Platform", "Manifest", "Size"), rows)
+    return DetailTable("Platforms", ("Platform", "Manifest", "Size (bytes)"), rows)
 
 
 def _layers(parsed: ParsedManifest) -> DetailTable:
     rows = [(str(layer.digest), layer.media_type, str(layer.size)) for layer in parsed.layers]
-    return DetailTable("Layers", ("Digest", "Media type", "Size"), rows)
+    return DetailTable("Layers", ("Digest", "Media type", "Size (bytes)"), rows)
 
 
 def _config(parsed: ParsedManifest) -> DetailTable:
@@ -71,4 +71,4 @@ def _referrers(manifest: OciManifest) -> DetailTable:
         (referrer.artifact_type or referrer.media_type, referrer.digest, str(referrer.size))
         for referrer in referrers
     ]
-    return DetailTable("Referrers", ("Artifact type", "Digest", "Size"), rows)
+    return DetailTable("Referrers", ("Artifact type", "Digest", "Size (bytes)"), rows)
