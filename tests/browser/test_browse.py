@@ -140,3 +140,25 @@ def test_a_user_signs_in_creates_a_token_uses_it_with_curl_and_revokes_it(
     assert _curl(file_url, secret) == "401"
     assert page.locator("#tokens tbody tr td").nth(7).inner_text().startswith("revoked ")
     assert page.csp_violations == []
+
+
+def test_the_version_filter_narrows_the_table_as_one_types(live_registry, catalog, browser_page):
+    page = browser_page
+    page.goto(f"{live_registry.url}/ui/repositories/npm-public/packages/left-pad/")
+    page.get_by_label("Filter versions").fill("1.2")
+    assert page.locator("#versions tbody tr:visible td:first-child").all_inner_texts() == ["1.2.0"]
+    page.get_by_label("Filter versions").fill("")
+    assert page.locator("#versions tbody tr:visible").count() == 2
+
+
+def test_pages_fit_a_phone_and_follow_the_dark_setting(live_registry, catalog, browser_page):
+    page = browser_page
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.emulate_media(color_scheme="dark")
+    for path in ("/", "/ui/repositories/npm-public/", "/ui/search?q=left"):
+        page.goto(f"{live_registry.url}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(20, 24, 31)", path
+    page.emulate_media(color_scheme="light")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(255, 255, 255)"

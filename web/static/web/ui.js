@@ -24,6 +24,7 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   for (const input of document.querySelectorAll("input[data-filter]")) {
     const rows = document.querySelectorAll(`#${input.dataset.filter} tbody tr`);
+    input.hidden = false;
     input.addEventListener("input", () => {
       const wanted = input.value.trim().toLowerCase();
       for (const row of rows) {
