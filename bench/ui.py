@@ -62,7 +62,8 @@ def main() -> None:
         with server:
             token = server.create_token("bench-npm", format="npm", public=True)
             script = POPULATE.replace("{packages}", str(options.packages))
-            package_id = server.manage("shell", "-c", script.replace("{versions}", str(VERSIONS)))
+            output = server.manage("shell", "-c", script.replace("{versions}", str(VERSIONS)))
+            package_id = output.splitlines()[-1]  # after what the shell says it imported
             session = requests.Session()
             session.headers["Authorization"] = f"Bearer {token}"
             base = server.url
