@@ -26,7 +26,7 @@ from formats.catalog import (
 )
 from formats.models import Package, Repository, Version
 from formats.models.repository import FORMAT_CHOICES
-from formats.selectors import tag_history
+from formats.selectors import repository_read_sources, tag_history
 from web.markup import render_readme
 
 PAGE_SIZE = 50
@@ -34,8 +34,12 @@ HISTORY_SIZE = 50
 FOLDER_FORMATS = ("raw", "maven")
 
 
+def _principal(request: HttpRequest) -> Principal:
+    return Principal(user=request.user)
+
+
 def _readable(request: HttpRequest) -> QuerySet[Repository]:
-    return readable_repositories(principal=Principal(user=request.user))
+    return readable_repositories(principal=_principal(request))
 
 
 def _repository(request: HttpRequest, name: str) -> Repository:
@@ -108,7 +112,12 @@ def repository_detail(request: HttpRequest, name: str) -> HttpResponse:
     """A repository's packages (paginated, filtered), its client setup and its folders."""
     repository = _repository(request, name)
     text = request.GET.get("q", "").strip()
-    packages = package_search(repositories=Repository.objects.filter(pk=repository.pk), text=text)
+    # A group's packages are its members' (those the visitor may read), in their own pages.
+    sources = repository_read_sources(repository=repository, principal=_principal(request))
+    packages = package_search(
+        repositories=Repository.objects.filter(pk__in=[source.pk for source in sources]),
+        text=text,
+    )
     username = request.user.get_username() if request.user.is_authenticated else ""
     path = request.GET.get("path", "")
     context = {
@@ -119,6 +128,7 @@ def repository_detail(request: HttpRequest, name: str) -> HttpResponse:
         "setup": _config(repository).setup_snippets(
             repository, base_url=_base_url(request), username=username
         ),
+        "members": sources if repository.kind == Repository.Kind.GROUP else [],
         "browsable": repository.format in FOLDER_FORMATS,
     }
     if context["browsable"]:

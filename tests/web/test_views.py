@@ -324,3 +324,19 @@ def test_the_admin_link_is_shown_to_registry_admins_only(client, make_user):
     assert 'href="/ui/admin/"' not in client.get("/").content.decode()
     client.force_login(UserFactory(username="root", is_superuser=True))
     assert '<a href="/ui/admin/">Admin</a>' in client.get("/").content.decode()
+
+
+def test_a_group_lists_the_packages_of_the_members_the_visitor_may_read(client):
+    group = RepositoryFactory(name="all", format="npm", kind="group", anonymous_read=True)
+    public = RepositoryFactory(name="public", format="npm", anonymous_read=True)
+    private = RepositoryFactory(name="private", format="npm")
+    group.members.add(public, private)
+    PackageFactory(repository=public, name="open-lib")
+    PackageFactory(repository=private, name="closed-lib")
+
+    page = page_text(client.get("/ui/repositories/all/"))
+
+    assert '<a href="/ui/repositories/public/packages/open-lib/">open-lib</a>' in page
+    assert '<span class="muted">in public</span>' in page
+    assert "closed-lib" not in page
+    assert 'Members, in lookup order: <a href="/ui/repositories/public/">public</a></p>' in page
