@@ -71,9 +71,9 @@ def package_search(
 ) -> QuerySet[Package]:
     """Return the packages of ``repositories`` matching every word of ``text``, by name.
 
-    A word matches a package's name, or the description or keywords a format keeps of its
-    latest version in ``Package.metadata["latest"]`` (npm does). Each package carries its
-    newest version as ``latest_version``.
+    A word matches a package's normalized name, or what a format keeps of its latest version
+    in ``Package.metadata["latest"]`` (npm: description, keywords, maintainers). Each package
+    carries its newest version as ``latest_version``.
     """
     packages = Package.objects.filter(repository__in=repositories)
     if format_name:
@@ -81,17 +81,16 @@ def package_search(
     if repository:
         packages = packages.filter(repository__name=repository)
     for word in text.split():
+        # One JSON extraction a row (the latest version's summary, description and keywords
+        # as text) costs half of two: reading JSON is most of a search's time.
         packages = packages.filter(
-            Q(normalized_name__icontains=word)
-            | Q(name__icontains=word)
-            | Q(metadata__latest__description__icontains=word)
-            | Q(metadata__latest__keywords__icontains=word)
+            Q(normalized_name__icontains=word) | Q(metadata__latest__icontains=word)
         )
     newest = Version.objects.filter(package=OuterRef("pk")).order_by("-published_at", "-pk")
     return (
         packages.select_related("repository")
         .annotate(latest_version=Subquery(newest.values("version")[:1]))
-        .order_by("normalized_name", "repository__name")
+        .order_by("normalized_name", "pk")
     )
 
 

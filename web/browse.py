@@ -5,12 +5,13 @@ the repositories the visitor may read (``readable_repositories``); a repository 
 may not read is a 404, exactly like one that does not exist.
 """
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
 from access.auth import Principal
 from access.permissions import readable_repositories
@@ -53,8 +54,28 @@ def _package(repository: Repository, name: str) -> Package:
     return package
 
 
-def _page(request: HttpRequest, items: QuerySet) -> Page:
-    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+@dataclass(frozen=True)
+class Window:
+    """One page of rows, read without counting them all (a count scans every match)."""
+
+    rows: list
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def _page(request: HttpRequest, items: QuerySet) -> Window:
+    """The ``?page=`` of ``items``: PAGE_SIZE rows and one more to tell whether a next exists."""
+    try:
+        number = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        number = 1
+    start = (number - 1) * PAGE_SIZE
+    rows = list(items[start : start + PAGE_SIZE + 1])
+    return Window(rows[:PAGE_SIZE], number, len(rows) > PAGE_SIZE)
 
 
 def _query(**fields: str) -> str:
@@ -157,10 +178,10 @@ def package_detail(request: HttpRequest, name: str, package: str) -> HttpRespons
     """Summary, latest version, the versions table, tags with their timeline, then the readme."""
     repository = _repository(request, name)
     found = _package(repository, package)
-    versions = list(version_sizes(package=found))
+    versions = _page(request, version_sizes(package=found))
     tags = list(found.tags.select_related("version").order_by("name"))
     latest = next((tag.version for tag in tags if tag.name == "latest"), None)
-    latest = latest or (versions[0] if versions else None)
+    latest = latest or version_sizes(package=found).first()
     details = _details(_config(repository), latest)
     context = {
         "repository": repository,
@@ -169,6 +190,7 @@ def package_detail(request: HttpRequest, name: str, package: str) -> HttpRespons
         "details": details,
         "readme": _readme(details),
         "versions": versions,
+        "package_url": reverse("web:package", args=[repository.name, found.name]),
         "tags": tags,
         "history": tag_history(package=found)[:HISTORY_SIZE],
     }

@@ -40,9 +40,12 @@ def test_a_package_page_with_1000_versions_costs_what_one_with_3_does(client, fo
     many = _queries(client, "/ui/repositories/pub/packages/large/")
 
     assert few == many
-    assert 'href="/ui/repositories/pub/packages/large/versions/1.0.999/"' in (
-        client.get("/ui/repositories/pub/packages/large/").content.decode()
-    )
+    first = client.get("/ui/repositories/pub/packages/large/").content.decode()
+    last = client.get("/ui/repositories/pub/packages/large/?page=20").content.decode()
+    assert 'href="/ui/repositories/pub/packages/large/versions/1.0.999/"' in first
+    assert '<a href="?page=2" rel="next">Next</a>' in first
+    assert 'href="/ui/repositories/pub/packages/large/versions/1.0.0/"' in last
+    assert 'rel="next"' not in last
 
 
 def test_a_search_over_many_packages_costs_what_one_over_few_does(client):

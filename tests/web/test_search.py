@@ -34,7 +34,6 @@ def test_packages_are_found_by_name_in_readable_repositories_only(client, reposi
     response = client.get("/ui/search?q=pad")
 
     assert _result_names(response) == ["left-pad", "right-pad"]
-    assert "2 packages" in page_text(response)
 
 
 def test_a_signed_in_reader_finds_the_private_package_too(client, repositories, make_user):

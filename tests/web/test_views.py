@@ -299,7 +299,9 @@ def test_repository_packages_are_paginated_and_filtered(client):
 
     assert ("lib-00" in first, "lib-49" in first, "lib-50" in first) == (True, True, False)
     assert ("lib-50" in second, "special-tool" in second) == (True, True)
-    assert "Page 1 of 2" in first
+    assert '<a href="?page=2" rel="next">Next</a>' in first
+    assert '<a href="?page=1" rel="prev">Previous</a>' in second
+    assert 'rel="next"' not in second
     assert ("special-tool" in filtered, "lib-00" in filtered) == (True, False)
 
 
