@@ -1,6 +1,5 @@
 """Security headers: CSP on the HTML pages; HSTS and Secure cookies when HTTPS is configured."""
 
-import re
 from collections.abc import Iterator
 
 import pytest
