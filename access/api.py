@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from access.drf import principal_of
 from access.models import ApiToken
 from access.permissions import readable_repositories
+from access.selectors import token_list
 from access.services import TOKEN_MAX_DAYS, token_create_for, token_revoke_for
 from formats.models.repository import Repository
 from registry_project.api import ANY_SEGMENT
@@ -95,7 +96,7 @@ class ApiTokenViewSet(
         user = self.request.user
         if isinstance(user, AnonymousUser):  # IsAuthenticated lets no one anonymous in
             return ApiToken.objects.none()
-        return ApiToken.objects.filter(user=user).prefetch_related("repositories")
+        return token_list(user=user)
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)

@@ -1,8 +1,10 @@
-"""Reads of the access model made on every authenticated request, as fixed statements."""
+"""Reads of the access model: those made on every authenticated request are fixed statements."""
 
 from functools import cache
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
 
 from access.models import ApiToken, RepositoryRole
 from registry_project.db import quoted, row_get, value_get
@@ -44,3 +46,8 @@ def token_by_hash(*, token_hash: str) -> ApiToken | None:
         return None  # a token whose user was deleted meanwhile is no token
     token.user = user
     return token
+
+
+def token_list(*, user: User) -> QuerySet[ApiToken]:
+    """Return a user's tokens, newest first, revoked and expired ones included (for audit)."""
+    return ApiToken.objects.filter(user=user).prefetch_related("repositories")

@@ -1,6 +1,6 @@
 """The plugin contract: a format is a Django app whose AppConfig subclasses FormatConfig."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -31,6 +31,31 @@ class FileDeleteUnsupported(RegistryError):
 
 
 @dataclass(frozen=True)
+class Snippet:
+    """A text a person copies into a client: a configuration file or a command."""
+
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """A dependency as the format writes it; ``name`` (a Package.normalized_name) links it."""
+
+    label: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class DetailTable:
+    """A table of format facts for the version page (OCI: platforms, layers, referrers)."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: Sequence[Sequence[str]]
+
+
+@dataclass(frozen=True)
 class VersionDetails:
     """What the web UI shows about a version, in the format's own terms.
 
@@ -39,10 +64,10 @@ class VersionDetails:
 
     summary: str = ""
     readme: str = ""
-    readme_format: str = "text"  # "markdown" or "text"
+    readme_format: str = "text"  # "markdown", "rst" or "text"
     license: str = ""
-    dependencies: list[str] = field(default_factory=list)
-    usage: str = ""  # a client command that fetches this version
+    dependencies: list[Dependency] = field(default_factory=list)
+    tables: list[DetailTable] = field(default_factory=list)
 
 
 class FormatConfig(AppConfig):
@@ -82,6 +107,39 @@ class FormatConfig(AppConfig):
     def version_details(self, version: "Version") -> VersionDetails:
         """Describe ``version`` for the web UI; formats override this."""
         return VersionDetails()
+
+    def setup_snippets(
+        self, repository: "Repository", *, base_url: str, username: str
+    ) -> list[Snippet]:
+        """Return the client configuration that uses ``repository`` (its "Set up" panel).
+
+        ``base_url`` is the site's scheme and host (no trailing slash); ``username`` is the
+        signed-in user's, empty for a visitor. Secrets never appear: snippets name a token.
+        """
+        url = f"{base_url}/repository/{repository.name}/"
+        user = f" -u {username}:$REGISTRY_TOKEN" if username else ""
+        return [Snippet("curl", f"curl -fO{user} {url}PATH")]
+
+    def asset_url(self, asset: "Asset", repository: "Repository") -> str:
+        """Return the path (from the site root) where clients download ``asset``."""
+        return f"/repository/{repository.name}/{asset.path}"
+
+    def install_snippets(
+        self, version: "Version", assets: "list[Asset]", *, base_url: str
+    ) -> list[Snippet]:
+        """Return commands that fetch exactly ``version`` (pinned by content where possible).
+
+        ``assets`` are the version's files with their blobs loaded.
+        """
+        repository = version.package.repository
+        return [
+            Snippet(
+                asset.path,
+                f"curl -fO {base_url}{self.asset_url(asset, repository)}\n"
+                f"echo '{asset.blob_id}  {asset.path.rsplit('/', 1)[-1]}' | sha256sum -c",
+            )
+            for asset in assets
+        ]
 
     def asset_delete(self, asset: "Asset", user: "User | AnonymousUser") -> None:
         """Delete one file through the management API, keeping the format's documents true.

@@ -19,7 +19,14 @@ from access.permissions import (
     role_of,
 )
 from access.services import IssuedToken, token_create, token_create_for, token_revoke_for
-from formats.base import FormatConfig, VersionDetails, plain_text_error
+from formats.base import (
+    Dependency,
+    DetailTable,
+    FormatConfig,
+    Snippet,
+    VersionDetails,
+    plain_text_error,
+)
 from formats.downloads import asset_response
 from formats.errors import (
     AssetExists,
@@ -97,7 +104,7 @@ from storage.backends import locked_temp_file
 from storage.errors import BlobUnknown, DigestMismatch
 from storage.models import Blob, Upload
 from storage.responses import blob_response
-from storage.selectors import blob_local_path, blob_store_is_local, upload_get
+from storage.selectors import blob_local_path, blob_read_small, blob_store_is_local, upload_get
 from storage.services import (
     blob_checksums,
     blob_hold,
@@ -167,6 +174,9 @@ __all__ = [
     "User",
     "Version",
     "VersionDetails",
+    "Dependency",
+    "DetailTable",
+    "Snippet",
     "VersionExists",
     "VersionUnknown",
     "asset_delete",
@@ -180,6 +190,7 @@ __all__ = [
     "blob_ingest",
     "blob_ingest_bytes",
     "blob_local_path",
+    "blob_read_small",
     "blob_store_is_local",
     "blob_response",
     "body_length_check",

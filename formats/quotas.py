@@ -164,6 +164,24 @@ def repository_usage(*, repository: Repository) -> RepositoryUsage:
     )
 
 
+def repositories_logical_bytes(*, repositories: QuerySet[Repository]) -> dict[int, int]:
+    """Return the logical bytes (every file at its size) of each of ``repositories`` by pk.
+
+    One grouped query per kind of row that holds blobs, whatever the number of repositories.
+    """
+    totals: dict[int, int] = {}
+    for rows, lookup in _sources():
+        grouped = (
+            rows.filter(**{f"{lookup}__in": repositories})
+            .values(lookup)
+            .annotate(total=Sum("blob__size"))
+            .order_by()
+        )
+        for row in grouped:
+            totals[row[lookup]] = totals.get(row[lookup], 0) + (row["total"] or 0)
+    return totals
+
+
 def store_usage(*, repositories: QuerySet[Repository] | None = None) -> StoreUsage:
     """Return the usage of ``repositories`` (all by default) and the store's totals."""
     chosen = Repository.objects.all() if repositories is None else repositories

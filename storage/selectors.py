@@ -33,3 +33,14 @@ def blob_local_path(*, blob: Blob) -> Path | None:
     For what links to blobs instead of copying them (the Maven mirror's symbolic links).
     """
     return blob_backend().local_path(blob.path)
+
+
+def blob_read_small(*, blob: Blob, limit: int) -> bytes:
+    """Return the bytes of a small blob (a manifest, an image config); ValueError past ``limit``.
+
+    For documents the UI parses; files of any size are streamed (``blob_response``) instead.
+    """
+    if blob.size > limit:
+        raise ValueError(f"blob {blob.sha256} is {blob.size} bytes, more than {limit}")
+    with blob_backend().open(blob.path) as source:
+        return source.read(limit)

@@ -1,28 +1,17 @@
-"""Browse UI (server-rendered), its sign-in, and the health and readiness endpoints."""
+"""The web UI's sign-in, and the health and readiness endpoints."""
 
 import uuid
 
 from django.conf import settings
 from django.contrib.auth.views import LoginView
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpRequest, JsonResponse
 
-from access.auth import Principal
-from access.permissions import READ, has_permission, readable_repositories
-from formats.base import format_config
-from formats.models import Package, Repository
-from formats.selectors import tag_history
 from registry_project.celery import app as celery_app
 from registry_project.db import value_get
 from registry_project.errors import DatabaseUnavailable
 from storage.backends import blob_backend
-from web.markup import render_readme
 
 BROKER_TIMEOUT = 2  # seconds; a readiness probe must answer before the orchestrator gives up
-
-
-def _principal(request: HttpRequest) -> Principal:
-    return Principal(user=request.user)
 
 
 def _database_check() -> str:
@@ -85,46 +74,3 @@ class SignInView(LoginView):
 
     template_name = "web/login.html"
     redirect_authenticated_user = True
-
-
-def index(request: HttpRequest) -> HttpResponse:
-    """List the repositories the visitor may read."""
-    repositories = readable_repositories(principal=_principal(request))
-    return render(request, "web/index.html", {"repositories": repositories})
-
-
-def _readable_repository(request: HttpRequest, name: str) -> Repository:
-    repository = get_object_or_404(Repository, name=name)
-    if not has_permission(principal=_principal(request), repository=repository, action=READ):
-        raise Http404("no such repository")  # private repositories stay hidden
-    return repository
-
-
-def repository_detail(request: HttpRequest, name: str) -> HttpResponse:
-    """List the packages of a repository."""
-    repository = _readable_repository(request, name)
-    packages = repository.packages.order_by("normalized_name")[:500]
-    return render(request, "web/repository.html", {"repository": repository, "packages": packages})
-
-
-def package_detail(request: HttpRequest, name: str, package_id: int) -> HttpResponse:
-    """Show a package's versions, tags and tag history."""
-    repository = _readable_repository(request, name)
-    package = get_object_or_404(Package, pk=package_id, repository=repository)
-    versions = package.versions.select_related("published_by").order_by("-published_at")
-    latest = versions.first()
-    config = format_config(repository.format)
-    details = config.version_details(latest) if latest is not None and config else None
-    context = {
-        "repository": repository,
-        "package": package,
-        "latest": latest,
-        "details": details,
-        "readme": render_readme(details.readme, readme_format=details.readme_format)
-        if details and details.readme
-        else "",
-        "versions": versions,
-        "tags": package.tags.select_related("version"),
-        "history": tag_history(package=package)[:50],
-    }
-    return render(request, "web/package.html", context)

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 
-from formats.base import FormatConfig, VersionDetails, plain_text_error
+from formats.base import Dependency, FormatConfig, Snippet, VersionDetails, plain_text_error
 from formats.maven.versions import is_prerelease
 from registry_project.errors import RegistryError
 
@@ -36,19 +36,65 @@ class MavenConfig(FormatConfig):
     def version_details(self, version: "Version") -> VersionDetails:
         """What the POM says: name, description, licenses and dependencies."""
         pom = version.metadata
-        group_id, _, artifact_id = version.package.name.partition(":")
         dependencies = [
-            f"{d['group_id']}:{d['artifact_id']}:{d['version']}"
-            + ("" if d["scope"] == "compile" else f" ({d['scope']})")
+            Dependency(
+                f"{d['group_id']}:{d['artifact_id']}:{d['version']}"
+                + ("" if d["scope"] == "compile" else f" ({d['scope']})"),
+                f"{d['group_id']}:{d['artifact_id']}",
+            )
             for d in pom.get("dependencies", [])
         ]
         return VersionDetails(
             summary=" - ".join(part for part in (pom.get("name"), pom.get("description")) if part),
             license=", ".join(lic["name"] for lic in pom.get("licenses", []) if lic["name"]),
             dependencies=dependencies,
-            usage=f"<dependency><groupId>{group_id}</groupId><artifactId>{artifact_id}"
-            f"</artifactId><version>{version.version}</version></dependency>",
         )
+
+    def setup_snippets(
+        self, repository: "Repository", *, base_url: str, username: str
+    ) -> list[Snippet]:
+        """settings.xml credentials, the POM's <repository> and, for deploys, its target."""
+        url = f"{base_url}/repository/{repository.name}/"
+        server = (
+            f"<settings>\n  <servers>\n    <server>\n      <id>{repository.name}</id>\n"
+            f"      <username>{username or 'USER'}</username>\n"
+            "      <password>${env.REGISTRY_TOKEN}</password>\n    </server>\n"
+            "  </servers>\n</settings>"
+        )
+        block = f"<id>{repository.name}</id>\n    <url>{url}</url>"
+        snippets = [
+            Snippet("~/.m2/settings.xml", server),
+            Snippet(
+                "pom.xml",
+                f"<repositories>\n  <repository>\n    {block}\n  </repository>\n</repositories>",
+            ),
+        ]
+        if repository.kind != "proxy":
+            snippets.append(
+                Snippet(
+                    "pom.xml (mvn deploy)",
+                    "<distributionManagement>\n  <repository>\n"
+                    f"    {block}\n  </repository>\n</distributionManagement>",
+                )
+            )
+        return snippets
+
+    def install_snippets(
+        self, version: "Version", assets: "list[Asset]", *, base_url: str
+    ) -> list[Snippet]:
+        """The POM's <dependency>, and the sha256 of each file to check a download against."""
+        group_id, _, artifact_id = version.package.name.partition(":")
+        dependency = (
+            f"<dependency>\n  <groupId>{group_id}</groupId>\n"
+            f"  <artifactId>{artifact_id}</artifactId>\n"
+            f"  <version>{version.version}</version>\n</dependency>"
+        )
+        sums = "\n".join(
+            f"{asset.blob_id}  {asset.path.rsplit('/', 1)[-1]}"
+            for asset in assets
+            if not asset.path.endswith((".md5", ".sha1", ".sha256", ".sha512"))
+        )
+        return [Snippet("pom.xml", dependency), Snippet("sha256sum -c", sums)]
 
     def on_package_changed(self, package: "Package") -> None:
         """Regenerate maven-metadata.xml after the management API deleted versions."""

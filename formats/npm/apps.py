@@ -1,12 +1,13 @@
+import base64
 import re
 from typing import TYPE_CHECKING
 
 from django.http import HttpRequest
 
-from formats.base import FormatConfig, VersionDetails
+from formats.base import Dependency, FormatConfig, Snippet, VersionDetails
 
 if TYPE_CHECKING:
-    from formats.models import Package, Repository, Version
+    from formats.models import Asset, Package, Repository, Version
 
 CHALLENGE = 'Bearer realm="registry"'
 # semver: a prerelease is a hyphen and identifiers after MAJOR.MINOR.PATCH (before any +build).
@@ -47,11 +48,34 @@ class NpmConfig(FormatConfig):
             readme=version.metadata.get("readme", ""),
             readme_format="text" if plain else "markdown",
             license=str(manifest.get("license", "")),
-            dependencies=[f"{n}@{r}" for n, r in dependencies.items()]
+            dependencies=[Dependency(f"{n}@{r}", n) for n, r in dependencies.items()]
             if isinstance(dependencies, dict)
             else [],
-            usage=f"npm install {version.package.name}@{version.version}",
         )
+
+    def setup_snippets(
+        self, repository: "Repository", *, base_url: str, username: str
+    ) -> list[Snippet]:
+        """An .npmrc naming this registry and where its token goes."""
+        url = f"{base_url}/repository/{repository.name}/"
+        bare = url.split(":", 1)[1]  # npm keys credentials by the URL without its scheme
+        return [
+            Snippet(".npmrc", f"registry={url}\n{bare}:_authToken=${{NPM_TOKEN}}"),
+            Snippet("npm login", f"npm login --registry={url}"),
+        ]
+
+    def install_snippets(
+        self, version: "Version", assets: "list[Asset]", *, base_url: str
+    ) -> list[Snippet]:
+        """``npm install name@v``, with the tarball's integrity as package-lock.json pins it."""
+        command = f"npm install {version.package.name}@{version.version}"
+        integrities = [
+            "sha512-" + base64.b64encode(bytes.fromhex(asset.blob.sha512)).decode()
+            for asset in assets
+            if asset.blob.sha512
+        ]
+        text = "\n".join([command, *(f"# integrity {value}" for value in integrities)])
+        return [Snippet("npm", text)]
 
     def on_package_changed(self, package: "Package") -> None:
         """Rebuild the packuments after the management API deleted versions or the package.

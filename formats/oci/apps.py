@@ -5,14 +5,14 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from formats.base import FormatConfig
+from formats.base import FormatConfig, Snippet, VersionDetails
 from formats.oci.protocol.renderers import bearer_challenge, error_response
 from registry_project.errors import RegistryError
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
-    from formats.models import Package, Repository
+    from formats.models import Asset, Package, Repository, Version
 
 
 class OciConfig(FormatConfig):
@@ -65,3 +65,34 @@ class OciConfig(FormatConfig):
         from formats.oci.services import oci_manifests_needed  # models load after apps
 
         return oci_manifests_needed(package=package, kept=kept)
+
+    def version_details(self, version: "Version") -> VersionDetails:
+        """The manifest's platforms, layers, config and referrers."""
+        from formats.oci.pages import oci_version_tables  # models load after apps
+
+        return VersionDetails(tables=oci_version_tables(version))
+
+    def setup_snippets(
+        self, repository: "Repository", *, base_url: str, username: str
+    ) -> list[Snippet]:
+        """``docker login`` to this host and the names images of this repository take."""
+        host = base_url.split("://", 1)[1]
+        user = f" -u {username}" if username else ""
+        image = f"{host}/{repository.name}/IMAGE:TAG"
+        return [
+            Snippet("docker login", f"docker login{user} {host}"),
+            Snippet("push and pull", f"docker push {image}\ndocker pull {image}"),
+        ]
+
+    def asset_url(self, asset: "Asset", repository: "Repository") -> str:
+        """A manifest's bytes are served under ``/v2/`` by its digest."""
+        image, _, digest = asset.path.rpartition("/manifests/")
+        return f"/v2/{repository.name}/{image}/manifests/{digest}"
+
+    def install_snippets(
+        self, version: "Version", assets: "list[Asset]", *, base_url: str
+    ) -> list[Snippet]:
+        """``docker pull image@digest``: a digest names these exact bytes."""
+        host = base_url.split("://", 1)[1]
+        image = f"{host}/{version.package.repository.name}/{version.package.name}"
+        return [Snippet("docker pull", f"docker pull {image}@{version.version}")]

@@ -1,16 +1,18 @@
 from typing import TYPE_CHECKING
 
 from django.http import HttpRequest, HttpResponse
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion
 from packaging.version import Version as PackagingVersion
 
-from formats.base import FormatConfig, VersionDetails, plain_text_error
+from formats.base import Dependency, FormatConfig, Snippet, VersionDetails, plain_text_error
 from registry_project.errors import RegistryError
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
 
-    from formats.models import Asset, Package, Version
+    from formats.models import Asset, Package, Repository, Version
 
 
 class PypiConfig(FormatConfig):
@@ -43,11 +45,53 @@ class PypiConfig(FormatConfig):
         return VersionDetails(
             summary=metadata.get("summary") or "",
             readme=metadata.get("description") or "",
-            readme_format="markdown" if content_type.startswith("text/markdown") else "text",
+            readme_format=_readme_format(content_type),
             license=metadata.get("license_expression") or metadata.get("license") or "",
-            dependencies=list(metadata.get("requires_dist") or []),
-            usage=f"pip install {version.package.name}=={version.version}",
+            dependencies=[_dependency(line) for line in metadata.get("requires_dist") or []],
         )
+
+    def setup_snippets(
+        self, repository: "Repository", *, base_url: str, username: str
+    ) -> list[Snippet]:
+        """pip.conf, uv's index table and (for uploads) .pypirc for this repository."""
+        index = f"{base_url}/repository/{repository.name}/simple/"
+        user = username or "USER"
+        snippets = [
+            Snippet("pip.conf", f"[global]\nindex-url = {index}"),
+            Snippet(
+                "pyproject.toml (uv)",
+                f'[[tool.uv.index]]\nname = "{repository.name}"\nurl = "{index}"\ndefault = true',
+            ),
+        ]
+        if repository.kind != "proxy":
+            upload = f"{base_url}/repository/{repository.name}/"
+            snippets.append(
+                Snippet(
+                    ".pypirc (twine upload -r " + repository.name + ")",
+                    f"[distutils]\nindex-servers = {repository.name}\n\n[{repository.name}]\n"
+                    f"repository = {upload}\nusername = {user}\npassword = $REGISTRY_TOKEN",
+                )
+            )
+        return snippets
+
+    def install_snippets(
+        self, version: "Version", assets: "list[Asset]", *, base_url: str
+    ) -> list[Snippet]:
+        """``pip install name==v`` and a requirements line pinned by every file's sha256."""
+        name, index = version.package.name, f"{base_url}/repository/"
+        index += f"{version.package.repository.name}/simple/"
+        hashes = "".join(
+            f" \\\n    --hash=sha256:{asset.blob_id}"
+            for asset in assets
+            if not asset.path.endswith(".metadata")
+        )
+        return [
+            Snippet("pip", f"pip install --index-url {index} {name}=={version.version}"),
+            Snippet(
+                "requirements.txt (pip install --require-hashes -r requirements.txt)",
+                f"{name}=={version.version}{hashes}",
+            ),
+        ]
 
     def is_prerelease(self, version: str) -> bool:
         """PEP 440: alpha, beta, release candidates and development releases."""
@@ -55,3 +99,18 @@ class PypiConfig(FormatConfig):
             return PackagingVersion(version).is_prerelease
         except InvalidVersion:
             return False
+
+
+def _readme_format(content_type: str) -> str:
+    """The README markup a core metadata ``Description-Content-Type`` names."""
+    if content_type.startswith("text/markdown"):
+        return "markdown"
+    return "rst" if content_type.startswith("text/x-rst") else "text"
+
+
+def _dependency(line: str) -> Dependency:
+    """A ``Requires-Dist`` line, linked by its PEP 503 name when it parses."""
+    try:
+        return Dependency(line, canonicalize_name(Requirement(line).name))
+    except InvalidRequirement:
+        return Dependency(line)

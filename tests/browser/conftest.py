@@ -1,22 +1,41 @@
-"""What the browser tests share: a headless Chromium page driven through Playwright."""
+"""What the browser tests share: a headless Chromium page driven through Playwright.
+
+A failing test leaves a screenshot of its page in ``$REGISTRY_VAR_DIR/screenshots/``.
+"""
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from tests.live import require_client
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, for the screenshot on failure."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def screenshot_dir() -> Path:
+    return Path(settings.VAR_DIR) / "screenshots"
+
+
 @pytest.fixture
-def browser_page(live_registry) -> Iterator:
+def browser_page(request, live_registry) -> Iterator:
     """A Chromium page; CSP violations it reports are collected in ``page.csp_violations``."""
     chromium = require_client("chromium")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page()
+        context = browser.new_context()
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_registry.url)
+        page = context.new_page()
         page.csp_violations = []
         page.on(
             "console",
@@ -26,4 +45,8 @@ def browser_page(live_registry) -> Iterator:
             ),
         )
         yield page
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            screenshot_dir().mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=screenshot_dir() / f"{request.node.name}.png", full_page=True)
         browser.close()

@@ -65,7 +65,7 @@ def test_downloads_are_written_when_flushed_not_per_request(celery_worker, asset
     assert downloads_flush() == 0  # nothing twice
 
 
-def test_counts_are_in_the_api_and_on_the_package_page(asset):
+def test_counts_are_in_the_api_and_on_the_version_page(asset):
     _get(Client())
     downloads_flush()
     admin = UserFactory(username="root", is_superuser=True, is_staff=True)
@@ -75,9 +75,13 @@ def test_counts_are_in_the_api_and_on_the_package_page(asset):
     listed = client.get("/api/v1/assets/").json()["results"][0]
     assert (version["download_count"], listed["download_count"]) == (1, 1)
     assert version["last_downloaded"] == listed["last_downloaded"] is not None
-    page = client.get(f"/ui/repositories/files/packages/{asset.version.package_id}/")
+    shown = asset.version
+    page = client.get(
+        f"/ui/repositories/files/packages/{shown.package.name}/versions/{shown.version}/"
+    )
     assert page.status_code == 200
-    assert "<th>Downloads</th>" in page.content.decode()
+    assert '<td class="num">1</td></tr>' in page.content.decode()  # the file's downloads
+    assert " 1 download," in " ".join(page.content.decode().split())  # the version's
 
 
 def test_a_burst_of_concurrent_downloads_and_flushes_loses_nothing(asset):

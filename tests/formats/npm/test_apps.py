@@ -17,7 +17,7 @@ def test_a_manifest_of_any_shape_renders_the_package_page(client):
     manifest = {"description": ["not", "text"], "dependencies": "x", "license": "MIT"}
     VersionFactory(package=package, version="1.0.0", metadata={"manifest": manifest})
 
-    response = client.get(f"/ui/repositories/npm-pub/packages/{package.pk}/")
+    response = client.get("/ui/repositories/npm-pub/packages/odd/versions/1.0.0/")
 
     assert response.status_code == 200
     assert "npm install odd@1.0.0" in response.content.decode()
@@ -34,9 +34,9 @@ def test_a_published_string_of_dependencies_is_shown_as_npm_reads_it(client, mak
         **auth,
     )
     assert published.status_code == 201
-    package = repository.packages.get()
+    assert repository.packages.get().name == "odd"
 
-    response = client.get(f"/ui/repositories/npm-pub/packages/{package.pk}/")
+    response = client.get("/ui/repositories/npm-pub/packages/odd/versions/1.0.0/")
 
     assert response.status_code == 200
     assert "<code>left-pad@</code>" in response.content.decode()
