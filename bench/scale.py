@@ -109,7 +109,8 @@ def reads(shape: Shape, ids: dict[str, str], token: str) -> list[Read]:
     ]
 
 
-def _database_url(base: str, suffix: str) -> str:
+def database_url(base: str, suffix: str) -> str:
+    """Return the URL of the database ``<name>_scale_<suffix>`` on ``base``'s server."""
     parts = urlsplit(base)
     return urlunsplit(parts._replace(path=f"{parts.path}_scale_{suffix}"))
 
@@ -126,7 +127,8 @@ def _database_exists(url: str) -> bool:
     return row is not None
 
 
-def _recreate_database(url: str) -> None:
+def recreate_database(url: str) -> None:
+    """Drop the database of ``url`` if it exists and create it empty."""
     name = urlsplit(url).path.lstrip("/")
     with _admin_connection(url) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -217,12 +219,10 @@ def main() -> None:
     shapes = {"large": large_shape, "small": large_shape.scaled(SMALL_VERSIONS)}
     results = {}
     for name, shape in shapes.items():
-        server = RegistryServer(
-            args.workdir / name, env={"DATABASE_URL": _database_url(base, name)}
-        )
+        server = RegistryServer(args.workdir / name, env={"DATABASE_URL": database_url(base, name)})
         figures = loaded(server) if args.reuse else None
         if figures is None:
-            _recreate_database(server.env["DATABASE_URL"])
+            recreate_database(server.env["DATABASE_URL"])
             shutil.rmtree(server.var_dir, ignore_errors=True)
             figures = load(server, shape)
         print(f"\n{name}: {shape}")

@@ -11,6 +11,10 @@ publish would leave them. The rest of the versions are spread over filler packag
 format, written with ``bulk_create``; their files share a few real blobs, so the blob store
 stays small while the tables reach the requested size. Prints what it loaded and how long each
 step took, as ``key=value`` lines.
+
+With ``--mix N`` it loads nothing: it gives N filler packages of npm and PyPI their generated
+documents and prints the pull mix bench/mixed.py replays, one ``format<TAB>path<TAB>Accept``
+line per request.
 """
 
 import argparse
@@ -37,7 +41,7 @@ from formats.maven.services import maven_metadata_rebuild  # noqa: E402
 from formats.models import Asset, Document, Package, Repository, Tag, Version  # noqa: E402
 from formats.npm.names import tarball_path  # noqa: E402
 from formats.npm.services import npm_documents_rebuild  # noqa: E402
-from formats.oci.models import OciManifest  # noqa: E402
+from formats.oci.models import OciManifest, OciManifestReference  # noqa: E402
 from formats.oci.names import parse_digest  # noqa: E402
 from formats.oci.selectors import OciImage  # noqa: E402
 from formats.oci.services import oci_blob_push, oci_manifest_put  # noqa: E402
@@ -226,10 +230,11 @@ def load_oci(repository: Repository, *, tags: int, layer: bytes) -> OciManifest:
 
 
 def _filler_asset(package: Package, version: Version, blob: Blob, fmt: str) -> Asset:
+    artifact, number = package.name.partition(":")[2], version.version
     paths = {
         "npm": tarball_path(name=package.name, version=version.version),
         "pypi": f"packages/{package.normalized_name}/{version.version}/{package.name}.whl",
-        "maven": f"com/example/filler/{package.name.partition(':')[2]}/{version.version}/a.jar",
+        "maven": f"com/example/filler/{artifact}/{number}/{artifact}-{number}.jar",
     }
     return Asset(repository=package.repository, version=version, path=paths[fmt], blob=blob)
 
@@ -300,13 +305,73 @@ def load_filler(
         print(f"loaded_packages={offset + len(chunk)}", file=sys.stderr, flush=True)
 
 
+MIX_NPM_ACCEPT = "application/vnd.npm.install-v1+json"
+MIX_PEP691 = "application/vnd.pypi.simple.v1+json"
+MIX_OCI_ACCEPT = MANIFEST_TYPE
+
+
+def _first_fillers(repository: Repository, count: int) -> list[Package]:
+    packages = Package.objects.filter(repository=repository, name__contains="filler-")
+    return list(packages.order_by("name")[:count])
+
+
+def mix_prepare(repositories: dict[str, Repository], *, count: int) -> list[tuple[str, str, str]]:
+    """Give ``count`` filler packages of npm and PyPI their documents; return the mix.
+
+    The mix is ``(format, path, Accept)`` per request a pulling client sends: npm packuments
+    (abbreviated, as ``npm install`` asks) and tarballs, PyPI simple pages (PEP 691) and files,
+    OCI manifests by tag and blobs of ``oci/big``, Maven metadata and jars of
+    ``com.example:big``. Idempotent.
+    """
+    mix = []
+    for package in _first_fillers(repositories["npm"], count):
+        versions = list(package.versions.all())
+        for version in versions:
+            version.metadata = {"manifest": {"name": package.name, "version": version.version}}
+        Version.objects.bulk_update(versions, ["metadata"])
+        with transaction.atomic():
+            npm_documents_rebuild(package=package_lock(package=package))
+        mix.append(("npm", f"/repository/npm/{package.name}", MIX_NPM_ACCEPT))
+        tarball = tarball_path(name=package.name, version=versions[0].version)
+        mix.append(("npm", f"/repository/npm/{tarball}", "*/*"))
+    for package in _first_fillers(repositories["pypi"], count):
+        assets = list(Asset.objects.filter(version__package=package))
+        for asset in assets:
+            filename = asset.path.rsplit("/", 1)[1]
+            asset.metadata = {"kind": ASSET_KIND_DISTRIBUTION, "filename": filename}
+        Asset.objects.bulk_update(assets, ["metadata"])
+        pypi_project_documents_rebuild(package=package)
+        mix.append(("pypi", f"/repository/pypi/simple/{package.normalized_name}/", MIX_PEP691))
+        mix.append(("pypi", f"/repository/pypi/{assets[0].path}", "*/*"))
+    big = Package.objects.get(repository=repositories["oci"], normalized_name="big")
+    for tag in Tag.objects.filter(package=big).order_by("name")[:count]:
+        mix.append(("oci", f"/v2/oci/big/manifests/{tag.name}", MIX_OCI_ACCEPT))
+    references = OciManifestReference.objects.filter(manifest__package=big, kind="blob")
+    for digest in references.values_list("digest", flat=True).distinct()[:count]:
+        mix.append(("oci", f"/v2/oci/big/blobs/{digest}", "*/*"))
+    jars = Asset.objects.filter(repository=repositories["maven"], path__endswith=".jar")
+    for path in jars.filter(version__package__name="com.example:big").values_list(
+        "path", flat=True
+    )[:count]:
+        mix.append(("maven", "/repository/maven/com/example/big/maven-metadata.xml", "*/*"))
+        mix.append(("maven", f"/repository/maven/{path}", "*/*"))
+    return mix
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for option in ("versions", "packages", "npm-versions", "pypi-files", "oci-tags"):
-        parser.add_argument(f"--{option}", type=int, required=True)
-    parser.add_argument("--maven-versions", type=int, required=True)
+        parser.add_argument(f"--{option}", type=int)
+    parser.add_argument("--maven-versions", type=int)
+    parser.add_argument(
+        "--mix", type=int, metavar="N", help="prepare and print a pull mix of N per kind instead"
+    )
     args = parser.parse_args()
     repositories = {fmt: Repository.objects.get(name=fmt) for fmt in FORMATS}
+    if args.mix:
+        for fmt, path, accept in mix_prepare(repositories, count=args.mix):
+            print(f"{fmt}\t{path}\t{accept}")
+        return
     blob = blob_of(b"synthetic file shared by every filler asset\n" * 64)
     started = time.monotonic()
     with step("npm"):
