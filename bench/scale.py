@@ -12,7 +12,9 @@ project with 2,000 files, an OCI image with 10,000 tags, a Maven artifact with 1
 and SNAPSHOT builds); the small one with 1,000 versions and the hot packages scaled down alike.
 
 Then it starts our server on each (gunicorn, production settings) and measures with wrk, at
-each of ``--connections``, requests/s, p50 and p99 for every read the issue lists, and prints
+each of ``--connections``, requests/s, p50 and p99 for every read the issue lists (each read on
+the large one, then at once on the small one, so both sides of a ratio see the same machine),
+and prints
 each figure of the large registry next to the small one's, with the ratio (goal: latency within
 1.3x; p99 under 20 ms for cached metadata at 32 connections). Never part of the test suite.
 """
@@ -163,22 +165,32 @@ def loaded(server: RegistryServer) -> dict[str, str] | None:
 
 
 def measure(
-    server: RegistryServer,
-    shape: Shape,
-    figures: dict[str, str],
+    servers: dict[str, tuple[RegistryServer, Shape, dict[str, str]]],
     *,
     connections: list[int],
     seconds: int,
-) -> dict[tuple[str, int], WrkResult]:
-    """Measure every read at each concurrency (a one-second warm-up first)."""
-    results = {}
-    for read in reads(shape, {"npm": figures["package_npm"]}, figures["token"]):
-        urls = [server.url + path for path in read.paths]
-        wrk_latency(urls, headers=read.headers, connections=connections[0], seconds=1)
+) -> dict[str, dict[tuple[str, int], WrkResult]]:
+    """Measure every read at each concurrency on each server, one server right after the other.
+
+    Back to back, so a change in the machine's load between reads hits both sides of a ratio.
+    Each read is warmed up for a second first.
+    """
+    plans = {
+        name: (server, reads(shape, {"npm": figures["package_npm"]}, figures["token"]))
+        for name, (server, shape, figures) in servers.items()
+    }
+    results: dict[str, dict[tuple[str, int], WrkResult]] = {name: {} for name in servers}
+    labels = [read.label for read in next(iter(plans.values()))[1]]
+    for index, label in enumerate(labels):
         for count in connections:
-            results[read.label, count] = wrk_latency(
-                urls, headers=read.headers, connections=count, seconds=seconds
-            )
+            for name, (server, planned) in plans.items():
+                read = planned[index]
+                urls = [server.url + path for path in read.paths]
+                if count == connections[0]:
+                    wrk_latency(urls, headers=read.headers, connections=count, seconds=1)
+                results[name][label, count] = wrk_latency(
+                    urls, headers=read.headers, connections=count, seconds=seconds
+                )
     return results
 
 
@@ -219,9 +231,14 @@ def main() -> None:
         sys.exit("bench/scale.py needs DATABASE_URL=postgres://... (PostgreSQL)")
     large_shape = Shape(versions=args.versions, packages=args.packages)
     shapes = {"large": large_shape, "small": large_shape.scaled(SMALL_VERSIONS)}
-    results = {}
+    servers = {}
     for name, shape in shapes.items():
-        server = RegistryServer(args.workdir / name, env={"DATABASE_URL": database_url(base, name)})
+        server = RegistryServer(
+            args.workdir / name,
+            # Both run at once: 2 x 16 threads stay under PostgreSQL's 100 connections.
+            workers=2,
+            env={"DATABASE_URL": database_url(base, name)},
+        )
         figures = loaded(server) if args.reuse else None
         if figures is None:
             recreate_database(server.env["DATABASE_URL"])
@@ -231,10 +248,9 @@ def main() -> None:
         for key, value in figures.items():
             if key != "token":
                 print(f"  {key} = {value}")
-        with server:
-            results[name] = measure(
-                server, shape, figures, connections=args.connections, seconds=args.seconds
-            )
+        servers[name] = (server, shape, figures)
+    with servers["large"][0], servers["small"][0]:
+        results = measure(servers, connections=args.connections, seconds=args.seconds)
     print_results(results["large"], results["small"])
 
 
