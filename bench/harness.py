@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from http.client import HTTPConnection
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,6 +108,8 @@ class RegistryServer:
         self.gunicorn_options = [
             *("--worker-class", worker_class, "--workers", str(workers)),
             *("--threads", str(threads), "--backlog", str(backlog), "--timeout", "0"),
+            # Under ``stop``'s 20 s, so the master ends its workers itself before it is killed.
+            *("--graceful-timeout", "10"),
         ]
         self.env = {
             **os.environ,
@@ -120,8 +123,18 @@ class RegistryServer:
 
     def manage(self, *args: str) -> str:
         """Run ``manage.py`` against this server's database; return its stripped stdout."""
+        return self.python("manage.py", *args)
+
+    def python(self, script: str, *args: str) -> str:
+        """Run a Python ``script`` (relative to the checkout) in this server's environment.
+
+        Returns its stripped stdout.
+
+        Raises:
+            RuntimeError: the script failed; the message ends with its stderr.
+        """
         result = subprocess.run(
-            [sys.executable, "manage.py", *args],
+            [sys.executable, script, *args],
             cwd=ROOT,
             env=self.env,
             capture_output=True,
@@ -129,7 +142,7 @@ class RegistryServer:
             check=False,
         )
         if result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
+            raise RuntimeError(f"{script} {' '.join(args)} failed:\n{result.stderr[-3000:]}")
         return result.stdout.strip()
 
     def create_token(
@@ -208,23 +221,87 @@ def requests_per_second(
 def _wrk_rate(
     urls: Sequence[str], headers: Mapping[str, str], connections: int, seconds: int
 ) -> float:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s"]
-    for name, value in headers.items():
+    return _wrk_run(urls, headers, connections, seconds).rate
+
+
+class WrkResult(NamedTuple):
+    """What one wrk run measured: requests/s and latency percentiles in milliseconds."""
+
+    rate: float
+    p50_ms: float
+    p99_ms: float
+
+
+def wrk_latency(
+    urls: Sequence[str],
+    *,
+    headers: Mapping[str, str] | None = None,
+    connections: int,
+    seconds: int,
+) -> WrkResult:
+    """Measure GETs of random picks from ``urls`` with wrk: requests/s, p50 and p99.
+
+    Raises:
+        RuntimeError: if any response has a status of 400 or more.
+    """
+    return _wrk_run(urls, headers or {}, connections, seconds)
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _percentile_ms(output: str, percent: int) -> float:
+    found = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.M)
+    if found is None:
+        raise RuntimeError(f"no {percent}% latency in wrk's output:\n{output}")
+    return float(found[1]) * _UNITS_MS[found[2]]
+
+
+def _target(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def _wrk_run(
+    urls: Sequence[str], headers: Mapping[str, str], connections: int, seconds: int
+) -> WrkResult:
+    script = ""
+    if len(urls) > 1:
+        script = WRK_SCRIPT % ", ".join(f'"{_target(url)}"' for url in urls)
+    return wrk_script(urls[0], script, headers=headers, connections=connections, seconds=seconds)
+
+
+def wrk_script(
+    url: str,
+    script: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    connections: int,
+    seconds: int,
+) -> WrkResult:
+    """Run wrk against ``url`` with the Lua ``script`` (none if empty); return what it measured.
+
+    Raises:
+        RuntimeError: if any response has a status of 400 or more.
+    """
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
-    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        if len(urls) > 1:
-            paths = ", ".join(f'"{urlsplit(url).path}"' for url in urls)
-            script.write(WRK_SCRIPT % paths)
-            script.flush()
-            command += ["-s", script.name]
-        output = subprocess.run(
-            [*command, urls[0]], capture_output=True, text=True, check=True
-        ).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
+        if script:
+            lua.write(script)
+            lua.flush()
+            command += ["-s", lua.name]
+        output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     if "Non-2xx or 3xx responses" in output:
-        raise RuntimeError(f"errors while measuring {urls[0]}:\n{output}")
+        raise RuntimeError(f"errors while measuring {url}:\n{output}")
     if "Socket errors" in output:
-        print(f"wrk against {urls[0]}: {output}", file=sys.stderr)
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
+        print(f"wrk against {url}: {output}", file=sys.stderr)
+    return WrkResult(
+        rate=float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1]),
+        p50_ms=_percentile_ms(output, 50),
+        p99_ms=_percentile_ms(output, 99),
+    )
 
 
 def _threaded_rate(

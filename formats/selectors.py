@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 
 from access.auth import Principal
 from access.permissions import READ, has_permission
+from formats.document_cache import documents
 from formats.errors import AssetUnknown, PackageUnknown, VersionUnknown
 from formats.models import (
     Asset,
@@ -83,9 +84,38 @@ def tag_history(*, package: Package) -> QuerySet[TagEvent]:
     return package.tag_events.select_related("actor")
 
 
+@cache
+def _document_statement() -> str:
+    # The content column comes back NULL when the row's ETag is the one cached here.
+    content, etag = quoted(Document, "content"), quoted(Document, "etag")
+    columns = select_columns(Document).replace(
+        content, f"CASE WHEN {etag} = %s THEN NULL ELSE {content} END"
+    )
+    return (
+        f"SELECT {columns} FROM {quoted(Document)} "
+        f"WHERE {quoted(Document, 'repository')} = %s AND {quoted(Document, 'key')} = %s"
+    )
+
+
 def document_get(*, repository: Repository, key: str) -> Document | None:
-    """Return a generated document, or None if it was never built (a hot read: one statement)."""
-    return row_get(Document, repository=repository.pk, key=key)
+    """Return a generated document, or None if it was never built.
+
+    A hot read: one statement, which carries the content only when it changed since this
+    process last read it (``formats.document_cache``).
+    """
+    slot = (repository.pk, key)
+    cached = documents.get(slot)
+    rows = rows_list(Document, _document_statement(), [cached[0] if cached else None, *slot])
+    if not rows:
+        documents.discard(slot)
+        return None
+    document = rows[0]
+    if document.content is None and cached is not None:
+        document.content = cached[1]
+    else:
+        document.content = bytes(document.content)
+        documents.put(slot, document.etag, document.content)
+    return document
 
 
 def repository_columns(*, prefix: str = "") -> str:

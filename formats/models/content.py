@@ -56,6 +56,8 @@ class Version(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["package", "version"], name="unique_version")
         ]
+        # A package's versions in publishing order, a page at a time (API, UI, cleanup).
+        indexes = [models.Index(fields=["package", "published_at"], name="version_publishing")]
 
     def __str__(self) -> str:
         return f"{self.package.name}@{self.version}"

@@ -31,10 +31,13 @@ from formats.oci.proxy import (
 from formats.oci.selectors import (
     ManifestContent,
     OciImage,
+    Page,
     oci_blob_get,
     oci_manifest_lookup,
+    oci_page,
     oci_referrers_list,
     oci_tag_names,
+    oci_tag_page,
 )
 from formats.plugin import (
     Blob,
@@ -171,6 +174,21 @@ def oci_blob_read(
         return oci_proxy_blob(request, image=member, digest=digest)
 
     return _first(proxies, read, BlobUnknown(digest=str(digest)))
+
+
+def oci_tag_page_read(*, image: OciImage, principal: Principal, n: int, last: str) -> Page:
+    """Return one page of the tags of ``image``: ``n`` at most after ``last``, in lexical order.
+
+    A hosted image's page is read off the index; a proxy's or group's is cut from the whole
+    list (the upstream's tags, or the members' union).
+
+    Raises:
+        RepositoryUnknown: no member has the image.
+        UpstreamUnavailable, UpstreamTimeout: a proxy failed and no member has the image.
+    """
+    if image.repository.kind == HOSTED:
+        return oci_tag_page(image=image, n=n, last=last)
+    return oci_page(oci_tag_names_read(image=image, principal=principal), n=n, last=last)
 
 
 def oci_tag_names_read(*, image: OciImage, principal: Principal) -> list[str]:

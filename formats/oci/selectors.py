@@ -7,6 +7,7 @@ import functools
 from dataclasses import dataclass
 
 from django.db import connection
+from django.db.models import Exists, OuterRef, QuerySet
 
 from formats.oci.errors import ManifestUnknown
 from formats.oci.manifests import Descriptor
@@ -289,6 +290,13 @@ def oci_page(names: list[str], *, n: int, last: str) -> Page:
     return Page(items=after[:n], more=len(after) > n)
 
 
+def _keyset(names: QuerySet, *, column: str, n: int, last: str) -> list[str]:
+    """Return up to ``n + 1`` values of ``column`` after ``last``, in order (one query)."""
+    if last:
+        names = names.filter(**{f"{column}__gt": last})
+    return list(names.order_by(column).values_list(column, flat=True)[: n + 1])
+
+
 def oci_tag_names(*, image: OciImage) -> list[str]:
     """Return the tags of an image of a hosted repository.
 
@@ -301,15 +309,47 @@ def oci_tag_names(*, image: OciImage) -> list[str]:
     return list(Tag.objects.filter(package=package).values_list("name", flat=True))
 
 
+def oci_tag_page(*, image: OciImage, n: int, last: str) -> Page:
+    """Return the tags after ``last`` of an image of a hosted repository, ``n`` at most.
+
+    Two queries whatever the number of tags: the page is read off the (package, name) index.
+
+    Raises:
+        RepositoryUnknown: nothing was ever pushed to (or cached in) the image.
+    """
+    package = oci_package_get(image=image)
+    if package is None:
+        raise RepositoryUnknown(name=image.full_name)
+    names = _keyset(Tag.objects.filter(package=package), column="name", n=n, last=last)
+    return Page(items=names[:n], more=len(names) > n)
+
+
 def oci_catalog_list(*, principal: Principal, n: int, last: str) -> Page:
-    """Return the images the principal may read that hold a manifest, in lexical order."""
-    repositories = readable_repositories(principal=principal).filter(format=FORMAT)
-    packages = (
-        Package.objects.filter(repository__in=repositories, oci_manifests__isnull=False)
-        .values_list("repository__name", "name")
-        .distinct()
+    """Return the images the principal may read that hold a manifest, in lexical order.
+
+    The order is by repository, then image name, read off the (repository, name) index one
+    repository at a time, so a page costs one query per repository it spans, never a read of
+    every image name.
+    """
+    last_repository, _, last_image = last.partition("/")
+    repositories = (
+        readable_repositories(principal=principal)
+        .filter(format=FORMAT, name__gte=last_repository)
+        .order_by("name")
+        .values_list("pk", "name")
     )
-    return oci_page([f"{repository}/{name}" for repository, name in packages], n=n, last=last)
+    with_manifest = Package.objects.filter(
+        Exists(OciManifest.objects.filter(package=OuterRef("pk")))
+    )
+    items: list[str] = []
+    for pk, repository in repositories:
+        after = last_image if repository == last_repository else ""
+        images = with_manifest.filter(repository=pk)
+        names = _keyset(images, column="normalized_name", n=n - len(items), last=after)
+        items += [f"{repository}/{name}" for name in names]
+        if len(items) > n:
+            break
+    return Page(items=items[:n], more=len(items) > n)
 
 
 def oci_referrers_list(*, image: OciImage, subject: Digest) -> list[Descriptor]:

@@ -146,6 +146,8 @@ BLOB_X_ACCEL_PREFIX = env.str("BLOB_X_ACCEL_PREFIX", default="/_blobs/")
 BLOB_GC_GRACE_SECONDS = env.int("BLOB_GC_GRACE_SECONDS", default=3600)
 # Streamed uploads (files, layers, tarballs) larger than this are refused with 413.
 REGISTRY_MAX_UPLOAD_SIZE = env.int("REGISTRY_MAX_UPLOAD_SIZE", default=20 * 1024**3)
+# Per web process: memory kept for the bytes of generated documents (formats.document_cache).
+DOCUMENT_CACHE_BYTES = env.int("DOCUMENT_CACHE_BYTES", default=64 * 1024**2)
 # Bodies that protocols must parse in memory (JSON, XML, form fields).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("REGISTRY_MAX_DOCUMENT_SIZE", default=256 * 1024**2)
 # Proxy repositories: how long an upstream may take, and which cold files are verified before

@@ -487,3 +487,38 @@ def test_podman_login_push_and_pull(live_registry, make_user, make_token, tmp_pa
         f"{live_registry.host}/pods/app:1"
     ]
     assert list(OciManifest.objects.values_list("package__name", flat=True)) == ["app"]
+
+
+def test_list_tags_follows_the_pages_of_an_image_with_many_tags(
+    live_registry, make_user, password, tmp_path
+):
+    """More tags than one page holds (10,000 without ``n``): skopeo follows ``Link`` to the end."""
+    repository = RepositoryFactory(name="ci", format="oci")
+    writer = make_user(repository, Role.WRITE)
+    skopeo = Skopeo(tmp_path / "skopeo")
+    layout = image_layout(tmp_path)
+    reference = f"docker://{live_registry.host}/ci/app"
+    creds = _creds(writer, password)
+    skopeo(
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        creds,
+        f"oci:{layout.path}:v1",
+        f"{reference}:build-00000",
+    )
+    version = Tag.objects.get(package__name="app").version
+    Tag.objects.bulk_create(
+        Tag(package=version.package, name=f"build-{number:05d}", version=version)
+        for number in range(1, 10_250)
+    )
+    expected = [f"build-{number:05d}" for number in range(10_250)]
+
+    first = requests.get(
+        f"{live_registry.url}/v2/ci/app/tags/list", auth=tuple(creds.split(":", 1)), timeout=60
+    )
+    assert len(first.json()["tags"]) == 10_000
+    assert first.headers["Link"] == '</v2/ci/app/tags/list?n=10000&last=build-09999>; rel="next"'
+
+    listed = skopeo("list-tags", "--tls-verify=false", "--creds", creds, reference)
+    assert json.loads(listed.stdout)["Tags"] == expected

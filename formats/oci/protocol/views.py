@@ -56,7 +56,7 @@ from formats.oci.reads import (
     oci_blob_read,
     oci_manifest_read,
     oci_referrers_read,
-    oci_tag_names_read,
+    oci_tag_page_read,
 )
 from formats.oci.scopes import Scope, parse_scopes
 from formats.oci.selectors import (
@@ -65,7 +65,6 @@ from formats.oci.selectors import (
     oci_catalog_list,
     oci_image_resolve,
     oci_manifest_lookup,
-    oci_page,
     oci_upload_get,
 )
 from formats.oci.services import (
@@ -226,8 +225,9 @@ class TagsListView(OciView):
         """List the image's tags in lexical order with ``n``/``last`` pagination."""
         principal = oci_authorize(request, image=self.image, action=READ)
         n = parse_page_size(request.GET.get("n"), default=PAGE_MAXIMUM, maximum=PAGE_MAXIMUM)
-        names = oci_tag_names_read(image=self.image, principal=principal)
-        page = oci_page(names, n=n, last=request.GET.get("last", ""))
+        page = oci_tag_page_read(
+            image=self.image, principal=principal, n=n, last=request.GET.get("last", "")
+        )
         response = JsonResponse({"name": self.image.full_name, "tags": page.items})
         if page.more and page.items:
             response[HEADER_LINK] = build_next_link(request.path, n=n, last=page.items[-1])
