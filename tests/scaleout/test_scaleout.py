@@ -144,7 +144,7 @@ def _writer(*repositories: Repository) -> tuple[object, str]:
 
 def _curl(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [require_client("curl"), "--silent", "--show-error", "--fail", *args],
+        [require_client("curl"), "--silent", "--show-error", "--fail", "--location", *args],
         capture_output=True,
         check=True,
         timeout=120,
