@@ -159,11 +159,13 @@ def _plan(
     for asset in Asset.objects.filter(version__in=gone).select_related("blob").order_by("path"):
         files[asset.version_id].append(asset)
     steps = []
-    for version in Version.objects.filter(pk__in=gone).order_by("published_at", "pk"):
+    # Through the package's manager, each version knows its package (and repository) without
+    # a query, as the delete services' audit records need them.
+    for version in package.versions.filter(pk__in=gone).order_by("published_at", "pk"):
         removal = _describe(package, version, files[version.pk], builds=False)
         steps.append(_Step(removal, version, None))
     if policy.snapshot_builds:
-        for version in Version.objects.filter(package=package).exclude(pk__in=gone):
+        for version in package.versions.exclude(pk__in=gone):
             stale = config.stale_builds(version, policy.snapshot_builds)
             if stale:
                 steps.append(_Step(_describe(package, version, stale, builds=True), version, stale))
