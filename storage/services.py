@@ -54,6 +54,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
+from django.db.models.expressions import Combinable
 from django.utils import timezone
 
 from audit.models import Action
@@ -614,7 +615,7 @@ def blob_gc(*, grace: timedelta | None = None, dry_run: bool = False) -> BlobGcR
     return result
 
 
-def _unreferenced() -> list[Exists]:
+def _unreferenced() -> list[Combinable]:
     """Conditions on Blob: no row of any model with a foreign key to Blob refers to it."""
     return [
         ~Exists(

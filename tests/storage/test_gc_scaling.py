@@ -59,9 +59,7 @@ def test_gc_in_batches_keeps_every_referenced_blob(monkeypatch, raw_repository):
 
     assert result.blobs == len(blobs) - len(kept)
     assert set(Blob.objects.values_list("sha256", flat=True)) == {blob.pk for blob in kept}
-    assert [blob_backend().exists(blob.path) for blob in blobs] == [
-        blob in kept for blob in blobs
-    ]
+    assert [blob_backend().exists(blob.path) for blob in blobs] == [blob in kept for blob in blobs]
     assert result.bytes == sum(blob.size for blob in blobs if blob not in kept)
 
 
