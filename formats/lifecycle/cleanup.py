@@ -2,9 +2,10 @@
 
 Removal goes through the same services as the management API's version DELETE
 (``version_delete``, then the format's ``on_package_changed``), so packuments, simple pages,
-maven-metadata.xml and tag lists stay true. Each package is planned again and cleaned in one
-transaction holding its lock, so a publish meanwhile is either seen or waits; pushes to other
-packages continue. Blobs stay until garbage collection finds nothing referring to them.
+maven-metadata.xml and tag lists stay true. Each package is planned again and cleaned holding
+its lock, so a publish meanwhile is either seen or waits; pushes to other packages continue.
+Packages share a transaction until about ``BATCH`` versions went, so a publish waits at most
+for one batch. Blobs stay until garbage collection finds nothing referring to them.
 """
 
 import logging
@@ -270,12 +271,23 @@ def _apply(
     progress: Callable[[int, int], None] | None,
 ) -> None:
     package_ids = list(run.repository.packages.order_by("pk").values_list("pk", flat=True))
-    for done, package_id in enumerate(package_ids, start=1):
+    done = 0
+    while done < len(package_ids):
+        # Packages share a transaction until about BATCH versions went: fewer commits, and no
+        # package stays locked for longer than one batch takes.
         with transaction.atomic():
-            package = Package.objects.filter(pk=package_id).first()
-            if package is not None:
-                package = package_lock(package=package)
-                _apply_package(run=run, policy=policy, config=config, package=package, user=user)
+            work = 0
+            while done < len(package_ids) and work < BATCH:
+                try:
+                    package = package_lock(package=Package(pk=package_ids[done]))
+                except Package.DoesNotExist:
+                    package = None  # deleted since the run started
+                if package is not None:
+                    removed = _apply_package(
+                        run=run, policy=policy, config=config, package=package, user=user
+                    )
+                    work += max(removed, 1)
+                done += 1
         if progress is not None:
             progress(done, len(package_ids))
 
@@ -287,7 +299,8 @@ def _apply_package(
     config: FormatConfig,
     package: Package,
     user: auth_models.User | None,
-) -> None:
+) -> int:
+    """Apply the policy to ``package``, locked; return how many versions and builds went."""
     steps = _plan(policy=policy, config=config, package=package, now=timezone.now())
     whole = [step for step in steps if step.assets is None]
     for start in range(0, len(whole), BATCH):
@@ -306,6 +319,7 @@ def _apply_package(
         run.removed.append(asdict(step.removal))
     if whole:
         config.on_package_changed(package)
+    return len(steps)
 
 
 def _remove(steps: list[_Step], *, user: auth_models.User | None) -> None:
