@@ -615,7 +615,10 @@ def package_lock(*, package: Package) -> Package:
     two publishes of one package serialize and each rebuilds its documents from the other's
     result. Call it inside ``transaction.atomic()``.
     """
-    return Package.objects.select_for_update().select_related("repository").get(pk=package.pk)
+    # Only the package's row: FOR UPDATE of the joined repository row too would make every
+    # publish (and a cleanup's every package) in the repository wait for each other.
+    locked = Package.objects.select_for_update(of=("self",)).select_related("repository")
+    return locked.get(pk=package.pk)
 
 
 def document_etag(content: bytes) -> str:
