@@ -1,6 +1,7 @@
 """Writes to the audit log. Call ``audit_record`` inside the transaction of the change."""
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -36,6 +37,45 @@ def audit_record(
         username: the name to record when there is no user (a failed login's name).
         address: the client address when there is no request scope.
     """
+    event = _event(action, user=user, username=username, address=address)
+    event.repository, event.package, event.version = repository, package, version
+    event.details = details or {}
+    event.save()
+    return event
+
+
+def audit_record_many(
+    action: str,
+    *,
+    targets: Iterable[tuple[str, str, str]],
+    user: User | AnonymousUser | None = None,
+) -> list[AuditEvent]:
+    """Record ``action`` once per ``(repository, package, version)`` of ``targets``, at once.
+
+    ``audit_record`` for a batch (a cleanup deleting hundreds of versions): one INSERT.
+    """
+    template = _event(action, user=user, username="", address="")
+    events = [
+        AuditEvent(
+            action=action,
+            at=template.at,
+            user=template.user,
+            username=template.username,
+            token_id=template.token_id,
+            address=template.address,
+            repository=repository,
+            package=package,
+            version=version,
+        )
+        for repository, package, version in targets
+    ]
+    return AuditEvent.objects.bulk_create(events)
+
+
+def _event(
+    action: str, *, user: User | AnonymousUser | None, username: str, address: str
+) -> AuditEvent:
+    """An unsaved event of ``action`` with its actor: ``user`` or the current caller."""
     actor = current_actor()
     who = _authenticated(user)
     token_id = None
@@ -46,16 +86,12 @@ def audit_record(
         if who is None and actor.request is not None:
             who = _authenticated(getattr(actor.request, "user", None))  # a web session
         address = address or actor.address
-    return AuditEvent.objects.create(
+    return AuditEvent(
         action=action,
         user=who,
         username=who.get_username() if who is not None else username,
         token_id=token_id,
         address=address,
-        repository=repository,
-        package=package,
-        version=version,
-        details=details or {},
     )
 
 

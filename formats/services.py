@@ -11,7 +11,7 @@ from django.utils import timezone
 from access.models import Role
 from access.services import role_grant
 from audit.models import Action
-from audit.services import audit_record
+from audit.services import audit_record, audit_record_many
 from formats.base import format_config
 from formats.errors import (
     AssetExists,
@@ -500,8 +500,11 @@ def versions_delete(*, versions: list[Version], user: User) -> None:
         )
         for tag in tags:
             tag_delete(tag=tag, user=user)
-        for version in versions:
-            _version_event(Action.VERSION_DELETE, version, user)
+        audit_record_many(
+            Action.VERSION_DELETE,
+            targets=[(v.package.repository.name, v.package.name, v.version) for v in versions],
+            user=user,
+        )
         Version.objects.filter(pk__in=[version.pk for version in versions]).delete()
 
 
@@ -612,7 +615,10 @@ def package_lock(*, package: Package) -> Package:
     two publishes of one package serialize and each rebuilds its documents from the other's
     result. Call it inside ``transaction.atomic()``.
     """
-    return Package.objects.select_for_update().select_related("repository").get(pk=package.pk)
+    # Only the package's row: FOR UPDATE of the joined repository row too would make every
+    # publish (and a cleanup's every package) in the repository wait for each other.
+    locked = Package.objects.select_for_update(of=("self",)).select_related("repository")
+    return locked.get(pk=package.pk)
 
 
 def document_etag(content: bytes) -> str:

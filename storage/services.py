@@ -14,17 +14,19 @@ under READ COMMITTED or SQLite on one host):
   released by its commit; SQLite: an ``flock`` on a stripe file, around its transaction) and,
   holding it, makes sure of both halves: when the row is missing (collected meanwhile) or the
   file is, it publishes the bytes it holds, then creates the row or refreshes ``last_written``.
-- Garbage collection takes the same lock without waiting (a digest being ingested is fresh;
-  skipping it also rules out lock cycles), then, in its own transaction, locks the row
-  ``FOR UPDATE``, re-checks ``last_written`` and that nothing refers to it, deletes the row and
-  commits; only after the commit, still holding the lock, it removes the file. An ingest
-  waiting for the lock therefore sees either row and file, or neither, and restores both.
+- Garbage collection works on batches of digests. It takes their locks without waiting (a
+  digest being ingested is fresh; skipping it also rules out lock cycles), then, in one
+  transaction per batch, locks the rows ``FOR UPDATE SKIP LOCKED``, re-checks ``last_written``
+  and that nothing refers to them in a fresh statement, deletes them and commits; only after
+  the commit, still holding the locks, it removes the files. An ingest waiting for a lock
+  therefore sees either row and file, or neither, and restores both.
 - A transaction that writes a row referring to a Blob calls ``blob_hold`` first: ``FOR KEY
   SHARE`` on the row, which conflicts with the collector's ``FOR UPDATE``. Either the
-  collector comes second and its re-check sees the committed reference, or the row is gone
-  and the writer raises BlobCollected (503, retry) instead of committing a dangling
-  reference. The foreign keys (deferred to commit, on both databases) are the last net: a
-  collector's delete that a reference slipped past fails at commit, before any unlink.
+  collector comes second and skips the row (it is in use), or it came first and the writer,
+  once the collector committed, finds the row gone and raises BlobCollected (503, retry)
+  instead of committing a dangling reference. The foreign keys (deferred to commit, on both
+  databases) are the last net: a collector's delete that a reference slipped past fails at
+  commit, before any unlink.
 """
 
 import errno
@@ -50,11 +52,13 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import ProtectedError
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
+from django.db.models.expressions import Combinable
 from django.utils import timezone
 
 from audit.models import Action
 from audit.services import audit_record
+from registry_project.db import quoted
 from storage.backends import ChunkWriter, blob_backend
 from storage.errors import (
     BlobCollected,
@@ -67,6 +71,9 @@ from storage.errors import (
 from storage.models import Blob, Upload, blob_path
 
 logger = logging.getLogger(__name__)
+GC_BATCH = 1000  # blobs garbage collection locks, deletes and unlinks together
+# Files removed at once: a cold unlink waits for the disk, an object store's delete for the network.
+GC_DELETERS = 16
 CHUNK_SIZE = 1024 * 1024
 BUFFERS = 4  # per ingest: one filling, the others being written and hashed
 ALGORITHMS = ("sha256", "sha512", "sha1", "md5")
@@ -150,6 +157,7 @@ def _advisory_key(sha256: str) -> int:
 
 
 def _stripe_file(name: str) -> Path:
+    """Return the lock file of stripe ``name`` (digests share one by their first two hex digits)."""
     folder = blob_backend().temp_dir / _LOCK_STRIPES_DIR
     folder.mkdir(exist_ok=True)
     return folder / name
@@ -191,10 +199,45 @@ def digest_lock_try(sha256: str) -> Iterator[bool]:
 
     The lock garbage collection and fsck take before they remove what a digest names.
     """
-    with _session_lock(
-        _ADVISORY_NAMESPACE, _advisory_key(sha256), stripe=sha256[:2], wait=False
-    ) as held:
-        yield held
+    with digest_locks_try([sha256]) as held:
+        yield bool(held)
+
+
+@contextmanager
+def digest_locks_try(sha256s: Iterable[str]) -> Iterator[list[str]]:
+    """Hold the locks of those of ``sha256s`` that are free; yield those digests.
+
+    ``digest_lock_try`` for a batch, in one round trip on PostgreSQL: none is waited for, so
+    a collector never queues behind an ingest, nor an ingest behind a collector for longer
+    than the collector's batch.
+    """
+    wanted = list(sha256s)
+    if connection.vendor != "postgresql":
+        with ExitStack() as stack:
+            stripes = {}
+            for stripe in sorted({sha256[:2] for sha256 in wanted}):
+                stripes[stripe] = stack.enter_context(
+                    _flock(_stripe_file(stripe), wait=False, create=True)
+                )
+            yield [sha256 for sha256 in wanted if stripes[sha256[:2]]]
+        return
+    # Digests sharing a key share its lock: each key is taken once and released once.
+    keys = sorted({_advisory_key(sha256) for sha256 in wanted})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT key FROM unnest(%s::int4[]) AS key WHERE pg_try_advisory_lock(%s, key)",
+            [keys, _ADVISORY_NAMESPACE],
+        )
+        held = {row[0] for row in cursor.fetchall()}
+    try:
+        yield [sha256 for sha256 in wanted if _advisory_key(sha256) in held]
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_unlock(%s, key) FROM unnest(%s::int4[]) AS key",
+                    [_ADVISORY_NAMESPACE, sorted(held)],
+                )
 
 
 @contextmanager
@@ -529,8 +572,9 @@ def blob_gc(*, grace: timedelta | None = None, dry_run: bool = False) -> BlobGcR
 
     References are every foreign key to Blob, whichever app declares it, so the store needs
     no knowledge of formats. The grace period protects content ingested a moment before the
-    row that will refer to it is written. How a deletion stays safe next to concurrent ingests
-    is the module's docstring.
+    row that will refer to it is written. Blobs go in batches of ``GC_BATCH``, each in a short
+    transaction, so the work per batch is a fixed number of queries; how a deletion stays
+    safe next to concurrent ingests is the module's docstring.
 
     Args:
         grace: how long unreferenced content and idle uploads are kept;
@@ -539,13 +583,18 @@ def blob_gc(*, grace: timedelta | None = None, dry_run: bool = False) -> BlobGcR
     """
     grace = timedelta(seconds=settings.BLOB_GC_GRACE_SECONDS) if grace is None else grace
     cutoff = timezone.now() - grace
-    unreferenced = {f"{relation.name}__isnull": True for relation in Blob._meta.related_objects}
-    candidates = Blob.objects.filter(last_written__lt=cutoff, **unreferenced)
-    blobs = size = uploads = 0
-    for sha256, blob_size in candidates.values_list("sha256", "size").iterator():
-        if dry_run or _blob_collect(sha256=sha256, cutoff=cutoff, unreferenced=unreferenced):
-            blobs += 1
-            size += blob_size
+    candidates = Blob.objects.filter(*_unreferenced(), last_written__lt=cutoff)
+    if dry_run:
+        totals = candidates.aggregate(blobs=Count("pk"), bytes=Sum("size"))
+        blobs, size = totals["blobs"], totals["bytes"] or 0
+    else:
+        blobs = size = 0
+        with ThreadPoolExecutor(GC_DELETERS, thread_name_prefix="gc-delete") as deleters:
+            for batch in _batches(candidates):
+                collected = _blobs_collect(sha256s=batch, cutoff=cutoff, deleters=deleters)
+                blobs += len(collected)
+                size += sum(collected.values())
+    uploads = 0
     for upload_id in Upload.objects.filter(updated__lt=cutoff).values_list("pk", flat=True):
         if dry_run or _upload_collect(upload_id=upload_id, cutoff=cutoff):
             uploads += 1
@@ -559,24 +608,78 @@ def blob_gc(*, grace: timedelta | None = None, dry_run: bool = False) -> BlobGcR
     return result
 
 
-def _blob_collect(*, sha256: str, cutoff: datetime, unreferenced: Mapping[str, bool]) -> bool:
-    with digest_lock_try(sha256) as held:
-        if not held:
-            return False  # being ingested right now, so not stale
-        try:
-            with transaction.atomic():
-                stale = Blob.objects.select_for_update().filter(pk=sha256, last_written__lt=cutoff)
-                if not list(stale.values_list("pk", flat=True)):
-                    return False
-                # Locked first, then a fresh statement: it sees the references committed by
-                # the writers the lock waited for (READ COMMITTED).
-                if not Blob.objects.filter(pk=sha256, **unreferenced).exists():
-                    return False
-                Blob.objects.filter(pk=sha256).delete()
-        except (IntegrityError, ProtectedError):
-            return False  # a reference committed meanwhile: the deferred foreign key kept the row
-        blob_backend().delete(blob_path(sha256))
-        return True
+def _unreferenced() -> list[Combinable]:
+    """Conditions on Blob: no row of any model with a foreign key to Blob refers to it."""
+    return [
+        ~Exists(
+            relation.related_model._default_manager.filter(**{relation.field.name: OuterRef("pk")})
+        )
+        for relation in Blob._meta.related_objects
+    ]
+
+
+def _batches(candidates: "QuerySet[Blob]") -> Iterator[list[str]]:
+    """Yield the digests of ``candidates`` in batches of ``GC_BATCH``, in digest order.
+
+    Each batch is a fresh query from where the last one ended (keyset pagination), so no
+    cursor stays open across the batches' transactions and the cost of a batch does not grow
+    with how many came before.
+    """
+    last = ""
+    while True:
+        page = candidates.filter(sha256__gt=last).order_by("sha256")
+        batch = list(page.values_list("sha256", flat=True)[:GC_BATCH])
+        if not batch:
+            return
+        yield batch
+        last = batch[-1]
+
+
+def _blobs_collect(
+    *, sha256s: list[str], cutoff: datetime, deleters: ThreadPoolExecutor
+) -> dict[str, int]:
+    """Delete those of ``sha256s`` still stale and unreferenced; return their sizes by digest.
+
+    Rows go in one transaction, their files after its commit, still under the digests' locks.
+    """
+    with digest_locks_try(sha256s) as held:  # the others are being ingested, so not stale
+        gone = _rows_delete(sha256s=held, cutoff=cutoff)
+        list(deleters.map(blob_backend().delete, [blob_path(sha256) for sha256 in gone]))
+    return gone
+
+
+def _rows_delete(*, sha256s: list[str], cutoff: datetime) -> dict[str, int]:
+    if not sha256s:
+        return {}
+    try:
+        with transaction.atomic():
+            # Rows a writer holds (``blob_hold``) are about to be referenced: skipped, not
+            # waited for, so no push waits for the collector either.
+            locked = Blob.objects.select_for_update(skip_locked=True).filter(
+                pk__in=sha256s, last_written__lt=cutoff
+            )
+            pks = list(locked.values_list("pk", flat=True))
+            # Locked first, then a fresh statement: it sees the references committed by the
+            # writers that held the rows before (READ COMMITTED).
+            gone = dict(
+                Blob.objects.filter(*_unreferenced(), pk__in=pks).values_list("sha256", "size")
+            )
+            if gone:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"DELETE FROM {quoted(Blob)} WHERE {quoted(Blob, 'sha256')} IN "
+                        f"({', '.join(['%s'] * len(gone))})",
+                        list(gone),
+                    )
+    except IntegrityError:
+        # A reference committed meanwhile (the deferred foreign keys kept every row of the
+        # batch): delete the others one by one, so the referenced one alone stays.
+        if len(sha256s) == 1:
+            return {}
+        gone = {}
+        for sha256 in sha256s:
+            gone.update(_rows_delete(sha256s=[sha256], cutoff=cutoff))
+    return gone
 
 
 def _upload_collect(*, upload_id: UUID, cutoff: datetime) -> bool:

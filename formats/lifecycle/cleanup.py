@@ -2,9 +2,10 @@
 
 Removal goes through the same services as the management API's version DELETE
 (``version_delete``, then the format's ``on_package_changed``), so packuments, simple pages,
-maven-metadata.xml and tag lists stay true. Each package is planned again and cleaned in one
-transaction holding its lock, so a publish meanwhile is either seen or waits; pushes to other
-packages continue. Blobs stay until garbage collection finds nothing referring to them.
+maven-metadata.xml and tag lists stay true. Each package is planned again and cleaned holding
+its lock, so a publish meanwhile is either seen or waits; pushes to other packages continue.
+Packages share a transaction until about ``BATCH`` versions went, so a publish waits at most
+for one batch. Blobs stay until garbage collection finds nothing referring to them.
 """
 
 import logging
@@ -159,11 +160,13 @@ def _plan(
     for asset in Asset.objects.filter(version__in=gone).select_related("blob").order_by("path"):
         files[asset.version_id].append(asset)
     steps = []
-    for version in Version.objects.filter(pk__in=gone).order_by("published_at", "pk"):
+    # Through the package's manager, each version knows its package (and repository) without
+    # a query, as the delete services' audit records need them.
+    for version in package.versions.filter(pk__in=gone).order_by("published_at", "pk"):
         removal = _describe(package, version, files[version.pk], builds=False)
         steps.append(_Step(removal, version, None))
     if policy.snapshot_builds:
-        for version in Version.objects.filter(package=package).exclude(pk__in=gone):
+        for version in package.versions.exclude(pk__in=gone):
             stale = config.stale_builds(version, policy.snapshot_builds)
             if stale:
                 steps.append(_Step(_describe(package, version, stale, builds=True), version, stale))
@@ -268,12 +271,23 @@ def _apply(
     progress: Callable[[int, int], None] | None,
 ) -> None:
     package_ids = list(run.repository.packages.order_by("pk").values_list("pk", flat=True))
-    for done, package_id in enumerate(package_ids, start=1):
+    done = 0
+    while done < len(package_ids):
+        # Packages share a transaction until about BATCH versions went: fewer commits, and no
+        # package stays locked for longer than one batch takes.
         with transaction.atomic():
-            package = Package.objects.filter(pk=package_id).first()
-            if package is not None:
-                package = package_lock(package=package)
-                _apply_package(run=run, policy=policy, config=config, package=package, user=user)
+            work = 0
+            while done < len(package_ids) and work < BATCH:
+                try:
+                    package = package_lock(package=Package(pk=package_ids[done]))
+                except Package.DoesNotExist:
+                    package = None  # deleted since the run started
+                if package is not None:
+                    removed = _apply_package(
+                        run=run, policy=policy, config=config, package=package, user=user
+                    )
+                    work += max(removed, 1)
+                done += 1
         if progress is not None:
             progress(done, len(package_ids))
 
@@ -285,7 +299,8 @@ def _apply_package(
     config: FormatConfig,
     package: Package,
     user: auth_models.User | None,
-) -> None:
+) -> int:
+    """Apply the policy to ``package``, locked; return how many versions and builds went."""
     steps = _plan(policy=policy, config=config, package=package, now=timezone.now())
     whole = [step for step in steps if step.assets is None]
     for start in range(0, len(whole), BATCH):
@@ -304,6 +319,7 @@ def _apply_package(
         run.removed.append(asdict(step.removal))
     if whole:
         config.on_package_changed(package)
+    return len(steps)
 
 
 def _remove(steps: list[_Step], *, user: auth_models.User | None) -> None:

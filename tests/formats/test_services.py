@@ -1,14 +1,17 @@
 import io
+import threading
 
 import pytest
+from django.db import connection, transaction
 
 from formats.errors import AssetExists, CoordinateReused, TagImmutable, VersionExists
-from formats.models import Asset, PublishedCoordinate, Tag, TagEvent, Version
+from formats.models import Asset, Package, PublishedCoordinate, Tag, TagEvent, Version
 from formats.services import (
     asset_put,
     coordinate_record,
     package_delete,
     package_ensure,
+    package_lock,
     tag_delete,
     tag_set,
     version_create,
@@ -175,3 +178,36 @@ def test_coordinates_are_per_repository_and_go_with_their_repository():
     first.delete()
 
     assert _records() == [("k", "b" * 64, "")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_package_lock_leaves_the_other_packages_of_the_repository_free():
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: SQLite runs one writing transaction at a time anyway")
+    repository = RepositoryFactory(name="shared", format="raw")
+    first, second = (
+        Package.objects.create(repository=repository, name=name, normalized_name=name)
+        for name in ("first", "second")
+    )
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_first() -> None:
+        try:
+            with transaction.atomic():
+                package_lock(package=first)
+                locked.set()
+                assert release.wait(60)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_first)
+    holder.start()
+    try:
+        assert locked.wait(60)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '10s'")  # a failure, not a hang
+            assert package_lock(package=second).repository == repository
+    finally:
+        release.set()
+        holder.join()
