@@ -109,7 +109,12 @@ def _store(
     }
     with transaction.atomic():
         blob_hold(blob=blob)
-        asset = Asset.objects.select_for_update().filter(repository=repository, path=path).first()
+        # An immutable file was missing under the flight lock a moment ago: try the insert
+        # straight away (a mutable one is locked first, it may have to be replaced).
+        asset: Asset | None = None
+        if mutable:
+            locked = Asset.objects.select_for_update().filter(repository=repository, path=path)
+            asset = locked.first()
         if asset is None:
             try:
                 with transaction.atomic():
