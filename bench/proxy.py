@@ -5,8 +5,9 @@ Upstreams are local: a Verdaccio with 30 real npm packages published to it (the 
 type-is, accepts, cookie, vary and proxy-addr: 30 tarballs, no install scripts) and a pypiserver
 serving 20 real wheels (requests, flask, pytest, python-dateutil, attrs and their dependencies).
 Both are fetched once from the public registries into ``--cache-dir``; the run itself talks to
-loopback only. Our server (gunicorn, base settings, SQLite in a temp dir) holds the same
-packages in hosted repositories ``npm-hosted``/``pypi-hosted``, and per round a fresh proxy of
+loopback only. Our server (gunicorn, base settings, SQLite in a temp dir or the PostgreSQL
+database DATABASE_URL names) holds the same packages in hosted repositories
+``npm-hosted``/``pypi-hosted``, and per round a fresh proxy of
 each upstream in a group behind a hosted member with one private package (``npm-private``,
 ``pypi-private``), so every read goes through the group and its dependency-confusion guard.
 
@@ -527,8 +528,9 @@ def main() -> None:
         for fmt in formats:
             measure_rates(subjects[fmt], times, args.seconds, args.connections)
 
+    database = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite"
     setup = (
-        f"ours: gunicorn gthread {args.workers} workers x {args.threads} threads, SQLite; "
+        f"ours: gunicorn gthread {args.workers} workers x {args.threads} threads, {database}; "
         f"{os.cpu_count()} CPUs; median of {args.rounds} rounds; {time.monotonic() - started:.0f}s"
         f"\ns: seconds of an install; up: requests that reached the upstream meanwhile; req/s: "
         f"GETs of the URLs of the last install ({load_client()}, {args.connections} connections, "
