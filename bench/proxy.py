@@ -398,8 +398,8 @@ def report(fmt: str, title: str, times: dict, ours: Ours) -> None:
     ceiling = _ratio(table, (peer, "warm"), (FLOOR, "direct"))
     if ceiling is not None and ceiling < 1.5:
         print(
-            f"no server can be 1.5x faster than {peer} warm here: static files from nginx "
-            f"(the floor) are only {ceiling:.2f}x faster; the rest is the client's own time"
+            f"no server can be 1.5x faster than {peer} warm here: from static files (nginx, "
+            f"the floor) the client installs only {ceiling:.2f}x as fast as from {peer}"
         )
 
 
