@@ -1,5 +1,6 @@
 """Reads of the access model: those made on every authenticated request are fixed statements."""
 
+from collections.abc import Sequence
 from functools import cache
 
 from django.contrib.auth import get_user_model
@@ -7,18 +8,20 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from access.models import ApiToken, RepositoryRole
-from registry_project.db import quoted, row_get, value_get
+from registry_project.db import placeholders, quoted, row_get, value_get, values_list
 
 
 @cache
-def _role_statement() -> str:
+def _role_statement(count: int) -> str:
     memberships = get_user_model().groups.through
     role, table = quoted(RepositoryRole, "role"), quoted(RepositoryRole)
+    repository = quoted(RepositoryRole, "repository")
     return (
-        f"SELECT MAX({role}) FROM {table} WHERE {quoted(RepositoryRole, 'repository')} = %s "
+        f"SELECT {repository}, MAX({role}) FROM {table}"
+        f" WHERE {repository} IN ({placeholders(count)}) "
         f"AND ({quoted(RepositoryRole, 'user')} = %s OR {quoted(RepositoryRole, 'group')} IN "
         f"(SELECT {quoted(memberships, 'group')} FROM {quoted(memberships)} "
-        f"WHERE {quoted(memberships, 'user')} = %s))"
+        f"WHERE {quoted(memberships, 'user')} = %s)) GROUP BY {repository}"
     )
 
 
@@ -28,9 +31,15 @@ def _scope_statement() -> str:
     return f"SELECT 1 FROM {quoted(scope)} WHERE {quoted(scope, 'apitoken')} = %s LIMIT 1"
 
 
-def role_granted(*, user_id: int, repository_id: int) -> int | None:
-    """Return the strongest role granted to the user, directly or by a group, on a repository."""
-    return value_get(_role_statement(), [repository_id, user_id, user_id])
+def roles_granted(*, user_id: int, repository_ids: Sequence[int]) -> dict[int, int]:
+    """Return the strongest role granted to the user, directly or by a group, per repository.
+
+    One statement for any number of repositories; those without a grant are left out.
+    """
+    if not repository_ids:
+        return {}
+    statement = _role_statement(len(repository_ids))
+    return dict(values_list(statement, [*repository_ids, user_id, user_id]))
 
 
 def token_is_scoped(*, token: ApiToken) -> bool:

@@ -172,7 +172,7 @@ class RegistryServer:
                 stderr=subprocess.STDOUT,
             )
         try:
-            wait_for(f"{self.url}/-/health", self.process, self.log)
+            wait_for(f"{self.url}/-/health", self.process, self.log, timeout=300)
         except RuntimeError:
             self.stop()
             raise

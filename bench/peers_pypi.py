@@ -26,7 +26,7 @@ class Process:
             self.process = subprocess.Popen(
                 command, cwd=self.work, env=clean_env(), stdout=output, stderr=subprocess.STDOUT
             )
-        wait_for(ready, self.process, log)
+        wait_for(ready, self.process, log, timeout=300)  # devpi takes minutes on a busy machine
 
     def stop(self) -> None:
         if self.process is not None:

@@ -5,8 +5,9 @@ Upstreams are local: a Verdaccio with 30 real npm packages published to it (the 
 type-is, accepts, cookie, vary and proxy-addr: 30 tarballs, no install scripts) and a pypiserver
 serving 20 real wheels (requests, flask, pytest, python-dateutil, attrs and their dependencies).
 Both are fetched once from the public registries into ``--cache-dir``; the run itself talks to
-loopback only. Our server (gunicorn, base settings, SQLite in a temp dir) holds the same
-packages in hosted repositories ``npm-hosted``/``pypi-hosted``, and per round a fresh proxy of
+loopback only. Our server (gunicorn, base settings, SQLite in a temp dir or the PostgreSQL
+database DATABASE_URL names) holds the same packages in hosted repositories
+``npm-hosted``/``pypi-hosted``, and per round a fresh proxy of
 each upstream in a group behind a hosted member with one private package (``npm-private``,
 ``pypi-private``), so every read goes through the group and its dependency-confusion guard.
 
@@ -17,7 +18,9 @@ Each round, in alternating order, times a fresh project (npm: new cache; pip: ne
 * the peer: Verdaccio with an uplink to the upstream (restarted with empty storage: cold, then
   warm), devpi-server with a new mirror index of the upstream (cold, then warm); both keep
   metadata for 30 minutes, as our ``metadata_ttl`` does by default;
-* our hosted repository and the upstream itself (direct).
+* our hosted repository and the upstream itself (direct);
+* the floor: nginx sending our hosted repository's documents and files from disk
+  (``bench/floor.py``), the least time any server can give the client.
 
 Each install also counts the requests that reached the upstream meanwhile (0 when warm), and at
 the end each source serves the URLs its last install read for a few seconds at a fixed
@@ -25,8 +28,10 @@ concurrency (req/s). Our cold proxy finds the tarballs' bytes in the blob store 
 hosted repository holds the same files) but still fetches and verifies each one.
 
 Goals (issue 12): warm <= 1.0x of our hosted repository; cold <= 1.2x of the upstream itself;
-the peer's warm >= 1.5x of our warm. When ``createrepo --kind proxy`` is refused (proxies not
-implemented for a format) the run still measures the rest and prints "our proxy: not available".
+the peer's warm >= 1.5x of our warm. When even the floor is not 1.5x faster than the peer's
+warm, the run says so: no server can meet that goal on this client. When ``createrepo --kind
+proxy`` is refused (proxies not implemented for a format) the run still measures the rest and
+prints "our proxy: not available".
 
 Usage: ``.venv/bin/python bench/proxy.py [--rounds 3] [--only npm|pypi] [--cache-dir DIR]
 [--verdaccio-dir DIR]``. Needs devpi-server, devpi-client, pypiserver and twine in this
@@ -50,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from floor import FloorNginx, npm_floor, pypi_floor
 from harness import BIN, PASSWORD, USER, RegistryServer, load_client, requests_per_second
 from npm import npm_env, publish_body
 from peers_npm import VerdaccioServer, npm_publish, verdaccio_binary
@@ -84,7 +90,7 @@ PYPI_PINS = [
 ]
 NPM_ACCEPT = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"
 PRIVATE = "bench-private-lib"
-OURS, HOSTED, UPSTREAM = "ours group", "ours hosted", "upstream"
+OURS, HOSTED, UPSTREAM, FLOOR = "ours group", "ours hosted", "upstream", "floor (nginx)"
 PEERS = {"npm": "verdaccio proxy", "pypi": "devpi mirror"}
 
 
@@ -362,7 +368,7 @@ def report(fmt: str, title: str, times: dict, ours: Ours) -> None:
     table, peer = times[fmt], PEERS[fmt]
     print(f"\n{title}")
     print(f"{'':<18}{''.join(f'{header:>10}' for _, header, _ in COLUMNS)}  runs")
-    for label in (OURS, peer, HOSTED, UPSTREAM):
+    for label in (OURS, peer, HOSTED, UPSTREAM, FLOOR):
         cells = ""
         for key, _, decimals in COLUMNS:
             value = median(table[label][key])
@@ -376,18 +382,30 @@ def report(fmt: str, title: str, times: dict, ours: Ours) -> None:
         (f"cold: {OURS} / {UPSTREAM}", (OURS, "cold"), (UPSTREAM, "direct"), "<= 1.2"),
         (f"warm: {peer} / {OURS}", (peer, "warm"), (OURS, "warm"), ">= 1.5"),
         (f"cold: {peer} / {OURS}", (peer, "cold"), (OURS, "cold"), ""),
+        (f"warm: {OURS} / {FLOOR}", (OURS, "warm"), (FLOOR, "direct"), ""),
+        (f"warm: {peer} / {FLOOR}", (peer, "warm"), (FLOOR, "direct"), ""),
         (f"req/s: {OURS} / {HOSTED}", (OURS, "req/s"), (HOSTED, "req/s"), ""),
         (f"req/s: {OURS} / {peer}", (OURS, "req/s"), (peer, "req/s"), ""),
     ]
     print(f"{'ratio':<38}{'value':>8}  goal")
-    for label, (a, key_a), (b, key_b), goal in ratios:
-        top, bottom = median(table[a][key_a]), median(table[b][key_b])
-        if top is None or bottom is None:
+    for label, top, bottom, goal in ratios:
+        ratio = _ratio(table, top, bottom)
+        if ratio is None:
             print(f"{label:<38}{'-':>8}  {goal or '(info)'}")
             continue
-        ratio = top / bottom
         met = "" if not goal else ("met" if goal_met(ratio, goal) else "NOT met")
         print(f"{label:<38}{ratio:>8.2f}  {goal + 'x ' + met if goal else '(info)'}")
+    ceiling = _ratio(table, (peer, "warm"), (FLOOR, "direct"))
+    if ceiling is not None and ceiling < 1.5:
+        print(
+            f"no server can be 1.5x faster than {peer} warm here: from static files (nginx, "
+            f"the floor) the client installs only {ceiling:.2f}x as fast as from {peer}"
+        )
+
+
+def _ratio(table: dict, top: tuple[str, str], bottom: tuple[str, str]) -> float | None:
+    a, b = median(table[top[0]][top[1]]), median(table[bottom[0]][bottom[1]])
+    return None if a is None or b is None else a / b
 
 
 def goal_met(ratio: float, goal: str) -> bool:
@@ -455,9 +473,36 @@ def main() -> None:
         ours = Ours(server)
         ours.setup(tarballs, wheels, work)
         hosted = f"{server.url}/repository"
+        floor = FloorNginx(work / "floor-nginx", serve=work / "floor")
+        stack.enter_context(floor)
+        names = sorted({spec.rsplit("@", 1)[0] for spec in NPM_PACKAGES})
+        projects = sorted({re.sub(r"[-_.]+", "-", pin.split("==")[0]).lower() for pin in PYPI_PINS})
+        floors = {
+            "npm": npm_floor(
+                hosted=f"{hosted}/npm-hosted/",
+                names=names,
+                accept=NPM_ACCEPT,
+                serve=floor.serve,
+                base=floor.url,
+            ),
+            "pypi": pypi_floor(
+                hosted=f"{hosted}/pypi-hosted/simple/",
+                projects=projects,
+                serve=floor.serve,
+                base=floor.url,
+            ),
+        }
         direct = {
-            "npm": {HOSTED: f"{hosted}/npm-hosted/", UPSTREAM: npm_upstream.registry},
-            "pypi": {HOSTED: f"{hosted}/pypi-hosted/simple/", UPSTREAM: pypi_upstream.simple},
+            "npm": {
+                HOSTED: f"{hosted}/npm-hosted/",
+                UPSTREAM: npm_upstream.registry,
+                FLOOR: floors["npm"],
+            },
+            "pypi": {
+                HOSTED: f"{hosted}/pypi-hosted/simple/",
+                UPSTREAM: pypi_upstream.simple,
+                FLOOR: floors["pypi"],
+            },
         }
 
         def verdaccio_cold(round_: int) -> str:
@@ -483,8 +528,9 @@ def main() -> None:
         for fmt in formats:
             measure_rates(subjects[fmt], times, args.seconds, args.connections)
 
+    database = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite"
     setup = (
-        f"ours: gunicorn gthread {args.workers} workers x {args.threads} threads, SQLite; "
+        f"ours: gunicorn gthread {args.workers} workers x {args.threads} threads, {database}; "
         f"{os.cpu_count()} CPUs; median of {args.rounds} rounds; {time.monotonic() - started:.0f}s"
         f"\ns: seconds of an install; up: requests that reached the upstream meanwhile; req/s: "
         f"GETs of the URLs of the last install ({load_client()}, {args.connections} connections, "

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from access.auth import Principal
-from access.permissions import READ, has_permission
+from access.permissions import READ, permitted
 from formats.document_cache import documents
 from formats.errors import AssetUnknown, PackageUnknown, VersionUnknown
 from formats.models import (
@@ -21,6 +21,7 @@ from formats.models import (
 )
 from registry_project.db import (
     model_from_row,
+    placeholders,
     quoted,
     row_get,
     rows_list,
@@ -118,6 +119,25 @@ def document_get(*, repository: Repository, key: str) -> Document | None:
     return document
 
 
+@cache
+def _documents_statement(count: int) -> str:
+    return (
+        f"SELECT {select_columns(Document)} FROM {quoted(Document)}"
+        f" WHERE {quoted(Document, 'key')} = %s"
+        f" AND {quoted(Document, 'repository')} IN ({placeholders(count)})"
+    )
+
+
+def documents_get(*, repositories: Sequence[Repository], key: str) -> dict[int, Document]:
+    """Return the generated document ``key`` of each of ``repositories`` that has one, by
+    repository id (a group read of its hosted members: one statement for any number)."""
+    if not repositories:
+        return {}
+    params = [key, *(repository.pk for repository in repositories)]
+    found = rows_list(Document, _documents_statement(len(repositories)), params)
+    return {document.repository_id: document for document in found}
+
+
 def repository_columns(*, prefix: str = "") -> str:
     """Return the Repository columns that open a plugin's fixed statement (``prefix.`` each).
 
@@ -182,10 +202,9 @@ def repository_containing_groups(*, repository: Repository) -> list[Repository]:
 
 @cache
 def _held_statement(count: int) -> str:
-    members = ", ".join(["%s"] * count)
     return (
         f"SELECT 1 FROM {quoted(Package)} WHERE {quoted(Package, 'normalized_name')} = %s"
-        f" AND {quoted(Package, 'repository')} IN ({members}) LIMIT 1"
+        f" AND {quoted(Package, 'repository')} IN ({placeholders(count)}) LIMIT 1"
     )
 
 
@@ -216,9 +235,10 @@ def repository_read_sources(
         hosted = [member for member in order if member.kind == Repository.Kind.HOSTED]
         if hosted and _held_in(package, hosted):
             order = hosted
+    checked = [member for member in order if member.kind != Repository.Kind.PROXY]
+    readable = {
+        member.pk for member in permitted(principal=principal, repositories=checked, action=READ)
+    }
     return [
-        member
-        for member in order
-        if member.kind == Repository.Kind.PROXY
-        or has_permission(principal=principal, repository=member, action=READ)
+        member for member in order if member.kind == Repository.Kind.PROXY or member.pk in readable
     ]

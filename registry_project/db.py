@@ -131,6 +131,16 @@ def value_get(statement: str, params: list[object]) -> Any:
     return row[0] if row else None
 
 
+def values_list(statement: str, params: list[object]) -> list[tuple[Any, ...]]:
+    """Run a fixed ``SELECT`` and return all its rows as tuples of plain values."""
+    return [tuple(row) for row in _fetch("default", statement, params, many=True)]
+
+
+def placeholders(count: int) -> str:
+    """Return ``count`` comma-separated parameter placeholders, for ``IN (...)``."""
+    return ", ".join(["%s"] * count)
+
+
 def quoted(model: type[models.Model], field: str = "") -> str:
     """Return the quoted table of ``model``, or the quoted column of its ``field``."""
     quote = connections["default"].ops.quote_name

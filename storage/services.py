@@ -86,14 +86,16 @@ def _update_all(chunk: memoryview, hashers: Iterable["hashlib._Hash"]) -> None:
 
 
 def _fill(source: BinaryIO, buffer: bytearray) -> int:
-    """Read from ``source`` into ``buffer``; return how many bytes it holds (0 at the end)."""
+    """Read from ``source`` into ``buffer`` until it is full or the content ends; return how
+    many bytes it holds (fewer than its size only at the end)."""
     readinto = getattr(source, "readinto", None)
-    if readinto is None:
-        data = source.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
     view = memoryview(buffer)
     filled = 0
+    if readinto is None:
+        while filled < len(buffer) and (data := source.read(len(buffer) - filled)):
+            view[filled : filled + len(data)] = data
+            filled += len(data)
+        return filled
     while filled < len(buffer) and (count := readinto(view[filled:])):
         filled += count
     return filled
@@ -114,14 +116,27 @@ def _hash_into(
     if hashers is None:
         hashers = {name: hashlib.new(name) for name in algorithms}
     size = 0
-    buffers = [bytearray(CHUNK_SIZE) for _ in range(BUFFERS)]
+    first = bytearray(CHUNK_SIZE)
+    count = _fill(source, first)
+    if count < CHUNK_SIZE:
+        # The whole content fits one buffer (a tarball, a wheel, a manifest: most ingests).
+        # Threads would cost more than they overlap: hash and write it here.
+        if count > max_size:
+            raise BlobTooLarge(limit=max_size)
+        chunk = memoryview(first)[:count]
+        _update_all(chunk, hashers.values())
+        if target is not None and count:
+            target.write(chunk)
+        return {name: hasher.hexdigest() for name, hasher in hashers.items()}, count
+    buffers = [first, *(bytearray(CHUNK_SIZE) for _ in range(BUFFERS - 1))]
     in_use: list[list[Future]] = [[] for _ in buffers]
     with ThreadPoolExecutor(1) as hashing, ThreadPoolExecutor(1) as writing:
         for turn in itertools.count():
             slot = turn % len(buffers)
             for future in in_use[slot]:
                 future.result()
-            count = _fill(source, buffers[slot])
+            if turn:
+                count = _fill(source, buffers[slot])
             if not count:
                 break
             if size + count > max_size:

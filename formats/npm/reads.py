@@ -9,6 +9,8 @@ client asked (a group's lockfile ``resolved`` URLs name the group).
 
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +22,7 @@ from formats.npm.upstream import npm_proxy_has_tarball, npm_proxy_packument
 from formats.plugin import (
     Asset,
     AssetUnknown,
+    Document,
     NotFound,
     PackageUnknown,
     Principal,
@@ -28,11 +31,16 @@ from formats.plugin import (
     UpstreamUnavailable,
     asset_find,
     document_etag,
-    document_get,
+    documents_get,
     repository_read_sources,
 )
 
 logger = logging.getLogger(__name__)
+# Merged packuments by the ETag that names their inputs; the bytes kept are bounded.
+MERGED_CACHE_BYTES = 64 * 1024 * 1024
+_merged_bodies: "OrderedDict[str, bytes]" = OrderedDict()
+_merged_size = 0
+_merged_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -45,21 +53,19 @@ class Packument:
     updated: datetime
 
 
-def _member_packument(member: Repository, *, name: str, abbreviated: bool) -> Packument | None:
-    if member.kind == Repository.Kind.PROXY:
-        layout = npm_proxy_packument(repository=member, name=name)
-        tag = "a" if abbreviated else "f"
-        part = proxied.layout_part(layout.content, abbreviated=abbreviated)
-        return Packument(
-            body=lambda: part,
-            content_type=metadata.MIME_NPM_ABBREVIATED if abbreviated else metadata.MIME_JSON,
-            etag=f"{layout.etag}{tag}",
-            updated=layout.updated,
-        )
-    key = abbreviated_key(name=name) if abbreviated else packument_key(name=name)
-    document = document_get(repository=member, key=key)
-    if document is None:
-        return None
+def _proxy_packument(member: Repository, *, name: str, abbreviated: bool) -> Packument:
+    layout = npm_proxy_packument(repository=member, name=name)
+    tag = "a" if abbreviated else "f"
+    part = proxied.layout_part(layout.content, abbreviated=abbreviated)
+    return Packument(
+        body=lambda: part,
+        content_type=metadata.MIME_NPM_ABBREVIATED if abbreviated else metadata.MIME_JSON,
+        etag=f"{layout.etag}{tag}",
+        updated=layout.updated,
+    )
+
+
+def _hosted_packument(document: Document) -> Packument:
     content = bytes(document.content)
     return Packument(
         body=lambda: content,
@@ -69,13 +75,36 @@ def _member_packument(member: Repository, *, name: str, abbreviated: bool) -> Pa
     )
 
 
+def _merged_body(etag: str, found: list[Packument]) -> bytes:
+    """Return the merge of ``found``, built once per process for each set of member documents.
+
+    ``etag`` is made of the members' strong ETags, so a cached merge can never be stale: a
+    publish to a member, or a proxy member's new upstream body, changes the key.
+    """
+    global _merged_size
+    with _merged_lock:
+        body = _merged_bodies.get(etag)
+        if body is not None:
+            _merged_bodies.move_to_end(etag)
+            return body
+    body = proxied.merged_body([packument.body() for packument in found])
+    with _merged_lock:
+        if etag not in _merged_bodies and len(body) <= MERGED_CACHE_BYTES:
+            _merged_bodies[etag] = body
+            _merged_size += len(body)
+        while _merged_size > MERGED_CACHE_BYTES:
+            _merged_size -= len(_merged_bodies.popitem(last=False)[1])
+    return body
+
+
 def _merged(found: list[Packument]) -> Packument:
     if len(found) == 1:
         return found[0]
+    etag = document_etag(" ".join(packument.etag for packument in found).encode())
     return Packument(
-        body=lambda: proxied.merged_body([packument.body() for packument in found]),
+        body=lambda: _merged_body(etag, found),
         content_type=found[0].content_type,
-        etag=document_etag(" ".join(packument.etag for packument in found).encode()),
+        etag=etag,
         updated=max(packument.updated for packument in found),
     )
 
@@ -95,16 +124,21 @@ def npm_packument_read(
     """
     found: list[Packument] = []
     errors: list[RegistryError] = []
-    for member in repository_read_sources(repository=repository, principal=principal, package=name):
+    sources = repository_read_sources(repository=repository, principal=principal, package=name)
+    hosted = [member for member in sources if member.kind != Repository.Kind.PROXY]
+    key = abbreviated_key(name=name) if abbreviated else packument_key(name=name)
+    documents = documents_get(repositories=hosted, key=key)
+    for member in sources:
+        if member.kind != Repository.Kind.PROXY:
+            if member.pk in documents:
+                found.append(_hosted_packument(documents[member.pk]))
+            continue
         try:
-            packument = _member_packument(member, name=name, abbreviated=abbreviated)
+            found.append(_proxy_packument(member, name=name, abbreviated=abbreviated))
         except NotFound:
             continue
         except UpstreamUnavailable as error:
             errors.append(error)
-            continue
-        if packument is not None:
-            found.append(packument)
     if not found:
         raise errors[0] if errors else PackageUnknown("Not found")
     for failure in errors:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from formats.errors import UpstreamMissing, UpstreamUnavailable
@@ -70,14 +69,21 @@ def entry_validators(entry: ProxyEntry | None) -> dict[str, str]:
     return headers
 
 
-def _save(repository: Repository, key: str, **fields: object) -> ProxyEntry:
-    try:
-        with transaction.atomic():
-            entry, _ = ProxyEntry.objects.update_or_create(
-                repository=repository, key=key, defaults=fields
-            )
-    except IntegrityError:  # another host stored it first: ours is as new
-        entry = ProxyEntry.objects.get(repository=repository, key=key)
+def proxy_entry_save(*, repository: Repository, key: str, **fields: object) -> ProxyEntry:
+    """Store the upstream's latest answer for ``key`` in one statement (an upsert).
+
+    One ``INSERT ... ON CONFLICT DO UPDATE`` instead of a transaction with a locking read, an
+    update and an insert: on SQLite every write transaction holds the database's one write
+    lock, so concurrent cold requests queued behind each other's round trips. Two hosts that
+    store the same key at once leave the last answer, which is as new as the first.
+    """
+    entry = ProxyEntry(repository=repository, key=key, **fields)
+    ProxyEntry.objects.bulk_create(
+        [entry],
+        update_conflicts=True,
+        unique_fields=["repository", "key"],
+        update_fields=list(fields),
+    )
     return entry
 
 
@@ -103,9 +109,9 @@ def _refresh(
         return entry
     if response.status in MISSING_STATUSES:
         response.close()
-        return _save(
-            repository,
-            key,
+        return proxy_entry_save(
+            repository=repository,
+            key=key,
             package=package,
             url=url,
             status=ProxyEntry.Status.MISSING,
@@ -123,9 +129,9 @@ def _refresh(
     content_type = response.headers.get("Content-Type", "application/octet-stream")
     body = response.read(max_size)
     content = transform(body, content_type) if transform is not None else body
-    return _save(
-        repository,
-        key,
+    return proxy_entry_save(
+        repository=repository,
+        key=key,
         package=package,
         url=url,
         status=ProxyEntry.Status.FOUND,
@@ -170,7 +176,7 @@ def proxy_document(
     with single_flight(f"document:{repository.pk}:{key}"):
         # Read again under the lock, even without waiting for it: the holder before may have
         # released it between the read above and this lock (then it looks free).
-        entry = ProxyEntry.objects.filter(repository=repository, key=key).first()
+        entry = row_get(ProxyEntry, repository=repository.pk, key=key)
         if entry is not None and _fresh(entry, repository, timezone.now()):
             return _served(entry)
         try:

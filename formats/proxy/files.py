@@ -29,7 +29,7 @@ from django.utils import timezone
 from formats.downloads import asset_response, download_record
 from formats.errors import UpstreamDigestMismatch, UpstreamMissing, UpstreamUnavailable
 from formats.models import Asset, ProxyEntry, Repository
-from formats.proxy.documents import entry_validators
+from formats.proxy.documents import entry_validators, proxy_entry_save
 from formats.proxy.flight import single_flight
 from formats.proxy.upstream import UpstreamResponse, upstream_errors, upstream_open
 from formats.selectors import asset_find
@@ -86,13 +86,7 @@ class _Fetch:
 def _entry_save(repository: Repository, path: str, **fields: object) -> None:
     now = timezone.now()
     defaults = {"fetched": now, "checked": now, "content": b"", "content_type": "", **fields}
-    try:
-        with transaction.atomic():
-            ProxyEntry.objects.update_or_create(
-                repository=repository, key=_entry_key(path), defaults=defaults
-            )
-    except IntegrityError:
-        pass  # another host recorded the same answer first
+    proxy_entry_save(repository=repository, key=_entry_key(path), **defaults)
 
 
 def _store(
@@ -115,7 +109,12 @@ def _store(
     }
     with transaction.atomic():
         blob_hold(blob=blob)
-        asset = Asset.objects.select_for_update().filter(repository=repository, path=path).first()
+        # An immutable file was missing under the flight lock a moment ago: try the insert
+        # straight away (a mutable one is locked first, it may have to be replaced).
+        asset: Asset | None = None
+        if mutable:
+            locked = Asset.objects.select_for_update().filter(repository=repository, path=path)
+            asset = locked.first()
         if asset is None:
             try:
                 with transaction.atomic():

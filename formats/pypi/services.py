@@ -9,7 +9,7 @@ and are rebuilt here on every write, so a read is one query.
 import dataclasses
 import hashlib
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -304,8 +304,28 @@ def simple_files(*, package: Package, url_prefix: str) -> list[SimpleFile]:
         package: The project.
         url_prefix: Prepended to each file's repository path to make its URL.
     """
-    files: list[SimpleFile] = []
     assets = Asset.objects.filter(version__package=package).select_related("blob", "version")
+    return _simple_files(assets, url_prefix)
+
+
+def simple_files_by_repository(
+    *, repositories: Sequence[Repository], project: str, url_prefix: str
+) -> dict[int, list[SimpleFile]]:
+    """Return ``simple_files`` of ``project`` in each of ``repositories`` that has it, by
+    repository id: one query for any number (a group's hosted members)."""
+    assets = Asset.objects.filter(
+        repository__in=repositories, version__package__normalized_name=project
+    ).select_related("blob", "version")
+    by_repository: dict[int, list[Asset]] = {}
+    for asset in assets:
+        by_repository.setdefault(asset.repository_id, []).append(asset)
+    return {
+        repository: _simple_files(found, url_prefix) for repository, found in by_repository.items()
+    }
+
+
+def _simple_files(assets: Iterable[Asset], url_prefix: str) -> list[SimpleFile]:
+    files: list[SimpleFile] = []
     for asset in assets:
         if asset.metadata.get("kind") != ASSET_KIND_DISTRIBUTION:
             continue

@@ -37,16 +37,13 @@ from formats.pypi.renderers import (
     render_simple_project_html,
     render_simple_project_json,
 )
-from formats.pypi.services import MIME_HTML_UTF8, simple_document_key, simple_files
+from formats.pypi.services import (
+    MIME_HTML_UTF8,
+    simple_document_key,
+    simple_files_by_repository,
+)
 
 logger = logging.getLogger(__name__)
-
-
-def _source_files(source: Repository, project: str) -> list[SimpleFile]:
-    if source.kind == Repository.Kind.PROXY:
-        return pypi_proxy_files(repository=source, project=project)
-    package = Package.objects.filter(repository=source, normalized_name=project).first()
-    return simple_files(package=package, url_prefix=FILE_URL_PREFIX) if package else []
 
 
 def pypi_sources_project_files(
@@ -63,11 +60,19 @@ def pypi_sources_project_files(
     """
     merged: dict[str, SimpleFile] = {}
     failure: UpstreamUnavailable | None = None
-    for source in repository_read_sources(
-        repository=repository, principal=principal, package=project
-    ):
+    sources = repository_read_sources(repository=repository, principal=principal, package=project)
+    hosted = simple_files_by_repository(
+        repositories=[source for source in sources if source.kind != Repository.Kind.PROXY],
+        project=project,
+        url_prefix=FILE_URL_PREFIX,
+    )
+    for source in sources:
         try:
-            files = _source_files(source, project)
+            files = (
+                pypi_proxy_files(repository=source, project=project)
+                if source.kind == Repository.Kind.PROXY
+                else hosted.get(source.pk, [])
+            )
         except UpstreamMissing:
             continue
         except UpstreamUnavailable as error:
