@@ -1,5 +1,5 @@
 from django.contrib.auth.views import LogoutView
-from django.urls import path
+from django.urls import include, path
 
 from web import views
 
@@ -7,6 +7,7 @@ app_name = "web"
 urlpatterns = [
     path("", views.index, name="index"),
     path("ui/login/", views.SignInView.as_view(), name="login"),
+    path("ui/admin/", include("web.console.urls")),
     path("ui/logout/", LogoutView.as_view(), name="logout"),
     path("ui/repositories/<str:name>/", views.repository_detail, name="repository"),
     path(
