@@ -50,7 +50,7 @@ class GrantForm(forms.Form):
     role = forms.TypedChoiceField(choices=Role.choices, coerce=int)
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if bool(cleaned.get("user")) == bool(cleaned.get("group")):
             raise ValidationError("choose a user or a group")
         return cleaned

@@ -17,7 +17,7 @@ from formats.models import CleanupPolicy, CleanupRun, Repository
 from formats.quotas import repository_usage
 from formats.services import repository_delete, repository_members_set
 from registry_project.errors import RegistryError
-from web.console.guard import console_view
+from web.console.guard import console_user, console_view
 from web.console.repository_forms import (
     CleanupPolicyForm,
     RepositoryForm,
@@ -53,7 +53,9 @@ def _saved(request: HttpRequest, form: RepositoryForm) -> Repository | None:
         return None
     try:
         if form.instance is None:
-            return repository_create_from(user=request.user, data=serializer.validated_data)
+            return repository_create_from(
+                user=console_user(request), data=serializer.validated_data
+            )
         return repository_update_from(repository=form.instance, data=serializer.validated_data)
     except serializers.ValidationError as error:
         errors_shown(form, error.detail)
@@ -154,7 +156,7 @@ def repository_cleanup(request: HttpRequest, name: str) -> HttpResponse:
         policy_clear(repository=repository)
         messages.success(request, "Cleanup policy removed.")
     elif action == "run":
-        run = cleanup_run(repository=repository, user=request.user)
+        run = cleanup_run(repository=repository, user=console_user(request))
         messages.success(
             request,
             f"Cleanup {run.status}: {run.versions_removed} versions, {run.files_removed} files, "

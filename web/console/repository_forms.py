@@ -7,6 +7,7 @@ same messages.
 """
 
 import json
+from typing import cast
 
 from django import forms
 from django.http import HttpRequest, QueryDict
@@ -83,9 +84,9 @@ class RepositoryForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.kind, self.instance = kind, instance
         names = [(name, name) for name in Repository.objects.values_list("name", flat=True)]
-        self.fields["members"].choices = names
+        cast(forms.ChoiceField, self.fields["members"]).choices = names
         hosted = Repository.objects.filter(kind=Repository.Kind.HOSTED)
-        self.fields["deploy_to"].choices = [("", "none")] + [
+        cast(forms.ChoiceField, self.fields["deploy_to"]).choices = [("", "none")] + [
             (name, name) for name in hosted.values_list("name", flat=True)
         ]
         if instance is not None:

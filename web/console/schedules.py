@@ -5,6 +5,7 @@ task runs in process, as the in-process schedule runs it).
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 
@@ -28,7 +29,8 @@ class UnknownSchedule(KeyError):
 def schedule_list() -> list[Schedule]:
     """Return the scheduled tasks, by name."""
     schedules = []
-    for name, entry in sorted(settings.CELERY_BEAT_SCHEDULE.items()):
+    entries: dict[str, dict[str, Any]] = settings.CELERY_BEAT_SCHEDULE
+    for name, entry in sorted(entries.items()):
         every = entry["schedule"]
         schedules.append(
             Schedule(
@@ -47,7 +49,7 @@ def task_run_now(name: str) -> str:
     Raises:
         UnknownSchedule: no schedule is called ``name``.
     """
-    entry = settings.CELERY_BEAT_SCHEDULE.get(name)
+    entry: dict[str, Any] | None = settings.CELERY_BEAT_SCHEDULE.get(name)
     if entry is None:
         raise UnknownSchedule(name)
     celery_app.loader.import_default_modules()  # autodiscovery is lazy: the tasks modules
