@@ -1,5 +1,8 @@
 """Console pages for access: users, groups, each repository's permission matrix, tokens."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import Group, User
@@ -22,6 +25,8 @@ from access.services import (
 from formats.api import repository_update_from
 from formats.models import Repository
 from web.console.guard import console_view
+
+T = TypeVar("T")
 
 
 class UserForm(forms.Form):
@@ -66,16 +71,22 @@ def _validation_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error("password" if "password" in form.fields else None, message)
 
 
+def _done(form: forms.Form, service: Callable[..., T], **arguments: object) -> T | None:
+    """Call ``service``; None, with its validation errors on ``form``, if it refused."""
+    try:
+        return service(**arguments)
+    except ValidationError as error:
+        _validation_errors(form, error)
+        return None
+
+
 @console_view
 def user_list(request: HttpRequest) -> HttpResponse:
     """Every user; create one."""
     form = UserForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            user = user_create(**form.cleaned_data)
-        except ValidationError as error:
-            _validation_errors(form, error)
-        else:
+        user = _done(form, user_create, **form.cleaned_data)
+        if user is not None:
             messages.success(request, f"Created user {user.username}.")
             return redirect("web:console:user", username=user.username)
     users = User.objects.order_by("username").prefetch_related("groups")
@@ -94,11 +105,8 @@ def user_detail(request: HttpRequest, username: str) -> HttpResponse:
         messages.success(request, f"{user.username} is {state}.")
         return redirect("web:console:user", username=username)
     if action == "password" and form.is_valid():
-        try:
-            user_password_set(user=user, password=form.cleaned_data["password"])
-        except ValidationError as error:
-            _validation_errors(form, error)
-        else:
+        password = form.cleaned_data["password"]
+        if _done(form, user_password_set, user=user, password=password) is not None:
             messages.success(request, f"New password set for {user.username}.")
             return redirect("web:console:user", username=username)
     context = {
@@ -125,11 +133,8 @@ def group_list(request: HttpRequest) -> HttpResponse:
     """Every group and its members; create one."""
     form = GroupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            group = group_create(name=form.cleaned_data["name"])
-        except ValidationError as error:
-            _validation_errors(form, error)
-        else:
+        group = _done(form, group_create, name=form.cleaned_data["name"])
+        if group is not None:
             messages.success(request, f"Created group {group.name}.")
             return redirect("web:console:group", name=group.name)
     groups = Group.objects.order_by("name").prefetch_related("user_set")

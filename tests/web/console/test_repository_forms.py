@@ -5,16 +5,9 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from formats.models import CleanupPolicy, Repository
-from tests.factories import RepositoryFactory, UserFactory
+from tests.factories import RepositoryFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin(client):
-    user = UserFactory(username="root", is_superuser=True)
-    client.force_login(user)
-    return user
 
 
 def _api_errors(client, body: dict, name: str | None = None) -> list[str]:

@@ -1,0 +1,115 @@
+"""Console pages for tasks, audit log, storage, users and groups, as an administrator uses them."""
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from audit.services import audit_record
+from storage.models import Blob
+from tests.factories import (
+    PASSWORD,
+    PackageFactory,
+    RepositoryFactory,
+    UserFactory,
+    VersionFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_run_now_starts_the_scheduled_cleanup_and_the_page_shows_its_result(client, admin):
+    from formats.lifecycle.cleanup import policy_set
+
+    team = RepositoryFactory(name="team", format="raw")
+    package = PackageFactory(repository=team, name="tool")
+    for version in ("1.0", "1.1"):
+        VersionFactory(package=package, version=version)
+    policy_set(repository=team, keep_last=1)
+    response = client.post(reverse("web:console:task_run", kwargs={"name": "cleanup"}))
+    assert response.status_code == 302
+    # No broker in tests: the task ran in process, as the schedule would run it.
+    assert list(package.versions.values_list("version", flat=True)) == ["1.1"]
+    page = client.get(reverse("web:console:tasks")).content.decode()
+    assert "formats.tasks.cleanup_task" in page
+    assert "<td>cleanup.run</td><td>root</td><td>team</td>" in page  # who pressed "run now"
+    assert "<td>team</td><td>schedule</td><td>done</td>" in page
+
+
+def test_run_now_of_an_unknown_schedule_is_404(client, admin):
+    assert client.post(reverse("web:console:task_run", kwargs={"name": "nope"})).status_code == 404
+
+
+def test_a_cleanup_run_from_the_console_is_listed_with_its_result(client, admin):
+    RepositoryFactory(name="team", format="raw")
+    client.post(reverse("web:console:cleanup", kwargs={"name": "team"}), {"action": "run"})
+    page = client.get(reverse("web:console:tasks")).content.decode()
+    assert "<td>team</td><td>root</td><td>done</td>" in page
+
+
+def test_the_audit_log_filters_like_the_api_and_pages(client, admin):
+    for number in range(60):
+        audit_record("tag.set", repository="team", details={"n": number})
+    audit_record("role.grant", repository="other")
+    url = reverse("web:console:audit")
+    first = client.get(url, {"action": "tag.", "repository": "team"}).content.decode()
+    second = client.get(url, {"action": "tag.", "repository": "team", "page": 2}).content.decode()
+    assert first.count("<td>tag.set</td>") == 50
+    assert "Page 1 of 2" in first
+    assert "action=tag.&amp;repository=team&amp;page=2" in first
+    assert second.count("<td>tag.set</td>") == 10
+    assert "role.grant" not in first
+    bad = client.get(url, {"since": "yesterday"})
+    assert bad.status_code == 400
+    assert "Enter a valid date/time." in bad.content.decode()
+
+
+def test_storage_shows_usage_and_a_growth_chart(client, admin):
+    from formats.models import Asset
+
+    repository = RepositoryFactory(name="files", format="raw", anonymous_read=True)
+    blob = Blob.objects.create(sha256="a" * 64, size=1000)
+    for path in ("a.bin", "b.bin"):  # the same content twice: stored once
+        Asset.objects.create(repository=repository, path=path, blob=blob)
+    page = client.get(reverse("web:console:storage")).content.decode()
+    assert "deduplication saves 1000\xa0bytes" in page
+    assert "<polyline" in page
+    assert "files</a></td><td>2.0\xa0KB</td><td>1000\xa0bytes</td>" in page
+
+
+def test_users_are_created_deactivated_and_given_a_new_password(client, admin):
+    created = client.post(
+        reverse("web:console:users"), {"username": "dana", "password": "weak"}, follow=True
+    )
+    assert "This password is too short." in created.content.decode()
+    assert not User.objects.filter(username="dana").exists()
+    client.post(reverse("web:console:users"), {"username": "dana", "password": PASSWORD})
+    user_url = reverse("web:console:user", kwargs={"username": "dana"})
+    client.post(user_url, {"action": "deactivate"})
+    assert User.objects.get(username="dana").is_active is False
+    client.post(user_url, {"action": "password", "password": "another long passphrase 9"})
+    assert User.objects.get(username="dana").check_password("another long passphrase 9")
+    actions = list(AuditEvent.objects.filter(username="root").values_list("action", flat=True))
+    assert sorted(actions) == ["user.create", "user.deactivate", "user.password"]
+    assert "another long" not in str(AuditEvent.objects.values_list("details", flat=True))
+
+
+def test_groups_are_created_and_given_members(client, admin):
+    UserFactory(username="erin")
+    client.post(reverse("web:console:groups"), {"name": "devs"})
+    client.post(reverse("web:console:group", kwargs={"name": "devs"}), {"members": ["erin"]})
+    assert list(Group.objects.get(name="devs").user_set.values_list("username", flat=True)) == [
+        "erin"
+    ]
+    event = AuditEvent.objects.get(action="group.members")
+    assert event.details == {"group": "devs", "members": ["erin"]}
+
+
+def test_anonymous_read_is_toggled_in_the_matrix(client, admin):
+    repository = RepositoryFactory(name="team", format="raw")
+    url = reverse("web:console:permissions", kwargs={"name": "team"})
+    client.post(url, {"action": "anonymous", "anonymous_read": "on"})
+    repository.refresh_from_db()
+    assert repository.anonymous_read is True
+    assert '<th scope="row">anyone</th>' in client.get(url).content.decode()
+    assert AuditEvent.objects.filter(action="repository.update", repository="team").exists()
