@@ -46,7 +46,8 @@ def test_an_admin_creates_a_proxy_and_a_group_and_orders_its_members(
         status = page.locator("#upstream-status").inner_text()
 
     _new(page, url, "group", "everything")
-    page.get_by_label("Members, in lookup order").select_option(["mirror", "team", "extra"])
+    for row, member in enumerate(["mirror", "extra", "team"], start=1):
+        page.get_by_label(f"Member {row}", exact=True).select_option(member)
     page.get_by_label("Deploy target (a hosted member)").select_option("team")
     page.get_by_role("button", name="Create").click()
     page.wait_for_url(f"{url}/ui/admin/repositories/everything/")
@@ -54,6 +55,7 @@ def test_an_admin_creates_a_proxy_and_a_group_and_orders_its_members(
     page.get_by_role("button", name="Move team up").click()
     page.get_by_role("button", name="Move team up").click()
     after = page.locator("#members .member-name").all_inner_texts()
+    reordered = stored(page, url, "everything")["members"]
     listed = page.goto(f"{url}/ui/admin/") and page.locator("main table").inner_text()
 
     assert created == "Created proxy repository mirror."
@@ -61,12 +63,13 @@ def test_an_admin_creates_a_proxy_and_a_group_and_orders_its_members(
     proxy = stored(page, url, "mirror")
     assert (proxy["kind"], proxy["upstream_url"], proxy["metadata_ttl"]) == ("proxy", upstream, 120)
     assert (proxy["upstream_username"], "upstream_password" in proxy) == ("bot", False)
-    assert before == ["extra", "mirror", "team"]  # as the list offered them
-    assert after == ["team", "extra", "mirror"]
+    assert before == ["mirror", "extra", "team"]  # as the rows chose them
+    assert after == ["team", "mirror", "extra"]
+    assert reordered == after
     group = stored(page, url, "everything")
     assert (group["kind"], group["members"], group["deploy_to"]) == (
         "group",
-        ["team", "extra", "mirror"],
+        ["team", "mirror", "extra"],
         "team",
     )
     assert "mirror\traw\tproxy" in listed
@@ -79,7 +82,8 @@ def test_a_member_of_another_format_is_refused_with_the_api_message(
 ):
     page, url = console_page, live_registry.url
     _new(page, url, "group", "mixed")
-    page.get_by_label("Members, in lookup order").select_option(["team", "py"])
+    page.get_by_label("Member 1", exact=True).select_option("team")
+    page.get_by_label("Member 2", exact=True).select_option("py")
     page.get_by_role("button", name="Create").click()
 
     page.locator("#form-errors").wait_for()

@@ -75,6 +75,7 @@ class RepositoryForm(forms.Form):
     metadata_ttl = forms.CharField(required=False, label="Metadata TTL (seconds)")
     negative_ttl = forms.CharField(required=False, label="Not-found TTL (seconds)")
     members = forms.MultipleChoiceField(required=False, label="Members, in lookup order")
+    EMPTY_MEMBER_ROWS = 3  # rows to add members in, below the current ones
     deploy_to = forms.ChoiceField(required=False, label="Deploy target (a hosted member)")
     hosted_guard = forms.BooleanField(
         required=False, label="Dependency-confusion guard (hosted names stay hosted)"
@@ -91,6 +92,12 @@ class RepositoryForm(forms.Form):
         ]
         if instance is not None:
             self.fields["name"].disabled = self.fields["format"].disabled = True
+
+    def member_rows(self) -> list[str]:
+        """The member each row's list shows chosen, in lookup order, then empty rows."""
+        chosen = self.data.getlist("members") if self.is_bound else self.initial.get("members")
+        kept = [name for name in chosen or [] if name]
+        return kept + [""] * self.EMPTY_MEMBER_ROWS
 
     @classmethod
     def initial_of(cls, repository: Repository) -> dict[str, object]:

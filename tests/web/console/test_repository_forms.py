@@ -193,3 +193,16 @@ def test_a_repository_is_deleted_after_confirmation(client, admin):
     assert client.post(url).status_code == 302
     assert not Repository.objects.filter(name="old").exists()
     assert AuditEvent.objects.filter(action="repository.delete", repository="old").exists()
+
+
+def test_a_group_takes_its_members_in_the_order_of_the_rows(client, admin):
+    for name in ("first", "second", "third"):
+        RepositoryFactory(name=name, format="npm")
+    url = reverse("web:console:repository_new", kwargs={"kind": "group"})
+    posted = {"name": "all", "format": "npm", "members": ["third", "", "first"]}
+    assert client.post(url, posted).status_code == 302
+    group = Repository.objects.get(name="all")
+    assert [link.member.name for link in group.member_links.all()] == ["third", "first"]
+    page = client.get(reverse("web:console:repository", kwargs={"name": "all"})).content.decode()
+    rows = page[page.index('id="member-rows"') :]
+    assert rows.index('value="third" selected') < rows.index('value="first" selected')
