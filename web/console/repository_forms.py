@@ -95,7 +95,8 @@ class RepositoryForm(forms.Form):
 
     def member_rows(self) -> list[str]:
         """The member each row's list shows chosen, in lookup order, then empty rows."""
-        chosen = self.data.getlist("members") if self.is_bound else self.initial.get("members")
+        posted = cast(QueryDict, self.data)
+        chosen = posted.getlist("members") if self.is_bound else self.initial.get("members")
         kept = [name for name in chosen or [] if name]
         return kept + [""] * self.EMPTY_MEMBER_ROWS
 
