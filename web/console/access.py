@@ -27,6 +27,7 @@ from formats.models import Repository
 from web.console.guard import console_view
 
 T = TypeVar("T")
+TOKENS_SHOWN = 500
 
 
 class UserForm(forms.Form):
@@ -119,12 +120,22 @@ def user_detail(request: HttpRequest, username: str) -> HttpResponse:
 
 
 @console_view
+def token_list(request: HttpRequest) -> HttpResponse:
+    """Every user's tokens that still work, newest first."""
+    tokens = ApiToken.objects.filter(revoked_at__isnull=True).select_related("user")
+    context = {"tokens": tokens.prefetch_related("repositories")[:TOKENS_SHOWN], "owners": True}
+    return render(request, "console/tokens.html", context)
+
+
+@console_view
 @require_POST
 def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     """Revoke any user's token."""
     token = get_object_or_404(ApiToken.objects.select_related("user"), pk=token_id)
     token_revoke(token=token)
     messages.success(request, f"Revoked token {token.token_prefix}… of {token.user.username}.")
+    if request.POST.get("back") == "tokens":
+        return redirect("web:console:tokens")
     return redirect("web:console:user", username=token.user.username)
 
 

@@ -15,7 +15,7 @@ from formats.lifecycle.api import CleanupPolicySerializer
 from formats.lifecycle.cleanup import cleanup_preview, cleanup_run, policy_clear, policy_set
 from formats.models import CleanupPolicy, CleanupRun, Repository
 from formats.quotas import repository_usage
-from formats.services import repository_delete, repository_members_set
+from formats.services import repository_delete, repository_members_set, upstream_probe
 from registry_project.errors import RegistryError
 from web.console.guard import console_user, console_view
 from web.console.repository_forms import (
@@ -143,6 +143,19 @@ def repository_member_move(request: HttpRequest, name: str) -> HttpResponse:
     if 0 <= other < len(members):
         members[index], members[other] = members[other], members[index]
         repository_members_set(repository=repository, members=members)
+    return redirect("web:console:repository", name=name)
+
+
+@console_view
+@require_POST
+def repository_upstream_check(request: HttpRequest, name: str) -> HttpResponse:
+    """Ask a proxy's upstream now whether it answers, and show what it said."""
+    repository = _repository(name)
+    if repository.kind != Repository.Kind.PROXY:
+        raise Http404("only proxies have an upstream")
+    messages.success(
+        request, f"Upstream {repository.upstream_url}: {upstream_probe(repository=repository)}"
+    )
     return redirect("web:console:repository", name=name)
 
 

@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
+from django.utils.html import escape
 
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -113,3 +114,35 @@ def test_anonymous_read_is_toggled_in_the_matrix(client, admin):
     assert repository.anonymous_read is True
     assert '<th scope="row">anyone</th>' in client.get(url).content.decode()
     assert AuditEvent.objects.filter(action="repository.update", repository="team").exists()
+
+
+def test_every_users_working_tokens_are_listed_and_revoked(client, admin, make_token):
+    from access.models import ApiToken
+
+    secret = make_token(UserFactory(username="fay"), name="ci")
+    revoked = make_token(UserFactory(username="gus"), name="old")
+    ApiToken.objects.filter(token_prefix=revoked[:10]).update(revoked_at="2026-01-01T00:00Z")
+    page = client.get(reverse("web:console:tokens")).content.decode()
+    assert f"<code>{secret[:10]}…</code>" in page
+    assert revoked[:10] not in page
+    token = ApiToken.objects.get(token_prefix=secret[:10])
+    response = client.post(
+        reverse("web:console:token_revoke", kwargs={"token_id": token.pk}), {"back": "tokens"}
+    )
+    assert response["Location"] == reverse("web:console:tokens")
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert AuditEvent.objects.get(action="token.revoke").details["owner"] == "fay"
+
+
+def test_checking_a_proxys_upstream_records_what_it_answered(client, admin):
+    proxy = RepositoryFactory(
+        name="mirror", format="raw", kind="proxy", upstream_url="http://127.0.0.1:9/"
+    )
+    url = reverse("web:console:upstream_check", kwargs={"name": "mirror"})
+    page = client.post(url, follow=True).content.decode()
+    proxy.refresh_from_db()
+    assert proxy.upstream_checked is not None
+    assert escape(f"Upstream http://127.0.0.1:9/: {proxy.upstream_status}") in page
+    hosted = RepositoryFactory(name="team", format="raw")
+    assert client.post(reverse("web:console:upstream_check", args=[hosted.name])).status_code == 404
