@@ -18,7 +18,26 @@ from formats.lifecycle.cleanup import RULE_FIELDS
 from formats.models import CleanupPolicy, Repository
 from formats.models.repository import FORMAT_CHOICES
 
-GROUP_FIELDS = ("members", "deploy_to", "hosted_guard")
+# What the form shows, and so sends, for each kind (besides name, format, anonymous read and
+# config, which every kind has).
+KIND_FIELDS = {
+    Repository.Kind.HOSTED: {
+        "allow_redeploy",
+        "immutable_tags",
+        "immutable_tag_exceptions",
+        "quota_bytes",
+    },
+    Repository.Kind.PROXY: {
+        "upstream_url",
+        "upstream_username",
+        "upstream_password",
+        "metadata_ttl",
+        "negative_ttl",
+    },
+    Repository.Kind.GROUP: {"members", "deploy_to", "hosted_guard"},
+}
+TEXT_FIELDS = {"immutable_tag_exceptions", "upstream_url", "upstream_username"}
+FLAG_FIELDS = {"allow_redeploy", "immutable_tags", "hosted_guard"}
 
 
 def api_context(request: HttpRequest) -> dict[str, Request]:
@@ -115,30 +134,29 @@ class RepositoryForm(forms.Form):
     def api_data(self, posted: QueryDict) -> dict[str, object] | None:
         """The API's request body for what was posted (None, with an error, if it is not one).
 
-        Members keep the order of the posted rows; empty rows are left out.
+        Only the fields the form shows for its kind are sent, so an edit leaves the others as
+        they are. Members keep the order of the posted rows; empty rows are left out.
         """
-        data: dict[str, object] = {
-            name: posted.get(name, "")
-            for name in ("immutable_tag_exceptions", "upstream_url", "upstream_username")
-        }
-        for name in ("anonymous_read", "allow_redeploy", "immutable_tags"):
-            data[name] = name in posted
+        shown = KIND_FIELDS[self.kind]
+        data: dict[str, object] = {"anonymous_read": "anonymous_read" in posted}
         if self.instance is None:
             data.update(name=posted.get("name", ""), format=posted.get("format", ""))
             data["kind"] = self.kind
-        for name in ("metadata_ttl", "negative_ttl"):
+        for name in shown & TEXT_FIELDS:
+            data[name] = posted.get(name, "")
+        for name in shown & FLAG_FIELDS:
+            data[name] = name in posted
+        for name in shown & {"metadata_ttl", "negative_ttl"}:
             if posted.get(name):
                 data[name] = posted[name]
-        data["quota_bytes"] = posted.get("quota_bytes") or None
-        password = posted.get("upstream_password", "")
+        for name in shown & {"quota_bytes", "deploy_to"}:
+            data[name] = posted.get(name) or None
+        if "members" in shown:
+            data["members"] = [name for name in posted.getlist("members") if name]
         if "clear_upstream_password" in posted:
             data["upstream_password"] = ""
-        elif password:
-            data["upstream_password"] = password
-        if self.kind == Repository.Kind.GROUP:
-            data["members"] = [name for name in posted.getlist("members") if name]
-            data["deploy_to"] = posted.get("deploy_to") or None
-            data["hosted_guard"] = "hosted_guard" in posted
+        elif "upstream_password" in shown and posted.get("upstream_password"):
+            data["upstream_password"] = posted["upstream_password"]
         try:
             data["config"] = json.loads(posted.get("config") or "{}")
         except ValueError as error:

@@ -206,3 +206,15 @@ def test_a_group_takes_its_members_in_the_order_of_the_rows(client, admin):
     page = client.get(reverse("web:console:repository", kwargs={"name": "all"})).content.decode()
     rows = page[page.index('id="member-rows"') :]
     assert rows.index('value="third" selected') < rows.index('value="first" selected')
+
+
+def test_editing_a_group_leaves_the_settings_its_form_does_not_show(client, admin):
+    team = RepositoryFactory(name="team", format="oci")
+    group = RepositoryFactory(name="all", format="oci", kind="group", immutable_tags=True)
+    from formats.services import repository_members_set
+
+    repository_members_set(repository=group, members=[team])
+    url = reverse("web:console:repository", kwargs={"name": "all"})
+    assert client.post(url, {"members": ["team"], "config": ""}).status_code == 302
+    group.refresh_from_db()
+    assert (group.immutable_tags, group.hosted_guard) == (True, False)
