@@ -20,7 +20,7 @@ from formats.models.repository import FORMAT_CHOICES
 
 # What the form shows, and so sends, for each kind (besides name, format, anonymous read and
 # config, which every kind has).
-KIND_FIELDS = {
+KIND_FIELDS: dict[str, set[str]] = {
     Repository.Kind.HOSTED: {
         "allow_redeploy",
         "immutable_tags",
