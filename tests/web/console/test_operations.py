@@ -152,3 +152,26 @@ def test_checking_a_proxys_upstream_records_what_it_answered(client, admin):
     assert escape(f"Upstream http://127.0.0.1:9/: {proxy.upstream_status}") in page
     hosted = RepositoryFactory(name="team", format="raw")
     assert client.post(reverse("web:console:upstream_check", args=[hosted.name])).status_code == 404
+
+
+def test_growth_adds_up_what_each_day_brought_and_fits_the_chart():
+    from datetime import UTC, date, datetime
+
+    from formats.models import Asset
+    from web.console.growth import HEIGHT, growth_by_day, growth_chart
+
+    repository = RepositoryFactory(name="files", format="raw")
+    for day, digit, size, copies in ((1, "a", 100, 1), (3, "b", 300, 2)):
+        blob = Blob.objects.create(sha256=digit * 64, size=size)
+        Blob.objects.filter(pk=blob.pk).update(created=datetime(2026, 5, day, tzinfo=UTC))
+        for copy in range(copies):
+            asset = Asset.objects.create(repository=repository, path=f"{digit}{copy}", blob=blob)
+            Asset.objects.filter(pk=asset.pk).update(created=datetime(2026, 5, day, tzinfo=UTC))
+    days = growth_by_day()
+    assert [(day.day, day.logical, day.physical) for day in days] == [
+        (date(2026, 5, 1), 100, 100),
+        (date(2026, 5, 3), 700, 400),
+    ]
+    chart = growth_chart(days)
+    assert chart.top == 700
+    assert chart.logical == f"8.0,{HEIGHT - 8 - (HEIGHT - 16) * 100 / 700:.1f} 632.0,8.0"
