@@ -114,6 +114,18 @@ def may_create_repositories(*, principal: Principal) -> bool:
     return not is_restricted(principal=principal) and user.has_perm("formats.add_repository")
 
 
+def is_registry_admin(*, principal: Principal) -> bool:
+    """Return whether the caller administers the whole registry (the admin console, the store).
+
+    That is an active superuser with an unrestricted credential: a read-only or scoped token,
+    or an OCI JWT, of a superuser is not one.
+    """
+    user = principal.user
+    if isinstance(user, AnonymousUser) or not user.is_active or not user.is_superuser:
+        return False
+    return not is_restricted(principal=principal)
+
+
 def has_permission(*, principal: Principal, repository: Repository, action: Role) -> bool:
     """Return whether the principal may perform ``action`` on ``repository``."""
     role = role_of(principal=principal, repository=repository)

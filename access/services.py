@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from django.contrib.auth.models import AnonymousUser, Group, User
+from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.utils import timezone
 
@@ -225,3 +226,68 @@ def role_recorded(*, binding: RepositoryRole, action: str) -> None:
         repository=binding.repository.name,
         details={**holder, "role": Role(binding.role).label},
     )
+
+
+def user_create(*, username: str, password: str, email: str = "") -> User:
+    """Create an active user with a password (validated as Django's password validators say).
+
+    Raises:
+        ValidationError: the name is taken or invalid, or the password too weak.
+    """
+    user = User(username=username, email=email)
+    user.full_clean(exclude=["password"])
+    validate_password(password, user)
+    with transaction.atomic():
+        user.set_password(password)
+        user.save()
+        audit_record(Action.USER_CREATE, details={"subject": username})
+    return user
+
+
+def user_active_set(*, user: User, active: bool) -> User:
+    """Activate or deactivate ``user``; a deactivated user's passwords and tokens stop working."""
+    with transaction.atomic():
+        if user.is_active != active:
+            user.is_active = active
+            user.save(update_fields=["is_active"])
+            action = Action.USER_ACTIVATE if active else Action.USER_DEACTIVATE
+            audit_record(action, details={"subject": user.username})
+    return user
+
+
+def user_password_set(*, user: User, password: str) -> User:
+    """Give ``user`` a new password (validated); the audit record holds no trace of it.
+
+    Raises:
+        ValidationError: the password is too weak.
+    """
+    validate_password(password, user)
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        audit_record(Action.USER_PASSWORD, details={"subject": user.username})
+    return user
+
+
+def group_create(*, name: str) -> Group:
+    """Create a group of users (roles granted to it reach every member).
+
+    Raises:
+        ValidationError: the name is taken or invalid.
+    """
+    group = Group(name=name)
+    group.full_clean()
+    with transaction.atomic():
+        group.save()
+        audit_record(Action.GROUP_CREATE, details={"group": name})
+    return group
+
+
+def group_members_set(*, group: Group, users: list[User]) -> None:
+    """Make ``users`` the members of ``group``."""
+    with transaction.atomic():
+        group.user_set.set(users)
+        audit_record(
+            Action.GROUP_MEMBERS,
+            details={"group": group.name, "members": sorted(user.username for user in users)},
+        )

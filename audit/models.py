@@ -34,6 +34,12 @@ class Action(models.TextChoices):
     POLICY_CLEAR = "policy.clear"
     CLEANUP_RUN = "cleanup.run"
     LOGIN_FAILED = "login.failed"
+    USER_CREATE = "user.create"
+    USER_ACTIVATE = "user.activate"
+    USER_DEACTIVATE = "user.deactivate"
+    USER_PASSWORD = "user.password"
+    GROUP_CREATE = "group.create"
+    GROUP_MEMBERS = "group.members"
 
 
 class AuditEvent(models.Model):

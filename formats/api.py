@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from access.drf import RepositoryManagementPermission, RepositoryPermission, principal_of
-from access.permissions import ADMIN, has_permission, is_restricted, readable_repositories
+from access.permissions import ADMIN, has_permission, is_registry_admin, readable_repositories
 from formats.base import FileDeleteUnsupported, format_config
 from formats.models import (
     Asset,
@@ -366,27 +366,46 @@ class RepositoryViewSet(viewsets.ModelViewSet):
         user = self.request.user
         if isinstance(user, AnonymousUser):  # RepositoryManagementPermission challenged it
             raise AuthenticationRequired()
-        with _field_errors():
-            created = repository_create_by(user=user, **serializer.validated_data)
+        created = repository_create_from(user=user, data=serializer.validated_data)
         serializer.instance = self.get_queryset().get(pk=created.pk)
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         repository = cast(Repository, serializer.instance)
-        changes = dict(serializer.validated_data)
-        members = changes.pop("members", None)
-        linked = {"deploy_to": changes.pop("deploy_to")} if "deploy_to" in changes else {}
-        with _field_errors(), transaction.atomic():
-            # Kind first, then the members, then a deploy target among them.
-            if changes or not (members is not None or linked):
-                repository = repository_update(repository=repository, changes=changes)
-            if members is not None:
-                repository_members_set(repository=repository, members=members)
-            if linked:
-                repository_update(repository=repository, changes=linked)
+        repository = repository_update_from(repository=repository, data=serializer.validated_data)
         serializer.instance = self.get_queryset().get(pk=repository.pk)
 
     def perform_destroy(self, instance: Repository) -> None:
         repository_delete(repository=instance)
+
+
+def repository_create_from(*, user: User, data: dict) -> Repository:
+    """Create a repository from a ``RepositorySerializer``'s validated data, ``user`` its admin.
+
+    Raises:
+        serializers.ValidationError: the model refused a field (as the API's 400 per field).
+        RegistryError: the services refused the repository (RepositoryInvalid...).
+    """
+    with _field_errors():
+        return repository_create_by(user=user, **data)
+
+
+def repository_update_from(*, repository: Repository, data: dict) -> Repository:
+    """Apply a ``RepositorySerializer``'s validated (partial) data to ``repository``.
+
+    Kind first, then the members, then a deploy target among them, in one transaction.
+    Raises what ``repository_create_from`` raises, and RepositoryInUse.
+    """
+    changes = dict(data)
+    members = changes.pop("members", None)
+    linked = {"deploy_to": changes.pop("deploy_to")} if "deploy_to" in changes else {}
+    with _field_errors(), transaction.atomic():
+        if changes or not (members is not None or linked):
+            repository = repository_update(repository=repository, changes=changes)
+        if members is not None:
+            repository_members_set(repository=repository, members=members)
+        if linked:
+            repository = repository_update(repository=repository, changes=linked)
+    return repository
 
 
 @contextmanager
@@ -532,8 +551,7 @@ class StorageUsageView(APIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
-        principal = principal_of(request)
-        if not request.user.is_superuser or is_restricted(principal=principal):
+        if not is_registry_admin(principal=principal_of(request)):
             raise PermissionDenied("the store's usage is for superusers, unrestricted")
         usage = store_usage()
         return Response(

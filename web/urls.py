@@ -1,5 +1,5 @@
 from django.contrib.auth.views import LogoutView
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from web import browse, tokens, views
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("", browse.index, name="index"),
     path("ui/search", browse.search, name="search"),
     path("ui/login/", views.SignInView.as_view(), name="login"),
+    path("ui/admin/", include("web.console.urls")),
     path("ui/logout/", LogoutView.as_view(), name="logout"),
     path("ui/tokens/", tokens.tokens, name="tokens"),
     path("ui/tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token-revoke"),

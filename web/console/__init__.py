@@ -1,0 +1,1 @@
+"""The admin console at /ui/admin/: repositories, access, tasks, audit log and storage."""
