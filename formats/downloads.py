@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -175,7 +176,7 @@ def _counts_update(model: type[Asset] | type[Version], counts: Taken) -> None:
     for first in range(0, len(ids), FLUSH_BATCH):
         batch = ids[first : first + FLUSH_BATCH]
         values = ", ".join(["(%s, %s, %s)"] * len(batch))
-        params: list[object] = []
+        params: list[Any] = []
         for row_id in batch:
             added, when = counts[row_id]
             moment = datetime.fromtimestamp(when, UTC)

@@ -20,7 +20,7 @@ from access.permissions import (
 )
 from access.services import IssuedToken, token_create, token_create_for, token_revoke_for
 from formats.base import FormatConfig, VersionDetails, plain_text_error
-from formats.downloads import asset_response
+from formats.downloads import asset_response, download_count
 from formats.errors import (
     AssetExists,
     AssetUnknown,
@@ -174,6 +174,7 @@ __all__ = [
     "asset_get",
     "asset_put",
     "asset_response",
+    "download_count",
     "authenticate",
     "blob_checksums",
     "blob_hold",
