@@ -345,6 +345,20 @@ def _asset_event(action: str, asset: Asset, user: User = None) -> None:
     )
 
 
+def blob_link_event(
+    *, repository: Repository, package: str, path: str, blob: Blob, linked: bool
+) -> None:
+    """Audit a blob that became part of ``package`` without an Asset of its own (an OCI layer
+    or config pushed or mounted: ``linked``), or stopped being part of it: as an asset's
+    upload or delete, at ``path``. Call it inside the transaction of the change."""
+    audit_record(
+        Action.ASSET_UPLOAD if linked else Action.ASSET_DELETE,
+        repository=repository.name,
+        package=package,
+        details={"path": path, "digest": blob.pk, "size": blob.size},
+    )
+
+
 def asset_put(
     *,
     repository: Repository,

@@ -40,6 +40,7 @@ from formats.plugin import (
     blob_hold,
     blob_ingest,
     blob_ingest_bytes,
+    blob_link_event,
     package_ensure,
     package_lock,
     repository_quota_check,
@@ -69,8 +70,17 @@ def oci_blob_link(*, image: OciImage, blob: Blob) -> OciBlobLink:
     with transaction.atomic():
         blob_hold(blob=blob)
         repository_quota_check(repository=image.repository, blob=blob)
-        link, _ = OciBlobLink.objects.get_or_create(package=package, blob=blob)
+        link, created = OciBlobLink.objects.get_or_create(package=package, blob=blob)
+        if created:  # pushed, or mounted from another image
+            _blob_link_audit(image, blob, linked=True)
     return link
+
+
+def _blob_link_audit(image: OciImage, blob: Blob, *, linked: bool) -> None:
+    path = f"{image.name}/blobs/sha256:{blob.pk}"
+    blob_link_event(
+        repository=image.repository, package=image.name, path=path, blob=blob, linked=linked
+    )
 
 
 def _expected(digest: Digest) -> dict[str, str]:
@@ -95,9 +105,12 @@ def oci_blob_unlink(*, image: OciImage, digest: Digest) -> None:
         BlobUnknown: the image does not hold the blob.
     """
     blob = oci_blob_get(image=image, digest=digest)
-    OciBlobLink.objects.filter(
-        package__repository=image.repository, package__normalized_name=image.name, blob=blob
-    ).delete()
+    with transaction.atomic():
+        removed, _ = OciBlobLink.objects.filter(
+            package__repository=image.repository, package__normalized_name=image.name, blob=blob
+        ).delete()
+        if removed:
+            _blob_link_audit(image, blob, linked=False)
 
 
 def oci_upload_start(*, image: OciImage, user: User) -> Upload:
