@@ -67,6 +67,12 @@ class _Fetch:
     def reload(self) -> None:
         self.asset = asset_find(repository=self.repository, path=self.path)
         self.entry = row_get(ProxyEntry, repository=self.repository.pk, key=_entry_key(self.path))
+        # fsck found the cached bytes missing or rotten: the upstream still has them, so the
+        # file is fetched again as if it were cold (no stale copy, no 304) and replaced.
+        self.corrupt = self.asset is not None and self.asset.blob.corrupt is not None
+        if self.corrupt:
+            logger.warning("refetching %s of %s: cached copy corrupt", self.path, self.repository)
+            self.asset = None
 
     def cached(self) -> Asset | None:
         """Return the asset to serve without asking upstream; raise a fresh 404 remembered."""
@@ -104,6 +110,7 @@ def _store(
     response: UpstreamResponse,
     package: str,
     mutable: bool,
+    replace: bool,
     on_stored: OnStored | None,
 ) -> Asset:
     now = timezone.now()
@@ -128,7 +135,7 @@ def _store(
                     )
             except IntegrityError:  # stored by another host meanwhile
                 asset = Asset.objects.get(repository=repository, path=path)
-        elif mutable:
+        elif replace:
             asset.blob, asset.media_type = blob, media_type
             asset.metadata = {**asset.metadata, "proxy": provenance}
             asset.save(update_fields=["blob", "media_type", "metadata"])
@@ -247,6 +254,7 @@ def _fetch(
         response=response,
         package=package,
         mutable=fetch.mutable,
+        replace=fetch.mutable or fetch.corrupt,
         on_stored=on_stored,
     )
     length = response.headers.get("Content-Length")
