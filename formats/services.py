@@ -345,6 +345,11 @@ def _asset_event(action: str, asset: Asset, user: User = None) -> None:
     )
 
 
+def gc_run_event(*, collector: str, counts: dict[str, int]) -> None:
+    """Audit a garbage collection of a format that removed something (``gc.run``)."""
+    audit_record(Action.GC_RUN, details={"collector": collector, **counts})
+
+
 def blob_link_event(
     *, repository: Repository, package: str, path: str, blob: Blob, linked: bool
 ) -> None:

@@ -6,7 +6,7 @@ https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#content-
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
@@ -41,6 +41,7 @@ from formats.plugin import (
     blob_ingest,
     blob_ingest_bytes,
     blob_link_event,
+    gc_run_event,
     package_ensure,
     package_lock,
     repository_quota_check,
@@ -442,7 +443,10 @@ def oci_gc(
         for package_id in packages.distinct():
             manifests += _collect_manifests(package_id=package_id, cutoff=cutoff, dry_run=dry_run)
     links = _collect_blob_links(cutoff=cutoff, dry_run=dry_run)
-    return OciGcResult(manifests=manifests, blob_links=links)
+    result = OciGcResult(manifests=manifests, blob_links=links)
+    if not dry_run and (manifests or links):  # a run that removed nothing changed nothing
+        gc_run_event(collector="oci", counts=asdict(result))
+    return result
 
 
 def _manifest_edges(package_id: int) -> dict[str, set[str]]:
