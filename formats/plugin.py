@@ -20,7 +20,7 @@ from access.permissions import (
 )
 from access.services import IssuedToken, token_create, token_create_for, token_revoke_for
 from formats.base import FormatConfig, VersionDetails, plain_text_error
-from formats.downloads import asset_response, download_count
+from formats.downloads import asset_response, download_count, download_record
 from formats.errors import (
     AssetExists,
     AssetUnknown,
@@ -179,6 +179,7 @@ __all__ = [
     "gc_run_event",
     "asset_response",
     "download_count",
+    "download_record",
     "authenticate",
     "blob_checksums",
     "blob_hold",
