@@ -345,6 +345,11 @@ def _asset_event(action: str, asset: Asset, user: User = None) -> None:
     )
 
 
+def asset_cache_event(*, asset: Asset) -> None:
+    """Audit a file a proxy kept from its upstream (``asset.cache``), in its transaction."""
+    _asset_event(Action.ASSET_CACHE, asset)
+
+
 def gc_run_event(*, collector: str, counts: dict[str, int]) -> None:
     """Audit a garbage collection of a format that removed something (``gc.run``)."""
     audit_record(Action.GC_RUN, details={"collector": collector, **counts})

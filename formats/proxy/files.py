@@ -33,6 +33,7 @@ from formats.proxy.documents import entry_validators
 from formats.proxy.flight import single_flight
 from formats.proxy.upstream import UpstreamResponse, upstream_errors, upstream_open
 from formats.selectors import asset_find
+from formats.services import asset_cache_event
 from registry_project.db import row_get
 from storage.errors import DigestMismatch
 from storage.models import Blob
@@ -133,12 +134,14 @@ def _store(
                         media_type=media_type,
                         metadata={"proxy": provenance},
                     )
+                    asset_cache_event(asset=asset)
             except IntegrityError:  # stored by another host meanwhile
                 asset = Asset.objects.get(repository=repository, path=path)
         elif replace:
             asset.blob, asset.media_type = blob, media_type
             asset.metadata = {**asset.metadata, "proxy": provenance}
             asset.save(update_fields=["blob", "media_type", "metadata"])
+            asset_cache_event(asset=asset)
         if mutable:
             _entry_save(
                 repository,
