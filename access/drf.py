@@ -7,7 +7,15 @@ from rest_framework.views import APIView
 
 from access.auth import Principal
 from access.models import Role
-from access.permissions import ADMIN, DELETE, READ, WRITE, has_permission, may_create_repositories
+from access.permissions import (
+    ADMIN,
+    DELETE,
+    READ,
+    WRITE,
+    has_permission,
+    is_restricted,
+    may_create_repositories,
+)
 from formats.models.repository import Repository
 
 
@@ -52,6 +60,18 @@ class RepositoryManagementPermission(RepositoryPermission):
 
     def action_for(self, request: Request) -> Role:
         return READ if request.method in SAFE_METHODS else ADMIN
+
+
+class AdministratorPermission(BasePermission):
+    """Superusers, or holders of the view's ``required_permission`` (a model permission), with
+    an unrestricted credential: the registry-wide administration endpoints."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        principal = principal_of(request)
+        user = principal.user
+        needed: str = view.required_permission  # type: ignore[attr-defined]
+        allowed = user.is_superuser or user.has_perm(needed)
+        return bool(user.is_authenticated and allowed and not is_restricted(principal=principal))
 
 
 class RegistryAuthenticationScheme(OpenApiAuthenticationExtension):

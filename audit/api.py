@@ -9,12 +9,8 @@ from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from rest_framework import serializers, viewsets
-from rest_framework.permissions import BasePermission
-from rest_framework.request import Request
-from rest_framework.views import APIView
 
-from access.drf import principal_of
-from access.permissions import is_restricted
+from access.drf import AdministratorPermission
 from audit.models import AuditEvent
 
 
@@ -62,22 +58,13 @@ class AuditEventFilter(filters.FilterSet):
         fields = ["repository", "user", "action", "since", "until"]
 
 
-class AuditPermission(BasePermission):
-    """Superusers, or holders of ``audit.view_auditevent``, with an unrestricted credential."""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        principal = principal_of(request)
-        user = principal.user
-        allowed = user.is_superuser or user.has_perm("audit.view_auditevent")
-        return bool(user.is_authenticated and allowed and not is_restricted(principal=principal))
-
-
 class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     """State changes, newest first: who (user, token, address), what, where, when."""
 
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilter
-    permission_classes = [AuditPermission]
+    permission_classes = [AdministratorPermission]
+    required_permission = "audit.view_auditevent"
     filter_backends = [filters.DjangoFilterBackend]
 
     def get_queryset(self) -> QuerySet[AuditEvent]:

@@ -1,28 +1,30 @@
 """Download statistics: counted where stored files are served, written in batches.
 
-Formats serve an asset's bytes with ``asset_response`` (hosted, group and proxied files alike).
-A GET answered with the file (200, 304, or a range from its first byte) adds one to a buffer:
-this process's memory, or a Redis hash that every process shares when ``DOWNLOAD_STATS_URL``
-is set. ``downloads_flush`` moves the buffer into the ``download_count`` and
-``last_downloaded`` of the assets and their versions with ``F()`` increments, so concurrent
-flushes lose nothing. Each serving process flushes every ``DOWNLOAD_STATS_FLUSH_SECONDS``
-(0: only the ``download_stats_flush_task`` of the beat schedule and explicit calls do).
+Formats serve an asset's bytes with ``asset_response`` (hosted, group and proxied files alike);
+OCI serves manifests its own way and counts them with ``download_count``. A GET answered with
+the file (200, 304, or a range from its first byte) adds one to a buffer: this process's
+memory, or a Redis hash that every process shares when ``DOWNLOAD_STATS_URL`` is set.
+``downloads_flush`` moves the buffer into the ``download_count`` and ``last_downloaded`` of
+the assets and their versions, a few statements whatever the number of files (increments
+computed in the database, so concurrent flushes lose nothing). Each serving process flushes
+every ``DOWNLOAD_STATS_FLUSH_SECONDS`` (0: only the ``download_stats_flush_task`` of the
+schedule and explicit calls do).
 """
 
 import logging
 import threading
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import redis
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import DateTimeField, F, Value
-from django.db.models.functions import Coalesce, Greatest
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 from formats.models import Asset, Version
+from registry_project.db import quoted
 from storage.responses import blob_response
 
 logger = logging.getLogger(__name__)
@@ -115,6 +117,12 @@ def _counted(request: HttpRequest, response: HttpResponseBase) -> bool:
     return response.status_code in (200, 304)
 
 
+def download_count(request: HttpRequest, response: HttpResponseBase, *, asset_id: int) -> None:
+    """Count a download of the asset if ``response`` to ``request`` delivers its file."""
+    if _counted(request, response):
+        download_record(asset_id=asset_id)
+
+
 def asset_response(
     request: HttpRequest,
     asset: Asset,
@@ -126,14 +134,8 @@ def asset_response(
     response = blob_response(
         request, asset.blob, content_type=content_type or asset.media_type, headers=headers
     )
-    if _counted(request, response):
-        download_record(asset_id=asset.pk)
+    download_count(request, response, asset_id=asset.pk)
     return response
-
-
-def _later(field: str, when: datetime) -> Greatest:
-    value = Value(when, output_field=DateTimeField())
-    return Greatest(Coalesce(F(field), value), value)
 
 
 def downloads_flush() -> int:
@@ -155,23 +157,48 @@ def downloads_flush() -> int:
     return total
 
 
+# Rows written by one statement; a flush of more files takes several.
+FLUSH_BATCH = 500
+
+
+def _counts_update(model: type[Asset] | type[Version], counts: Taken) -> None:
+    """Add ``counts`` to the rows of ``model`` in one statement per ``FLUSH_BATCH`` rows.
+
+    ``UPDATE ... FROM`` a list of values (PostgreSQL, SQLite 3.33+): each row's count grows by
+    its increment in the database, so concurrent flushes add up; ids in one order for every
+    flush, so two never deadlock.
+    """
+    table = quoted(model)
+    pk, count, last = (quoted(model, f) for f in ("id", "download_count", "last_downloaded"))
+    later = "GREATEST" if connection.vendor == "postgresql" else "MAX"  # SQLite's scalar max
+    at = "CAST(v.at AS TIMESTAMP WITH TIME ZONE)" if connection.vendor == "postgresql" else "v.at"
+    ids = sorted(counts)
+    for first in range(0, len(ids), FLUSH_BATCH):
+        batch = ids[first : first + FLUSH_BATCH]
+        values = ", ".join(["(%s, %s, %s)"] * len(batch))
+        params: list[Any] = []
+        for row_id in batch:
+            added, when = counts[row_id]
+            moment = datetime.fromtimestamp(when, UTC)
+            params += [row_id, added, connection.ops.adapt_datetimefield_value(moment)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH v (id, n, at) AS (VALUES {values}) "
+                f"UPDATE {table} SET {count} = {table}.{count} + CAST(v.n AS BIGINT), "
+                f"{last} = {later}(COALESCE({table}.{last}, {at}), {at}) "
+                f"FROM v WHERE {table}.{pk} = CAST(v.id AS BIGINT)",
+                params,
+            )
+
+
 def _apply(taken: Taken) -> None:
-    per_version: dict[int, tuple[int, float]] = {}
+    per_version: Taken = {}
     with transaction.atomic():
         owners = dict(Asset.objects.filter(pk__in=list(taken)).values_list("pk", "version_id"))
-        for asset_id in sorted(owners):  # one order for every flush: no deadlocks
-            count, at = taken[asset_id]
-            Asset.objects.filter(pk=asset_id).update(
-                download_count=F("download_count") + count,
-                last_downloaded=_later("last_downloaded", datetime.fromtimestamp(at, UTC)),
-            )
-            version_id = owners[asset_id]
+        _counts_update(Asset, {asset_id: taken[asset_id] for asset_id in owners})
+        for asset_id, version_id in owners.items():
             if version_id is not None:
+                count, at = taken[asset_id]
                 before, last = per_version.get(version_id, (0, at))
                 per_version[version_id] = (before + count, max(last, at))
-        for version_id in sorted(per_version):
-            count, at = per_version[version_id]
-            Version.objects.filter(pk=version_id).update(
-                download_count=F("download_count") + count,
-                last_downloaded=_later("last_downloaded", datetime.fromtimestamp(at, UTC)),
-            )
+        _counts_update(Version, per_version)

@@ -27,7 +27,7 @@ from formats.base import (
     VersionDetails,
     plain_text_error,
 )
-from formats.downloads import asset_response
+from formats.downloads import asset_response, download_count, download_record
 from formats.errors import (
     AssetExists,
     AssetUnknown,
@@ -76,10 +76,12 @@ from formats.services import (
     User,
     asset_delete,
     asset_put,
+    blob_link_event,
     coordinate_record,
     document_delete,
     document_etag,
     document_put,
+    gc_run_event,
     package_delete,
     package_ensure,
     package_lock,
@@ -184,7 +186,11 @@ __all__ = [
     "asset_find",
     "asset_get",
     "asset_put",
+    "blob_link_event",
+    "gc_run_event",
     "asset_response",
+    "download_count",
+    "download_record",
     "authenticate",
     "blob_checksums",
     "blob_hold",

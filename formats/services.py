@@ -345,6 +345,30 @@ def _asset_event(action: str, asset: Asset, user: User = None) -> None:
     )
 
 
+def asset_cache_event(*, asset: Asset) -> None:
+    """Audit a file a proxy kept from its upstream (``asset.cache``), in its transaction."""
+    _asset_event(Action.ASSET_CACHE, asset)
+
+
+def gc_run_event(*, collector: str, counts: dict[str, int]) -> None:
+    """Audit a garbage collection of a format that removed something (``gc.run``)."""
+    audit_record(Action.GC_RUN, details={"collector": collector, **counts})
+
+
+def blob_link_event(
+    *, repository: Repository, package: str, path: str, blob: Blob, linked: bool
+) -> None:
+    """Audit a blob that became part of ``package`` without an Asset of its own (an OCI layer
+    or config pushed or mounted: ``linked``), or stopped being part of it: as an asset's
+    upload or delete, at ``path``. Call it inside the transaction of the change."""
+    audit_record(
+        Action.ASSET_UPLOAD if linked else Action.ASSET_DELETE,
+        repository=repository.name,
+        package=package,
+        details={"path": path, "digest": blob.pk, "size": blob.size},
+    )
+
+
 def asset_put(
     *,
     repository: Repository,

@@ -14,6 +14,7 @@ from formats.api import (
     VersionViewSet,
 )
 from formats.lifecycle.api import CleanupPolicyViewSet, CleanupRunViewSet
+from registry_project.schedules_api import ScheduleViewSet
 
 router = DefaultRouter()
 router.register("repositories", RepositoryViewSet, basename="repository")
@@ -26,6 +27,7 @@ router.register("tokens", ApiTokenViewSet, basename="token")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("cleanup-policies", CleanupPolicyViewSet, basename="cleanup-policy")
 router.register("cleanup-runs", CleanupRunViewSet, basename="cleanup-run")
+router.register("schedules", ScheduleViewSet, basename="schedule")
 
 urlpatterns = [
     path("v1/storage-usage/", StorageUsageView.as_view(), name="storage-usage"),

@@ -15,10 +15,10 @@ from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.wsgi import get_wsgi_application
 
-from registry_project.celery import start_in_process_schedule
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_project.settings.base")
 full_application = get_wsgi_application()
+from registry_project.beat import start_in_process_schedule  # noqa: E402 (needs the apps)
+
 start_in_process_schedule()
 
 

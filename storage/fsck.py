@@ -19,6 +19,8 @@ from typing import TextIO
 from django.conf import settings
 from django.utils import timezone
 
+from audit.models import Action
+from audit.services import audit_record
 from storage.backends import blob_backend
 from storage.models import Blob, blob_path
 from storage.progress import Progress
@@ -72,7 +74,7 @@ def blob_fsck(
 
     Missing and corrupt blobs are marked (``Blob.corrupt``), so serving them answers an error;
     a blob that checks out again is unmarked. Every problem is logged as a warning, and a
-    summary line at the end.
+    summary line at the end; the run and its counts are audited (``fsck.run``).
 
     Args:
         sample: percentage (0-100) of blobs whose bytes are read and hashed, picked at random.
@@ -97,6 +99,7 @@ def blob_fsck(
     if bar:
         bar.close()
     logger.info("fsck%s: %s", " (repair)" if repair else "", result.summary())
+    audit_record(Action.FSCK_RUN, details={"sample": sample, "repair": repair, **result.summary()})
     return result
 
 

@@ -216,6 +216,20 @@ def start_worker(log_dir: Path, queue: str, *, hostname: str = "", **env: str) -
         )
 
 
+def start_beat(log_dir: Path, queue: str, **env: str) -> subprocess.Popen:
+    """Start Celery beat on the database schedule, sending to ``queue``, re-reading its rows
+    every second (``env``: settings)."""
+    with (log_dir / "beat.log").open("wb") as output:
+        return subprocess.Popen(
+            [str(BIN / "celery"), "-A", "registry_project", "beat", "--loglevel", "INFO"]
+            + ["--max-interval", "1", "--pidfile", "", "--schedule", str(log_dir / "beat.db")],
+            cwd=ROOT,
+            env=child_environment(CELERY_TASK_DEFAULT_QUEUE=queue, **env),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
 def require_client(name: str) -> str:
     """Return the path of client ``name``; skip without it, or fail when REQUIRE_CLIENTS=1."""
     path = shutil.which(name) or (str(BIN / name) if (BIN / name).exists() else None)

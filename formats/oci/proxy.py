@@ -31,6 +31,7 @@ from formats.oci.names import Digest, digest_of, validate_tag
 from formats.oci.selectors import ManifestContent, OciImage
 from formats.oci.services import oci_manifest_record
 from formats.plugin import (
+    Asset,
     Blob,
     BlobUnknown,
     ProxyDocument,
@@ -123,7 +124,10 @@ def oci_proxy_manifest(
             f"{url} sent a manifest this registry cannot serve: {error}"
         ) from None
     return ManifestContent(
-        digest=manifest.digest, media_type=manifest.media_type, blob=manifest.blob
+        digest=manifest.digest,
+        media_type=manifest.media_type,
+        blob=manifest.blob,
+        asset_id=Asset.objects.values_list("pk", flat=True).get(version=manifest.version_id),
     )
 
 

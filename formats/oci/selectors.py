@@ -14,6 +14,7 @@ from formats.oci.manifests import Descriptor
 from formats.oci.models import OciBlobLink, OciManifest
 from formats.oci.names import Digest, parse_digest, validate_name
 from formats.plugin import (
+    Asset,
     Blob,
     BlobUnknown,
     InvalidName,
@@ -174,11 +175,13 @@ class ManifestContent:
         digest: the manifest's digest as pushed.
         media_type: its media type (the response's Content-Type).
         blob: the Blob holding its exact bytes (sha256 and size loaded).
+        asset_id: its Asset, whose download count a GET adds to.
     """
 
     digest: str
     media_type: str
     blob: Blob
+    asset_id: int
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,7 @@ def _manifest_lookup_sql(*, vendor: str, by_digest: bool) -> str:
         quoted(OciManifest, f) for f in ("package", "version", "digest")
     )
     m_media_type, m_blob, m_size = (quoted(OciManifest, f) for f in ("media_type", "blob", "size"))
+    a_id, a_version = quoted(Asset, "id"), quoted(Asset, "version")
     columns = repository_columns(prefix="r.")
     if by_digest:
         manifest_join = (
@@ -219,10 +223,11 @@ def _manifest_lookup_sql(*, vendor: str, by_digest: bool) -> str:
             f"LEFT JOIN {quoted(OciManifest)} m ON m.{m_version} = t.{t_version}"
         )
     return (
-        f"SELECT {columns}, m.{m_digest}, m.{m_media_type}, m.{m_blob}, m.{m_size} "
+        f"SELECT {columns}, m.{m_digest}, m.{m_media_type}, m.{m_blob}, m.{m_size}, a.{a_id} "
         f"FROM {quoted(Repository)} r "
         f"LEFT JOIN {quoted(Package)} p ON p.{p_repository} = r.{r_id} AND p.{p_name} = %s "
         f"{manifest_join} "
+        f"LEFT JOIN {quoted(Asset)} a ON a.{a_version} = m.{m_version} "
         f"WHERE r.{r_name} = %s AND r.{r_format} = %s"
     )
 
@@ -245,11 +250,14 @@ def oci_manifest_lookup(*, name: str, reference: Digest | str) -> ManifestLookup
         unknown = Repository(name=repository_name, format=FORMAT)
         return ManifestLookup(image=OciImage(repository=unknown, name=image_name), content=None)
     repository, rest = repository_from_row(row)
-    digest, media_type, sha256, size = rest
+    digest, media_type, sha256, size, asset_id = rest
     content = None
     if digest is not None:
         content = ManifestContent(
-            digest=digest, media_type=media_type, blob=Blob(sha256=sha256, size=size)
+            digest=digest,
+            media_type=media_type,
+            blob=Blob(sha256=sha256, size=size),
+            asset_id=asset_id,
         )
     return ManifestLookup(image=OciImage(repository=repository, name=image_name), content=content)
 

@@ -6,7 +6,7 @@ https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#content-
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
@@ -40,6 +40,8 @@ from formats.plugin import (
     blob_hold,
     blob_ingest,
     blob_ingest_bytes,
+    blob_link_event,
+    gc_run_event,
     package_ensure,
     package_lock,
     repository_quota_check,
@@ -69,8 +71,17 @@ def oci_blob_link(*, image: OciImage, blob: Blob) -> OciBlobLink:
     with transaction.atomic():
         blob_hold(blob=blob)
         repository_quota_check(repository=image.repository, blob=blob)
-        link, _ = OciBlobLink.objects.get_or_create(package=package, blob=blob)
+        link, created = OciBlobLink.objects.get_or_create(package=package, blob=blob)
+        if created:  # pushed, or mounted from another image
+            _blob_link_audit(image, blob, linked=True)
     return link
+
+
+def _blob_link_audit(image: OciImage, blob: Blob, *, linked: bool) -> None:
+    path = f"{image.name}/blobs/sha256:{blob.pk}"
+    blob_link_event(
+        repository=image.repository, package=image.name, path=path, blob=blob, linked=linked
+    )
 
 
 def _expected(digest: Digest) -> dict[str, str]:
@@ -95,9 +106,12 @@ def oci_blob_unlink(*, image: OciImage, digest: Digest) -> None:
         BlobUnknown: the image does not hold the blob.
     """
     blob = oci_blob_get(image=image, digest=digest)
-    OciBlobLink.objects.filter(
-        package__repository=image.repository, package__normalized_name=image.name, blob=blob
-    ).delete()
+    with transaction.atomic():
+        removed, _ = OciBlobLink.objects.filter(
+            package__repository=image.repository, package__normalized_name=image.name, blob=blob
+        ).delete()
+        if removed:
+            _blob_link_audit(image, blob, linked=False)
 
 
 def oci_upload_start(*, image: OciImage, user: User) -> Upload:
@@ -429,7 +443,10 @@ def oci_gc(
         for package_id in packages.distinct():
             manifests += _collect_manifests(package_id=package_id, cutoff=cutoff, dry_run=dry_run)
     links = _collect_blob_links(cutoff=cutoff, dry_run=dry_run)
-    return OciGcResult(manifests=manifests, blob_links=links)
+    result = OciGcResult(manifests=manifests, blob_links=links)
+    if not dry_run and (manifests or links):  # a run that removed nothing changed nothing
+        gc_run_event(collector="oci", counts=asdict(result))
+    return result
 
 
 def _manifest_edges(package_id: int) -> dict[str, set[str]]:

@@ -33,6 +33,7 @@ from formats.proxy.documents import entry_validators, proxy_entry_save
 from formats.proxy.flight import single_flight
 from formats.proxy.upstream import UpstreamResponse, upstream_errors, upstream_open
 from formats.selectors import asset_find
+from formats.services import asset_cache_event
 from registry_project.db import row_get
 from storage.errors import DigestMismatch
 from storage.models import Blob
@@ -67,6 +68,12 @@ class _Fetch:
     def reload(self) -> None:
         self.asset = asset_find(repository=self.repository, path=self.path)
         self.entry = row_get(ProxyEntry, repository=self.repository.pk, key=_entry_key(self.path))
+        # fsck found the cached bytes missing or rotten: the upstream still has them, so the
+        # file is fetched again as if it were cold (no stale copy, no 304) and replaced.
+        self.corrupt = self.asset is not None and self.asset.blob.corrupt is not None
+        if self.corrupt:
+            logger.warning("refetching %s of %s: cached copy corrupt", self.path, self.repository)
+            self.asset = None
 
     def cached(self) -> Asset | None:
         """Return the asset to serve without asking upstream; raise a fresh 404 remembered."""
@@ -98,6 +105,7 @@ def _store(
     response: UpstreamResponse,
     package: str,
     mutable: bool,
+    replace: bool,
     on_stored: OnStored | None,
 ) -> Asset:
     now = timezone.now()
@@ -125,12 +133,14 @@ def _store(
                         media_type=media_type,
                         metadata={"proxy": provenance},
                     )
+                    asset_cache_event(asset=asset)
             except IntegrityError:  # stored by another host meanwhile
                 asset = Asset.objects.get(repository=repository, path=path)
-        elif mutable:
+        elif replace:
             asset.blob, asset.media_type = blob, media_type
             asset.metadata = {**asset.metadata, "proxy": provenance}
             asset.save(update_fields=["blob", "media_type", "metadata"])
+            asset_cache_event(asset=asset)
         if mutable:
             _entry_save(
                 repository,
@@ -246,6 +256,7 @@ def _fetch(
         response=response,
         package=package,
         mutable=fetch.mutable,
+        replace=fetch.mutable or fetch.corrupt,
         on_stored=on_stored,
     )
     length = response.headers.get("Content-Length")

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_filters",
+    "django_celery_beat",
     "storage",
     "audit",
     "access",
@@ -173,6 +174,11 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL or None)
 CELERY_TASK_ACKS_LATE = True
+# The periodic tasks live in the database (registry_project/schedules.py), where the admin
+# console and /api/v1/schedules/ change them. These are the defaults: an entry is created when
+# it has no row yet, never written over one (beat's DatabaseScheduler, the in-process schedule
+# and `manage.py bootstrap` install them).
+CELERY_BEAT_SCHEDULER = "registry_project.beat:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     # Unlinks what no image needs; blob-gc then frees the bytes nothing refers to (run in this
     # order by the in-process schedule, so in the same round).
@@ -206,8 +212,8 @@ DOWNLOAD_STATS_URL = env.str(
         "",
     ),
 )
-# Without a broker there is no beat: one server process runs the schedule above in a thread
-# (registry_project/celery.py), so garbage collection happens in the embedded default too.
+# Without a broker there is no beat: one server process runs the stored schedule in a thread
+# (registry_project/beat.py), so garbage collection happens in the embedded default too.
 REGISTRY_IN_PROCESS_SCHEDULE = env.bool(
     "REGISTRY_IN_PROCESS_SCHEDULE", default=not CELERY_BROKER_URL
 )

@@ -196,3 +196,17 @@ def test_a_retention_of_0_keeps_everything(settings):
     assert audit_prune() == 0
     settings.AUDIT_RETENTION_DAYS = 30
     assert audit_prune() == 1
+
+
+def test_a_package_deleted_through_the_api_is_recorded(api):
+    version = VersionFactory(package__repository=RepositoryFactory(name="pkgs", format="raw"))
+    package = version.package
+
+    assert api.delete(f"/api/v1/packages/{package.pk}/").status_code == 204
+
+    (event,) = _events(api, action=Action.PACKAGE_DELETE)
+    assert (event["username"], event["repository"], event["package"]) == (
+        "root",
+        "pkgs",
+        package.name,
+    )

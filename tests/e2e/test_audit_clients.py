@@ -1,5 +1,6 @@
 """The audit log of what real clients did: curl's uploads, deletes and wrong passwords,
-npm's publish, dist-tag, deprecate and unpublish; read as an admin through the API."""
+npm's publish, dist-tag, deprecate and unpublish, skopeo's layers (pushed and mounted); read as
+an admin through the API."""
 
 import json
 import os
@@ -13,6 +14,7 @@ from access.models import Role
 from access.services import role_grant, token_create
 from audit.models import Action
 from tests.factories import PASSWORD, RepositoryFactory, UserFactory
+from tests.formats.oci.clients import Skopeo, image_layout
 from tests.live import require_client
 
 pytestmark = pytest.mark.e2e
@@ -124,3 +126,37 @@ def test_npm_publish_tags_deprecate_and_unpublish(live_registry, tmp_path):
     ]
     assert {event["username"] for event in events} == {"nora"}
     assert {event["package"] for event in events} == {"auditlib"}
+
+
+def test_skopeo_pushes_to_two_images_record_every_layer_and_config_of_each(live_registry, tmp_path):
+    repository = RepositoryFactory(name="audited-oci", format="oci")
+    user = UserFactory(username="olga")
+    role_grant(repository=repository, role=Role.WRITE, user=user)
+    skopeo = Skopeo(tmp_path / "skopeo")
+    layout = image_layout(tmp_path)
+    manifest_digest = layout.descriptor("v1")["digest"]
+    manifest = json.loads(layout.blob(manifest_digest))
+    blobs = {item["digest"] for item in (manifest["config"], *manifest["layers"])}
+    for image in ("app", "copy"):  # the second links (mounts or re-sends) the same blobs
+        skopeo(
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            f"olga:{PASSWORD}",
+            f"oci:{layout.path}:v1",
+            f"docker://{live_registry.host}/audited-oci/{image}:1.0",
+        )
+
+    events = _events(live_registry, repository="audited-oci")
+    for image in ("app", "copy"):
+        uploads = [
+            e for e in events if e["action"] == Action.ASSET_UPLOAD and e["package"] == image
+        ]
+        assert {e["details"]["path"] for e in uploads} == {
+            f"{image}/blobs/{digest}" for digest in blobs
+        } | {f"{image}/manifests/{manifest_digest}"}
+        assert {(e["username"], e["address"]) for e in uploads} == {("olga", "127.0.0.1")}
+        published = [
+            e for e in events if e["package"] == image and e["action"] == "version.publish"
+        ]
+        assert [e["version"] for e in published] == [manifest_digest]

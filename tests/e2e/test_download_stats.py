@@ -1,5 +1,5 @@
-"""Download statistics seen through real clients: curl, pip and npm downloads are counted
-once each, a proxied file too, and a burst of concurrent downloads loses no count."""
+"""Download statistics seen through real clients: curl, pip, npm downloads and skopeo pulls are
+counted once each, a proxied file too, and a burst of concurrent downloads loses no count."""
 
 import base64
 import hashlib
@@ -18,7 +18,8 @@ from access.services import role_grant, token_create
 from formats.models import Asset, Version
 from formats.services import asset_put, package_ensure, repository_create, version_create
 from storage.services import blob_ingest_bytes
-from tests.factories import RepositoryFactory, UserFactory
+from tests.factories import PASSWORD, RepositoryFactory, UserFactory
+from tests.formats.oci.clients import Skopeo, image_layout
 from tests.live import BIN, require_client, start_server
 
 pytestmark = pytest.mark.e2e
@@ -213,3 +214,31 @@ def test_npm_install_counts_the_tarball(registry, tmp_path):
     tarball = _settled(Asset.objects.get(path__endswith=".tgz"), 1)
     assert tarball.download_count == 1
     assert Version.objects.get(package__name="statlib").download_count == 1
+
+
+def test_skopeo_pulls_count_on_the_images_manifest(registry, tmp_path):
+    repository = RepositoryFactory(name="images", format="oci", anonymous_read=True)
+    writer = UserFactory(username="pusher")
+    role_grant(repository=repository, role=Role.WRITE, user=writer)
+    skopeo = Skopeo(tmp_path / "skopeo")
+    layout = image_layout(tmp_path)
+    reference = f"docker://{registry.host}/images/app:1.0"
+    skopeo(
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        f"{writer.username}:{PASSWORD}",
+        f"oci:{layout.path}:v1",
+        reference,
+    )
+    digest = layout.descriptor("v1")["digest"]
+    asset = Asset.objects.get(version__version=digest)
+    assert asset.download_count == 0  # a push is no download
+
+    for number, pulled in enumerate([reference, f"docker://{registry.host}/images/app@{digest}"]):
+        skopeo("copy", "--src-tls-verify=false", pulled, f"oci:{tmp_path / 'out'}:p{number}")
+
+    asset = _settled(asset, 2)
+    assert asset.download_count == 2  # a pull by tag and one by digest: once each
+    version = Version.objects.get(pk=asset.version_id)
+    assert (version.download_count, version.last_downloaded) == (2, asset.last_downloaded)

@@ -16,7 +16,7 @@ from django.conf import settings
 from access.models import ApiToken, Role
 from access.services import role_grant, token_revoke
 from formats.maven.metadata import parse_metadata
-from formats.models import Repository
+from formats.models import Asset, Repository, Version
 from formats.services import repository_members_set
 from tests.e2e.test_maven_mvn import _jar, _mvn, _project, _settings
 from tests.factories import PASSWORD, RepositoryFactory
@@ -49,7 +49,10 @@ def _fast_path(
     binary = require_client("nginx")
     queue = {"CELERY_TASK_DEFAULT_QUEUE": _mirror_queue} if _mirror_queue else {}
     server = start_server(
-        tmp_path_factory.mktemp("mirror-server"), MAVEN_MIRROR_DIR=str(_mirror_dir), **queue
+        tmp_path_factory.mktemp("mirror-server"),
+        MAVEN_MIRROR_DIR=str(_mirror_dir),
+        DOWNLOAD_STATS_FLUSH_SECONDS="1",
+        **queue,
     )
     nginx = ProductionNginx(
         tmp_path_factory.mktemp("nginx"),
@@ -162,6 +165,38 @@ def test_reads_through_nginx_are_the_registrys_and_deploys_show_once_mirrored(
     )
     # A caller who may not read it is told it does not exist, as for a missing one.
     assert (other.status_code, other.text) == (404, "repository 'fast-other' not found\n")
+
+
+def test_files_nginx_sends_from_the_mirror_are_counted_once_each(
+    fast_path, repositories, make_user, settled
+):
+    _, nginx = fast_path
+    writer = make_user(repositories["releases"], Role.WRITE)
+    reader = make_user(repositories["releases"], Role.READ)
+    front = f"{nginx.url}/repository/fast-releases/"
+    _deploy(front, (writer.username, PASSWORD), "util", "1.0")
+    settled()
+    jar, pom = f"{front}{UTIL}/1.0/util-1.0.jar", f"{front}{UTIL}/1.0/util-1.0.pom"
+    auth = (reader.username, PASSWORD)
+
+    answers = [requests.get(jar, auth=auth, timeout=30) for _ in range(3)]
+    answers += [requests.get(pom, auth=auth, timeout=30)]
+    answers += [requests.get(f"{jar}.sha1", auth=auth, timeout=30)]  # a checksum: not counted
+    answers += [requests.head(jar, auth=auth, timeout=30)]  # no bytes: not counted
+
+    assert [a.status_code for a in answers] == [200] * 6
+    assert all(NGINX_ETAG.fullmatch(a.headers["ETag"]) for a in answers)  # nginx sent them
+    files = Asset.objects.filter(repository=repositories["releases"])
+    deadline = time.monotonic() + 120  # the server flushes every second; a busy machine waits
+    while time.monotonic() < deadline:
+        counts = dict(files.values_list("path", "download_count"))
+        if counts[f"{UTIL}/1.0/util-1.0.jar"] >= 3 and counts[f"{UTIL}/1.0/util-1.0.pom"] >= 1:
+            break
+        time.sleep(0.2)
+    counts = dict(files.values_list("path", "download_count"))
+    assert counts == {f"{UTIL}/1.0/util-1.0.jar": 3, f"{UTIL}/1.0/util-1.0.pom": 1}
+    version = Version.objects.get(package__repository=repositories["releases"], version="1.0")
+    assert version.download_count == 4
 
 
 def test_a_revoked_token_reads_no_longer_than_the_cache_ttl(

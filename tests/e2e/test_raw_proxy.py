@@ -10,6 +10,9 @@ import pytest
 from access.models import Role
 from formats.models import Asset, ProxyEntry, Repository
 from formats.services import repository_create, repository_members_set
+from storage.backends import blob_backend
+from storage.fsck import blob_fsck
+from storage.models import Blob
 from tests.live import require_client
 from tests.nginx import StaticNginx
 
@@ -222,3 +225,24 @@ def test_a_reader_of_the_group_sees_only_hosted_members_it_may_read(
 
     assert _body_and_status(as_reader) == (b"public", "200")  # the proxy member, for any reader
     assert _body_and_status(as_admin) == (b"hidden", "200")  # the first member, for its readers
+
+
+def test_a_cached_file_fsck_found_corrupt_is_fetched_again_from_the_upstream(
+    live_registry, raw_group, static_upstream
+):
+    content = os.urandom(100_000)
+    (static_upstream.files / "tools" / "rot.bin").write_bytes(content)
+    url = f"{live_registry.url}/repository/raw-all/tools/rot.bin"
+    assert _body_and_status(_curl(url)) == (content, "200")
+    blob = Asset.objects.get(repository__name="raw-nginx", path="tools/rot.bin").blob
+    stored = blob_backend().local_path(blob.path)
+    assert stored is not None
+    stored.write_bytes(os.urandom(100_000))  # the disk rots
+    assert blob_fsck(sample=100).corrupt == [blob.sha256]
+
+    again = _curl(url)
+
+    assert _body_and_status(again) == (content, "200")  # not an error, not the rotten bytes
+    assert _gets(static_upstream, "tools/rot.bin") == 2
+    assert Blob.objects.get(pk=blob.pk).corrupt is None
+    assert stored.read_bytes() == content

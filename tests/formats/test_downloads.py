@@ -3,7 +3,9 @@
 import threading
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from formats import downloads
 from formats.downloads import download_record, downloads_flush
@@ -104,3 +106,37 @@ def test_a_deleted_file_drops_its_counts(asset):
     download_record(asset_id=asset.pk)
     Asset.objects.all().delete()
     assert downloads_flush() == 1  # taken from the buffer, written nowhere
+
+
+def test_a_flush_writes_in_one_statement_per_batch_not_one_per_file(asset):
+    version = asset.version
+    assets = [asset]
+    for number in range(1, downloads.FLUSH_BATCH + 20):  # two batches of assets, one version
+        blob = blob_ingest_bytes(content=b"file %d" % number)
+        assets.append(
+            asset_put(
+                repository=asset.repository,
+                path=f"tool/1.0/part-{number}.bin",
+                blob=blob,
+                media_type="",
+                user=None,
+                version=version,
+            )
+        )
+    for item in assets:
+        download_record(asset_id=item.pk)
+    download_record(asset_id=asset.pk)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert downloads_flush() == len(assets) + 1
+
+    updates = [q["sql"] for q in queries.captured_queries if "UPDATE" in q["sql"]]
+    assert len(updates) == 3  # assets: two batches; versions: one
+    assert len(queries.captured_queries) <= 6  # + the owners' SELECT (and savepoints)
+    counts = dict(Asset.objects.values_list("pk", "download_count"))
+    assert counts == {item.pk: 2 if item.pk == asset.pk else 1 for item in assets}
+    written = Version.objects.get(pk=version.pk)
+    assert written.download_count == len(assets) + 1
+    last = set(Asset.objects.values_list("last_downloaded", flat=True))
+    assert None not in last
+    assert written.last_downloaded == max(last)

@@ -14,6 +14,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from audit.models import Action, AuditEvent
 from formats.errors import (
     UpstreamDigestMismatch,
     UpstreamMissing,
@@ -345,3 +346,33 @@ def test_a_document_larger_than_its_limit_is_an_upstream_failure_and_not_kept(pr
     assert proxy_document(repository=proxy, key="big", url=upstream.url + "/big").content == (
         b"x" * 2048
     )
+
+
+def test_a_corrupt_cached_file_is_never_served_stale_when_the_upstream_fails(
+    proxy, upstream, client
+):
+    content = b"cached once" * 100
+    upstream.routes["/f.bin"] = (200, {}, content)
+    asset = proxy_asset(repository=proxy, path="f.bin", url=upstream.url + "/f.bin")
+    Blob.objects.filter(pk=asset.blob_id).update(corrupt=timezone.now())  # as fsck marks it
+    upstream.routes["/f.bin"] = (503, {}, b"down")
+
+    with pytest.raises(UpstreamUnavailable, match="503"):
+        proxy_asset(repository=proxy, path="f.bin", url=upstream.url + "/f.bin")
+
+    upstream.routes["/f.bin"] = (200, {}, content)
+    again = proxy_asset(repository=proxy, path="f.bin", url=upstream.url + "/f.bin")
+    assert (again.pk, again.blob_id) == (asset.pk, asset.blob_id)
+    assert Blob.objects.get(pk=asset.blob_id).corrupt is None
+    assert upstream.requests_for("/f.bin") == 3
+
+
+def test_a_file_a_proxy_keeps_is_audited_as_cached_once(proxy, upstream):
+    upstream.routes["/kept.bin"] = (200, {}, b"kept bytes")
+
+    for _ in range(2):
+        proxy_asset(repository=proxy, path="kept.bin", url=upstream.url + "/kept.bin")
+
+    (event,) = AuditEvent.objects.filter(action=Action.ASSET_CACHE)
+    assert (event.repository, event.username, event.details["path"]) == ("proxy", "", "kept.bin")
+    assert event.details["size"] == len(b"kept bytes")

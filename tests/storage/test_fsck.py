@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from audit.models import Action, AuditEvent
 from formats.services import asset_put
 from storage.backends import blob_backend
 from storage.fsck import blob_fsck
@@ -125,6 +126,21 @@ def test_the_command_prints_problems_and_fails():
         call_command("fsck", "--sample", "100", stdout=out)
     assert f"corrupt  sha256:{blob.sha256}" in out.getvalue()
     assert "fsck: blobs=1, hashed=1, missing=0, corrupt=1, orphans=0, removed=0" in out.getvalue()
+
+
+def test_every_run_is_audited_with_its_counts():
+    blob = blob_ingest_bytes(content=b"intact")
+    call_command("fsck", "--sample", "0", "--repair", stdout=io.StringIO())
+    _file(blob).write_bytes(b"broken")
+    with pytest.raises(CommandError):
+        call_command("fsck", "--sample", "100", stdout=io.StringIO())
+
+    runs = AuditEvent.objects.filter(action=Action.FSCK_RUN).order_by("id")
+    counts = {"blobs": 1, "missing": 0, "orphans": 0, "removed": 0}
+    assert [(run.username, run.details) for run in runs] == [
+        ("", {"sample": 0.0, "repair": True, "hashed": 0, "corrupt": 0, **counts}),
+        ("", {"sample": 100.0, "repair": False, "hashed": 1, "corrupt": 1, **counts}),
+    ]
 
 
 def test_the_command_refuses_a_sample_out_of_range():

@@ -5,6 +5,7 @@ import os
 import pytest
 from django.conf import settings
 
+from audit.models import Action, AuditEvent
 from registry_project.celery import app
 from storage.models import Blob
 from storage.services import blob_ingest_bytes
@@ -27,6 +28,8 @@ def test_the_fsck_task_runs_on_the_worker_and_marks_what_rotted(celery_worker):
         "corrupt": 1,
     }
     assert Blob.objects.get(pk=blob.pk).corrupt is not None
+    run = AuditEvent.objects.get(action=Action.FSCK_RUN)
+    assert (run.username, run.details["corrupt"], run.details["sample"]) == ("", 1, 100)
 
 
 def test_fsck_is_in_the_beat_schedule():

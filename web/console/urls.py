@@ -34,6 +34,7 @@ urlpatterns = [
     path("groups/<str:name>/", access.group_detail, name="group"),
     path("tasks/", tasks.task_list, name="tasks"),
     path("tasks/<str:name>/run/", tasks.task_run, name="task_run"),
+    path("tasks/<str:name>/schedule/", tasks.schedule_change, name="schedule_change"),
     path("audit/", audit.audit_log, name="audit"),
     path("storage/", storage.storage_overview, name="storage"),
 ]

@@ -1,4 +1,5 @@
-"""``manage.py bootstrap``: idempotent first-run set-up (default repositories and an admin)."""
+"""``manage.py bootstrap``: idempotent first-run set-up (default repositories, periodic tasks
+and an admin)."""
 
 import secrets
 
@@ -7,6 +8,7 @@ from django.core.management.base import BaseCommand
 
 from formats.models import Repository
 from formats.services import repository_create, repository_members_set
+from registry_project.schedules import schedules_install
 
 DEFAULT_REPOSITORIES = [
     ("raw", "raw", {}),
@@ -21,7 +23,10 @@ DEFAULT_GROUPS = [("maven-public", "maven", ["maven-releases", "maven-snapshots"
 
 
 class Command(BaseCommand):
-    help = "Create the default hosted repositories and, if none exists, a superuser 'admin'."
+    help = (
+        "Create the default hosted repositories, the periodic tasks that have no row yet "
+        "and, if none exists, a superuser 'admin'."
+    )
 
     def handle(self, *args, **options) -> None:
         for name, format_name, config in DEFAULT_REPOSITORIES:
@@ -36,6 +41,8 @@ class Command(BaseCommand):
                     members=[Repository.objects.get(name=member) for member in members],
                 )
                 self.stdout.write(f"created {format_name} group {name}")
+        for name in schedules_install():
+            self.stdout.write(f"created periodic task {name}")
         users = get_user_model().objects
         if not users.filter(is_superuser=True).exists():
             password = secrets.token_urlsafe(16)

@@ -92,6 +92,7 @@ from formats.plugin import (
     Role,
     Upload,
     blob_response,
+    download_count,
     request_json_body,
     request_stream,
 )
@@ -286,6 +287,9 @@ class ManifestView(OciView):
         )
         if not is_digest_reference(reference):
             response["Cache-Control"] = "no-cache"  # a tag may move
+        # A pull is counted once, on its manifest (the image's version), as Harbor and Docker
+        # Hub count them: a layer belongs to no one version, and every pull fetches several.
+        download_count(request, response, asset_id=manifest.asset_id)
         return response
 
     head = get

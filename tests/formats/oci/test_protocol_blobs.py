@@ -4,6 +4,7 @@ import os
 import pytest
 
 from access.models import Role
+from audit.models import Action, AuditEvent
 from formats.oci.models import OciBlobLink
 from storage.models import Blob, Upload
 from tests.factories import RepositoryFactory
@@ -271,3 +272,34 @@ def test_chunked_upload_closed_with_a_sha512_digest(client, auth):
     assert Blob.objects.get().sha512 == value.split(":")[1]
     get = client.get(f"/v2/{NAME}/blobs/{value}", headers=auth)
     assert b"".join(get.streaming_content) == data
+
+
+def test_a_push_a_mount_and_a_delete_of_a_blob_are_audited(client, auth, writer):
+    value = push_blob(client, NAME, b"audited layer", auth)
+    push_blob(client, NAME, b"audited layer", auth)  # again: nothing changes, nothing recorded
+    mounted = client.post(
+        f"/v2/oci/team/copy/blobs/uploads/?mount={value}&from={NAME}", headers=auth
+    )
+    assert mounted.status_code == 201
+    assert client.delete(f"/v2/{NAME}/blobs/{value}", headers=auth).status_code == 202
+
+    events = AuditEvent.objects.exclude(action=Action.ROLE_GRANT).order_by("id")
+    size = len(b"audited layer")
+    assert [(e.action, e.username, e.repository, e.package, e.details) for e in events] == [
+        (
+            Action.ASSET_UPLOAD,
+            writer.username,
+            "oci",
+            image,
+            {"path": f"{image}/blobs/{value}", "digest": value.split(":")[1], "size": size},
+        )
+        for image in ("team/app", "team/copy")
+    ] + [
+        (
+            Action.ASSET_DELETE,
+            writer.username,
+            "oci",
+            "team/app",
+            {"path": f"team/app/blobs/{value}", "digest": value.split(":")[1], "size": size},
+        )
+    ]

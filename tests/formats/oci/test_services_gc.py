@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from audit.models import Action, AuditEvent
 from formats.models import Asset, Tag, Version
 from formats.oci import services
 from formats.oci.manifests import MIME_OCI_INDEX, MIME_OCI_MANIFEST
@@ -109,6 +110,11 @@ def test_a_blob_no_manifest_references_is_unlinked_and_its_bytes_then_collected(
     assert OciBlobLink.objects.exists() is False
     assert blob_gc(grace=GRACE).blobs == 1
     assert _stored(orphan) is False
+    runs = AuditEvent.objects.filter(action=Action.GC_RUN).order_by("id")
+    assert [run.details["collector"] for run in runs] == ["oci", "blobs"]
+    assert runs[0].details == {"collector": "oci", "manifests": 0, "blob_links": 1}
+    assert oci_gc(grace=GRACE) == NOTHING
+    assert AuditEvent.objects.filter(action=Action.GC_RUN).count() == 2  # nothing: no record
 
 
 def test_recent_pushes_survive_the_grace_period(repository):

@@ -9,6 +9,7 @@ from django.utils.html import escape
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from registry_project.schedules import schedule_list
 from storage.models import Blob
 from tests.factories import (
     PASSWORD,
@@ -175,3 +176,15 @@ def test_growth_adds_up_what_each_day_brought_and_fits_the_chart():
     chart = growth_chart(days)
     assert chart.top == 700
     assert chart.logical == f"8.0,{HEIGHT - 8 - (HEIGHT - 16) * 100 / 700:.1f} 632.0,8.0"
+
+
+def test_a_schedule_is_changed_and_switched_off_on_the_tasks_page(client, admin):
+    url = reverse("web:console:schedule_change", kwargs={"name": "blob-gc"})
+    page = client.post(url, {"every_seconds": "900"}, follow=True).content.decode()
+    assert "Changed the schedule of blob-gc." in page
+    changed = next(s for s in schedule_list() if s.name == "blob-gc")
+    assert (changed.every_seconds, changed.enabled) == (900, False)
+    refused = client.post(url, {"every_seconds": "0", "enabled": "on"}, follow=True)
+    assert "every_seconds must be at least 1" in refused.content.decode()
+    assert next(s for s in schedule_list() if s.name == "blob-gc").every_seconds == 900
+    assert AuditEvent.objects.filter(action="schedule.set").count() == 1
