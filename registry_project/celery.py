@@ -19,11 +19,14 @@ from celery import Celery
 from django.conf import settings
 from django.db import connections
 
+from registry_project import tasklog
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_project.settings.base")
 
 app = Celery("registry_project", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+tasklog.connect()
 
 logger = logging.getLogger(__name__)
 
