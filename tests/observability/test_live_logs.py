@@ -40,22 +40,28 @@ def _json_server(django_db_setup, tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture
+def json_server(_json_server, transactional_db):
+    """A live server writing JSON lines; data must be committed to be seen."""
+    return _json_server
+
+
 def test_json_access_lines_of_a_download_and_a_refused_sign_in(
-    _json_server, transactional_db, make_user, make_token, tmp_path
+    json_server, make_user, make_token, tmp_path
 ):
     repository = RepositoryFactory(name="logged", format="raw")
     writer = make_user(repository, Role.WRITE)
     token = make_token(writer)
     payload = tmp_path / "tool.bin"
     payload.write_bytes(b"z" * 300_000)
-    url = f"{_json_server.url}/repository/logged/tool.bin"
+    url = f"{json_server.url}/repository/logged/tool.bin"
     credentials = f"{writer.username}:{token}"
 
     assert _curl("-u", credentials, "-T", str(payload), "-H", "X-Request-ID: up-1", url) == "201"
     assert _curl("-u", credentials, "-H", "X-Request-ID: down-1", url) == "200"
     assert _curl("-u", f"{writer.username}:wrong", "-H", "X-Request-ID: bad-1", url) == "401"
 
-    lines = _json_lines(_json_server.log)
+    lines = _json_lines(json_server.log)
     access = {line["request_id"]: line for line in lines if line["logger"] == "registry.access"}
     download = access["down-1"]
     assert {k: download[k] for k in ("method", "path", "status", "bytes", "user", "format")} == {
