@@ -16,6 +16,7 @@ from django.core.management.base import CommandError
 
 from access.models import Role
 from tests.factories import RepositoryFactory
+from tests.formats.oci.clients import Layout, Skopeo
 from tests.live import require_client
 
 pytestmark = pytest.mark.e2e
@@ -232,3 +233,50 @@ def test_import_refuses_a_proxy_an_unknown_user_and_a_missing_path(tmp_path, mak
         call_command("import", "raw", "hosted-raw", str(tmp_path / "gone"), "--user", user.username)
     with pytest.raises(CommandError, match="no pypi repository 'hosted-raw'"):
         call_command("import", "pypi", "hosted-raw", str(tmp_path), "--user", user.username)
+
+
+def test_an_oci_image_layout_is_imported_with_its_tags_and_skopeo_pulls_it(
+    live_registry, make_user, password, tmp_path
+):
+    repository = RepositoryFactory(name="adopted-oci", format="oci")
+    admin = make_user(repository, Role.ADMIN)
+    images = tmp_path / "images"
+    images.mkdir()
+    layout = Layout(images / "app")  # the folder names the image
+    for number, tag in ((1, "v1"), (2, "v2")):
+        payload = tmp_path / f"payload{number}.bin"
+        payload.write_bytes(os.urandom(100_000 * number))
+        layout.add_file(
+            payload, f"/app/{number}.bin", image="base" if number == 1 else "v1", tag=tag
+        )
+
+    out, error = _import("oci", "adopted-oci", str(images), "--user", admin.username)
+
+    assert error is None, out
+    index = json.loads((layout.path / "index.json").read_text())
+    tags = [
+        entry["annotations"]["org.opencontainers.image.ref.name"] for entry in index["manifests"]
+    ]
+    assert out.splitlines()[0] == "imported " + ", ".join(f"adopted-oci/app:{t}" for t in tags)
+    assert {"v1", "v2"} <= set(tags)
+    skopeo = Skopeo(tmp_path / "skopeo")
+    creds = f"{admin.username}:{password}"
+    for tag in ("v1", "v2"):
+        reference = f"docker://{live_registry.host}/adopted-oci/app:{tag}"
+        raw = skopeo("inspect", "--raw", "--tls-verify=false", "--creds", creds, reference)
+        assert raw.stdout.encode() == layout.blob(layout.descriptor(tag)["digest"])
+    pulled = tmp_path / "pulled"
+    skopeo(
+        "copy",
+        "--src-tls-verify=false",
+        "--src-creds",
+        creds,
+        f"docker://{live_registry.host}/adopted-oci/app:v2",
+        f"oci:{pulled}:v2",
+    )
+    manifest = json.loads(layout.blob(layout.descriptor("v2")["digest"]))
+    for layer in manifest["layers"]:
+        algorithm, hex_digest = layer["digest"].split(":")
+        assert (pulled / "blobs" / algorithm / hex_digest).read_bytes() == layout.blob(
+            layer["digest"]
+        )
