@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from access.models import Role
+from tests.e2e.test_maven_mvn import DEPLOY_FILE, _jar, _mvn, _settings
 from tests.factories import RepositoryFactory
 from tests.formats.oci.clients import Layout, Skopeo
 from tests.live import require_client
@@ -280,3 +281,62 @@ def test_an_oci_image_layout_is_imported_with_its_tags_and_skopeo_pulls_it(
         assert (pulled / "blobs" / algorithm / hex_digest).read_bytes() == layout.blob(
             layer["digest"]
         )
+
+
+CONSUMER_POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>com.example</groupId><artifactId>consumer</artifactId><version>1.0</version>
+  <repositories><repository><id>registry</id><url>{url}</url></repository></repositories>
+  <dependencies>
+    <dependency><groupId>com.example</groupId><artifactId>base</artifactId><version>1.0</version></dependency>
+  </dependencies>
+  <build><pluginManagement><plugins>
+    <plugin><artifactId>maven-resources-plugin</artifactId><version>3.3.1</version></plugin>
+    <plugin><artifactId>maven-compiler-plugin</artifactId><version>3.13.0</version></plugin>
+  </plugins></pluginManagement></build>
+</project>
+"""
+
+
+def test_a_maven_repository_tree_is_imported_and_mvn_resolves_from_it(
+    live_registry, make_user, password, tmp_path
+):
+    repository = RepositoryFactory(name="adopted-maven", format="maven")
+    admin = make_user(repository, Role.ADMIN)
+    jar = tmp_path / "base-1.0.jar"
+    jar.write_bytes(_jar("base.txt"))
+    tree = tmp_path / "nexus-export"
+    settings = _settings(tmp_path, "producer")
+    deployed = _mvn(
+        settings,
+        DEPLOY_FILE,
+        f"-Dfile={jar}",
+        "-DgroupId=com.example",
+        "-DartifactId=base",
+        "-Dversion=1.0",
+        "-Dpackaging=jar",
+        f"-Durl=file://{tree}",
+        cwd=tmp_path,
+    )
+    assert deployed.returncode == 0, deployed.stdout[-3000:]
+    # A tampered copy of another artifact: its .sha1 says other bytes.
+    tampered = tree / "com" / "example" / "base" / "1.0" / "base-1.0-sources.jar"
+    tampered.write_bytes(b"not what the checksum says")
+    tampered.with_name(tampered.name + ".sha1").write_text("0" * 40)
+
+    out, error = _import("maven", "adopted-maven", str(tree), "--user", admin.username)
+
+    assert error is not None
+    assert out.splitlines()[-1] == "adopted-maven: 2 imported, 1 refused"
+    assert "imported com/example/base/1.0/base-1.0.jar" in out.splitlines()
+    assert f"refused {tampered}: " in out
+    consumer = tmp_path / "consumer"
+    consumer.mkdir()
+    url = f"{live_registry.url}/repository/adopted-maven/"
+    (consumer / "pom.xml").write_text(CONSUMER_POM.format(url=url))
+    compiled = _mvn(
+        _settings(tmp_path, "consumer", admin.username, password), "compile", cwd=consumer
+    )
+    assert compiled.returncode == 0, compiled.stdout[-3000:]
+    resolved = tmp_path / "consumer-m2" / "com" / "example" / "base" / "1.0" / "base-1.0.jar"
+    assert resolved.read_bytes() == jar.read_bytes()
