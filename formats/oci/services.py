@@ -4,6 +4,7 @@ https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#push
 https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#content-management
 """
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +53,8 @@ from formats.plugin import (
     version_delete,
     version_ensure,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def _package(image: OciImage) -> Package:
@@ -429,7 +432,9 @@ def oci_gc(
         for package_id in packages.distinct():
             manifests += _collect_manifests(package_id=package_id, cutoff=cutoff, dry_run=dry_run)
     links = _collect_blob_links(cutoff=cutoff, dry_run=dry_run)
-    return OciGcResult(manifests=manifests, blob_links=links)
+    result = OciGcResult(manifests=manifests, blob_links=links)
+    logger.info("oci gc%s: %s", " (dry run)" if dry_run else "", result)
+    return result
 
 
 def _manifest_edges(package_id: int) -> dict[str, set[str]]:
