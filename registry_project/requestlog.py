@@ -102,7 +102,7 @@ def _record(served: _Served) -> None:
     request, response, context = served.request, served.response, served.context
     duration = time.monotonic() - served.started
     user, token = _caller(request)
-    received = int(request.headers.get("Content-Length") or 0)
+    received = _content_length(request)
     status = response.status_code
     format = context.format or "none"
     operation = context.operation or _url_name(request)
@@ -134,6 +134,13 @@ def _record(served: _Served) -> None:
         context.format or "-",
         extra=fields,
     )
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return max(int(request.headers.get("Content-Length") or 0), 0)
+    except ValueError:
+        return 0  # the view answered the malformed header; the count is only a metric
 
 
 def _url_name(request: HttpRequest) -> str:

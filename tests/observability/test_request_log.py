@@ -75,6 +75,16 @@ def test_access_line_names_user_token_repository_format_status_and_bytes(
     assert anonymous.status_code == 401
 
 
+def test_a_malformed_content_length_still_gets_its_access_line(client, caplog):
+    caplog.set_level(logging.INFO, logger="registry.access")
+
+    response = client.get("/-/health", CONTENT_LENGTH="many")
+
+    assert response.status_code == 200
+    (line,) = _access_records(caplog)
+    assert (line.path, line.status) == ("/-/health", 200)
+
+
 def test_a_failed_sign_in_is_a_warning(client, caplog):
     RepositoryFactory(name="tools", format="raw")
     auth = "Basic " + base64.b64encode(b"nobody:wrong").decode()
