@@ -5,13 +5,14 @@ Both go through the shared access check: metrics for superusers and users grante
 status for superusers only.
 """
 
+import logging
 import platform
 from collections.abc import Callable, Iterator
 
 import celery
 import django
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -26,15 +27,21 @@ from registry_project.errors import AuthenticationRequired, PermissionDenied, Re
 from registry_project.metrics import exposition
 from storage.models import Blob
 
+logger = logging.getLogger(__name__)
+
 
 class BlobStoreCollector:
     """Blob count and bytes, and what deduplication saves, read from the database per scrape."""
 
     def collect(self) -> Iterator[Metric]:
-        stored = Blob.objects.aggregate(count=Count("pk"), size=Sum("size"))
-        # Bytes as many times as assets name them, against once per distinct blob they name.
-        named = Asset.objects.aggregate(size=Sum("blob__size"))["size"] or 0
-        distinct = Blob.objects.filter(assets__isnull=False).distinct().aggregate(s=Sum("size"))
+        try:
+            stored = Blob.objects.aggregate(count=Count("pk"), size=Sum("size"))
+            # Bytes as many times as assets name them, against once per distinct blob named.
+            named = Asset.objects.aggregate(size=Sum("blob__size"))["size"] or 0
+            distinct = Blob.objects.filter(assets__isnull=False).distinct().aggregate(s=Sum("size"))
+        except DatabaseError as error:  # the request metrics are still worth a scrape
+            logger.warning("metrics: blob store figures left out: %s", error)
+            return
         yield GaugeMetricFamily("registry_blobs", "Blobs in the store", value=stored["count"])
         yield GaugeMetricFamily(
             "registry_blob_bytes", "Bytes of the blobs in the store", value=stored["size"] or 0

@@ -25,3 +25,20 @@ def test_a_server_whose_redis_is_unreachable_is_alive_but_not_ready(django_db_se
         "broker": "error: OperationalError",
     }
     assert (health.status_code, health.json()) == (200, {"status": "ok"})
+
+
+def test_public_metrics_answer_while_the_database_is_down(django_db_setup, tmp_path):
+    server = start_server(
+        tmp_path,
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/nothing",
+        METRICS_PUBLIC="true",
+    )
+    try:
+        requests.get(f"{server.url}/-/ready", timeout=30)
+        metrics = requests.get(f"{server.url}/-/metrics", timeout=30)
+    finally:
+        server.stop()
+
+    assert metrics.status_code == 200
+    assert 'registry_http_requests_total{format="none",method="GET",status="503"}' in metrics.text
+    assert "registry_blobs" not in metrics.text
