@@ -36,8 +36,14 @@ class NpmConfig(FormatConfig):
         self, repository: "Repository", *, root: Path, unit: Path, user: "User"
     ) -> Imported:
         """A package tarball (``npm pack``, a Verdaccio storage folder), published as is."""
-        from formats.npm.services import npm_tarball_import
+        from django.conf import settings
 
+        from formats.npm.services import npm_tarball_import
+        from formats.plugin import BodyTooLarge
+
+        # A tarball is read whole, as npm publish sends it: under the same limit.
+        if unit.stat().st_size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            raise BodyTooLarge(f"larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")
         version = npm_tarball_import(repository=repository, tarball=unit.read_bytes(), user=user)
         label = f"{version.package.name}@{version.version}"
         return Imported(label=label, assets=list(version.assets.all()), version=version)

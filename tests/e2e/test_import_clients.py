@@ -340,3 +340,19 @@ def test_a_maven_repository_tree_is_imported_and_mvn_resolves_from_it(
     assert compiled.returncode == 0, compiled.stdout[-3000:]
     resolved = tmp_path / "consumer-m2" / "com" / "example" / "base" / "1.0" / "base-1.0.jar"
     assert resolved.read_bytes() == jar.read_bytes()
+
+
+@pytest.mark.django_db
+def test_an_npm_tarball_over_the_publish_limit_is_refused(tmp_path, make_user, settings):
+    repository = RepositoryFactory(name="small-npm", format="npm")
+    user = make_user(repository, Role.ADMIN)
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    (tmp_path / "big-1.0.0.tgz").write_bytes(os.urandom(1001))
+
+    out, error = _import("npm", "small-npm", str(tmp_path), "--user", user.username)
+
+    assert error is not None
+    assert out.splitlines() == [
+        f"refused {tmp_path / 'big-1.0.0.tgz'}: larger than 1000 bytes",
+        "small-npm: 0 imported, 1 refused",
+    ]
