@@ -4,6 +4,7 @@ import base64
 import json
 import logging
 import re
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -114,6 +115,8 @@ def test_json_lines_carry_the_request_id_and_extra_fields():
         work_context_set(None)
 
     line = json.loads(JsonFormatter().format(record))
+
+    assert datetime.fromisoformat(line["time"]).utcoffset() == timedelta(0)
 
     assert {k: line[k] for k in ("level", "logger", "message", "request_id", "status")} == {
         "level": "INFO",
