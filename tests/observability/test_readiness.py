@@ -8,7 +8,7 @@ from tests.live import free_port, start_server
 pytestmark = pytest.mark.e2e
 
 
-def test_a_server_whose_redis_is_unreachable_is_alive_but_not_ready(django_db_setup, tmp_path):
+def test_a_server_whose_redis_is_unreachable_is_alive_but_not_ready(transactional_db, tmp_path):
     server = start_server(tmp_path, CELERY_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0")
     try:
         ready = requests.get(f"{server.url}/-/ready", timeout=30)
@@ -27,7 +27,7 @@ def test_a_server_whose_redis_is_unreachable_is_alive_but_not_ready(django_db_se
     assert (health.status_code, health.json()) == (200, {"status": "ok"})
 
 
-def test_public_metrics_answer_while_the_database_is_down(django_db_setup, tmp_path):
+def test_public_metrics_answer_while_the_database_is_down(transactional_db, tmp_path):
     server = start_server(
         tmp_path,
         DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/nothing",
