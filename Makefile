@@ -29,9 +29,8 @@ migrate: $(VENV)/.runtime
 
 run: migrate
 	@echo "Registry on http://127.0.0.1:$(PORT)/"
-	$(BIN)/gunicorn registry_project.wsgi --bind 127.0.0.1:$(PORT) \
-		--worker-class gthread --workers $(WORKERS) --threads $(THREADS) \
-		--timeout 0 --access-logfile -
+	$(BIN)/gunicorn registry_project.wsgi --config deploy/gunicorn.conf.py \
+		--bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads $(THREADS)
 
 test: $(VENV)/.dev
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -7,6 +7,7 @@ Formats may add bearer verifiers (the OCI registry token is a JWT) with ``regist
 
 import base64
 import binascii
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ from access.errors import AuthenticationFailed
 from access.models import TOKEN_PREFIX, ApiToken, hash_token
 from access.selectors import token_by_hash
 from audit.context import audit_actor_set
+
+logger = logging.getLogger(__name__)
 
 # What a session cookie may authenticate (RFC 9110 9.2.1: methods that change nothing).
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -90,6 +93,11 @@ def _bearer(secret: str) -> Principal:
     return principal
 
 
+def request_principal(request: HttpRequest) -> Principal | None:
+    """Return who ``authenticate`` found ``request``'s caller to be (None: it was not asked)."""
+    return getattr(request, _PRINCIPAL_ATTRIBUTE, None)
+
+
 def authenticate(request: HttpRequest) -> Principal:
     """Return the caller of ``request`` (cached); raise AuthenticationFailed on bad credentials.
 
@@ -98,24 +106,31 @@ def authenticate(request: HttpRequest) -> Principal:
     form or a script in a served file, and protocol views take no CSRF token, so a write
     carrying only a cookie is anonymous (and gets the format's challenge).
     """
-    cached = getattr(request, _PRINCIPAL_ATTRIBUTE, None)
+    cached = request_principal(request)
     if cached is not None:
         return cached
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
     scheme = scheme.lower()
-    if scheme == "basic":
-        principal = _basic(request, credentials.strip())
-    elif scheme == "bearer":
-        principal = _bearer(credentials.strip())
-    elif settings.SESSION_COOKIE_NAME not in request.COOKIES or request.method not in SAFE_METHODS:
-        principal = ANONYMOUS  # package clients carry no session; a cookie alone never writes
-    else:
-        session_user = getattr(request, "user", None)
-        if session_user is not None and session_user.is_authenticated:
-            principal = Principal(user=session_user)
+    try:
+        if scheme == "basic":
+            principal = _basic(request, credentials.strip())
+        elif scheme == "bearer":
+            principal = _bearer(credentials.strip())
         else:
-            principal = ANONYMOUS
+            principal = _without_credentials(request)
+    except AuthenticationFailed as error:
+        logger.warning("authentication failed (%s credentials): %s", scheme, error.message)
+        raise
     vars(request)[_PRINCIPAL_ATTRIBUTE] = principal
     audit_actor_set(user=principal.user, token_id=principal.token.pk if principal.token else None)
     request.user = principal.user
     return principal
+
+
+def _without_credentials(request: HttpRequest) -> Principal:
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES or request.method not in SAFE_METHODS:
+        return ANONYMOUS  # package clients carry no session; a cookie alone never writes
+    session_user = getattr(request, "user", None)
+    if session_user is not None and session_user.is_authenticated:
+        return Principal(user=session_user)
+    return ANONYMOUS

@@ -80,6 +80,8 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created"]
+        # A monitoring system's user holds this (and scrapes with one of its tokens).
+        permissions = [("read_metrics", "Can read the metrics at /-/metrics")]
 
     def __str__(self) -> str:
         return f"{self.token_prefix}… ({self.user})"

@@ -178,3 +178,16 @@ def readable_repositories(*, principal: Principal) -> QuerySet[Repository]:
     return repositories.filter(
         Q(anonymous_read=True) | Q(pk__in=granted.values("repository"))
     ).distinct()
+
+
+def may_read_metrics(*, principal: Principal) -> bool:
+    """Return whether the caller may read ``/-/metrics``: a superuser, or a user (such as a
+    monitoring system's, with an API token) granted ``access.read_metrics``."""
+    user = principal.user
+    return user.is_active and user.has_perm("access.read_metrics")
+
+
+def may_read_status(*, principal: Principal) -> bool:
+    """Return whether the caller may read ``/-/status`` (versions, queues): superusers."""
+    user = principal.user
+    return user.is_active and user.is_superuser

@@ -106,6 +106,7 @@ class RegistryServer:
         self.host = f"127.0.0.1:{self.port}"
         self.url = f"http://{self.host}"
         self.gunicorn_options = [
+            *("--config", str(ROOT / "deploy" / "gunicorn.conf.py")),  # as make run and compose
             *("--worker-class", worker_class, "--workers", str(workers)),
             *("--threads", str(threads), "--backlog", str(backlog), "--timeout", "0"),
             # Under ``stop``'s 20 s, so the master ends its workers itself before it is killed.

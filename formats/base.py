@@ -16,6 +16,7 @@ BASIC_CHALLENGE = 'Basic realm="registry"'
 
 if TYPE_CHECKING:
     from datetime import timedelta
+    from pathlib import Path
 
     from django.contrib.auth.models import AnonymousUser, User
     from django.db.models import QuerySet
@@ -28,6 +29,22 @@ class FileDeleteUnsupported(RegistryError):
 
     code = "UNSUPPORTED"
     http_status = 405
+
+
+class ImportUnsupported(RegistryError):
+    """this format cannot import files"""
+
+    code = "UNSUPPORTED"
+    http_status = 400
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What ``FormatConfig.import_unit`` made of one unit: a label, its files and version."""
+
+    label: str
+    assets: "list[Asset]"
+    version: "Version | None" = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +184,29 @@ class FormatConfig(AppConfig):
 
         Formats that derive files from a group's members (the Maven mirror) rebuild them here.
         """
+
+    def import_units(self, root: "Path") -> "list[Path]":
+        """Return what ``manage.py import`` loads from ``root``, one entry per unit to load.
+
+        By default every file under ``root`` (or ``root`` itself when it is a file), in name
+        order; a format whose unit is a folder (an OCI image layout) overrides this.
+        """
+        if root.is_file():
+            return [root]
+        return sorted(path for path in root.rglob("*") if path.is_file())
+
+    def import_unit(
+        self, repository: "Repository", *, root: "Path", unit: "Path", user: "User"
+    ) -> Imported:
+        """Load ``unit`` (found under ``root``) into hosted ``repository`` as an upload would.
+
+        Formats implement it with the services their upload views use, so imported content
+        is checked and stored exactly like uploaded content.
+
+        Raises:
+            RegistryError: the unit is refused (its message says why); nothing was stored.
+        """
+        raise ImportUnsupported(f"{self.format_name} repositories cannot import files")
 
     def collect_garbage(self, *, grace: "timedelta | None", dry_run: bool) -> dict[str, int]:
         """Remove what this format's rows keep alive but no client can reach any more.

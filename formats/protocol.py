@@ -34,6 +34,7 @@ from registry_project.errors import (
     PermissionDenied,
     RegistryError,
 )
+from registry_project.logs import work_context_note
 
 
 class ProtocolView(View):
@@ -59,6 +60,11 @@ class ProtocolView(View):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.repository = self.requested = kwargs.pop("repository", None)
+        work_context_note(
+            repository=self.repository.name if self.repository is not None else "",
+            format=self.format_name,
+            operation=type(self).__name__,
+        )
         try:
             return super().dispatch(request, *args, **kwargs)
         except RegistryError as error:

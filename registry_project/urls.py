@@ -13,6 +13,7 @@ from formats.base import format_configs, repository_error
 from formats.protocol import repository_dispatch
 from registry_project.api import api_error
 from registry_project.errors import DatabaseUnavailable, NotFound, RegistryError
+from web import monitoring
 from web.views import health, ready
 
 urlpatterns = [
@@ -20,6 +21,8 @@ urlpatterns = [
     path("api/", include("registry_project.api_urls")),
     path("-/health", health, name="health"),
     path("-/ready", ready, name="ready"),
+    path("-/metrics", monitoring.metrics, name="metrics"),
+    path("-/status", monitoring.status, name="status"),
     re_path(
         r"^repository/(?P<repository_name>[^/]+)/(?P<path>.*)$",
         repository_dispatch,

@@ -59,6 +59,7 @@ from django.utils import timezone
 from audit.models import Action
 from audit.services import audit_record
 from registry_project.db import quoted
+from registry_project.metrics import GC_FREED_BYTES
 from storage.backends import ChunkWriter, blob_backend
 from storage.errors import (
     BlobCollected,
@@ -155,6 +156,9 @@ def _hash_into(
 def _verify(*, digests: Mapping[str, str], expected: Mapping[str, str]) -> None:
     for algorithm, value in expected.items():
         if not hmac.compare_digest(digests[algorithm], value.lower()):
+            logger.warning(
+                "digest mismatch: expected %s:%s, got %s", algorithm, value, digests[algorithm]
+            )
             raise DigestMismatch(
                 expected=f"{algorithm}:{value}", actual=f"{algorithm}:{digests[algorithm]}"
             )
@@ -618,6 +622,8 @@ def blob_gc(*, grace: timedelta | None = None, dry_run: bool = False) -> BlobGcR
     )
     result = BlobGcResult(blobs=blobs, bytes=size, uploads=uploads, temp_files=temp_files)
     logger.info("blob gc%s: %s", " (dry run)" if dry_run else "", result)
+    if not dry_run:
+        GC_FREED_BYTES.inc(size)
     if not dry_run and any(asdict(result).values()):  # a run that freed nothing changed nothing
         audit_record(Action.GC_RUN, details={"collector": "blobs", **asdict(result)})
     return result

@@ -133,18 +133,14 @@ def _spawn_server(
         [
             str(BIN / "gunicorn"),
             "registry_project.wsgi",
+            "--config",
+            str(ROOT / "deploy" / "gunicorn.conf.py"),
             "--bind",
             f"127.0.0.1:{port}",
-            "--worker-class",
-            "gthread",
             "--workers",
             "2",
             "--threads",
             "8",
-            "--timeout",
-            "0",
-            "--access-logfile",
-            "-",
             *tls_options,
         ],
         cwd=ROOT,
@@ -158,17 +154,17 @@ def start_server(
     log_dir: Path,
     *,
     tls: Certificate | None = None,
-    health: int = 200,
     port: int | None = None,
     **env: str,
 ) -> LiveServer:
-    """Start gunicorn on a loopback port and wait until /-/health answers ``health``.
+    """Start gunicorn on a loopback port and wait until /-/health answers.
 
     ``env`` adds environment variables (settings) to the server's; with ``tls`` it serves
     HTTPS (the LiveServer's url says so). ``port`` is a free one unless given.
     """
     port = port or free_port()
     log = log_dir / "server.log"
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(log_dir / "prometheus"))  # this server's own
     with log.open("wb") as output:
         process = _spawn_server(port, output, env, tls)
     url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
@@ -178,7 +174,7 @@ def start_server(
         if process.poll() is not None:
             raise RuntimeError(f"registry server exited: {log.read_text()[-2000:]}")
         try:
-            if requests.get(f"{url}/-/health", timeout=2, verify=verify).status_code == health:
+            if requests.get(f"{url}/-/health", timeout=2, verify=verify).status_code == 200:
                 return LiveServer(url=url, host=f"127.0.0.1:{port}", process=process, log=log)
         except (requests.ConnectionError, requests.Timeout):  # busy machine: slow first answer
             time.sleep(0.2)

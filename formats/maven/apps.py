@@ -1,10 +1,18 @@
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 
-from formats.base import Dependency, FormatConfig, Snippet, VersionDetails, plain_text_error
+from formats.base import (
+    Dependency,
+    FormatConfig,
+    Imported,
+    Snippet,
+    VersionDetails,
+    plain_text_error,
+)
 from formats.maven.versions import is_prerelease
 from registry_project.errors import RegistryError
 
@@ -95,6 +103,32 @@ class MavenConfig(FormatConfig):
             if not asset.path.endswith((".md5", ".sha1", ".sha256", ".sha512"))
         )
         return [Snippet("pom.xml", dependency), Snippet("sha256sum -c", sums)]
+
+    def import_units(self, root: Path) -> list[Path]:
+        """The artifact files of a repository tree; its checksum files are read with them and
+        its ``maven-metadata.xml`` files are generated anew."""
+        from formats.maven.paths import parse_path
+        from formats.plugin import RegistryError
+
+        def derived(path: Path) -> bool:
+            try:
+                mpath = parse_path(path=path.relative_to(root).as_posix())
+            except RegistryError:
+                return False  # refused with its reason when imported
+            return mpath.checksum is not None or mpath.is_metadata
+
+        units = super().import_units(root)
+        return units if root.is_file() else [path for path in units if not derived(path)]
+
+    def import_unit(
+        self, repository: "Repository", *, root: Path, unit: Path, user: "User"
+    ) -> Imported:
+        """A file at its path in the tree, deployed as ``mvn deploy`` would."""
+        from formats.maven.services import maven_file_import
+
+        path = unit.relative_to(root).as_posix()
+        asset = maven_file_import(repository=repository, path=path, file=unit, user=user)
+        return Imported(label=path, assets=[asset], version=asset.version)
 
     def on_package_changed(self, package: "Package") -> None:
         """Regenerate maven-metadata.xml after the management API deleted versions."""

@@ -11,6 +11,7 @@ version (``1.0-SNAPSHOT``) in the Package ``groupId:artifactId``; both levels of
 import hmac
 import io
 from datetime import datetime
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from django.db import transaction
@@ -29,7 +30,13 @@ from formats.maven.errors import (
 from formats.maven.media import MIME_XML, media_type_for
 from formats.maven.metadata import parse_metadata
 from formats.maven.mirror import mirror_root
-from formats.maven.paths import CHECKSUM_ALGORITHMS, METADATA_FILENAME, MavenPath, PathKind
+from formats.maven.paths import (
+    CHECKSUM_ALGORITHMS,
+    METADATA_FILENAME,
+    MavenPath,
+    PathKind,
+    parse_path,
+)
 from formats.maven.pom import PomInfo, parse_pom
 from formats.maven.renderers import (
     render_artifact_metadata,
@@ -216,6 +223,29 @@ def maven_file_deploy(
             coordinate_record(repository=repository, key=mpath.path, sha256=blob.sha256, user=user)
         maven_metadata_rebuild(repository=repository, package=package, version=version)
     return asset, existing is None
+
+
+MAX_CHECKSUM_SIZE = 1024  # a checksum file holds a hex digest and perhaps a file name
+
+
+def maven_file_import(*, repository: Repository, path: str, file: Path, user: User) -> Asset:
+    """Deploy ``file`` of a Maven repository tree (Nexus, Artifactory, ``~/.m2``) at ``path``.
+
+    The checksum files next to it, when there are, are the digests it must have, as the
+    headers of a deploy are.
+    """
+    mpath = parse_path(path=path)
+    expected = {}
+    for suffix, algorithm in CHECKSUM_ALGORITHMS.items():
+        checksum = file.with_name(f"{file.name}.{suffix}")
+        if checksum.is_file():
+            raw = checksum.read_bytes()[:MAX_CHECKSUM_SIZE]
+            expected[algorithm] = parse_checksum_file(raw=raw, algorithm=algorithm)
+    with file.open("rb") as stream:
+        asset, _ = maven_file_deploy(
+            repository=repository, mpath=mpath, stream=stream, user=user, expected=expected
+        )
+    return asset
 
 
 def maven_mirror_refresh_on_commit(*, repository: Repository, prefix: str) -> None:

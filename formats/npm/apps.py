@@ -1,12 +1,15 @@
 import base64
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.http import HttpRequest
 
-from formats.base import Dependency, FormatConfig, Snippet, VersionDetails
+from formats.base import Dependency, FormatConfig, Imported, Snippet, VersionDetails
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
     from formats.models import Asset, Package, Repository, Version
 
 CHALLENGE = 'Bearer realm="registry"'
@@ -23,6 +26,28 @@ class NpmConfig(FormatConfig):
     format_name = "npm"
     protocol_urls = "formats.npm.protocol.urls"
     kinds = ("hosted", "proxy", "group")
+
+    def import_units(self, root: Path) -> list[Path]:
+        """The ``.tgz`` files under ``root``: a Verdaccio storage folder holds its own
+        package.json files next to them, which are not packages."""
+        units = super().import_units(root)
+        return units if root.is_file() else [path for path in units if path.suffix == ".tgz"]
+
+    def import_unit(
+        self, repository: "Repository", *, root: Path, unit: Path, user: "User"
+    ) -> Imported:
+        """A package tarball (``npm pack``, a Verdaccio storage folder), published as is."""
+        from django.conf import settings
+
+        from formats.npm.services import npm_tarball_import
+        from formats.plugin import BodyTooLarge
+
+        # A tarball is read whole, as npm publish sends it: under the same limit.
+        if unit.stat().st_size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            raise BodyTooLarge(f"larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")
+        version = npm_tarball_import(repository=repository, tarball=unit.read_bytes(), user=user)
+        label = f"{version.package.name}@{version.version}"
+        return Imported(label=label, assets=list(version.assets.all()), version=version)
 
     def auth_challenge(self, request: HttpRequest) -> str:
         """npm sends its ``_authToken`` as a bearer token; ``otp`` here would mean 2FA to npm."""

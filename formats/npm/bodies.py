@@ -37,6 +37,11 @@ class PutKind(StrEnum):
     STAR = "star"
 
 
+def sri_sha512(sha512_hex: str) -> str:
+    """Return the ``sha512-<base64>`` integrity string of a hex sha512."""
+    return "sha512-" + base64.b64encode(bytes.fromhex(sha512_hex)).decode("ascii")
+
+
 @dataclass(frozen=True)
 class PublishRequest:
     """One version published by ``npm publish``, checked against its attachment.
@@ -72,7 +77,7 @@ class PublishRequest:
     @property
     def sri_sha512(self) -> str:
         """The tarball's ``sha512-<base64>`` integrity string."""
-        return "sha512-" + base64.b64encode(bytes.fromhex(self.sha512_hex)).decode("ascii")
+        return sri_sha512(self.sha512_hex)
 
 
 @dataclass(frozen=True)
@@ -348,6 +353,39 @@ def parse_publish_body(*, body: bytes, url_name: str) -> PublishRequest:
         sha1_hex=sha1_hex,
         readme=readme if isinstance(readme, str) else "",
         access=access,
+    )
+
+
+def publish_of_tarball(
+    *, manifest: Mapping[str, Any], tarball: bytes, dist_tags: Mapping[str, str]
+) -> PublishRequest:
+    """Describe a tarball from elsewhere (``npm pack``, a Verdaccio storage folder) as the
+    publish ``npm publish`` would send for it; ``manifest`` is its package.json.
+
+    Raises:
+        PackageInvalid, PublishInvalid: the package.json names no valid package or version.
+    """
+    name, version = manifest.get("name"), manifest.get("version")
+    if not isinstance(name, str) or not isinstance(version, str):
+        raise PublishInvalid("package.json must name the package and its version")
+    validate_name(name=name)
+    validate_version(version=version)
+    sha512_hex = hashlib.sha512(tarball).hexdigest()
+    sha1_hex = hashlib.sha1(tarball, usedforsecurity=False).hexdigest()
+    integrity = sri_sha512(sha512_hex)
+    return PublishRequest(
+        name=name,
+        version=version,
+        manifest={**manifest, "dist": {"integrity": integrity, "shasum": sha1_hex}},
+        dist_tags=dist_tags,
+        tarball=tarball,
+        tarball_filename=tarball_filename(name=name, version=version),
+        integrity=integrity,
+        shasum=sha1_hex,
+        sha512_hex=sha512_hex,
+        sha1_hex=sha1_hex,
+        readme="",
+        access=None,
     )
 
 

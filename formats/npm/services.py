@@ -6,6 +6,7 @@ with ``TARBALL_BASE_PLACEHOLDER`` where the registry URL goes; the view substitu
 client used, so one stored document serves every host name the registry is reached by.
 """
 
+import dataclasses
 import io
 import json
 import uuid
@@ -17,6 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from nodesemver import gt, make_semver  # type: ignore[import-untyped]
 
 from formats.npm import archives, bodies, manifests, metadata, names
 from formats.npm.errors import (
@@ -257,6 +259,27 @@ def npm_publish(*, repository: Repository, publish: bodies.PublishRequest, user:
             tag_set(package=package, name=tag, version=version, user=user)
         npm_documents_rebuild(package=package)
     return version
+
+
+def npm_tarball_import(*, repository: Repository, tarball: bytes, user: User) -> Version:
+    """Publish a tarball from elsewhere (``manage.py import``) through ``npm_publish``.
+
+    It becomes ``latest`` when the package has none yet or it is a newer release than the
+    current one, so the order files are imported in does not decide the tag.
+    """
+    contents = archives.read_tarball_manifest(source=io.BytesIO(tarball))
+    publish = bodies.publish_of_tarball(manifest=contents.manifest, tarball=tarball, dist_tags={})
+    current = Tag.objects.filter(
+        name=LATEST,
+        package__repository=repository,
+        package__normalized_name=publish.name,
+    ).values_list("version__version", flat=True)
+    newer = not current or (
+        not make_semver(publish.version, True).prerelease and gt(publish.version, current[0], True)
+    )
+    if newer:
+        publish = dataclasses.replace(publish, dist_tags={LATEST: publish.version})
+    return npm_publish(repository=repository, publish=publish, user=user)
 
 
 def _version_published(publish: bodies.PublishRequest) -> VersionPublished:

@@ -1,15 +1,17 @@
 from dataclasses import asdict
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from formats.base import FormatConfig, Snippet, VersionDetails
+from formats.base import FormatConfig, Imported, Snippet, VersionDetails
 from formats.oci.protocol.renderers import bearer_challenge, error_response
 from registry_project.errors import RegistryError
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import User
     from django.db.models import QuerySet
 
     from formats.models import Asset, Package, Repository, Version
@@ -32,6 +34,23 @@ class OciConfig(FormatConfig):
         from formats.plugin import register_bearer
 
         register_bearer(oci_token_verify)
+
+    def import_units(self, root: Path) -> list[Path]:
+        """Image layouts: ``root`` itself when it is one, else the layout folders under it."""
+        from formats.oci.layouts import LAYOUT_FILE, is_oci_layout
+
+        if is_oci_layout(root):
+            return [root]
+        return sorted(marker.parent for marker in root.rglob(LAYOUT_FILE))
+
+    def import_unit(
+        self, repository: "Repository", *, root: Path, unit: Path, user: "User"
+    ) -> Imported:
+        """An image layout becomes the image named like its folder, tagged by ``ref.name``."""
+        from formats.oci.layouts import oci_layout_import
+
+        pushed = oci_layout_import(repository=repository, layout=unit, name=unit.name, user=user)
+        return Imported(label=", ".join(pushed), assets=[])
 
     def render_error(self, request: HttpRequest, error: RegistryError) -> HttpResponse:
         """Render ``error`` in the spec's ``{"errors": [...]}`` envelope."""

@@ -4,6 +4,7 @@ https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#push
 https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#content-management
 """
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -54,6 +55,8 @@ from formats.plugin import (
     version_delete,
     version_ensure,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def _package(image: OciImage) -> Package:
@@ -444,6 +447,7 @@ def oci_gc(
             manifests += _collect_manifests(package_id=package_id, cutoff=cutoff, dry_run=dry_run)
     links = _collect_blob_links(cutoff=cutoff, dry_run=dry_run)
     result = OciGcResult(manifests=manifests, blob_links=links)
+    logger.info("oci gc%s: %s", " (dry run)" if dry_run else "", result)
     if not dry_run and (manifests or links):  # a run that removed nothing changed nothing
         gc_run_event(collector="oci", counts=asdict(result))
     return result

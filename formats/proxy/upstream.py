@@ -28,6 +28,7 @@ from urllib3.exceptions import HTTPError, TimeoutError
 from formats.base import format_config
 from formats.errors import UpstreamTimeout, UpstreamUnavailable
 from formats.models import Repository
+from registry_project.metrics import UPSTREAM_FETCHES
 
 logger = logging.getLogger(__name__)
 CHUNK_SIZE = 1024 * 1024
@@ -193,15 +194,21 @@ def upstream_open(
         # Documents may link files on other hosts: those never see the upstream's secret.
         sent["Authorization"] = credentials
     started = time.monotonic()
-    answer = _send(url, method=method, headers=sent, timeout=timeout)
-    challenge = answer.headers.get("WWW-Authenticate", "")
-    if answer.status == 401 and challenge.lower().startswith("bearer "):
-        token = _bearer_token(repository, challenge, url)
-        if token is not None:
-            answer.drain_conn()
-            answer.release_conn()
-            sent["Authorization"] = f"Bearer {token}"
-            answer = _send(url, method=method, headers=sent, timeout=timeout)
+    try:
+        answer = _send(url, method=method, headers=sent, timeout=timeout)
+        challenge = answer.headers.get("WWW-Authenticate", "")
+        if answer.status == 401 and challenge.lower().startswith("bearer "):
+            token = _bearer_token(repository, challenge, url)
+            if token is not None:
+                answer.drain_conn()
+                answer.release_conn()
+                sent["Authorization"] = f"Bearer {token}"
+                answer = _send(url, method=method, headers=sent, timeout=timeout)
+    except UpstreamUnavailable as error:  # and UpstreamTimeout
+        UPSTREAM_FETCHES.labels(repository.name, error.code.lower().removeprefix("upstream_")).inc()
+        logger.warning("upstream %s %s failed: %s", method, url, error.message)
+        raise
+    UPSTREAM_FETCHES.labels(repository.name, _result(answer.status)).inc()
     logger.info(
         "upstream %s %s -> %s in %.0f ms",
         method,
@@ -210,6 +217,11 @@ def upstream_open(
         (time.monotonic() - started) * 1000,
     )
     return UpstreamResponse(url=url, status=answer.status, headers=answer.headers, raw=answer)
+
+
+def _result(status: int) -> str:
+    """The ``result`` label of an upstream answer: its status class (``2xx``, ``4xx``...)."""
+    return "not_modified" if status == 304 else f"{status // 100}xx"
 
 
 def upstream_probe_status(*, repository: Repository) -> str:

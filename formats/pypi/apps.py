@@ -1,3 +1,4 @@
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.http import HttpRequest, HttpResponse
@@ -6,7 +7,14 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion
 from packaging.version import Version as PackagingVersion
 
-from formats.base import Dependency, FormatConfig, Snippet, VersionDetails, plain_text_error
+from formats.base import (
+    Dependency,
+    FormatConfig,
+    Imported,
+    Snippet,
+    VersionDetails,
+    plain_text_error,
+)
 from registry_project.errors import RegistryError
 
 if TYPE_CHECKING:
@@ -31,6 +39,19 @@ class PypiConfig(FormatConfig):
         from formats.pypi.services import pypi_file_delete  # models load after apps
 
         pypi_file_delete(repository=asset.repository, path=asset.path, user=user)
+
+    def import_unit(
+        self, repository: "Repository", *, root: Path, unit: Path, user: "User"
+    ) -> Imported:
+        """A wheel or sdist (a pypiserver or devpi folder), checked as twine uploads are."""
+        from formats.pypi.names import parse_distribution_filename
+        from formats.pypi.services import pypi_distribution_store
+
+        dist = parse_distribution_filename(unit.name)
+        asset = pypi_distribution_store(
+            repository=repository, dist=dist, local=unit, expected=None, user=user
+        )
+        return Imported(label=dist.filename, assets=[asset], version=asset.version)
 
     def on_package_changed(self, package: "Package") -> None:
         """Rebuild the simple pages after the management API yanked or deleted releases."""

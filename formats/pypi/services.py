@@ -169,22 +169,38 @@ def pypi_file_upload(
     dist = parse_distribution_filename(upload.name or "")
     upload_form_check(fields=fields, dist=dist)
     expected = upload_digests(fields=fields)
-    path = distribution_path(dist=dist)
     with _local_file(upload) as local:
-        raw_metadata = read_core_metadata(local, filename=dist.filename)
-        metadata = parse_core_metadata(raw_metadata)
-        check_filename_matches(dist, metadata=metadata)
-        if _refuse_existing(repository=repository, path=path, local=local, filename=dist.filename):
-            return Asset.objects.select_related("blob").get(repository=repository, path=path)
-        if dist.kind == "sdist" and _other_sdist_exists(repository=repository, path=path):
-            raise InvalidUpload("Only one sdist may be uploaded per release.")
-        with local.open("rb") as stream:
-            try:
-                blob = blob_ingest(stream=stream, expected=expected, algorithms=("md5",))
-            except DigestMismatch:
-                raise InvalidUpload(
-                    "The digest supplied does not match a digest calculated from the uploaded file."
-                ) from None
+        return pypi_distribution_store(
+            repository=repository, dist=dist, local=local, expected=expected, user=user
+        )
+
+
+def pypi_distribution_store(
+    *,
+    repository: Repository,
+    dist: DistributionFile,
+    local: Path,
+    expected: Mapping[str, str] | None,
+    user: User,
+) -> Asset:
+    """Store the distribution file at ``local`` (an upload, or a file ``manage.py import``
+    loads) as ``pypi_file_upload`` describes; ``expected`` digests are checked when given.
+    """
+    path = distribution_path(dist=dist)
+    raw_metadata = read_core_metadata(local, filename=dist.filename)
+    metadata = parse_core_metadata(raw_metadata)
+    check_filename_matches(dist, metadata=metadata)
+    if _refuse_existing(repository=repository, path=path, local=local, filename=dist.filename):
+        return Asset.objects.select_related("blob").get(repository=repository, path=path)
+    if dist.kind == "sdist" and _other_sdist_exists(repository=repository, path=path):
+        raise InvalidUpload("Only one sdist may be uploaded per release.")
+    with local.open("rb") as stream:
+        try:
+            blob = blob_ingest(stream=stream, expected=expected, algorithms=("md5",))
+        except DigestMismatch:
+            raise InvalidUpload(
+                "The digest supplied does not match a digest calculated from the uploaded file."
+            ) from None
     # Like PyPI, serve only a wheel's METADATA (PEP 658): an sdist's PKG-INFO older than
     # Metadata 2.2 may leave out Requires-Dist, and pip would resolve without dependencies.
     metadata_blob = blob_ingest_bytes(content=raw_metadata) if dist.kind == "bdist_wheel" else None

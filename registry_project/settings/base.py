@@ -8,6 +8,9 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+from registry_project.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -60,6 +63,7 @@ FORMAT_APPS = {
 INSTALLED_APPS += [FORMAT_APPS[f] for f in env.list("REGISTRY_FORMATS", default=list(FORMAT_APPS))]
 
 MIDDLEWARE = [
+    "registry_project.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -74,6 +78,7 @@ MIDDLEWARE = [
 ]
 # What package clients' requests go through (registry_project/wsgi.py): they carry no session.
 CLIENT_MIDDLEWARE = [
+    "registry_project.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",  # sets Content-Length: no chunked answers
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -295,12 +300,15 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     },
 }
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
-}
+# One line per request (INFO, logger registry.access) and the warnings of what went wrong, each
+# with the request id; LOG_FORMAT=json writes one JSON object per line for a log pipeline.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
+LOGGING = logging_config(level=env.str("LOG_LEVEL", default="INFO"), format=LOG_FORMAT)
+# /-/metrics answers anyone (a scraper on a private network) instead of admins and holders of
+# access.read_metrics.
+METRICS_PUBLIC = env.bool("METRICS_PUBLIC", default=False)
 BLOB_BACKEND = env.str("BLOB_BACKEND", default="storage.backends.FilesystemBackend")
 # fsync before a blob becomes visible; turn off only for throwaway stores.
 BLOB_FSYNC = env.bool("BLOB_FSYNC", default=True)

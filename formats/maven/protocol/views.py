@@ -27,6 +27,7 @@ from formats.maven.selectors import (
     maven_read_sources,
 )
 from formats.maven.services import (
+    MAX_CHECKSUM_SIZE,
     MAX_METADATA_SIZE,
     maven_checksum_check,
     maven_file_deploy,
@@ -55,7 +56,6 @@ CHECKSUM_HEADERS = {
     "sha256": "X-Checksum-Sha256",
     "sha512": "X-Checksum-Sha512",
 }
-MAX_CHECKSUM_SIZE = 1024
 LISTING_TEMPLATE = "formats/maven/listing.html"
 T = TypeVar("T")
 

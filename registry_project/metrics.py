@@ -1,0 +1,53 @@
+"""The Prometheus metrics every part of the registry records; ``/-/metrics`` exposes them.
+
+Under gunicorn each worker writes its values to files in ``PROMETHEUS_MULTIPROC_DIR`` (which
+``deploy/gunicorn.conf.py`` sets and empties at start) and a scrape sums them over the workers;
+without it (tests, ``manage.py``) the values live in this process. Imports no app.
+"""
+
+import os
+
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.registry import Collector
+
+REQUESTS = Counter(
+    "registry_http_requests", "HTTP requests answered", ["format", "method", "status"]
+)
+REQUEST_SECONDS = Histogram(
+    "registry_http_request_duration_seconds",
+    "Time from a request's arrival to its last byte sent",
+    ["format", "operation"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+BYTES_IN = Counter("registry_http_received_bytes", "Request body bytes received", ["format"])
+BYTES_OUT = Counter("registry_http_sent_bytes", "Response body bytes sent", ["format"])
+UPSTREAM_FETCHES = Counter(
+    "registry_upstream_fetches", "Requests a proxy repository sent upstream", ["proxy", "result"]
+)
+TASK_RUNS = Counter("registry_task_runs", "Background task runs", ["task", "state"])
+TASK_SECONDS = Histogram(
+    "registry_task_duration_seconds",
+    "Background task run time",
+    ["task"],
+    buckets=(0.01, 0.1, 1, 10, 60, 300, 1800, 3600, 4 * 3600),
+)
+GC_FREED_BYTES = Counter("registry_gc_freed_bytes", "Blob bytes freed by garbage collection")
+
+
+def exposition(*collectors: Collector) -> bytes:
+    """Return every metric of this process (or of all gunicorn workers) and ``collectors``'."""
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(REGISTRY)
+    for collector in collectors:
+        registry.register(collector)
+    return generate_latest(registry)
