@@ -4,6 +4,7 @@ The production shape on one machine: every process is started with the command
 docker-compose.yml runs (gunicorn, ``celery worker``, ``celery beat``), with the test settings.
 """
 
+import json
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -33,14 +34,16 @@ class Cluster:
         gone = [name for name, process in processes.items() if process.poll() is not None]
         assert not gone, f"{gone} exited; logs in {self.logs}"
 
-    def access_lines(self) -> list[str]:
-        """Every request line both gunicorn access logs hold."""
-        return [
-            line
-            for server in self.servers
-            for line in server.log.read_text(errors="replace").splitlines()
-            if '"' in line and " HTTP/" in line
-        ]
+    def access_lines(self) -> list[dict]:
+        """Every access line both servers logged (LOG_FORMAT=json: one object per request)."""
+        entries = []
+        for server in self.servers:
+            for line in server.log.read_text(errors="replace").splitlines():
+                if line.startswith("{"):
+                    entry = json.loads(line)
+                    if entry.get("logger") == "registry.access":
+                        entries.append(entry)
+        return entries
 
 
 def start_beat(log_dir: Path, queue: str, **env: str) -> subprocess.Popen:
@@ -60,6 +63,7 @@ def start_beat(log_dir: Path, queue: str, **env: str) -> subprocess.Popen:
 def cluster_running(root: Path, **env: str) -> Iterator[Cluster]:
     """Start two servers, two workers and beat with ``env``; stop them all at the end."""
     queue = f"scaleout-{uuid.uuid4().hex[:10]}"
+    env = {"LOG_FORMAT": "json", **env}
     started: list = []
     try:
         servers = []
