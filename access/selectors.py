@@ -40,7 +40,15 @@ def token_is_scoped(*, token: ApiToken) -> bool:
 
 def token_by_hash(*, token_hash: str) -> ApiToken | None:
     """Return the token with this hash and its user, or None."""
-    token = row_get(ApiToken, token_hash=token_hash)
+    return _with_user(row_get(ApiToken, token_hash=token_hash))
+
+
+def token_by_id(*, token_id: int) -> ApiToken | None:
+    """Return the token ``token_id`` and its user, or None."""
+    return _with_user(row_get(ApiToken, id=token_id))
+
+
+def _with_user(token: ApiToken | None) -> ApiToken | None:
     user = row_get(get_user_model(), id=token.user_id) if token is not None else None
     if token is None or user is None:
         return None  # a token whose user was deleted meanwhile is no token

@@ -7,7 +7,7 @@ must stay free of Django, so they import ``formats.base``, ``formats.models``,
 ``storage.models`` and ``registry_project.errors`` directly.
 """
 
-from access.auth import ANONYMOUS, Principal, authenticate, register_bearer
+from access.auth import ANONYMOUS, Principal, active_token, authenticate, register_bearer
 from access.models import TOKEN_PREFIX, ApiToken, Role, hash_token
 from access.permissions import (
     DELETE,
@@ -133,6 +133,7 @@ __all__ = [
     "upstream_open",
     "repository_read_sources",
     "ANONYMOUS",
+    "active_token",
     "TOKEN_PREFIX",
     "ApiToken",
     "IssuedToken",
