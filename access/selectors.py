@@ -22,6 +22,9 @@ def _role_statement() -> str:
     )
 
 
+_SCOPED_ATTRIBUTE = "_registry_scoped"
+
+
 @cache
 def _scope_statement() -> str:
     scope = ApiToken.repositories.through
@@ -34,8 +37,17 @@ def role_granted(*, user_id: int, repository_id: int) -> int | None:
 
 
 def token_is_scoped(*, token: ApiToken) -> bool:
-    """Return whether a token is limited to some repositories."""
-    return value_get(_scope_statement(), [token.pk]) is not None
+    """Return whether a token is limited to some repositories.
+
+    A token's repositories are chosen when it is created, so the answer is kept on the instance
+    (and in the copies ``access.token_cache`` keeps): one read per token, not per request.
+    """
+    scoped = vars(token).get(_SCOPED_ATTRIBUTE)
+    if scoped is None:
+        scoped = vars(token)[_SCOPED_ATTRIBUTE] = (
+            value_get(_scope_statement(), [token.pk]) is not None
+        )
+    return scoped
 
 
 def token_by_hash(*, token_hash: str) -> ApiToken | None:
