@@ -65,6 +65,7 @@ from formats.selectors import (
     package_get,
     repository_columns,
     repository_containing_groups,
+    repository_find,
     repository_from_row,
     repository_members,
     repository_read_order,
@@ -89,7 +90,7 @@ from formats.services import (
     version_deprecate,
     version_ensure,
 )
-from registry_project.db import quoted
+from registry_project.db import quoted, row_fetch, rows_list, select_columns
 from registry_project.errors import (
     AuthenticationRequired,
     BadRequest,
@@ -212,6 +213,10 @@ __all__ = [
     "package_lock",
     "plain_text_error",
     "quoted",
+    "row_fetch",
+    "rows_list",
+    "select_columns",
+    "repository_find",
     "readable_repositories",
     "register_bearer",
     "repository_columns",
