@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from access.errors import AuthenticationFailed
 from access.models import TOKEN_PREFIX, ApiToken, hash_token
-from access.selectors import token_by_hash
+from access.selectors import token_by_hash, token_by_id
+from access.token_cache import KEY_BY_HASH, KEY_BY_ID, token_remembered
 from audit.context import audit_actor_set
 
 logger = logging.getLogger(__name__)
@@ -59,13 +60,34 @@ def principal_for_token(secret: str) -> Principal | None:
     """Return the principal of an active API token, or None if ``secret`` is not one."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    token = token_by_hash(token_hash=hash_token(secret))
+    token_hash = hash_token(secret)
+    token = token_remembered(KEY_BY_HASH + token_hash, lambda: _token_used(token_hash))
     if token is None or not token.is_active or not token.user.is_active:
         raise AuthenticationFailed("token is invalid, expired or revoked")
+    return Principal(user=token.user, token=token)
+
+
+def _token_used(token_hash: str) -> ApiToken | None:
+    """Read the token with ``token_hash``; record its use (to the minute) when it is active."""
+    token = token_by_hash(token_hash=token_hash)
+    if token is None or not token.is_active or not token.user.is_active:
+        return token
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return Principal(user=token.user, token=token)
+        token.last_used_at = now
+    return token
+
+
+def active_token(*, token_id: int, user_id: int) -> ApiToken | None:
+    """Return the active API token ``token_id`` of the active user ``user_id``, or None.
+
+    For credentials that name a token by id (the OCI registry JWT), so revoking it ends them.
+    """
+    token = token_remembered(f"{KEY_BY_ID}{token_id}", lambda: token_by_id(token_id=token_id))
+    if token is None or token.user_id != user_id:
+        return None
+    return token if token.is_active and token.user.is_active else None
 
 
 def _basic(request: HttpRequest, encoded: str) -> Principal:

@@ -25,6 +25,9 @@ def _role_statement(count: int) -> str:
     )
 
 
+_SCOPED_ATTRIBUTE = "_registry_scoped"
+
+
 @cache
 def _scope_statement() -> str:
     scope = ApiToken.repositories.through
@@ -43,13 +46,30 @@ def roles_granted(*, user_id: int, repository_ids: Sequence[int]) -> dict[int, i
 
 
 def token_is_scoped(*, token: ApiToken) -> bool:
-    """Return whether a token is limited to some repositories."""
-    return value_get(_scope_statement(), [token.pk]) is not None
+    """Return whether a token is limited to some repositories.
+
+    A token's repositories are chosen when it is created, so the answer is kept on the instance
+    (and in the copies ``access.token_cache`` keeps): one read per token, not per request.
+    """
+    scoped = vars(token).get(_SCOPED_ATTRIBUTE)
+    if scoped is None:
+        scoped = vars(token)[_SCOPED_ATTRIBUTE] = (
+            value_get(_scope_statement(), [token.pk]) is not None
+        )
+    return scoped
 
 
 def token_by_hash(*, token_hash: str) -> ApiToken | None:
     """Return the token with this hash and its user, or None."""
-    token = row_get(ApiToken, token_hash=token_hash)
+    return _with_user(row_get(ApiToken, token_hash=token_hash))
+
+
+def token_by_id(*, token_id: int) -> ApiToken | None:
+    """Return the token ``token_id`` and its user, or None."""
+    return _with_user(row_get(ApiToken, id=token_id))
+
+
+def _with_user(token: ApiToken | None) -> ApiToken | None:
     user = row_get(get_user_model(), id=token.user_id) if token is not None else None
     if token is None or user is None:
         return None  # a token whose user was deleted meanwhile is no token

@@ -26,6 +26,7 @@ from django.utils import timezone
 from access.auth import Principal
 from access.models import ApiToken, RepositoryRole, Role, generate_token_secret, hash_token
 from access.permissions import is_restricted
+from access.token_cache import token_forget
 from audit.models import Action
 from audit.services import audit_record
 from formats.models.repository import Repository
@@ -163,6 +164,7 @@ def token_revoke(*, token: ApiToken) -> ApiToken:
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
+            token_forget(token)
             audit_record(
                 Action.TOKEN_REVOKE, details={"token_id": token.pk, "owner": token.user.username}
             )

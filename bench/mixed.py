@@ -5,7 +5,8 @@ Usage: .venv/bin/python bench/mixed.py [--versions 1000000] [--packages 100000]
 
 Uses the large registry of bench/scale.py (loads it first when ``--workdir`` holds none; needs
 DATABASE_URL=postgres://... as bench/scale.py does), starts our server on it with blobs sent by
-nginx (``BLOB_SERVE_MODE=x-accel``) and nginx with the shipped configuration (tests/nginx.py
+nginx (``BLOB_SERVE_MODE=x-accel``) and its Maven mirror (``MAVEN_MIRROR_DIR``, synced
+first), as docker-compose.yml does, and nginx with the shipped configuration (tests/nginx.py
 fills it in) in front, then replays with wrk, over ``--connections`` connections, a mix of what
 pulling clients ask for (bench/scale_data.py ``--mix``: npm packuments and tarballs, PyPI simple
 pages and files, OCI manifests and blobs, Maven metadata and jars), authenticated with an API
@@ -101,7 +102,12 @@ def main() -> None:
     if not base.startswith("postgres"):
         sys.exit("bench/mixed.py needs DATABASE_URL=postgres://... (PostgreSQL)")
     var_dir = args.workdir / "large"
-    env = {"DATABASE_URL": database_url(base, "large"), "BLOB_SERVE_MODE": "x-accel"}
+    mirror = args.workdir / "mirror"
+    env = {
+        "DATABASE_URL": database_url(base, "large"),
+        "BLOB_SERVE_MODE": "x-accel",
+        "MAVEN_MIRROR_DIR": str(mirror),  # as docker-compose.yml runs it
+    }
     server = RegistryServer(var_dir, env=env)
     figures = loaded(server)
     if figures is None:
@@ -109,6 +115,7 @@ def main() -> None:
         figures = load(server, Shape(versions=args.versions, packages=args.packages))
     for name in ("pypi", "maven", "oci"):
         server.manage("grant", "user", USER, name, "read")
+    server.manage("maven_mirror_sync")
     mix = [
         tuple(line.split("\t"))
         for line in server.python("bench/scale_data.py", f"--mix={args.mix}").splitlines()
@@ -119,7 +126,7 @@ def main() -> None:
         ProductionNginx(
             args.workdir / "front",
             upstream=server.host,
-            mirror_dir=args.workdir / "mirror",
+            mirror_dir=mirror,
             blob_dir=var_dir / "blobs",
             workers=2,
         ) as front,

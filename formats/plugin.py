@@ -7,7 +7,7 @@ must stay free of Django, so they import ``formats.base``, ``formats.models``,
 ``storage.models`` and ``registry_project.errors`` directly.
 """
 
-from access.auth import ANONYMOUS, Principal, authenticate, register_bearer
+from access.auth import ANONYMOUS, Principal, active_token, authenticate, register_bearer
 from access.models import TOKEN_PREFIX, ApiToken, Role, hash_token
 from access.permissions import (
     DELETE,
@@ -66,6 +66,7 @@ from formats.selectors import (
     package_get,
     repository_columns,
     repository_containing_groups,
+    repository_find,
     repository_from_row,
     repository_members,
     repository_read_order,
@@ -92,7 +93,7 @@ from formats.services import (
     version_deprecate,
     version_ensure,
 )
-from registry_project.db import quoted
+from registry_project.db import quoted, row_fetch, rows_list, select_columns
 from registry_project.errors import (
     AuthenticationRequired,
     BadRequest,
@@ -136,6 +137,7 @@ __all__ = [
     "upstream_open",
     "repository_read_sources",
     "ANONYMOUS",
+    "active_token",
     "TOKEN_PREFIX",
     "ApiToken",
     "IssuedToken",
@@ -219,6 +221,10 @@ __all__ = [
     "package_lock",
     "plain_text_error",
     "quoted",
+    "row_fetch",
+    "rows_list",
+    "select_columns",
+    "repository_find",
     "readable_repositories",
     "register_bearer",
     "repository_columns",

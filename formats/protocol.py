@@ -25,7 +25,7 @@ from formats.base import BASIC_CHALLENGE, FormatConfig, format_config, repositor
 from formats.errors import GroupReadOnly, ProxyReadOnly, RepositoryUnknown
 from formats.http import conditional_response
 from formats.models import Document, Repository
-from registry_project.db import row_get
+from formats.selectors import repository_find
 from registry_project.errors import (
     AuthenticationRequired,
     DatabaseUnavailable,
@@ -160,7 +160,7 @@ def repository_dispatch(request: HttpRequest, repository_name: str, path: str) -
 
 
 def _route(request: HttpRequest, repository_name: str, path: str) -> HttpResponseBase:
-    repository = row_get(Repository, name=repository_name)
+    repository = repository_find(name=repository_name)
     config = format_config(repository.format) if repository is not None else None
     if repository is None or config is None:
         concealed = _concealed(request, repository_name, challenge=BASIC_CHALLENGE)

@@ -63,6 +63,11 @@ def repository_members(*, group: Repository) -> list[Repository]:
     return rows_list(Repository, _members_statement(), [group.pk])
 
 
+def repository_find(*, name: str) -> Repository | None:
+    """Return the repository named ``name``, or None (a hot read: a fixed statement)."""
+    return row_get(Repository, name=name)
+
+
 def asset_find(*, repository: Repository, path: str) -> Asset | None:
     """Return the file at ``path`` with its blob, or None (a hot read: fixed statements)."""
     asset = row_get(Asset, repository=repository.pk, path=path)

@@ -125,9 +125,14 @@ def rows_list(model: type[ModelT], statement: str, params: Sequence[object]) -> 
     return [model_from_row(model, row, alias=alias) for row in rows]
 
 
+def row_fetch(statement: str, params: Sequence[object]) -> tuple | None:
+    """Run a fixed ``SELECT`` and return its first row (None if no row)."""
+    return _fetch("default", statement, params, many=False)
+
+
 def value_get(statement: str, params: list[object]) -> Any:
     """Run a fixed ``SELECT`` and return the first column of its first row (None if no row)."""
-    row = _fetch("default", statement, params, many=False)
+    row = row_fetch(statement, params)
     return row[0] if row else None
 
 

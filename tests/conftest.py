@@ -6,6 +6,7 @@ from subprocess import Popen
 
 import pytest
 from django.conf import settings
+from django.core.cache import caches
 
 from access.models import Role
 from access.services import role_grant, token_create
@@ -14,6 +15,13 @@ from tests.factories import PASSWORD, RepositoryFactory, UserFactory
 from tests.live import LiveServer, start_server, start_worker
 from tests.s3 import S3Server, ensure_environment_bucket, start_s3_server
 from tests.upstreams import _upstream_registry, upstream_registry  # noqa: F401 (fixtures)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_local_cache() -> None:
+    """Each test starts with no verified token or password in this process's memory: a flushed
+    database may give a new token an id an earlier test's cached token had."""
+    caches["local"].clear()
 
 
 @pytest.fixture

@@ -30,7 +30,6 @@ from formats.oci.scopes import Scope
 from formats.oci.selectors import FORMAT, OciImage
 from formats.plugin import (
     ANONYMOUS,
-    ApiToken,
     AuthenticationRequired,
     GroupReadOnly,
     PermissionDenied,
@@ -39,6 +38,7 @@ from formats.plugin import (
     Repository,
     RepositoryUnknown,
     Role,
+    active_token,
     authenticate,
     has_permission,
     role_of,
@@ -189,12 +189,8 @@ def oci_token_verify(secret: str) -> Principal | None:
     if payload.get("uid") is None:
         return Principal(user=AnonymousUser(), claims=claims)
     if payload.get("tid") is not None:
-        token = (
-            ApiToken.objects.select_related("user")
-            .filter(pk=payload["tid"], user_id=payload["uid"], user__is_active=True)
-            .first()
-        )
-        if token is None or not token.is_active:
+        token = active_token(token_id=payload["tid"], user_id=payload["uid"])
+        if token is None:
             return None
         return Principal(user=token.user, token=token, claims=claims)
     user = get_user_model().objects.filter(pk=payload["uid"], is_active=True).first()

@@ -27,7 +27,11 @@ from formats.plugin import (
     quoted,
     readable_repositories,
     repository_columns,
+    repository_find,
     repository_from_row,
+    row_fetch,
+    rows_list,
+    select_columns,
     upload_get,
 )
 
@@ -81,8 +85,8 @@ def oci_image_resolve(*, name: str) -> OciImage:
         InvalidName: the name breaks the spec's grammar or has no image below the repository.
     """
     repository_name, image = _split_name(name)
-    repository = Repository.objects.filter(name=repository_name, format=FORMAT).first()
-    if repository is None:
+    repository = repository_find(name=repository_name)
+    if repository is None or repository.format != FORMAT:
         repository = Repository(name=repository_name, format=FORMAT)
     return OciImage(repository=repository, name=image)
 
@@ -92,29 +96,31 @@ def oci_package_get(*, image: OciImage) -> Package | None:
     return Package.objects.filter(repository=image.repository, normalized_name=image.name).first()
 
 
-def _blob_filter(digest: Digest) -> dict[str, str]:
-    column = "blob__sha256" if digest.algorithm == "sha256" else "blob__sha512"
-    return {column: digest.hex}
+@functools.cache
+def _linked_blob_statement(algorithm: str) -> str:
+    b_sha256, l_blob = quoted(Blob, "sha256"), quoted(OciBlobLink, "blob")
+    l_package, p_id = quoted(OciBlobLink, "package"), quoted(Package, "id")
+    p_repository, p_name = quoted(Package, "repository"), quoted(Package, "normalized_name")
+    return (
+        f"SELECT {select_columns(Blob, prefix='b.')} FROM {quoted(Blob)} b "
+        f"JOIN {quoted(OciBlobLink)} l ON l.{l_blob} = b.{b_sha256} "
+        f"JOIN {quoted(Package)} p ON p.{p_id} = l.{l_package} "
+        f"WHERE p.{p_repository} = %s AND p.{p_name} = %s AND b.{quoted(Blob, algorithm)} = %s "
+        "LIMIT 1"
+    )
 
 
 def oci_blob_get(*, image: OciImage, digest: Digest) -> Blob:
-    """Return a blob linked to the image (pushed or mounted there).
+    """Return a blob linked to the image (pushed or mounted there): every blob pull's read.
 
     Raises:
         BlobUnknown: the blob is not in this image, even if another image holds it.
     """
-    link = (
-        OciBlobLink.objects.select_related("blob")
-        .filter(
-            package__repository=image.repository,
-            package__normalized_name=image.name,
-            **_blob_filter(digest),
-        )
-        .first()
-    )
-    if link is None:
+    statement = _linked_blob_statement(digest.algorithm)
+    found = rows_list(Blob, statement, [image.repository.pk, image.name, digest.hex])
+    if not found:
         raise BlobUnknown(digest=str(digest))
-    return link.blob
+    return found[0]
 
 
 def oci_blobs_missing(*, package: Package, digests: list[Digest]) -> list[str]:
@@ -243,9 +249,7 @@ def oci_manifest_lookup(*, name: str, reference: Digest | str) -> ManifestLookup
     """
     repository_name, image_name = _split_name(name)
     sql = _manifest_lookup_sql(vendor=connection.vendor, by_digest=isinstance(reference, Digest))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [image_name, str(reference), repository_name, FORMAT])
-        row = cursor.fetchone()
+    row = row_fetch(sql, [image_name, str(reference), repository_name, FORMAT])
     if row is None:
         unknown = Repository(name=repository_name, format=FORMAT)
         return ManifestLookup(image=OciImage(repository=unknown, name=image_name), content=None)

@@ -270,6 +270,9 @@ SIGN_IN_FAILURE_LIMIT_ADDRESS = env.int("SIGN_IN_FAILURE_LIMIT_ADDRESS", default
 SIGN_IN_FAILURE_WINDOW_SECONDS = env.int("SIGN_IN_FAILURE_WINDOW_SECONDS", default=900)
 SIGN_IN_LOCKOUT_SECONDS = env.int("SIGN_IN_LOCKOUT_SECONDS", default=900)
 PASSWORD_CACHE_SECONDS = env.int("PASSWORD_CACHE_SECONDS", default=300)
+# How long a process reuses an API token it found active (access/token_cache.py): the longest
+# a token revoked by another process keeps working there. 0 reads it on every request.
+TOKEN_CACHE_SECONDS = env.int("TOKEN_CACHE_SECONDS", default=5)
 # Proxies in front that append the client to X-Forwarded-For (deploy/nginx.conf: 1).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # Per process by default; a Redis URL (redis://redis:6379/1) shares it between processes.

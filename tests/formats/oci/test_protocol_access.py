@@ -4,10 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
-from django.utils import timezone
 
 from access.models import ApiToken, Role
-from access.services import role_grant
+from access.services import role_grant, token_revoke
 from formats.models import Tag
 from formats.oci.auth import TOKEN_ISSUER, _signing_key
 from formats.oci.manifests import MIME_OCI_MANIFEST
@@ -407,7 +406,7 @@ def test_a_token_obtained_with_an_api_token_ends_with_it(client, writer, make_to
     secret = make_token(writer)
     token = _bearer(_token(client, f"repository:{NAME}:pull", basic(writer, secret)))
     assert _read(client.get(f"/v2/{NAME}/manifests/1", headers=token)) == 200
-    ApiToken.objects.update(revoked_at=timezone.now())
+    token_revoke(token=ApiToken.objects.get(user=writer))
     response = client.get(f"/v2/{NAME}/manifests/1", headers=token)
     assert (response.status_code, _error_code(response)) == (401, "UNAUTHORIZED")
 
