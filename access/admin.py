@@ -58,6 +58,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
     filter_horizontal = ["repositories"]
     actions = ["revoke"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+        # A token's scope is chosen once, when it is made: widening it later is a new token.
+        return [*self.readonly_fields, *(["repositories"] if obj is not None else [])]
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        if not change and form.instance.repositories.exists():
+            ApiToken.objects.filter(pk=form.instance.pk).update(scoped=True)
+
     def save_model(self, request: HttpRequest, obj: ApiToken, form, change: bool) -> None:
         if not change:
             secret = generate_token_secret()

@@ -72,6 +72,9 @@ class ApiToken(models.Model):
     repositories = models.ManyToManyField(
         Repository, blank=True, help_text="Limit the token to these repositories (empty: all)."
     )
+    # Limited to ``repositories``, chosen at creation. Kept apart from them so that a token whose
+    # repositories were all deleted reaches none, rather than every repository its user does.
+    scoped = models.BooleanField(default=False, editable=False)
     read_only = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)

@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from access.models import ApiToken, RepositoryRole
-from registry_project.db import placeholders, quoted, row_get, value_get, values_list
+from registry_project.db import placeholders, quoted, row_get, values_list
 
 
 @cache
@@ -25,15 +25,6 @@ def _role_statement(count: int) -> str:
     )
 
 
-_SCOPED_ATTRIBUTE = "_registry_scoped"
-
-
-@cache
-def _scope_statement() -> str:
-    scope = ApiToken.repositories.through
-    return f"SELECT 1 FROM {quoted(scope)} WHERE {quoted(scope, 'apitoken')} = %s LIMIT 1"
-
-
 def roles_granted(*, user_id: int, repository_ids: Sequence[int]) -> dict[int, int]:
     """Return the strongest role granted to the user, directly or by a group, per repository.
 
@@ -46,17 +37,11 @@ def roles_granted(*, user_id: int, repository_ids: Sequence[int]) -> dict[int, i
 
 
 def token_is_scoped(*, token: ApiToken) -> bool:
-    """Return whether a token is limited to some repositories.
+    """Return whether a token is limited to some repositories (its ``scoped`` flag).
 
-    A token's repositories are chosen when it is created, so the answer is kept on the instance
-    (and in the copies ``access.token_cache`` keeps): one read per token, not per request.
+    Not whether it still has repositories: one whose repositories were all deleted reaches none.
     """
-    scoped = vars(token).get(_SCOPED_ATTRIBUTE)
-    if scoped is None:
-        scoped = vars(token)[_SCOPED_ATTRIBUTE] = (
-            value_get(_scope_statement(), [token.pk]) is not None
-        )
-    return scoped
+    return token.scoped
 
 
 def token_by_hash(*, token_hash: str) -> ApiToken | None:

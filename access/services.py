@@ -83,6 +83,7 @@ def _token_insert(
         token_prefix=secret[:10],
         read_only=read_only,
         expires_at=expires_at,
+        scoped=bool(repositories),
     )
     if repositories:
         token.repositories.set(repositories)

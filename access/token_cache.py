@@ -1,13 +1,13 @@
 """API tokens verified a moment ago, remembered in this process's memory.
 
 Clients send their token with every request (pip, npm, mvn as a password; skopeo's registry JWT
-carries its id), and reading the token, its user and whether it is limited to some
-repositories was three of the six queries of a cached document's read. A token found active is
-therefore kept for ``TOKEN_CACHE_SECONDS`` (5 by default, as nginx keeps ``/-/authorize``
-answers): the longest a token revoked by another process, or one whose user was deactivated,
-keeps working there. Revoking in this process forgets it at once; expiry is checked on every
-use; unknown and inactive tokens are never kept. The entries are pickled copies (Django's
-local-memory cache), so no two requests share one.
+carries its id), and reading the token and its user was two of the six queries of a cached
+document's read. A token found active is therefore kept for ``TOKEN_CACHE_SECONDS`` (5 by
+default, as nginx keeps ``/-/authorize`` answers): the longest a token revoked by another
+process, or one whose user was deactivated, keeps working there. Revoking in this process
+forgets it at once; expiry is checked on every use; unknown and inactive tokens are never
+kept. The entries are pickled copies (Django's local-memory cache), so no two requests share
+one.
 """
 
 from collections.abc import Callable
@@ -16,7 +16,6 @@ from django.conf import settings
 from django.core.cache import caches
 
 from access.models import ApiToken
-from access.selectors import token_is_scoped
 
 LOCAL_CACHE = "local"  # settings.CACHES: this process's memory
 KEY_BY_HASH = "access:token:hash:"
@@ -31,7 +30,6 @@ def token_remembered(key: str, load: Callable[[], ApiToken | None]) -> ApiToken 
         token = load()
         if token is None or not token.is_active or not token.user.is_active:
             return token
-        token_is_scoped(token=token)  # read now, so the cached copy carries the answer
         if settings.TOKEN_CACHE_SECONDS > 0:
             cache.set(key, token, timeout=settings.TOKEN_CACHE_SECONDS)
     return token

@@ -1,10 +1,10 @@
 import pytest
 
 from access.auth import ANONYMOUS, Principal
-from access.models import Role
+from access.models import ApiToken, Role
 from access.permissions import has_permission, role_of
 from access.services import role_grant, token_create
-from formats.services import repository_members_set
+from formats.services import repository_delete, repository_members_set
 from tests.factories import GroupFactory, RepositoryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -91,3 +91,15 @@ def test_a_token_scoped_to_a_group_reads_its_members_and_writes_its_deploy_targe
         "inner": Role.READ,
         "outside": None,
     }
+
+
+def test_a_token_whose_repositories_were_all_deleted_reaches_none_of_its_users():
+    kept, doomed = RepositoryFactory(name="kept"), RepositoryFactory(name="doomed")
+    user = UserFactory()
+    for repository in (kept, doomed):
+        role_grant(repository=repository, role=Role.ADMIN, user=user)
+    issued = token_create(user=user, repositories=[doomed])
+    repository_delete(repository=doomed)
+    principal = Principal(user=user, token=ApiToken.objects.get(pk=issued.token.pk))
+    assert role_of(principal=principal, repository=kept) is None
+    assert not has_permission(principal=principal, repository=kept, action=Role.READ)
