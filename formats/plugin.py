@@ -88,6 +88,7 @@ from formats.services import (
     version_delete,
     version_deprecate,
     version_ensure,
+    version_metadata_set,
 )
 from registry_project.db import quoted
 from registry_project.errors import (
@@ -238,4 +239,5 @@ __all__ = [
     "version_deprecate",
     "version_ensure",
     "version_get",
+    "version_metadata_set",
 ]

@@ -181,7 +181,7 @@ def package_detail(request: HttpRequest, name: str, package: str) -> HttpRespons
     versions = _page(request, version_sizes(package=found))
     tags = list(found.tags.select_related("version").order_by("name"))
     latest = next((tag.version for tag in tags if tag.name == "latest"), None)
-    latest = latest or version_sizes(package=found).first()
+    latest = latest or found.versions.order_by("-published_at", "-pk").first()
     details = _details(_config(repository), latest)
     context = {
         "repository": repository,

@@ -4,7 +4,14 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 
-from formats.base import Dependency, FormatConfig, Snippet, VersionDetails, plain_text_error
+from formats.base import (
+    Dependency,
+    FormatConfig,
+    SearchTerms,
+    Snippet,
+    VersionDetails,
+    plain_text_error,
+)
 from formats.maven.versions import is_prerelease
 from registry_project.errors import RegistryError
 
@@ -45,9 +52,16 @@ class MavenConfig(FormatConfig):
             for d in pom.get("dependencies", [])
         ]
         return VersionDetails(
-            summary=" - ".join(part for part in (pom.get("name"), pom.get("description")) if part),
+            summary=self.search_terms(version).summary,
             license=", ".join(lic["name"] for lic in pom.get("licenses", []) if lic["name"]),
             dependencies=dependencies,
+        )
+
+    def search_terms(self, version: "Version") -> SearchTerms:
+        """The POM's ``name`` and ``description``."""
+        pom = version.metadata
+        return SearchTerms(
+            summary=" - ".join(part for part in (pom.get("name"), pom.get("description")) if part)
         )
 
     def setup_snippets(
