@@ -558,8 +558,9 @@ def versions_delete(*, versions: list[Version], user: User) -> None:
 def package_delete(*, package: Package, user: User) -> None:
     """Delete a package with all its versions, files and tags."""
     with transaction.atomic():
-        for version in package.versions.all():
-            version_delete(version=version, user=user)
+        versions_delete(
+            versions=list(package.versions.select_related("package__repository")), user=user
+        )
         audit_record(
             Action.PACKAGE_DELETE,
             repository=package.repository.name,
