@@ -10,17 +10,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from django.db.models import (
-    Case,
-    Count,
-    IntegerField,
-    OuterRef,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 
 from formats.base import format_configs
 from formats.models import Asset, Package, Repository, Version
@@ -77,35 +67,47 @@ def package_find(*, repository: Repository, name: str) -> Package | None:
 
 
 def package_search(
-    *, repositories: QuerySet[Repository], text: str, format_name: str = "", repository: str = ""
-) -> QuerySet[Package]:
-    """Return the packages of ``repositories`` matching every word of ``text``.
+    *,
+    repositories: QuerySet[Repository],
+    text: str,
+    format_name: str = "",
+    repository: str = "",
+    offset: int = 0,
+    limit: int = 50,
+) -> list[Package]:
+    """Return ``limit`` packages from ``offset`` of those in ``repositories`` matching ``text``.
 
-    A word matches the name, the latest version's summary or a keyword (the stored, lowercase
-    ``Package.search_text``; a trigram index serves it on PostgreSQL). The package named
-    exactly ``text`` comes first, then names starting with it, then the others, by name.
+    Every word must match the name, the latest version's summary or a keyword (the stored,
+    lowercase ``Package.search_text``; a trigram index serves it on PostgreSQL). The package
+    named exactly ``text`` comes first, then names starting with it, then the others, each by
+    name. Each rank is read on its own, in name order and only as far as the page reaches, so
+    a word every package has reads one page of an index, not every match to sort them.
     """
     packages = Package.objects.filter(repository__in=repositories)
     if format_name:
         packages = packages.filter(repository__format=format_name)
     if repository:
         packages = packages.filter(repository__name=repository)
-    wanted = text.lower()
+    wanted = text.lower().strip()
     for word in wanted.split():
         packages = packages.filter(search_text__contains=word)
-    rank = Case(
-        When(normalized_name=wanted, then=Value(0)),
-        When(normalized_name__startswith=wanted, then=Value(1)),
-        default=Value(2),
-        output_field=IntegerField(),
-    )
-    ordering: tuple[str, ...] = ("normalized_name", "pk")
     if wanted:
-        packages = packages.alias(rank=rank)
-        ordering = ("rank", *ordering)
-    return (
-        packages.select_related("repository").defer("metadata", "search_text").order_by(*ordering)
-    )
+        ranks = [
+            packages.filter(normalized_name=wanted),
+            packages.filter(normalized_name__startswith=wanted).exclude(normalized_name=wanted),
+            packages.exclude(normalized_name__startswith=wanted),
+        ]
+    else:
+        ranks = [packages]
+    reach = offset + limit
+    ids = [
+        pk
+        for rank in ranks
+        for pk in rank.order_by("normalized_name", "pk").values_list("pk", flat=True)[:reach]
+    ][offset:reach]
+    found = Package.objects.filter(pk__in=ids).select_related("repository")
+    by_id = {package.pk: package for package in found.defer("metadata", "search_text")}
+    return [by_id[pk] for pk in ids]
 
 
 def digest_parse(text: str) -> tuple[str, str] | None:

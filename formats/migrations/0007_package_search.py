@@ -1,5 +1,6 @@
-"""What search reads of a package as columns, filled for existing packages, and on PostgreSQL
-a trigram index so that ``LIKE '%word%'`` over ``search_text`` reads the index, not every row."""
+"""What search reads of a package as columns (filled for existing packages), an index in name
+order to read it page by page, and on PostgreSQL a trigram index so that ``LIKE '%word%'``
+over ``search_text`` reads the index, not every row."""
 
 from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
@@ -77,6 +78,10 @@ class Migration(migrations.Migration):
             model_name="package",
             name="search_text",
             field=models.TextField(blank=True, default=""),
+        ),
+        migrations.AddIndex(
+            model_name="package",
+            index=models.Index(fields=["normalized_name", "id"], name="package_name_order"),
         ),
         PostgresTrigramExtension(),
         migrations.RunPython(trigram_index, trigram_index_drop),

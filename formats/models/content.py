@@ -31,6 +31,8 @@ class Package(models.Model):
 
     class Meta:
         ordering = ["normalized_name"]
+        # Search reads each rank in this order, across repositories, one page at a time.
+        indexes = [models.Index(fields=["normalized_name", "id"], name="package_name_order")]
         constraints = [
             models.UniqueConstraint(
                 fields=["repository", "normalized_name"], name="unique_package_per_repository"
