@@ -203,3 +203,18 @@ def test_the_exact_name_comes_first_then_names_starting_with_it(client):
         "apad",
         "leftpad",
     ]
+
+
+def test_pages_run_on_from_one_rank_into_the_next(client):
+    npm = RepositoryFactory(name="npm", format="npm", anonymous_read=True)
+    names = ["pad", *(f"pad-{n:02d}" for n in range(50)), *(f"xpad-{n}" for n in range(5))]
+    for name in names:
+        PackageFactory(repository=npm, name=name)
+
+    first = client.get("/ui/search?q=pad")
+    second = client.get("/ui/search?q=pad&page=2")
+
+    assert result_names(first) == names[:50]
+    assert result_names(second) == names[50:]
+    assert 'rel="next"' in first.content.decode()
+    assert 'rel="next"' not in second.content.decode()
