@@ -23,17 +23,24 @@ VERSIONS = 1000
 # measure the upload path for hours, and the pages read rows, however they were written.
 POPULATE = """
 from django.contrib.auth.models import User
+from formats.base import SearchTerms
 from formats.models import Package, Repository, Version
+from formats.services import package_search_refresh, package_search_text
 repository = Repository.objects.get(name="bench-npm")
 publisher = User.objects.get(username="bench")
-Package.objects.bulk_create(
-    (Package(repository=repository, name=f"pkg-{n:06d}", normalized_name=f"pkg-{n:06d}",
-             metadata={"latest": {"description": f"package number {n}", "keywords": ["bench"]}})
-     for n in range({packages})), batch_size=5000)
+def package(n):
+    name, terms = f"pkg-{n:06d}", SearchTerms(f"package number {n}", ("bench",))
+    return Package(repository=repository, name=name, normalized_name=name, summary=terms.summary,
+                   search_text=package_search_text(name=name, normalized_name=name, terms=terms))
+Package.objects.bulk_create((package(n) for n in range({packages})), batch_size=5000)
 big = Package.objects.get(repository=repository, name="pkg-000000")
 Version.objects.bulk_create(
     (Version(package=big, version=f"1.0.{n}", published_by=publisher) for n in range({versions})),
     batch_size=5000)
+package_search_refresh(package=big)
+from django.db import connection
+with connection.cursor() as cursor:  # the statistics autovacuum (or a DBA) keeps current
+    cursor.execute("ANALYZE")
 print(big.pk)
 """
 

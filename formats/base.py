@@ -87,6 +87,14 @@ class VersionDetails:
     tables: list[DetailTable] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class SearchTerms:
+    """What search matches of a version besides its package's name: summary and keywords."""
+
+    summary: str = ""
+    keywords: tuple[str, ...] = ()
+
+
 class FormatConfig(AppConfig):
     """Base class for a package-format app; subclass it in ``formats/<name>/apps.py``.
 
@@ -124,6 +132,14 @@ class FormatConfig(AppConfig):
     def version_details(self, version: "Version") -> VersionDetails:
         """Describe ``version`` for the web UI; formats override this."""
         return VersionDetails()
+
+    def search_terms(self, version: "Version") -> SearchTerms:
+        """Return the summary and keywords search finds ``version``'s package by.
+
+        Called when the package's latest version changes; it must read only ``version``'s
+        row (and the format's own rows of it), never a blob. Formats override this.
+        """
+        return SearchTerms()
 
     def setup_snippets(
         self, repository: "Repository", *, base_url: str, username: str

@@ -10,7 +10,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 
 from formats.base import format_configs
 from formats.models import Asset, Package, Repository, Version
@@ -67,31 +67,47 @@ def package_find(*, repository: Repository, name: str) -> Package | None:
 
 
 def package_search(
-    *, repositories: QuerySet[Repository], text: str, format_name: str = "", repository: str = ""
-) -> QuerySet[Package]:
-    """Return the packages of ``repositories`` matching every word of ``text``, by name.
+    *,
+    repositories: QuerySet[Repository],
+    text: str,
+    format_name: str = "",
+    repository: str = "",
+    offset: int = 0,
+    limit: int = 50,
+) -> list[Package]:
+    """Return ``limit`` packages from ``offset`` of those in ``repositories`` matching ``text``.
 
-    A word matches a package's normalized name, or what a format keeps of its latest version
-    in ``Package.metadata["latest"]`` (npm: description, keywords, maintainers). Each package
-    carries its newest version as ``latest_version``.
+    Every word must match the name, the latest version's summary or a keyword (the stored,
+    lowercase ``Package.search_text``; a trigram index serves it on PostgreSQL). The package
+    named exactly ``text`` comes first, then names starting with it, then the others, each by
+    name. Each rank is read on its own, in name order and only as far as the page reaches, so
+    a word every package has reads one page of an index, not every match to sort them.
     """
     packages = Package.objects.filter(repository__in=repositories)
     if format_name:
         packages = packages.filter(repository__format=format_name)
     if repository:
         packages = packages.filter(repository__name=repository)
-    for word in text.split():
-        # One JSON extraction a row (the latest version's summary, description and keywords
-        # as text) costs half of two: reading JSON is most of a search's time.
-        packages = packages.filter(
-            Q(normalized_name__icontains=word) | Q(metadata__latest__icontains=word)
-        )
-    newest = Version.objects.filter(package=OuterRef("pk")).order_by("-published_at", "-pk")
-    return (
-        packages.select_related("repository")
-        .annotate(latest_version=Subquery(newest.values("version")[:1]))
-        .order_by("normalized_name", "pk")
-    )
+    wanted = text.lower().strip()
+    for word in wanted.split():
+        packages = packages.filter(search_text__contains=word)
+    if wanted:
+        ranks = [
+            packages.filter(normalized_name=wanted),
+            packages.filter(normalized_name__startswith=wanted).exclude(normalized_name=wanted),
+            packages.exclude(normalized_name__startswith=wanted),
+        ]
+    else:
+        ranks = [packages]
+    reach = offset + limit
+    ids = [
+        pk
+        for rank in ranks
+        for pk in rank.order_by("normalized_name", "pk").values_list("pk", flat=True)[:reach]
+    ][offset:reach]
+    found = Package.objects.filter(pk__in=ids).select_related("repository")
+    by_id = {package.pk: package for package in found.defer("metadata", "search_text")}
+    return [by_id[pk] for pk in ids]
 
 
 def digest_parse(text: str) -> tuple[str, str] | None:
@@ -174,9 +190,20 @@ def folder_list(*, repository: Repository, path: str, limit: int = 5000) -> list
 
 
 def version_sizes(*, package: Package) -> QuerySet[Version]:
-    """Return a package's versions, newest first, each with its files' total ``size``."""
+    """Return a package's versions, newest first, each with its files' total ``size``.
+
+    The size is a subquery of each row, so a page of versions sums only its own files (not a
+    join and grouping over every version of the package).
+    """
+    sizes = (
+        Asset.objects.filter(version=OuterRef("pk"))
+        .order_by()
+        .values("version")
+        .annotate(total=Sum("blob__size"))
+        .values("total")
+    )
     return (
         package.versions.select_related("published_by")
-        .annotate(size=Sum("assets__blob__size"))
+        .annotate(size=Subquery(sizes))
         .order_by("-published_at", "-pk")
     )

@@ -92,6 +92,7 @@ from formats.services import (
     version_delete,
     version_deprecate,
     version_ensure,
+    version_metadata_set,
 )
 from registry_project.db import quoted, row_fetch, rows_list, select_columns
 from registry_project.errors import (
@@ -252,4 +253,5 @@ __all__ = [
     "version_deprecate",
     "version_ensure",
     "version_get",
+    "version_metadata_set",
 ]

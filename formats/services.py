@@ -12,7 +12,7 @@ from access.models import Role
 from access.services import role_grant
 from audit.models import Action
 from audit.services import audit_record, audit_record_many
-from formats.base import format_config
+from formats.base import SearchTerms, format_config
 from formats.errors import (
     AssetExists,
     CoordinateReused,
@@ -35,6 +35,8 @@ from formats.models import (
 from formats.quotas import repository_quota_check
 from storage.models import Blob
 from storage.services import blob_hold
+
+LATEST_TAG = "latest"
 
 # Who acts: a signed-in user, anonymous, or nobody (a command, a task).
 User = auth_models.User | AnonymousUser | None
@@ -287,8 +289,11 @@ def _reachable_members(repository: Repository) -> set[int]:
 
 def package_ensure(*, repository: Repository, name: str, normalized_name: str) -> Package:
     """Return the package with ``normalized_name``, creating it (concurrency-safe) if absent."""
+    searched = package_search_text(name=name, normalized_name=normalized_name, terms=SearchTerms())
     package, _ = Package.objects.get_or_create(
-        repository=repository, normalized_name=normalized_name, defaults={"name": name}
+        repository=repository,
+        normalized_name=normalized_name,
+        defaults={"name": name, "search_text": searched},
     )
     return package
 
@@ -304,6 +309,7 @@ def version_create(*, package: Package, version: str, metadata: dict, user: User
                 published_by=_user_or_none(user),
             )
             _version_event(Action.VERSION_PUBLISH, created, user)
+            package_search_refresh(package=package)
             return created
     except IntegrityError:
         raise VersionExists(f"{package.name} {version} already exists") from None
@@ -319,7 +325,47 @@ def version_ensure(*, package: Package, version: str, metadata: dict, user: User
         )
         if created:
             _version_event(Action.VERSION_PUBLISH, existing, user)
+            package_search_refresh(package=package)
     return existing
+
+
+def version_metadata_set(*, version: Version, metadata: dict) -> Version:
+    """Replace a version's metadata (a file that describes it arrived: a Maven POM)."""
+    version.metadata = metadata
+    version.save(update_fields=["metadata"])
+    package_search_refresh(package=version.package)
+    return version
+
+
+def package_search_text(*, name: str, normalized_name: str, terms: SearchTerms) -> str:
+    """Return the lowercase text whose words search matches: names, summary and keywords."""
+    names = [name] if name == normalized_name else [name, normalized_name]
+    return "\n".join(part for part in (*names, terms.summary, *terms.keywords) if part).lower()
+
+
+def package_search_refresh(*, package: Package) -> None:
+    """Store what search reads of ``package``: its latest version's name, summary and keywords.
+
+    The latest version is the one the ``latest`` tag points at, else the newest published;
+    the format says what of it is searched (``FormatConfig.search_terms``). Every write that
+    can change the latest version or its metadata calls this, so a search reads only columns.
+    """
+    latest = Version.objects.filter(tags__package=package, tags__name=LATEST_TAG).first()
+    latest = latest or package.versions.order_by("-published_at", "-pk").first()
+    config = format_config(package.repository.format)
+    terms = config.search_terms(latest) if latest is not None and config else SearchTerms()
+    Package.objects.filter(pk=package.pk).update(
+        latest_version=latest.version if latest is not None else "",
+        summary=terms.summary,
+        search_text=package_search_text(
+            name=package.name, normalized_name=package.normalized_name, terms=terms
+        ),
+    )
+
+
+def _latest_searched(package: Package, tag: str) -> None:
+    if tag == LATEST_TAG:
+        package_search_refresh(package=package)
 
 
 def _version_event(action: str, version: Version, user: User = None, **details: object) -> None:
@@ -456,6 +502,7 @@ def tag_set(*, package: Package, name: str, version: Version, user: User) -> Tag
             to_version=version.version,
             user=user,
         )
+        _latest_searched(package, name)
         return tag
 
 
@@ -479,6 +526,7 @@ def tag_delete(*, tag: Tag, user: User) -> None:
             user=user,
         )
         tag.delete()
+        _latest_searched(tag.package, tag.name)
 
 
 def _tag_event(
@@ -530,13 +578,16 @@ def versions_delete(*, versions: list[Version], user: User) -> None:
             user=user,
         )
         Version.objects.filter(pk__in=[version.pk for version in versions]).delete()
+        for package in {version.package_id: version.package for version in versions}.values():
+            package_search_refresh(package=package)
 
 
 def package_delete(*, package: Package, user: User) -> None:
     """Delete a package with all its versions, files and tags."""
     with transaction.atomic():
-        for version in package.versions.all():
-            version_delete(version=version, user=user)
+        versions_delete(
+            versions=list(package.versions.select_related("package__repository")), user=user
+        )
         audit_record(
             Action.PACKAGE_DELETE,
             repository=package.repository.name,

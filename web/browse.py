@@ -67,15 +67,44 @@ class Window:
         return self.number > 1
 
 
-def _page(request: HttpRequest, items: QuerySet) -> Window:
-    """The ``?page=`` of ``items``: PAGE_SIZE rows and one more to tell whether a next exists."""
+def _page_number(request: HttpRequest) -> int:
     try:
-        number = max(1, int(request.GET.get("page", "1")))
+        return max(1, int(request.GET.get("page", "1")))
     except ValueError:
-        number = 1
-    start = (number - 1) * PAGE_SIZE
-    rows = list(items[start : start + PAGE_SIZE + 1])
+        return 1
+
+
+def _window(number: int, rows: list) -> Window:
+    """A Window of ``rows``, read as PAGE_SIZE rows and one more to tell whether a next exists."""
     return Window(rows[:PAGE_SIZE], number, len(rows) > PAGE_SIZE)
+
+
+def _page(request: HttpRequest, items: QuerySet) -> Window:
+    """The ``?page=`` of ``items``."""
+    number = _page_number(request)
+    start = (number - 1) * PAGE_SIZE
+    return _window(number, list(items[start : start + PAGE_SIZE + 1]))
+
+
+def _search_page(
+    request: HttpRequest,
+    *,
+    repositories: QuerySet[Repository],
+    text: str,
+    format_name: str = "",
+    repository: str = "",
+) -> Window:
+    """The ``?page=`` of the packages of ``repositories`` matching ``text``."""
+    number = _page_number(request)
+    rows = package_search(
+        repositories=repositories,
+        text=text,
+        format_name=format_name,
+        repository=repository,
+        offset=(number - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE + 1,
+    )
+    return _window(number, rows)
 
 
 def _query(**fields: str) -> str:
@@ -121,10 +150,13 @@ def search(request: HttpRequest) -> HttpResponse:
             repositories=readable, algorithm=algorithm, hex_digest=hex_digest
         )
     elif text or format_name or repository:
-        packages = package_search(
-            repositories=readable, text=text, format_name=format_name, repository=repository
+        context["page"] = _search_page(
+            request,
+            repositories=readable,
+            text=text,
+            format_name=format_name,
+            repository=repository,
         )
-        context["page"] = _page(request, packages)
         context["query"] = _query(q=text, format=format_name, repository=repository)
     return render(request, "web/search.html", context)
 
@@ -135,16 +167,13 @@ def repository_detail(request: HttpRequest, name: str) -> HttpResponse:
     text = request.GET.get("q", "").strip()
     # A group's packages are its members' (those the visitor may read), in their own pages.
     sources = repository_read_sources(repository=repository, principal=_principal(request))
-    packages = package_search(
-        repositories=Repository.objects.filter(pk__in=[source.pk for source in sources]),
-        text=text,
-    )
+    readable = Repository.objects.filter(pk__in=[source.pk for source in sources])
     username = request.user.get_username() if request.user.is_authenticated else ""
     path = request.GET.get("path", "")
     context = {
         "repository": repository,
         "q": text,
-        "page": _page(request, packages),
+        "page": _search_page(request, repositories=readable, text=text),
         "query": _query(q=text),
         "setup": _config(repository).setup_snippets(
             repository, base_url=_base_url(request), username=username
@@ -181,7 +210,7 @@ def package_detail(request: HttpRequest, name: str, package: str) -> HttpRespons
     versions = _page(request, version_sizes(package=found))
     tags = list(found.tags.select_related("version").order_by("name"))
     latest = next((tag.version for tag in tags if tag.name == "latest"), None)
-    latest = latest or version_sizes(package=found).first()
+    latest = latest or found.versions.order_by("-published_at", "-pk").first()
     details = _details(_config(repository), latest)
     context = {
         "repository": repository,

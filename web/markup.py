@@ -1,6 +1,9 @@
 """Rendering of uploader-supplied READMEs (Markdown, reStructuredText, text), sanitized with nh3."""
 
+import hashlib
+
 import nh3
+from django.core.cache import cache
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from docutils.core import publish_parts
@@ -24,17 +27,36 @@ _RST_SETTINGS = {
 }
 
 
+# Bump when rendering or sanitizing changes, so pages stop showing HTML cached by older code.
+RENDERER_VERSION = 1
+CACHE_SECONDS = 7 * 24 * 3600
+
+
 def _rst(text: str) -> str:
     parts = publish_parts(text, writer="html5", settings_overrides=_RST_SETTINGS)
     return parts["html_body"]
 
 
 def render_readme(text: str, *, readme_format: str) -> SafeString:
-    """Return safe HTML for a README written in Markdown, reStructuredText or plain text."""
+    """Return safe HTML for a README written in Markdown, reStructuredText or plain text.
+
+    Rendering a long README costs more than the rest of a package page, so the sanitized HTML
+    is cached under the digest of the text (a README never changes without its digest).
+    """
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    key = f"readme:{RENDERER_VERSION}:{readme_format}:{digest}"
+    html = cache.get(key)
+    if html is None:
+        html = _sanitized(text, readme_format=readme_format)
+        cache.set(key, html, CACHE_SECONDS)
+    return mark_safe(html)
+
+
+def _sanitized(text: str, *, readme_format: str) -> str:
     if readme_format == "markdown":
         html = _markdown.render(text)
     elif readme_format == "rst":
         html = _rst(text)
     else:
         html = f"<pre>{escape(text)}</pre>"
-    return mark_safe(nh3.clean(html, link_rel="nofollow noopener noreferrer"))
+    return nh3.clean(html, link_rel="nofollow noopener noreferrer")

@@ -9,6 +9,7 @@ from formats.base import (
     Dependency,
     FormatConfig,
     Imported,
+    SearchTerms,
     Snippet,
     VersionDetails,
     plain_text_error,
@@ -53,9 +54,16 @@ class MavenConfig(FormatConfig):
             for d in pom.get("dependencies", [])
         ]
         return VersionDetails(
-            summary=" - ".join(part for part in (pom.get("name"), pom.get("description")) if part),
+            summary=self.search_terms(version).summary,
             license=", ".join(lic["name"] for lic in pom.get("licenses", []) if lic["name"]),
             dependencies=dependencies,
+        )
+
+    def search_terms(self, version: "Version") -> SearchTerms:
+        """The POM's ``name`` and ``description``."""
+        pom = version.metadata
+        return SearchTerms(
+            summary=" - ".join(part for part in (pom.get("name"), pom.get("description")) if part)
         )
 
     def setup_snippets(

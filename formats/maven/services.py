@@ -70,6 +70,7 @@ from formats.plugin import (
     package_ensure,
     package_lock,
     version_ensure,
+    version_metadata_set,
 )
 
 MAX_POM_SIZE = 4 * 1024 * 1024
@@ -199,8 +200,7 @@ def maven_file_deploy(
         package = package_lock(package=package)
         version = version_ensure(package=package, version=version_name, metadata={}, user=user)
         if pom is not None:
-            version.metadata = _pom_metadata(pom)
-            version.save(update_fields=["metadata"])
+            version = version_metadata_set(version=version, metadata=_pom_metadata(pom))
         existing = Asset.objects.filter(repository=repository, path=mpath.path).first()
         if existing is not None and is_snapshot(version_name):
             # SNAPSHOT files are replaceable by definition; release files only by policy.

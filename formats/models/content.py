@@ -12,17 +12,27 @@ from storage.models import Blob
 
 
 class Package(models.Model):
-    """A named package in a repository; ``normalized_name`` is the format's identity rule."""
+    """A named package in a repository; ``normalized_name`` is the format's identity rule.
+
+    ``latest_version``, ``summary`` and ``search_text`` are what search reads, kept by
+    ``formats.services.package_search_refresh`` whenever the latest version changes.
+    """
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="packages")
     name = models.CharField(max_length=512)
     normalized_name = models.CharField(max_length=512)
     metadata = models.JSONField(default=dict, blank=True)
+    latest_version = models.CharField(max_length=255, blank=True, default="")
+    summary = models.TextField(blank=True, default="")
+    # Lowercase name, summary and keywords; a trigram index on PostgreSQL (migration 0007).
+    search_text = models.TextField(blank=True, default="")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["normalized_name"]
+        # Search reads each rank in this order, across repositories, one page at a time.
+        indexes = [models.Index(fields=["normalized_name", "id"], name="package_name_order")]
         constraints = [
             models.UniqueConstraint(
                 fields=["repository", "normalized_name"], name="unique_package_per_repository"

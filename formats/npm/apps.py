@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from django.http import HttpRequest
 
-from formats.base import Dependency, FormatConfig, Imported, Snippet, VersionDetails
+from formats.base import Dependency, FormatConfig, Imported, SearchTerms, Snippet, VersionDetails
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -66,16 +66,27 @@ class NpmConfig(FormatConfig):
         manifest = version.metadata.get("manifest", {})
         readme_filename = version.metadata.get("readme_filename", "")
         plain = readme_filename.lower().endswith((".txt", "readme"))
-        description = manifest.get("description")
         dependencies = manifest.get("dependencies")
         return VersionDetails(
-            summary=description if isinstance(description, str) else "",
+            summary=self.search_terms(version).summary,
             readme=version.metadata.get("readme", ""),
             readme_format="text" if plain else "markdown",
             license=str(manifest.get("license", "")),
             dependencies=[Dependency(f"{n}@{r}", n) for n, r in dependencies.items()]
             if isinstance(dependencies, dict)
             else [],
+        )
+
+    def search_terms(self, version: "Version") -> SearchTerms:
+        """package.json's ``description`` and ``keywords`` (each checked for its type)."""
+        manifest = version.metadata.get("manifest", {})
+        description = manifest.get("description")
+        keywords = manifest.get("keywords")
+        return SearchTerms(
+            summary=description if isinstance(description, str) else "",
+            keywords=tuple(k for k in keywords if isinstance(k, str))
+            if isinstance(keywords, list)
+            else (),
         )
 
     def setup_snippets(

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from formats.base import FormatConfig, Imported, Snippet, VersionDetails
+from formats.base import FormatConfig, Imported, SearchTerms, Snippet, VersionDetails
 from formats.oci.protocol.renderers import bearer_challenge, error_response
 from registry_project.errors import RegistryError
 
@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from django.db.models import QuerySet
 
     from formats.models import Asset, Package, Repository, Version
+
+TITLE_KEYS = ("title", "description")
 
 
 class OciConfig(FormatConfig):
@@ -90,6 +92,21 @@ class OciConfig(FormatConfig):
         from formats.oci.pages import oci_version_tables  # models load after apps
 
         return VersionDetails(tables=oci_version_tables(version))
+
+    def search_terms(self, version: "Version") -> SearchTerms:
+        """The manifest's ``org.opencontainers.image.title`` and ``.description`` annotations.
+
+        Image labels live in the config blob, which search never reads.
+        """
+        from formats.oci.models import OciManifest  # models load after apps
+
+        annotations = (
+            OciManifest.objects.filter(version_id=version.pk)
+            .values_list("annotations", flat=True)
+            .first()
+        ) or {}
+        parts = (annotations.get(f"org.opencontainers.image.{key}") for key in TITLE_KEYS)
+        return SearchTerms(summary=" - ".join(part for part in parts if part))
 
     def setup_snippets(
         self, repository: "Repository", *, base_url: str, username: str

@@ -11,6 +11,7 @@ from formats.base import (
     Dependency,
     FormatConfig,
     Imported,
+    SearchTerms,
     Snippet,
     VersionDetails,
     plain_text_error,
@@ -64,11 +65,19 @@ class PypiConfig(FormatConfig):
         metadata = version.metadata
         content_type = metadata.get("description_content_type") or ""
         return VersionDetails(
-            summary=metadata.get("summary") or "",
+            summary=self.search_terms(version).summary,
             readme=metadata.get("description") or "",
             readme_format=_readme_format(content_type),
             license=metadata.get("license_expression") or metadata.get("license") or "",
             dependencies=[_dependency(line) for line in metadata.get("requires_dist") or []],
+        )
+
+    def search_terms(self, version: "Version") -> SearchTerms:
+        """The core metadata's ``Summary`` and ``Keywords``."""
+        keywords = version.metadata.get("keywords") or ()
+        return SearchTerms(
+            summary=version.metadata.get("summary") or "",
+            keywords=tuple(keyword for keyword in keywords if isinstance(keyword, str)),
         )
 
     def setup_snippets(

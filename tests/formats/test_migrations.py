@@ -6,13 +6,14 @@ import io
 import pytest
 from django.apps import apps
 
-from formats.models import Asset, PublishedCoordinate, Repository
+from formats.models import Asset, Package, PublishedCoordinate, Repository, Tag
 from storage.services import blob_ingest
 from tests.factories import PackageFactory, RepositoryFactory, UserFactory, VersionFactory
 
 pytestmark = pytest.mark.django_db
 
 published_coordinate = importlib.import_module("formats.migrations.0002_published_coordinate")
+package_search = importlib.import_module("formats.migrations.0008_package_search")
 
 
 def _asset(repository, path, *, version=None, metadata=None, user=None):
@@ -65,3 +66,31 @@ def test_files_published_before_the_record_existed_are_recorded():
         "repository__name", "key", "published_by_name", "sha256"
     )
     assert {(name, key, by): sha256 for name, key, by, sha256 in recorded} == expected
+
+
+def test_packages_published_before_search_columns_existed_get_them_from_their_latest_version():
+    npm = RepositoryFactory(name="npm", format="npm")
+    lib = PackageFactory(repository=npm, name="lib")
+    tagged = VersionFactory(
+        package=lib,
+        version="1.0.0",
+        metadata={"manifest": {"description": "Tagged Words", "keywords": ["Pad", 7]}},
+    )
+    VersionFactory(package=lib, version="2.0.0-rc", metadata={"manifest": {"description": "new"}})
+    Tag.objects.create(package=lib, name="latest", version=tagged)
+    pypi = RepositoryFactory(name="py", format="pypi")
+    tool = PackageFactory(repository=pypi, name="My_Tool", normalized_name="my-tool")
+    VersionFactory(package=tool, version="0.1", metadata={"summary": "A tool"})
+    PackageFactory(repository=pypi, name="empty")
+    Package.objects.update(latest_version="", summary="", search_text="")  # as before 0007
+
+    package_search.backfill(apps, None)
+
+    rows = Package.objects.order_by("name").values_list(
+        "name", "latest_version", "summary", "search_text"
+    )
+    assert list(rows) == [
+        ("My_Tool", "0.1", "A tool", "my_tool\nmy-tool\na tool"),
+        ("empty", "", "", "empty"),
+        ("lib", "1.0.0", "Tagged Words", "lib\ntagged words\npad"),
+    ]

@@ -26,3 +26,11 @@ def version_with_file(repository, name: str, version: str, path: str, content: b
 def page_text(response) -> str:
     """The response body with runs of white space made one space, as a reader sees it."""
     return " ".join(response.content.decode().split())
+
+
+def result_names(response) -> list[str]:
+    """The package names of a search page's results, in their order (none: an empty list)."""
+    text = response.content.decode()
+    body = text[text.index('<table id="results">') :].split("</table>", 1)[0]
+    rows = body.split("<tr>")[2:]
+    return [row.split('/">', 1)[1].split("</a>")[0] for row in rows if '/">' in row]

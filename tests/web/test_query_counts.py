@@ -5,9 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from formats.models import Package, Version
-from formats.services import tag_set
+from formats.services import package_search_refresh, tag_set
 from tests.factories import PackageFactory, RepositoryFactory, UserFactory
-from tests.web.content import version_with_file
+from tests.web.content import result_names, version_with_file
 
 pytestmark = pytest.mark.django_db
 
@@ -51,20 +51,19 @@ def test_a_package_page_with_1000_versions_costs_what_one_with_3_does(client, fo
 def test_a_search_over_many_packages_costs_what_one_over_few_does(client):
     repository = RepositoryFactory(name="pub", format="npm", anonymous_read=True)
     Package.objects.bulk_create(
-        Package(repository=repository, name=f"few-{n}", normalized_name=f"few-{n}")
-        for n in range(3)
-    )
-    Package.objects.bulk_create(
-        Package(repository=repository, name=f"many-{n}", normalized_name=f"many-{n}")
-        for n in range(2000)
+        PackageFactory.build(repository=repository, name=f"{prefix}-{n}")
+        for prefix, count in (("few", 3), ("many", 2000))
+        for n in range(count)
     )
     for package in Package.objects.filter(name__in=["few-0", "many-0"]):
         _versions(package, 5)
+        package_search_refresh(package=package)
 
     few = _queries(client, "/ui/search?q=few")
     many = _queries(client, "/ui/search?q=many")
 
     assert few == many
+    assert result_names(client.get("/ui/search?q=many"))[:3] == ["many-0", "many-1", "many-10"]
 
 
 def test_home_repository_and_version_pages_do_not_grow_with_their_content(client):

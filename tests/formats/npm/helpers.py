@@ -39,11 +39,14 @@ def publish_body(
     readme: str = "# readme\n",
     tarball: bytes | None = None,
     description: str = "",
+    keywords: tuple[str, ...] = (),
 ) -> bytes:
     """Return the JSON body ``npm publish`` PUTs to ``/<name>``."""
     manifest = {"name": name, "version": version, "description": description, "license": "MIT"}
     if dependencies:
         manifest["dependencies"] = dependencies
+    if keywords:
+        manifest["keywords"] = list(keywords)
     data = tarball if tarball is not None else make_tarball(manifest, readme=readme)
     bare = name.rsplit("/", 1)[-1]
     filename = f"{name}-{version}.tgz"

@@ -18,8 +18,11 @@ def core_metadata(
     requires_dist: tuple[str, ...] = (),
     provides_extra: tuple[str, ...] = (),
     summary: str = "A test project",
+    keywords: str = "",
 ) -> bytes:
     lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}", f"Summary: {summary}"]
+    if keywords:
+        lines.append(f"Keywords: {keywords}")
     if requires_python:
         lines.append(f"Requires-Python: {requires_python}")
     lines += [f"Provides-Extra: {extra}" for extra in provides_extra]
