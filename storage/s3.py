@@ -473,11 +473,10 @@ class S3Backend:
         self.delete_key(key + ".tail")
 
     def stale_temporaries(self, *, older_than: float, dry_run: bool) -> Iterator[str]:
-        """Drop the temporary writes idle since before ``older_than``.
+        """Abort the multipart writes to temporary keys idle since before ``older_than``.
 
         A write is judged by its last part sent, not its start: one large upload can take
-        longer than the grace period. Temporary objects (a write completed, then interrupted
-        before it was copied or deleted) go once they are that old too.
+        longer than the grace period.
         """
         pages = self.client.pages(
             "list_multipart_uploads", Bucket=self.bucket, Prefix=self._key(TEMP_PREFIX)
@@ -489,11 +488,6 @@ class S3Backend:
                     if not dry_run:
                         self.abort(key, upload_id)
                     yield key
-        for path, modified in self.walk(TEMP_PREFIX):
-            if modified < older_than:
-                if not dry_run:
-                    self.delete(path)
-                yield self._key(path)
 
     def _last_written(self, key: str, upload_id: str, initiated: float) -> float:
         """Return when the multipart write last sent a part (or started, before its first)."""

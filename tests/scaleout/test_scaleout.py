@@ -144,7 +144,8 @@ def _writer(*repositories: Repository) -> tuple[object, str]:
 
 def _curl(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [require_client("curl"), "--silent", "--show-error", "--fail", *args],
+        # --location: with BLOB_SERVE_MODE=redirect downloads answer a presigned URL of the store.
+        [require_client("curl"), "--silent", "--show-error", "--fail", "--location", *args],
         capture_output=True,
         check=True,
         timeout=120,
