@@ -15,7 +15,8 @@ busy machine: within botocore's default 60 s read timeout the client retried, an
 completing and copying a read timeout that fits (storage/s3.py ASSEMBLE_TIMEOUT).
 
 Ratios are per round (boto3 time / our time: 1.0 is as fast as the direct client); the goal is
->= 0.8 both ways, with the server's RSS growing by less than 150 MB. The machine is shared: rerun on a quiet one before reading much into one run.
+>= 0.8 both ways, with the server's RSS growing by less than 150 MB. The machine is shared:
+rerun on a quiet one before reading much into one run.
 """
 
 import argparse
