@@ -86,6 +86,14 @@ def main() -> None:
         with RegistryServer(workdir / "var", env=env) as server:
             assert server.process is not None
             credentials = f"{USER}:{server.create_token('bench-raw', format='raw')}"
+            # Warm every worker up first (boto3, its S3 model and client load on first use,
+            # ~50 MB a process): the growth measured is what the transfers themselves cost.
+            warm = workdir / "warm.bin"
+            warm.write_bytes(os.urandom(MB))
+            for number in range(8):
+                url = f"{server.url}/repository/bench-raw/warm{number}.bin"
+                curl("-u", credentials, "-T", str(warm), url)
+                curl("-u", credentials, url)
             sampler = RssSampler(server.process.pid)
             baseline = sampler.tree_rss()
             sampler.start()
