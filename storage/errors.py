@@ -69,3 +69,13 @@ class BlobCorrupt(RegistryError):
     # bytes. Not the client's fault, and a retry does not help until the bytes are stored again.
     code = "BLOB_CORRUPT"
     http_status = 500
+
+
+class StoreUnavailable(RegistryError):
+    """the registry's blob store is unavailable; nothing was changed, try again later"""
+
+    # The object store refused or did not answer (down, unreachable, throttling): a retry can
+    # succeed, and the request changed nothing the client can see.
+    code = "UNAVAILABLE"
+    http_status = 503
+    headers = {"Retry-After": "5"}

@@ -8,10 +8,11 @@ with the bytes after the last full part (less than a part, which S3 requires of 
 the last), so any web process can continue or finish a session another one started.
 """
 
+import functools
 import io
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +21,9 @@ from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+
+from storage.errors import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +32,53 @@ PARTS_IN_FLIGHT = 4  # per write: parts being sent while the next one fills
 MAX_COPY_SIZE = 5 * 1024**3  # a single CopyObject's limit; larger objects copy part by part
 COPY_PART_SIZE = 512 * 1024**2
 TEMP_PREFIX = "tmp/"
+READ_TIMEOUT = 60  # seconds a request may wait for the first byte of its answer
+ASSEMBLE_TIMEOUT = 1800  # the same for completing and copying, which assemble whole objects
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchUpload"}
 
 
 def _is_missing(error: ClientError) -> bool:
     return str(error.response.get("Error", {}).get("Code")) in _MISSING
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """Turn a failing store (down, unreachable, answering errors) into StoreUnavailable (503).
+
+    An object that is missing stays a ClientError: callers treat that as an answer.
+    """
+    try:
+        yield
+    except ClientError as error:
+        if _is_missing(error):
+            raise
+        logger.warning("object store error: %s", error)
+        raise StoreUnavailable() from error
+    except BotoCoreError as error:  # no connection, timeouts, a response cut short
+        logger.warning("object store unreachable: %s", error)
+        raise StoreUnavailable() from error
+
+
+class _Client:
+    """The boto3 client whose calls raise StoreUnavailable when the store fails them."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._client, name)
+
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with _store_errors():
+                return method(*args, **kwargs)
+
+        return call
+
+    def pages(self, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """Yield every page of a listing ``operation``."""
+        with _store_errors():
+            yield from self._client.get_paginator(operation).paginate(**kwargs)
 
 
 class S3Reader(io.RawIOBase):
@@ -75,7 +120,8 @@ class S3Reader(io.RawIOBase):
                 Bucket=self._bucket, Key=self._key, Range=f"bytes={self._position}-"
             )
             self._body = answer["Body"]
-        data = self._body.read(len(buffer))
+        with _store_errors():
+            data = self._body.read(len(buffer))
         buffer[: len(data)] = data
         self._position += len(data)
         return len(data)
@@ -165,10 +211,32 @@ class _S3Writer:
 
     def discard(self) -> None:
         self._sender.close()
-        if self.completed:
-            self._backend.delete_key(self.key)
-        else:
-            self._backend.abort(self.key, self._upload_id)
+        try:
+            if self.completed:
+                self._backend.delete_key(self.key)
+            else:
+                self._backend.abort(self.key, self._upload_id)
+        except StoreUnavailable:
+            # What the write published (or the error it raises) stands; garbage collection
+            # removes the temporary object or multipart upload once it is stale.
+            logger.warning("left temporary %s to garbage collection", self.key)
+
+
+def _client(session: Any, endpoint_url: str, region: str, *, read_timeout: int) -> _Client:
+    return _Client(
+        session.client(
+            "s3",
+            endpoint_url=endpoint_url or None,
+            region_name=region or None,
+            config=Config(
+                s3={"addressing_style": "path"} if endpoint_url else {},
+                signature_version="s3v4",
+                max_pool_connections=32,
+                read_timeout=read_timeout,
+                retries={"max_attempts": 5, "mode": "standard"},
+            ),
+        )
+    )
 
 
 class S3Backend:
@@ -185,17 +253,13 @@ class S3Backend:
         self.prefix = parts.path.strip("/") + "/" if parts.path.strip("/") else ""
         self.temp_dir = Path(temp_root) / "tmp"
         self.temp_dir.mkdir(parents=True, exist_ok=True)
-        self.client = boto3.session.Session().client(
-            "s3",
-            endpoint_url=endpoint_url or None,
-            region_name=region or None,
-            config=Config(
-                s3={"addressing_style": "path"} if endpoint_url else {},
-                signature_version="s3v4",
-                max_pool_connections=32,
-                retries={"max_attempts": 5, "mode": "standard"},
-            ),
-        )
+        session = boto3.session.Session()
+        self.client = _client(session, endpoint_url, region, read_timeout=READ_TIMEOUT)
+        # Completing a multipart upload and copying server-side answer only once all the bytes
+        # are assembled: minutes for gigabytes (AWS says so; moto takes ~1 min a GiB). Within
+        # a short read timeout the client retries while the first attempt still runs, and
+        # moto answers 500 to the attempt that races the first.
+        self.assembling = _client(session, endpoint_url, region, read_timeout=ASSEMBLE_TIMEOUT)
 
     def _key(self, path: str) -> str:
         return self.prefix + path
@@ -241,8 +305,8 @@ class S3Backend:
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
 
     def walk(self, prefix: str) -> Iterator[tuple[str, float]]:
-        pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=self._key(prefix.rstrip("/") + "/")
+        pages = self.client.pages(
+            "list_objects_v2", Bucket=self.bucket, Prefix=self._key(prefix.rstrip("/") + "/")
         )
         for page in pages:
             for item in page.get("Contents", []):
@@ -251,32 +315,40 @@ class S3Backend:
     def copy(self, source_key: str, path: str) -> None:
         """Copy an object of this bucket to ``path`` on the server side."""
         target = self._key(path)
-        source = {"Bucket": self.bucket, "Key": source_key}
         size = int(self.client.head_object(Bucket=self.bucket, Key=source_key)["ContentLength"])
         if size <= MAX_COPY_SIZE:
-            self.client.copy_object(Bucket=self.bucket, Key=target, CopySource=source)
+            source = {"Bucket": self.bucket, "Key": source_key}
+            self.assembling.copy_object(Bucket=self.bucket, Key=target, CopySource=source)
             return
         upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=target)["UploadId"]
         try:
-            parts = {}
-            for number, start in enumerate(range(0, size, COPY_PART_SIZE), start=1):
-                end = min(start + COPY_PART_SIZE, size) - 1
-                answer = self.client.upload_part_copy(
-                    Bucket=self.bucket,
-                    Key=target,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    CopySource=source,
-                    CopySourceRange=f"bytes={start}-{end}",
-                )
-                parts[number] = answer["CopyPartResult"]["ETag"]
+            parts = self._copy_parts(source_key, target, upload_id, size=size, part=COPY_PART_SIZE)
             self.complete(target, upload_id, parts)
         except BaseException:
             self.abort(target, upload_id)
             raise
 
+    def _copy_parts(
+        self, source_key: str, key: str, upload_id: str, *, size: int, part: int
+    ) -> dict[int, str]:
+        """Copy the first ``size`` bytes of an object into an upload, ``part`` bytes a part."""
+        parts = {}
+        source = {"Bucket": self.bucket, "Key": source_key}
+        for number, start in enumerate(range(0, size, part), start=1):
+            end = min(start + part, size) - 1
+            answer = self.assembling.upload_part_copy(
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                PartNumber=number,
+                CopySource=source,
+                CopySourceRange=f"bytes={start}-{end}",
+            )
+            parts[number] = answer["CopyPartResult"]["ETag"]
+        return parts
+
     def complete(self, key: str, upload_id: str, parts: dict[int, str]) -> None:
-        self.client.complete_multipart_upload(
+        self.assembling.complete_multipart_upload(
             Bucket=self.bucket,
             Key=key,
             UploadId=upload_id,
@@ -319,9 +391,7 @@ class S3Backend:
         that fails half-way leaves nothing a retry from ``size`` does not overwrite.
         """
         key = self._key(path)
-        upload_id = self._session_upload_id(key)
-        if upload_id is None:
-            raise FileNotFoundError(path)
+        upload_id = self._session_upload_id(key) or self._session_reopen(key, size=size)
         full_parts, tail_length = divmod(size, PART_SIZE)
         sender = _PartSender(self, key, upload_id, first_part=full_parts + 1)
         try:
@@ -333,6 +403,33 @@ class S3Backend:
             sender.close()
         self.client.put_object(Bucket=self.bucket, Key=key + ".tail", Body=rest)
 
+    def _session_reopen(self, key: str, *, size: int) -> str:
+        """Turn a sealed session (a finish whose digest did not match) back into parts and tail.
+
+        Return the new multipart upload's id. The parts are server-side copies of the sealed
+        object's ranges, so the client continues the session as if it had never been closed.
+        """
+        try:
+            sealed = int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+        except ClientError as error:
+            if _is_missing(error):
+                raise FileNotFoundError(key) from None
+            raise
+        if sealed != size:
+            raise FileNotFoundError(key)  # not this session's bytes
+        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
+        full_parts, tail_length = divmod(size, PART_SIZE)
+        self._copy_parts(key, key, upload_id, size=full_parts * PART_SIZE, part=PART_SIZE)
+        tail = b""
+        if tail_length:
+            answer = self.client.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes={full_parts * PART_SIZE}-{size - 1}"
+            )
+            with _store_errors():
+                tail = answer["Body"].read()
+        self.client.put_object(Bucket=self.bucket, Key=key + ".tail", Body=tail)
+        return upload_id
+
     def session_seal(self, path: str, *, size: int) -> None:
         """Turn the session's parts and tail into one object at ``path`` (again: a no-op)."""
         key = self._key(path)
@@ -342,9 +439,7 @@ class S3Backend:
                 return  # sealed by an earlier finish whose digest did not match
             raise FileNotFoundError(path)
         full_parts, tail_length = divmod(size, PART_SIZE)
-        listed = self.client.get_paginator("list_parts").paginate(
-            Bucket=self.bucket, Key=key, UploadId=upload_id
-        )
+        listed = self.client.pages("list_parts", Bucket=self.bucket, Key=key, UploadId=upload_id)
         parts = {
             item["PartNumber"]: item["ETag"]
             for page in listed
@@ -378,16 +473,34 @@ class S3Backend:
         self.delete_key(key + ".tail")
 
     def stale_temporaries(self, *, older_than: float, dry_run: bool) -> Iterator[str]:
-        """Abort the multipart writes to temporary keys started before ``older_than``.
+        """Abort the multipart writes to temporary keys idle since before ``older_than``.
 
-        A live write is never that old: its process finishes or drops it within a request.
+        A write is judged by its last part sent, not its start: one large upload can take
+        longer than the grace period.
         """
-        pages = self.client.get_paginator("list_multipart_uploads").paginate(
-            Bucket=self.bucket, Prefix=self._key(TEMP_PREFIX)
+        pages = self.client.pages(
+            "list_multipart_uploads", Bucket=self.bucket, Prefix=self._key(TEMP_PREFIX)
         )
         for page in pages:
             for item in page.get("Uploads", []):
-                if item["Initiated"].timestamp() < older_than:
+                key, upload_id = item["Key"], item["UploadId"]
+                if self._last_written(key, upload_id, item["Initiated"].timestamp()) < older_than:
                     if not dry_run:
-                        self.abort(item["Key"], item["UploadId"])
-                    yield item["Key"]
+                        self.abort(key, upload_id)
+                    yield key
+
+    def _last_written(self, key: str, upload_id: str, initiated: float) -> float:
+        """Return when the multipart write last sent a part (or started, before its first)."""
+        try:
+            parts = [
+                item["LastModified"].timestamp()
+                for page in self.client.pages(
+                    "list_parts", Bucket=self.bucket, Key=key, UploadId=upload_id
+                )
+                for item in page.get("Parts", [])
+            ]
+        except ClientError as error:
+            if _is_missing(error):
+                return float("inf")  # completed or dropped meanwhile: not ours to abort
+            raise
+        return max([initiated, *parts])

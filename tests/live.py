@@ -71,7 +71,7 @@ def wait_answering(process: subprocess.Popen, url: str, log: Path, *, limit: flo
         try:
             requests.get(url, timeout=2)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up, or slow on a busy machine
             time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"{process.args[0]} did not answer within {limit:.0f} s")

@@ -47,11 +47,15 @@ def ensure_environment_bucket() -> None:
         client.create_bucket(Bucket=bucket)
 
 
-def start_s3_server(log_dir: Path) -> S3Server:
-    """Start moto_server on 127.0.0.1 and wait until it answers; skip if moto is missing."""
+def start_s3_server(log_dir: Path, *, own: bool = False) -> S3Server:
+    """Start moto_server on 127.0.0.1 and wait until it answers; skip if moto is missing.
+
+    The server the environment names (``AWS_ENDPOINT_URL``) serves instead, unless ``own``
+    asks for a process of the caller's (one that a test may stop).
+    """
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    if endpoint := os.environ.get("AWS_ENDPOINT_URL"):
+    if (endpoint := os.environ.get("AWS_ENDPOINT_URL")) and not own:
         return S3Server(endpoint=endpoint, process=None)
     binary = require_client("moto_server")
     port = free_port()

@@ -139,6 +139,7 @@ def _writer(*repositories: Repository) -> tuple[object, str]:
 
 def _curl(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
+        # --location: with BLOB_SERVE_MODE=redirect downloads answer a presigned URL of the store.
         [require_client("curl"), "--silent", "--show-error", "--fail", "--location", *args],
         capture_output=True,
         check=True,

@@ -4,18 +4,21 @@ another process, presigned redirects, and the configurations it refuses at start
 import hashlib
 import io
 import os
+import threading
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 from django.test import RequestFactory
 
 from formats.maven.apps import check_mirror_store
 from storage import backends, services
 from storage.apps import check_serve_mode
 from storage.backends import blob_backend
-from storage.models import Upload
+from storage.models import Blob, Upload
 from storage.responses import blob_response
 from storage.s3 import PART_SIZE
 from storage.services import blob_ingest, upload_append, upload_finish, upload_start
@@ -53,18 +56,24 @@ def test_small_chunks_become_parts_and_another_process_finishes_the_session():
     assert backend.client.list_multipart_uploads(Bucket=backend.bucket).get("Uploads", []) == []
 
 
+def _object_keys() -> set[str]:
+    backend = blob_backend()
+    return {
+        item["Key"]
+        for page in backend.client.pages("list_objects_v2", Bucket=backend.bucket)
+        for item in page.get("Contents", [])
+    }
+
+
 def test_an_ingest_leaves_no_temporary_object_or_open_multipart_upload():
+    backend = blob_backend()
+    objects, writes = _object_keys(), set(_multipart_writes())  # CI shares one bucket
     content = os.urandom(PART_SIZE + 1)
     blob = blob_ingest(stream=io.BytesIO(content))
     blob_ingest(stream=io.BytesIO(content))  # the same bytes again: nothing new is kept
 
-    backend = blob_backend()
-    keys = [
-        item["Key"]
-        for item in backend.client.list_objects_v2(Bucket=backend.bucket).get("Contents", [])
-    ]
-    assert keys == [backend.prefix + blob.path]
-    assert backend.client.list_multipart_uploads(Bucket=backend.bucket).get("Uploads", []) == []
+    assert _object_keys() - objects == {backend.prefix + blob.path}
+    assert set(_multipart_writes()) - writes == set()
 
 
 def test_redirect_mode_answers_a_presigned_url_that_serves_the_bytes_and_ranges(settings):
@@ -87,6 +96,83 @@ def test_redirect_mode_answers_a_presigned_url_that_serves_the_bytes_and_ranges(
     assert (partial.status_code, partial.content) == (206, content[10:20])
     head = blob_response(factory.head("/"), blob, content_type="application/gzip")
     assert (head.status_code, head["Content-Length"]) == (200, "100000")  # answered by us
+
+
+class _PausingBody:
+    """A request body sent in segments; before each one after the first it waits for ``go``."""
+
+    def __init__(self, *segments: bytes) -> None:
+        self._segments = [io.BytesIO(segment) for segment in segments]
+        self.go = threading.Semaphore(0)
+
+    def read(self, size: int = -1) -> bytes:
+        while self._segments:
+            if data := self._segments[0].read(size):
+                return data
+            self._segments.pop(0)
+            if self._segments and not self.go.acquire(timeout=60):
+                raise TimeoutError("the test never let the body go on")
+        return b""
+
+
+def _multipart_writes() -> dict[str, str]:
+    backend = blob_backend()
+    answer = backend.client.list_multipart_uploads(Bucket=backend.bucket)
+    return {item["Key"]: item["UploadId"] for item in answer.get("Uploads", [])}
+
+
+def _parts_sent(key: str, upload_id: str) -> int:
+    backend = blob_backend()
+    answer = backend.client.list_parts(Bucket=backend.bucket, Key=key, UploadId=upload_id)
+    return len(answer.get("Parts", []))
+
+
+def _wait_for_parts(key: str, count: int) -> None:
+    while _parts_sent(key, _multipart_writes()[key]) < count:
+        time.sleep(0.1)
+
+
+@pytest.mark.django_db(transaction=True)  # the ingest commits from its own thread
+def test_gc_judges_a_temporary_write_by_its_last_part_not_its_start():
+    grace = 3.0
+    backend = blob_backend()
+    others = set(_multipart_writes())  # CI's S3 pass shares one bucket across tests
+    crashed = backend.prefix + "tmp/ingest-crashed"  # its process died mid-write
+    backend.client.create_multipart_upload(Bucket=backend.bucket, Key=crashed)
+    content = os.urandom(2 * PART_SIZE + 10)
+    body = _PausingBody(content[:PART_SIZE], content[PART_SIZE:-10], content[-10:])
+    ingested: list[Blob | Exception] = []
+
+    def ingest() -> None:
+        try:
+            ingested.append(blob_ingest(stream=body))
+        except Exception as error:  # noqa: BLE001 (the assertion shows it)
+            ingested.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=ingest)
+    thread.start()
+    while len(set(_multipart_writes()) - others) < 2:
+        time.sleep(0.1)
+    [live] = set(_multipart_writes()) - others - {crashed}
+    _wait_for_parts(live, 1)
+    time.sleep(grace + 0.5)  # both started longer ago than the grace period
+    body.go.release()
+    _wait_for_parts(live, 2)  # but the live one has just sent a part
+
+    removed = list(backend.stale_temporaries(older_than=time.time() - grace, dry_run=False))
+
+    body.go.release()
+    thread.join(timeout=120)
+    assert crashed in removed
+    assert live not in removed
+    [blob] = ingested
+    assert isinstance(blob, Blob), blob
+    assert blob.sha256 == hashlib.sha256(content).hexdigest()
+    with backend.open(blob.path) as stored:
+        assert stored.read() == content
+    assert set(_multipart_writes()) - others == set()
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from django.utils import timezone
 from storage.backends import blob_backend
 from storage.errors import BlobTooLarge, DigestMismatch, UploadOutOfOrder
 from storage.models import Blob
+from storage.s3 import PART_SIZE
 from storage.services import (
     blob_checksums,
     blob_gc,
@@ -151,6 +152,26 @@ def test_chunked_upload_finish_verifies_either_way(_case, forget_running_hash):
     assert Blob.objects.exists() is False
     # The refused attempt used up the running hash; the next one still verifies correctly.
     blob = upload_finish(upload=upload, expected={"sha256": hashlib.sha256(content).hexdigest()})
+    with blob_backend().open(blob.path) as stored:
+        assert stored.read() == content
+
+
+def test_a_refused_finish_leaves_the_session_open_for_more_chunks():
+    from storage import services
+
+    # On S3 the session then holds a full part and a tail, and the refused finish sealed both.
+    content = os.urandom(2 * PART_SIZE + 5000)
+    first, rest = content[: PART_SIZE + 1000], content[PART_SIZE + 1000 :]
+    upload = upload_start(owner=None, scope="demo")
+    upload = upload_append(upload=upload, stream=io.BytesIO(first), offset=0)
+    with pytest.raises(DigestMismatch):
+        upload_finish(upload=upload, expected={"sha256": hashlib.sha256(first[:-1]).hexdigest()})
+    services._running_sha256.clear()  # the next chunk lands on another web process
+
+    upload = upload_append(upload=upload, stream=io.BytesIO(rest), offset=len(first))
+    blob = upload_finish(upload=upload, expected={"sha256": hashlib.sha256(content).hexdigest()})
+
+    assert blob.size == len(content)
     with blob_backend().open(blob.path) as stored:
         assert stored.read() == content
 
