@@ -141,6 +141,9 @@ def _spawn_server(
             "2",
             "--threads",
             "8",
+            # gunicorn's access log too: tests count the requests a server answered by its lines.
+            "--access-logfile",
+            "-",
             *tls_options,
         ],
         cwd=ROOT,

@@ -81,7 +81,7 @@ def replicas(cluster: Cluster, transactional_db) -> Iterator[Cluster]:
     yield cluster
     cluster.check_alive()
     answered = cluster.access_lines()[seen:]
-    assert len(answered) > 10, "the servers logged no access lines"
+    assert answered, "the servers logged no access lines"
     errors = [entry for entry in answered if entry["status"] >= 500]
     assert not errors, errors
     _assert_store_whole()
