@@ -133,7 +133,7 @@ def test_the_command_prints_problems_and_fails():
 def test_every_run_is_audited_with_its_counts():
     blob = blob_ingest_bytes(content=b"intact")
     call_command("fsck", "--sample", "0", "--repair", stdout=io.StringIO())
-    _file(blob).write_bytes(b"broken")
+    store_overwrite(blob.path, b"broken")
     with pytest.raises(CommandError):
         call_command("fsck", "--sample", "100", stdout=io.StringIO())
 
