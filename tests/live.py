@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -227,6 +228,20 @@ def start_beat(log_dir: Path, queue: str, **env: str) -> subprocess.Popen:
             stdout=output,
             stderr=subprocess.STDOUT,
         )
+
+
+def within_token_cache(probe: Callable[[], str], expected: str) -> str:
+    """Return ``probe()`` once it answers ``expected``, or its last answer after the token cache.
+
+    Each web process keeps a token it verified for TOKEN_CACHE_SECONDS (access/token_cache.py):
+    a token revoked through one process is refused by the others within that time, not at once.
+    """
+    deadline = time.monotonic() + settings.TOKEN_CACHE_SECONDS + 1
+    answer = probe()
+    while answer != expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+        answer = probe()
+    return answer
 
 
 def require_client(name: str) -> str:
