@@ -30,7 +30,6 @@ under READ COMMITTED or SQLite on one host):
 """
 
 import errno
-import fcntl
 import hashlib
 import hmac
 import io
@@ -69,6 +68,7 @@ from storage.errors import (
     UploadOutOfOrder,
     UploadUnknown,
 )
+from storage.locks import file_lock, lock_file, session_lock
 from storage.models import Blob, Upload, blob_path
 
 logger = logging.getLogger(__name__)
@@ -168,29 +168,10 @@ def _verify(*, digests: Mapping[str, str], expected: Mapping[str, str]) -> None:
 # our own cannot collide with single-key users. Digests that share 32 bits only wait for each
 # other.
 _ADVISORY_NAMESPACE = 0x426C6F62  # "Blob"
-_LOCK_STRIPES_DIR = "locks"
 
 
 def _advisory_key(sha256: str) -> int:
     return int(sha256[:8], 16) - (1 << 31)
-
-
-def _stripe_file(name: str) -> Path:
-    """Return the lock file of stripe ``name`` (digests share one by their first two hex digits)."""
-    folder = blob_backend().temp_dir / _LOCK_STRIPES_DIR
-    folder.mkdir(exist_ok=True)
-    return folder / name
-
-
-@contextmanager
-def _flock(path: Path, *, wait: bool, create: bool = False) -> Iterator[bool]:
-    with path.open("ab" if create else "rb") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
 
 
 @contextmanager
@@ -208,7 +189,7 @@ def _publishing(sha256: str) -> Iterator[None]:
                 )
             yield
     else:
-        with _flock(_stripe_file(sha256[:2]), wait=True, create=True), transaction.atomic():
+        with file_lock(lock_file(sha256[:2]), wait=True, create=True), transaction.atomic():
             yield
 
 
@@ -236,7 +217,7 @@ def digest_locks_try(sha256s: Iterable[str]) -> Iterator[list[str]]:
             stripes = {}
             for stripe in sorted({sha256[:2] for sha256 in wanted}):
                 stripes[stripe] = stack.enter_context(
-                    _flock(_stripe_file(stripe), wait=False, create=True)
+                    file_lock(lock_file(stripe), wait=False, create=True)
                 )
             yield [sha256 for sha256 in wanted if stripes[sha256[:2]]]
         return
@@ -259,29 +240,6 @@ def digest_locks_try(sha256s: Iterable[str]) -> Iterator[list[str]]:
                 )
 
 
-@contextmanager
-def _session_lock(namespace: int, key: int, *, stripe: str, wait: bool) -> Iterator[bool]:
-    # PostgreSQL: a session-level advisory lock (every host); SQLite: an flock on a stripe file.
-    if connection.vendor != "postgresql":
-        with _flock(_stripe_file(stripe), wait=wait, create=True) as held:
-            yield held
-        return
-    keys = [namespace, key]
-    with connection.cursor() as cursor:
-        if wait:
-            cursor.execute("SELECT pg_advisory_lock(%s, %s)", keys)
-            held = True
-        else:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", keys)
-            held = bool(cursor.fetchone()[0])
-    try:
-        yield held
-    finally:
-        if held:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", keys)
-
-
 _UPLOAD_NAMESPACE = 0x55706C64  # "Upld"
 
 
@@ -293,9 +251,7 @@ def _upload_lock(upload_id: UUID, *, wait: bool) -> Iterator[bool]:
     them, and on SQLite a transaction held that long would block every other writer.
     """
     key = upload_id.int % (1 << 32) - (1 << 31)
-    with _session_lock(
-        _UPLOAD_NAMESPACE, key, stripe=f"upload-{key & 0xFF:02x}", wait=wait
-    ) as held:
+    with session_lock(_UPLOAD_NAMESPACE, key, file=f"upload-{key & 0xFF:02x}", wait=wait) as held:
         yield held
 
 
@@ -427,13 +383,6 @@ def blob_ingest_passing(
         digests = {name: hasher.hexdigest() for name, hasher in hashers.items()}
         _verify(digests=digests, expected=expected)
         return _publish(publish=target.publish, digests=digests, size=size)
-
-
-def lock_folder(name: str) -> Path:
-    """Return a folder for lock files of kind ``name`` next to the store's temporary files."""
-    folder = blob_backend().temp_dir / _LOCK_STRIPES_DIR / name
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def blob_ingest_bytes(*, content: bytes, expected: Mapping[str, str] | None = None) -> Blob:
@@ -722,7 +671,7 @@ def _remove_stale_temp_files(*, older_than: float, dry_run: bool) -> int:
         try:
             if not entry.is_file(follow_symlinks=False) or entry.stat().st_mtime >= older_than:
                 continue
-            with _flock(Path(entry.path), wait=False) as held:
+            with file_lock(Path(entry.path), wait=False) as held:
                 if held and not dry_run:
                     Path(entry.path).unlink()
         except FileNotFoundError:
