@@ -9,7 +9,7 @@ claims) always apply: all of it goes through ``access.permissions``.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import cast
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.models import AnonymousUser, User
@@ -37,7 +37,7 @@ from formats.models import (
     TagEvent,
     Version,
 )
-from formats.quotas import repository_usage, store_usage
+from formats.quotas import repositories_usage, repository_usage, store_usage
 from formats.services import (
     package_delete,
     repository_create_by,
@@ -117,6 +117,19 @@ class MemberNames(serializers.ListField):
         return [member for member in members if member is not None]
 
 
+class RepositoryListSerializer(serializers.ListSerializer):
+    """A list of repositories whose usage is read for all of them at once (not one by one)."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        repositories = list(data.all() if hasattr(data, "all") else data)
+        usages = repositories_usage(repositories=repositories)
+        self._context = {
+            **self._context,
+            "usage": {r.pk: u for r, u in zip(repositories, usages, strict=True)},
+        }
+        return super().to_representation(repositories)
+
+
 class RepositorySerializer(serializers.ModelSerializer):
     config = serializers.DictField(required=False, help_text="Format-specific policy.")
     members = MemberNames(
@@ -136,6 +149,7 @@ class RepositorySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Repository
+        list_serializer_class = RepositoryListSerializer
         fields = [
             "name",
             "format",
@@ -168,7 +182,9 @@ class RepositorySerializer(serializers.ModelSerializer):
         {"type": "object", "additionalProperties": {"type": "integer"}, "readOnly": True}
     )
     def get_usage(self, repository: Repository) -> dict[str, int]:
-        usage = repository_usage(repository=repository)
+        usage = self.context.get("usage", {}).get(repository.pk) or repository_usage(
+            repository=repository
+        )
         return {
             "logical_bytes": usage.logical,
             "physical_bytes": usage.physical,

@@ -14,13 +14,15 @@ logical sizes less that.
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 
 from formats.base import format_configs
 from formats.errors import QuotaExceeded, RepositoryInvalid
 from formats.models import Asset, Repository
+from registry_project.db import placeholders, quoted, values_list
 from storage.models import Blob
 
 logger = logging.getLogger(__name__)
@@ -136,35 +138,67 @@ def _held(sources: list[tuple[QuerySet, str]], **where: Repository) -> Q:
     return condition
 
 
-def _held_elsewhere(sources: list[tuple[QuerySet, str]], repository: Repository) -> Q:
-    condition = Q(pk__in=[])
-    for rows, lookup in sources:
-        condition |= Q(pk__in=rows.exclude(**{lookup: repository}).values("blob"))
-    return condition
-
-
 def _bytes(blobs: QuerySet) -> int:
     return blobs.aggregate(total=Sum("size"))["total"] or 0
 
 
 def repository_usage(*, repository: Repository) -> RepositoryUsage:
     """Return the bytes ``repository`` holds: logical, physical and exclusive."""
-    sources = _sources()
-    logical = sum(
-        rows.filter(**{lookup: repository}).aggregate(total=Sum("blob__size"))["total"] or 0
-        for rows, lookup in sources
-    )
-    held = Blob.objects.filter(_held(sources, repository=repository))
-    return RepositoryUsage(
-        name=repository.name,
-        logical=logical,
-        physical=_bytes(held),
-        exclusive=_bytes(held.exclude(_held_elsewhere(sources, repository))),
-        quota=repository.quota_bytes,
-    )
+    return repositories_usage(repositories=[repository])[0]
 
 
-def repositories_logical_bytes(*, repositories: QuerySet[Repository]) -> dict[int, int]:
+def _holdings() -> tuple[str, list]:
+    """SQL (and its parameters) of every distinct (holder, held) pair: a repository and a blob
+    one of its rows keeps, whatever the kind of row (a UNION over ``_sources``)."""
+    parts = [
+        rows.annotate(holder=F(lookup), held=F("blob")).values("holder", "held").order_by()
+        for rows, lookup in _sources()
+    ]
+    pairs = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0].distinct()
+    sql, params = pairs.query.get_compiler(using=pairs.db).as_sql()
+    return sql, list(params)
+
+
+def repositories_usage(*, repositories: Sequence[Repository]) -> list[RepositoryUsage]:
+    """Return each of ``repositories``' usage, in order, in a fixed number of queries."""
+    if not repositories:
+        return []
+    logical = repositories_logical_bytes(repositories=repositories)
+    pairs, params = _holdings()
+    blob, size, key = quoted(Blob), quoted(Blob, "size"), quoted(Blob, "sha256")
+    chosen = placeholders(len(repositories))
+    ids = [repository.pk for repository in repositories]
+    physical = dict(
+        values_list(
+            f"SELECT h.holder, SUM({size}) FROM ({pairs}) h JOIN {blob} ON {key} = h.held"
+            f" WHERE h.holder IN ({chosen}) GROUP BY h.holder",
+            [*params, *ids],
+        )
+    )
+    exclusive = dict(
+        values_list(
+            f"SELECT h.holder, SUM({size}) FROM ({pairs}) h JOIN {blob} ON {key} = h.held"
+            f" WHERE h.holder IN ({chosen}) AND h.held IN"
+            f" (SELECT g.held FROM ({pairs}) g GROUP BY g.held HAVING COUNT(*) = 1)"
+            " GROUP BY h.holder",
+            [*params, *ids, *params],
+        )
+    )
+    return [
+        RepositoryUsage(
+            name=repository.name,
+            logical=logical.get(repository.pk, 0),
+            physical=int(physical.get(repository.pk) or 0),
+            exclusive=int(exclusive.get(repository.pk) or 0),
+            quota=repository.quota_bytes,
+        )
+        for repository in repositories
+    ]
+
+
+def repositories_logical_bytes(
+    *, repositories: QuerySet[Repository] | Sequence[Repository]
+) -> dict[int, int]:
     """Return the logical bytes (every file at its size) of each of ``repositories`` by pk.
 
     One grouped query per kind of row that holds blobs, whatever the number of repositories.
@@ -187,7 +221,7 @@ def store_usage(*, repositories: QuerySet[Repository] | None = None) -> StoreUsa
     chosen = Repository.objects.all() if repositories is None else repositories
     physical = _bytes(Blob.objects.filter(_held(_sources())))
     return StoreUsage(
-        repositories=[repository_usage(repository=repository) for repository in chosen],
+        repositories=repositories_usage(repositories=list(chosen)),
         physical=physical,
         unreferenced=_bytes(Blob.objects.all()) - physical,
     )

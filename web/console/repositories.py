@@ -14,7 +14,7 @@ from formats.api import (
 from formats.lifecycle.api import CleanupPolicySerializer
 from formats.lifecycle.cleanup import cleanup_preview, cleanup_run, policy_clear, policy_set
 from formats.models import CleanupPolicy, CleanupRun, Repository
-from formats.quotas import repository_usage
+from formats.quotas import repositories_usage, repository_usage
 from formats.services import repository_delete, repository_members_set, upstream_probe
 from registry_project.errors import RegistryError
 from web.console.guard import console_user, console_view
@@ -33,8 +33,8 @@ def _repository(name: str) -> Repository:
 @console_view
 def repository_list(request: HttpRequest) -> HttpResponse:
     """Every repository with its format, kind, size and, for proxies, its upstream's status."""
-    repositories = Repository.objects.order_by("name")
-    rows = [(repository, repository_usage(repository=repository)) for repository in repositories]
+    repositories = list(Repository.objects.order_by("name"))
+    rows = list(zip(repositories, repositories_usage(repositories=repositories), strict=True))
     return render(
         request, "console/repositories.html", {"rows": rows, "kinds": Repository.Kind.values}
     )
