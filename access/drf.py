@@ -13,6 +13,7 @@ from access.permissions import (
     READ,
     WRITE,
     has_permission,
+    is_registry_admin,
     is_restricted,
     may_create_repositories,
 )
@@ -63,15 +64,23 @@ class RepositoryManagementPermission(RepositoryPermission):
 
 
 class AdministratorPermission(BasePermission):
-    """Superusers, or holders of the view's ``required_permission`` (a model permission), with
-    an unrestricted credential: the registry-wide administration endpoints."""
+    """Registry administrators (``is_registry_admin``), or holders of the view's
+    ``required_permission`` (a model permission, when it names one) with an unrestricted
+    credential: the registry-wide administration endpoints."""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         principal = principal_of(request)
+        if is_registry_admin(principal=principal):
+            return True
+        needed: str | None = getattr(view, "required_permission", None)
         user = principal.user
-        needed: str = view.required_permission  # type: ignore[attr-defined]
-        allowed = user.is_superuser or user.has_perm(needed)
-        return bool(user.is_authenticated and allowed and not is_restricted(principal=principal))
+        return bool(
+            needed
+            and user.is_authenticated
+            and user.is_active
+            and user.has_perm(needed)
+            and not is_restricted(principal=principal)
+        )
 
 
 class RegistryAuthenticationScheme(OpenApiAuthenticationExtension):

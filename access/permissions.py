@@ -188,6 +188,6 @@ def may_read_metrics(*, principal: Principal) -> bool:
 
 
 def may_read_status(*, principal: Principal) -> bool:
-    """Return whether the caller may read ``/-/status`` (versions, queues): superusers."""
-    user = principal.user
-    return user.is_active and user.is_superuser
+    """Return whether the caller may read ``/-/status`` (versions, queues): registry
+    administrators (a scoped or read-only token of a superuser is not one)."""
+    return is_registry_admin(principal=principal)

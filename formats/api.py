@@ -20,13 +20,17 @@ from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from access.drf import RepositoryManagementPermission, RepositoryPermission, principal_of
-from access.permissions import ADMIN, has_permission, is_registry_admin, readable_repositories
+from access.drf import (
+    AdministratorPermission,
+    RepositoryManagementPermission,
+    RepositoryPermission,
+    principal_of,
+)
+from access.permissions import ADMIN, has_permission, readable_repositories
 from formats.base import FileDeleteUnsupported, format_config
 from formats.models import (
     Asset,
@@ -50,7 +54,7 @@ from formats.services import (
     version_yank,
 )
 from registry_project.api import ANY_SEGMENT
-from registry_project.errors import AuthenticationRequired, PermissionDenied
+from registry_project.errors import AuthenticationRequired
 
 # Primary keys are 64-bit: a larger number would overflow the database's integer.
 MAX_ID = 2**63 - 1
@@ -563,12 +567,10 @@ class StorageUsageView(APIView):
     """The whole store's usage for superusers: every repository's, the bytes all of them hold
     (each blob once), what deduplication saves in total, and what awaits garbage collection."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [AdministratorPermission]
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
-        if not is_registry_admin(principal=principal_of(request)):
-            raise PermissionDenied("the store's usage is for superusers, unrestricted")
         usage = store_usage()
         return Response(
             {

@@ -75,9 +75,12 @@ def test_status_is_for_superusers(client, make_token):
     plain, admin = UserFactory(), UserFactory(is_superuser=True)
 
     refused = client.get("/-/status", headers={"Authorization": f"Bearer {make_token(plain)}"})
+    narrowed = make_token(admin, read_only=True)  # a superuser's token narrower than its user
+    narrow = client.get("/-/status", headers={"Authorization": f"Bearer {narrowed}"})
     answer = client.get("/-/status", headers={"Authorization": f"Bearer {make_token(admin)}"})
 
     assert refused.status_code == 403
+    assert narrow.status_code == 403
     assert answer.status_code == 200
     body = answer.json()
     assert set(body["versions"]) == {"python", "django", "celery", "database"}
