@@ -5,7 +5,6 @@ an admin through the API."""
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 import requests
@@ -13,6 +12,7 @@ import requests
 from access.models import Role
 from access.services import role_grant, token_create
 from audit.models import Action
+from tests.e2e.test_npm_cli import Npm, _project
 from tests.factories import PASSWORD, RepositoryFactory, UserFactory
 from tests.formats.oci.clients import Skopeo, image_layout
 from tests.live import require_client
@@ -69,37 +69,18 @@ def test_curl_upload_delete_and_a_wrong_password(live_registry, tmp_path):
 
 
 def test_npm_publish_tags_deprecate_and_unpublish(live_registry, tmp_path):
-    npm = require_client("npm")
     repository = RepositoryFactory(name="audited-npm", format="npm")
     user = UserFactory(username="nora")
     role_grant(repository=repository, role=Role.DELETE, user=user)
     token = token_create(user=user).secret
-    registry_url = f"{live_registry.url}/repository/audited-npm/"
-    npmrc = tmp_path / "npmrc"
-    npmrc.write_text(
-        f"registry={registry_url}\n{registry_url.split(':', 1)[1]}:_authToken={token}\n"
-        f"audit=false\nupdate-notifier=false\nfund=false\ncache={tmp_path / 'cache'}\n"
+    run = Npm(
+        require_client("npm"), tmp_path, f"{live_registry.url}/repository/audited-npm/", token
     )
-    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")}
-    env.update(HOME=str(tmp_path), NO_COLOR="1")
-
-    def run(*args: str, cwd: Path = tmp_path) -> None:
-        result = subprocess.run(
-            [npm, *args, "--userconfig", str(npmrc)],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
 
     for version in ("1.0.0", "1.1.0"):
-        library = tmp_path / f"lib-{version}"
-        library.mkdir()
-        manifest = {"name": "auditlib", "version": version}
-        (library / "package.json").write_text(json.dumps(manifest))
+        library = _project(
+            tmp_path / f"lib-{version}", {"name": "auditlib", "version": version}, {}
+        )
         run("publish", cwd=library)
     run("dist-tag", "add", "auditlib@1.0.0", "stable")
     run("dist-tag", "add", "auditlib@1.1.0", "stable")

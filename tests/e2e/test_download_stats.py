@@ -3,7 +3,6 @@ counted once each, a proxied file too, and a burst of concurrent downloads loses
 
 import base64
 import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from access.services import role_grant, token_create
 from formats.models import Asset, Version
 from formats.services import asset_put, package_ensure, repository_create, version_create
 from storage.services import blob_ingest_bytes
+from tests.e2e.test_npm_cli import Npm, _project
 from tests.factories import PASSWORD, RepositoryFactory, UserFactory
 from tests.formats.oci.clients import Skopeo, image_layout
 from tests.live import BIN, require_client, start_server
@@ -174,40 +174,16 @@ def test_pip_install_counts_the_wheel_and_its_version(registry, tmp_path):
 
 
 def test_npm_install_counts_the_tarball(registry, tmp_path):
-    npm = require_client("npm")
     RepositoryFactory(name="npm-stats", format="npm")
     user = UserFactory(username="nia")
     role_grant(repository=RepositoryFactory._meta.model.objects.get(), role=Role.WRITE, user=user)
     token = token_create(user=user).secret
-    registry_url = f"{registry.url}/repository/npm-stats/"
-    npmrc = tmp_path / "npmrc"
-    npmrc.write_text(
-        f"registry={registry_url}\n{registry_url.split(':', 1)[1]}:_authToken={token}\n"
-        f"audit=false\nupdate-notifier=false\nfund=false\ncache={tmp_path / 'cache'}\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")}
-    env.update(HOME=str(tmp_path), NO_COLOR="1")
+    run = Npm(require_client("npm"), tmp_path, f"{registry.url}/repository/npm-stats/", token)
 
-    def run(*args: str, cwd: Path) -> None:
-        result = subprocess.run(
-            [npm, *args, "--userconfig", str(npmrc)],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-
-    library = tmp_path / "statlib"
-    library.mkdir()
-    (library / "package.json").write_text(json.dumps({"name": "statlib", "version": "1.0.0"}))
-    (library / "index.js").write_text("module.exports = 1;\n")
+    manifest = {"name": "statlib", "version": "1.0.0"}
+    library = _project(tmp_path / "statlib", manifest, {"index.js": "module.exports = 1;\n"})
     run("publish", cwd=library)
-    app = tmp_path / "app"
-    app.mkdir()
-    (app / "package.json").write_text(json.dumps({"name": "app", "version": "0.0.0"}))
+    app = _project(tmp_path / "app", {"name": "app", "version": "0.0.0"}, {})
     # Its own cache: publish left the tarball in the first one.
     run("install", "statlib@1.0.0", "--cache", str(tmp_path / "install-cache"), cwd=app)
     assert (app / "node_modules" / "statlib" / "index.js").exists()

@@ -88,6 +88,35 @@ def _deploy_file(settings: Path, url: str, jar: Path, *coordinates: str, cwd: Pa
     )
 
 
+def _ivy_retrieve(tmp_path: Path, *, url: str, username: str, password: str, dependency: list[str]):
+    """Resolve ``dependency`` (organisation, module, revision) with Apache Ivy from ``url``;
+    return the process and the folder it retrieved the artifacts into (``ivy-lib``)."""
+    java = require_client("java")
+    if not IVY_JAR.is_file():
+        message = f"{IVY_JAR} is missing (apt-get install ivy)"
+        if os.environ.get("REQUIRE_CLIENTS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    ivy_settings = _fill(
+        PROJECTS / "ivysettings.xml",
+        tmp_path / "ivysettings.xml",
+        CACHE=str(tmp_path / "ivy-cache"),
+        USERNAME=username,
+        PASSWORD=password,
+        PUBLIC=url,
+    )
+    retrieved = tmp_path / "ivy-lib"
+    ivy = subprocess.run(
+        [java, "-jar", str(IVY_JAR), "-settings", str(ivy_settings), "-dependency", *dependency]
+        + ["-retrieve", str(retrieved / "[artifact]-[revision].[ext]")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    return ivy, retrieved
+
+
 @pytest.fixture
 def maven_repositories(live_registry):
     releases = RepositoryFactory(
@@ -179,37 +208,21 @@ def test_deploy_release_and_snapshots_then_resolve_with_mvn_and_ivy(
     assert (consumer / "target" / "classes" / "com" / "example" / "app" / "App.class").is_file()
 
     # Ivy resolves the same SNAPSHOT and its dependency (it HEADs before its GETs).
-    java = require_client("java")
-    if not IVY_JAR.is_file():
-        message = f"{IVY_JAR} is missing (apt-get install ivy)"
-        if os.environ.get("REQUIRE_CLIENTS") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    ivy_settings = _fill(
-        PROJECTS / "ivysettings.xml",
-        tmp_path / "ivysettings.xml",
-        CACHE=str(tmp_path / "ivy-cache"),
-        USERNAME=reader.username,
-        PASSWORD=PASSWORD,
-        PUBLIC=repos["PUBLIC"],
-    )
-    ivy = subprocess.run(
-        [java, "-jar", str(IVY_JAR), "-settings", str(ivy_settings)]
-        + ["-dependency", "com.example", "lib", "1.0-SNAPSHOT"]
-        + ["-retrieve", str(tmp_path / "ivy-lib" / "[artifact]-[revision].[ext]")],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
+    ivy, ivy_lib = _ivy_retrieve(
+        tmp_path,
+        url=repos["PUBLIC"],
+        username=reader.username,
+        password=PASSWORD,
+        dependency=["com.example", "lib", "1.0-SNAPSHOT"],
     )
     assert ivy.returncode == 0, ivy.stdout[-3000:]
-    retrieved = sorted(p.name for p in (tmp_path / "ivy-lib").iterdir())
+    retrieved = sorted(p.name for p in ivy_lib.iterdir())
     assert retrieved == ["base-1.0.jar", "lib-1.0-SNAPSHOT.jar"]
     served = requests.get(
         f"{repos['PUBLIC']}com/example/lib/1.0-SNAPSHOT/lib-{newest}.jar",
         auth=(reader.username, PASSWORD),
     ).content
-    ivy_jar = (tmp_path / "ivy-lib" / "lib-1.0-SNAPSHOT.jar").read_bytes()
+    ivy_jar = (ivy_lib / "lib-1.0-SNAPSHOT.jar").read_bytes()
     assert hashlib.sha256(ivy_jar).digest() == hashlib.sha256(served).digest()
 
 

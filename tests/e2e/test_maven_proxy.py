@@ -7,7 +7,6 @@ ours), and a proxy of a second instance of this registry. Maven Central stays th
 
 import hashlib
 import shutil
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,7 +17,14 @@ from access.models import Role
 from access.services import role_grant
 from formats.models import Asset, Repository
 from formats.services import repository_create, repository_members_set
-from tests.e2e.test_maven_mvn import IVY_JAR, PROJECTS, _deploy_file, _fill, _mvn, _settings
+from tests.e2e.test_maven_mvn import (
+    PROJECTS,
+    _deploy_file,
+    _fill,
+    _ivy_retrieve,
+    _mvn,
+    _settings,
+)
 from tests.e2e.test_maven_nginx import (  # noqa: F401 (fixtures: gunicorn with a mirror, nginx)
     NGINX_ETAG,
     _fast_path,
@@ -30,7 +36,6 @@ from tests.e2e.test_maven_nginx import (  # noqa: F401 (fixtures: gunicorn with 
 from tests.factories import PASSWORD
 from tests.formats.maven.conftest import tasks_sent_to
 from tests.formats.maven.static_tree import jar, pom_xml, write_metadata, write_release
-from tests.live import require_client
 from tests.nginx import StaticNginx
 
 pytestmark = pytest.mark.e2e
@@ -284,31 +289,17 @@ def test_metadata_is_revalidated_with_a_304_after_its_ttl(
 
 
 def test_ivy_resolves_through_the_group(live_registry, team_group, static_upstream, tmp_path):
-    java = require_client("java")
-    if not IVY_JAR.is_file():
-        pytest.skip(f"{IVY_JAR} is missing (apt-get install ivy)")
     developer = team_group["developer"]
-    ivy_settings = _fill(
-        PROJECTS / "ivysettings.xml",
-        tmp_path / "ivysettings.xml",
-        CACHE=str(tmp_path / "ivy-cache"),
-        USERNAME=developer.username,
-        PASSWORD=PASSWORD,
-        PUBLIC=team_group["url"],
-    )
-
-    ivy = subprocess.run(
-        [java, "-jar", str(IVY_JAR), "-settings", str(ivy_settings)]
-        + ["-dependency", "org.nginx", "pub", "1.0"]
-        + ["-retrieve", str(tmp_path / "ivy-lib" / "[artifact]-[revision].[ext]")],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
+    ivy, ivy_lib = _ivy_retrieve(
+        tmp_path,
+        url=team_group["url"],
+        username=developer.username,
+        password=PASSWORD,
+        dependency=["org.nginx", "pub", "1.0"],
     )
 
     assert ivy.returncode == 0, ivy.stdout[-3000:]
-    assert sorted(p.name for p in (tmp_path / "ivy-lib").iterdir()) == [
+    assert sorted(p.name for p in ivy_lib.iterdir()) == [
         "helper-1.2.jar",
         "pub-1.0.jar",
     ]
