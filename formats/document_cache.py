@@ -9,12 +9,14 @@ never be served for other bytes, whichever process or transaction wrote the row.
 
 import threading
 from collections import OrderedDict
+from collections.abc import Hashable
 
 from django.conf import settings
 
 
 class DocumentCache:
-    """A least-recently-used map of ``(repository id, key)`` to ``(etag, content)``.
+    """A least-recently-used map of slots (``(repository id, key)`` for stored documents; any
+    hashable key for documents built on read) to ``(etag, content)``.
 
     Bounded by the total size of the contents, ``budget`` bytes; a content larger than the
     budget is not kept. Safe to share between threads.
@@ -23,10 +25,10 @@ class DocumentCache:
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self._size = 0
-        self._entries: OrderedDict[tuple[int, str], tuple[str, bytes]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[str, bytes]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, slot: tuple[int, str]) -> tuple[str, bytes] | None:
+    def get(self, slot: Hashable) -> tuple[str, bytes] | None:
         """Return the cached ``(etag, content)`` of ``slot``, or None."""
         with self._lock:
             entry = self._entries.get(slot)
@@ -34,7 +36,7 @@ class DocumentCache:
                 self._entries.move_to_end(slot)
             return entry
 
-    def put(self, slot: tuple[int, str], etag: str, content: bytes) -> None:
+    def put(self, slot: Hashable, etag: str, content: bytes) -> None:
         """Keep ``content`` as the content of ``slot`` under ``etag``, evicting the oldest."""
         self.discard(slot)
         if len(content) > self.budget:
@@ -46,7 +48,7 @@ class DocumentCache:
                 _, (_, evicted) = self._entries.popitem(last=False)
                 self._size -= len(evicted)
 
-    def discard(self, slot: tuple[int, str]) -> None:
+    def discard(self, slot: Hashable) -> None:
         """Forget ``slot`` (its document is gone)."""
         with self._lock:
             entry = self._entries.pop(slot, None)

@@ -27,6 +27,7 @@ from formats.base import (
     VersionDetails,
     plain_text_error,
 )
+from formats.document_cache import DocumentCache
 from formats.downloads import asset_response, download_count, download_record
 from formats.errors import (
     AssetExists,
@@ -123,6 +124,7 @@ from storage.services import (
 )
 
 __all__ = [
+    "DocumentCache",
     "GroupReadOnly",
     "ProxyReadOnly",
     "UpstreamDigestMismatch",

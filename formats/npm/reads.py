@@ -9,8 +9,6 @@ client asked (a group's lockfile ``resolved`` URLs name the group).
 
 import json
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +21,7 @@ from formats.plugin import (
     Asset,
     AssetUnknown,
     Document,
+    DocumentCache,
     NotFound,
     PackageUnknown,
     Principal,
@@ -38,9 +37,7 @@ from formats.plugin import (
 logger = logging.getLogger(__name__)
 # Merged packuments by the ETag that names their inputs; the bytes kept are bounded.
 MERGED_CACHE_BYTES = 64 * 1024 * 1024
-_merged_bodies: "OrderedDict[str, bytes]" = OrderedDict()
-_merged_size = 0
-_merged_lock = threading.Lock()
+_merged_bodies = DocumentCache(budget=MERGED_CACHE_BYTES)
 
 
 @dataclass(frozen=True)
@@ -81,19 +78,11 @@ def _merged_body(etag: str, found: list[Packument]) -> bytes:
     ``etag`` is made of the members' strong ETags, so a cached merge can never be stale: a
     publish to a member, or a proxy member's new upstream body, changes the key.
     """
-    global _merged_size
-    with _merged_lock:
-        body = _merged_bodies.get(etag)
-        if body is not None:
-            _merged_bodies.move_to_end(etag)
-            return body
+    cached = _merged_bodies.get(etag)
+    if cached is not None:
+        return cached[1]
     body = proxied.merged_body([packument.body() for packument in found])
-    with _merged_lock:
-        if etag not in _merged_bodies and len(body) <= MERGED_CACHE_BYTES:
-            _merged_bodies[etag] = body
-            _merged_size += len(body)
-        while _merged_size > MERGED_CACHE_BYTES:
-            _merged_size -= len(_merged_bodies.popitem(last=False)[1])
+    _merged_bodies.put(etag, etag, body)
     return body
 
 
