@@ -119,13 +119,10 @@ def test_skopeo_pushes_to_two_images_record_every_layer_and_config_of_each(live_
     manifest = json.loads(layout.blob(manifest_digest))
     blobs = {item["digest"] for item in (manifest["config"], *manifest["layers"])}
     for image in ("app", "copy"):  # the second links (mounts or re-sends) the same blobs
-        skopeo(
-            "copy",
-            "--dest-tls-verify=false",
-            "--dest-creds",
-            f"olga:{PASSWORD}",
+        skopeo.push(
             f"oci:{layout.path}:v1",
             f"docker://{live_registry.host}/audited-oci/{image}:1.0",
+            creds=f"olga:{PASSWORD}",
         )
 
     events = _events(live_registry, repository="audited-oci")

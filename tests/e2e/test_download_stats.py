@@ -199,14 +199,7 @@ def test_skopeo_pulls_count_on_the_images_manifest(registry, tmp_path):
     skopeo = Skopeo(tmp_path / "skopeo")
     layout = image_layout(tmp_path)
     reference = f"docker://{registry.host}/images/app:1.0"
-    skopeo(
-        "copy",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        f"{writer.username}:{PASSWORD}",
-        f"oci:{layout.path}:v1",
-        reference,
-    )
+    skopeo.push(f"oci:{layout.path}:v1", reference, creds=f"{writer.username}:{PASSWORD}")
     digest = layout.descriptor("v1")["digest"]
     asset = Asset.objects.get(version__version=digest)
     assert asset.download_count == 0  # a push is no download

@@ -109,23 +109,17 @@ def test_pull_through_a_group_of_hosted_distribution_and_registry_proxies(
     ours = image_layout(tmp_path / "ours")
     distribution.push(skopeo, public, tag="v1", image="library/debian:12")
     upstream_registry.repository("images", "oci")
-    skopeo(
-        "copy",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        f"{upstream_registry.username}:{upstream_registry.password}",
+    skopeo.push(
         f"oci:{ours.path}:v1",
         f"docker://{upstream_registry.host}/images/tools/jq:1.7",
+        creds=f"{upstream_registry.username}:{upstream_registry.password}",
     )
     hosted = repository_create(name="team-images", format="oci")
     writer = make_user(hosted, Role.WRITE)
-    skopeo(
-        "copy",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        _creds(writer, password),
+    skopeo.push(
         f"oci:{private.path}:v1",
         f"docker://{live_registry.host}/team-images/team/app:1",
+        creds=_creds(writer, password),
     )
     hub = _proxy("hub", distribution.url)
     mirror = _proxy("mirror", upstream_registry.url)
@@ -281,13 +275,10 @@ def test_a_hosted_image_path_is_never_shadowed_by_the_upstream(
     distribution.push(skopeo, theirs, tag="v1", image="corp/app:2")
     hosted = repository_create(name="corp-hosted", format="oci", anonymous_read=True)
     writer = make_user(hosted, Role.WRITE)
-    skopeo(
-        "copy",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        _creds(writer, password),
+    skopeo.push(
         f"oci:{ours.path}:v1",
         f"docker://{live_registry.host}/corp-hosted/corp/app:1",
+        creds=_creds(writer, password),
     )
     hub = _proxy("hub-corp", distribution.url)
     _group("corp", [hub, hosted], anonymous_read=True)  # the proxy even comes first
@@ -415,13 +406,8 @@ def test_push_through_the_deploy_target_lands_in_the_hosted_member(
     writer = make_user(group, Role.READ)
     role_grant(repository=hosted, role=Role.WRITE, user=writer)
     creds = _creds(writer, password)
-    skopeo(
-        "copy",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        creds,
-        f"oci:{layout.path}:v1",
-        f"docker://{live_registry.host}/deploy/team/svc:1",
+    skopeo.push(
+        f"oci:{layout.path}:v1", f"docker://{live_registry.host}/deploy/team/svc:1", creds=creds
     )
     manifest = OciManifest.objects.get()
     assert manifest.package.repository == hosted
@@ -462,13 +448,10 @@ def test_a_group_reader_sees_only_the_members_it_may_read(
     distribution.push(skopeo, public, tag="v1", image="library/nginx:1")
     hosted = repository_create(name="secret-images", format="oci")
     writer = make_user(hosted, Role.WRITE)
-    skopeo(
-        "copy",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        _creds(writer, password),
+    skopeo.push(
         f"oci:{private.path}:v1",
         f"docker://{live_registry.host}/secret-images/team/secret:1",
+        creds=_creds(writer, password),
     )
     hub = _proxy("hub-perm", distribution.url, anonymous_read=False)
     group = _group("perm", [hosted, hub])
@@ -526,13 +509,10 @@ def test_a_private_upstream_of_ours_through_its_token_flow_with_credentials(
     upstream_registry.manage("createrepo", "closed-images", "--format", "oci")
     upstream_registry.repositories.add("closed-images")
     admin = f"{upstream_registry.username}:{upstream_registry.password}"
-    skopeo(
-        "copy",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        admin,
+    skopeo.push(
         f"oci:{layout.path}:v1",
         f"docker://{upstream_registry.host}/closed-images/app:1",
+        creds=admin,
     )
     anonymous = _proxy("closed-anon", upstream_registry.url)
     assert (

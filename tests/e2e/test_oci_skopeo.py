@@ -38,14 +38,7 @@ def test_push_pull_by_tag_and_by_digest(live_registry, make_user, password, tmp_
     layout = image_layout(tmp_path)
     reference = f"docker://{live_registry.host}/team/app/api:1.0"
 
-    skopeo(
-        "copy",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        _creds(writer, password),
-        f"oci:{layout.path}:v1",
-        reference,
-    )
+    skopeo.push(f"oci:{layout.path}:v1", reference, creds=_creds(writer, password))
 
     local = layout.descriptor("v1")
     raw = skopeo(
@@ -124,14 +117,7 @@ def test_reader_may_pull_but_not_push(live_registry, make_user, password, tmp_pa
     skopeo = Skopeo(tmp_path / "skopeo")
     layout = image_layout(tmp_path)
     reference = f"docker://{live_registry.host}/guarded/app:1"
-    skopeo(
-        "copy",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        _creds(writer, password),
-        f"oci:{layout.path}:v1",
-        reference,
-    )
+    skopeo.push(f"oci:{layout.path}:v1", reference, creds=_creds(writer, password))
 
     refused = skopeo(
         "copy",
@@ -167,13 +153,10 @@ def test_anonymous_pull_from_public_and_refusal_on_private(
     layout = image_layout(tmp_path)
     for repository in (public, private):
         owner = make_user(repository, Role.WRITE)
-        skopeo(
-            "copy",
-            "--dest-tls-verify=false",
-            "--dest-creds",
-            _creds(owner, password),
+        skopeo.push(
             f"oci:{layout.path}:v1",
             f"docker://{live_registry.host}/{repository.name}/app:1",
+            creds=_creds(owner, password),
         )
 
     out = tmp_path / "pulled"
@@ -235,13 +218,10 @@ def test_an_immutable_tag_cannot_be_deleted(live_registry, make_user, password, 
     (tmp_path / "second.txt").write_text("another image")
     layout.add_file(tmp_path / "second.txt", "/second.txt", image="v1", tag="v2")
     for local, tag in (("v1", "1.0"), ("v2", "latest")):
-        skopeo(
-            "copy",
-            "--dest-tls-verify=false",
-            "--dest-creds",
-            _creds(deleter, password),
+        skopeo.push(
             f"oci:{layout.path}:{local}",
             f"docker://{live_registry.host}/frozen/app:{tag}",
+            creds=_creds(deleter, password),
         )
 
     refused = skopeo(
@@ -278,13 +258,8 @@ def test_a_copy_to_another_repository_mounts_the_layers(
     skopeo.env["XDG_DATA_HOME"] = str(tmp_path / "data")  # skopeo's blob location cache
     layout = image_layout(tmp_path)
     creds = _creds(user, password)
-    skopeo(
-        "copy",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        creds,
-        f"oci:{layout.path}:v1",
-        f"docker://{live_registry.host}/mount-from/app:1",
+    skopeo.push(
+        f"oci:{layout.path}:v1", f"docker://{live_registry.host}/mount-from/app:1", creds=creds
     )
     logged = live_registry.log.stat().st_size
 
@@ -499,14 +474,7 @@ def test_list_tags_follows_the_pages_of_an_image_with_many_tags(
     layout = image_layout(tmp_path)
     reference = f"docker://{live_registry.host}/ci/app"
     creds = _creds(writer, password)
-    skopeo(
-        "copy",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        creds,
-        f"oci:{layout.path}:v1",
-        f"{reference}:build-00000",
-    )
+    skopeo.push(f"oci:{layout.path}:v1", f"{reference}:build-00000", creds=creds)
     version = Tag.objects.get(package__name="app").version
     Tag.objects.bulk_create(
         Tag(package=version.package, name=f"build-{number:05d}", version=version)

@@ -248,14 +248,7 @@ def test_every_format_pushed_through_one_replica_is_pulled_through_the_other(
         skopeo = Skopeo(tmp_path / "skopeo")
         layout = image_layout(tmp_path / "image")
         creds = f"ci:{token}"
-        skopeo(
-            "copy",
-            "--dest-tls-verify=false",
-            "--dest-creds",
-            creds,
-            f"oci:{layout.path}:v1",
-            f"docker://{a.host}/img/app:v1",
-        )
+        skopeo.push(f"oci:{layout.path}:v1", f"docker://{a.host}/img/app:v1", creds=creds)
         skopeo(
             "copy",
             "--src-tls-verify=false",

@@ -48,6 +48,11 @@ class Skopeo:
             assert result.returncode == 0, result.stderr
         return result
 
+    def push(self, source: str, destination: str, *, creds: str) -> subprocess.CompletedProcess:
+        """Copy ``source`` (e.g. ``oci:LAYOUT:TAG``) to ``destination`` (``docker://...``) over
+        plain HTTP with ``creds`` (``user:secret``)."""
+        return self("copy", "--dest-tls-verify=false", "--dest-creds", creds, source, destination)
+
 
 class Layout:
     """An OCI image layout built with umoci (no daemon)."""
