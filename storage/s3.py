@@ -12,6 +12,7 @@ import functools
 import io
 import logging
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from storage.errors import StoreUnavailable
+from storage.locks import lock_try
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,10 @@ PARTS_IN_FLIGHT = 4  # per write: parts being sent while the next one fills
 MAX_COPY_SIZE = 5 * 1024**3  # a single CopyObject's limit; larger objects copy part by part
 COPY_PART_SIZE = 512 * 1024**2
 TEMP_PREFIX = "tmp/"
+# A live write to a temporary key holds one of these locks (picked by the key's random name),
+# so garbage collection passes it by however long it has been silent.
+LIVE_WRITE_LOCK = "s3-live-write"
+LIVE_WRITE_STRIPES = 1024
 READ_TIMEOUT = 60  # seconds a request may wait for the first byte of its answer
 ASSEMBLE_TIMEOUT = 1800  # the same for completing and copying, which assemble whole objects
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchUpload"}
@@ -222,6 +228,10 @@ class _S3Writer:
             logger.warning("left temporary %s to garbage collection", self.key)
 
 
+def _live_write_stripe(key: str) -> int:
+    return zlib.crc32(key.encode()) % LIVE_WRITE_STRIPES
+
+
 def _client(session: Any, endpoint_url: str, region: str, *, read_timeout: int) -> _Client:
     return _Client(
         session.client(
@@ -278,11 +288,22 @@ class S3Backend:
 
     @contextmanager
     def writer(self, *, prefix: str) -> Iterator[_S3Writer]:
-        writer = _S3Writer(self, self._key(f"{TEMP_PREFIX}{prefix}{uuid.uuid4().hex}"))
-        try:
-            yield writer
-        finally:
-            writer.discard()
+        with self._live_write_key(prefix) as key:
+            writer = _S3Writer(self, key)
+            try:
+                yield writer
+            finally:
+                writer.discard()
+
+    @contextmanager
+    def _live_write_key(self, prefix: str) -> Iterator[str]:
+        """Yield a fresh temporary key, holding its live-write lock for the block."""
+        while True:
+            key = self._key(f"{TEMP_PREFIX}{prefix}{uuid.uuid4().hex}")
+            with lock_try(LIVE_WRITE_LOCK, _live_write_stripe(key)) as held:
+                if held:  # else another live write has this stripe: draw again
+                    yield key
+                    return
 
     def delete(self, path: str) -> None:
         self.delete_key(self._key(path))
@@ -473,10 +494,12 @@ class S3Backend:
         self.delete_key(key + ".tail")
 
     def stale_temporaries(self, *, older_than: float, dry_run: bool) -> Iterator[str]:
-        """Abort the multipart writes to temporary keys idle since before ``older_than``.
+        """Drop the temporary writes idle since before ``older_than`` whose writer is gone.
 
-        A write is judged by its last part sent, not its start: one large upload can take
-        longer than the grace period.
+        Multipart writes are aborted, completed temporary objects (a publish whose cleanup
+        failed) deleted. A write is judged by its last part sent, not its start (one large
+        upload can take longer than the grace period), and one whose writer still holds its
+        lock is live however long it has been silent.
         """
         pages = self.client.pages(
             "list_multipart_uploads", Bucket=self.bucket, Prefix=self._key(TEMP_PREFIX)
@@ -484,10 +507,24 @@ class S3Backend:
         for page in pages:
             for item in page.get("Uploads", []):
                 key, upload_id = item["Key"], item["UploadId"]
-                if self._last_written(key, upload_id, item["Initiated"].timestamp()) < older_than:
-                    if not dry_run:
-                        self.abort(key, upload_id)
+                last = self._last_written(key, upload_id, item["Initiated"].timestamp())
+                if last < older_than and self._drop_dead(
+                    key, functools.partial(self.abort, key, upload_id), dry_run=dry_run
+                ):
                     yield key
+        for path, modified in self.walk(TEMP_PREFIX):
+            key = self._key(path)
+            if modified < older_than and self._drop_dead(
+                key, functools.partial(self.delete_key, key), dry_run=dry_run
+            ):
+                yield key
+
+    def _drop_dead(self, key: str, drop: Callable[[], None], *, dry_run: bool) -> bool:
+        """Call ``drop`` unless the temporary write to ``key`` is live; return whether dead."""
+        with lock_try(LIVE_WRITE_LOCK, _live_write_stripe(key)) as free:
+            if free and not dry_run:
+                drop()
+            return free
 
     def _last_written(self, key: str, upload_id: str, initiated: float) -> float:
         """Return when the multipart write last sent a part (or started, before its first)."""

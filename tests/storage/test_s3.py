@@ -127,6 +127,31 @@ def _parts_sent(key: str, upload_id: str) -> int:
     return len(answer.get("Parts", []))
 
 
+def _ingest_in_thread(body: "_PausingBody") -> tuple[threading.Thread, list[Blob | Exception]]:
+    """Start ingesting ``body`` in a thread; the list receives the Blob or the error."""
+    ingested: list[Blob | Exception] = []
+
+    def ingest() -> None:
+        try:
+            ingested.append(blob_ingest(stream=body))
+        except Exception as error:  # noqa: BLE001 (the assertion shows it)
+            ingested.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=ingest)
+    thread.start()
+    return thread, ingested
+
+
+def _new_multipart_write(known: set[str]) -> str:
+    """Wait for the one multipart write started that is not in ``known``; return its key."""
+    while not (new := set(_multipart_writes()) - known):
+        time.sleep(0.1)
+    [key] = new
+    return key
+
+
 def _wait_for_parts(key: str, count: int) -> None:
     while _parts_sent(key, _multipart_writes()[key]) < count:
         time.sleep(0.1)
@@ -141,21 +166,8 @@ def test_gc_judges_a_temporary_write_by_its_last_part_not_its_start():
     backend.client.create_multipart_upload(Bucket=backend.bucket, Key=crashed)
     content = os.urandom(2 * PART_SIZE + 10)
     body = _PausingBody(content[:PART_SIZE], content[PART_SIZE:-10], content[-10:])
-    ingested: list[Blob | Exception] = []
-
-    def ingest() -> None:
-        try:
-            ingested.append(blob_ingest(stream=body))
-        except Exception as error:  # noqa: BLE001 (the assertion shows it)
-            ingested.append(error)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=ingest)
-    thread.start()
-    while len(set(_multipart_writes()) - others) < 2:
-        time.sleep(0.1)
-    [live] = set(_multipart_writes()) - others - {crashed}
+    thread, ingested = _ingest_in_thread(body)
+    live = _new_multipart_write(others | {crashed})
     _wait_for_parts(live, 1)
     time.sleep(grace + 0.5)  # both started longer ago than the grace period
     body.go.release()
@@ -170,6 +182,34 @@ def test_gc_judges_a_temporary_write_by_its_last_part_not_its_start():
     [blob] = ingested
     assert isinstance(blob, Blob), blob
     assert blob.sha256 == hashlib.sha256(content).hexdigest()
+    with backend.open(blob.path) as stored:
+        assert stored.read() == content
+    assert set(_multipart_writes()) - others == set()
+
+
+@pytest.mark.django_db(transaction=True)  # the ingest commits from its own thread
+def test_gc_with_no_grace_passes_by_a_silent_live_write_and_aborts_a_dead_one():
+    backend = blob_backend()
+    others = set(_multipart_writes())  # CI's S3 pass shares one bucket across tests
+    crashed = backend.prefix + "tmp/ingest-crashed-silent"  # its process died before a part
+    backend.client.create_multipart_upload(Bucket=backend.bucket, Key=crashed)
+    leftover = backend.prefix + "tmp/ingest-published"  # completed, but its cleanup failed
+    backend.client.put_object(Bucket=backend.bucket, Key=leftover, Body=b"copied already")
+    content = os.urandom(PART_SIZE // 2)
+    body = _PausingBody(content[:100], content[100:])  # less than a part, then silence
+    thread, ingested = _ingest_in_thread(body)
+    live = _new_multipart_write(others | {crashed})
+    assert _parts_sent(live, _multipart_writes()[live]) == 0
+
+    removed = list(backend.stale_temporaries(older_than=time.time() + 60, dry_run=False))
+
+    body.go.release()
+    thread.join(timeout=120)
+    assert {crashed, leftover} <= set(removed)
+    assert live not in removed
+    assert leftover not in _object_keys()
+    [blob] = ingested
+    assert isinstance(blob, Blob), blob
     with backend.open(blob.path) as stored:
         assert stored.read() == content
     assert set(_multipart_writes()) - others == set()
