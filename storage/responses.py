@@ -107,8 +107,12 @@ def blob_response(
     content_type: str,
     filename: str = "",
     headers: dict[str, str] | None = None,
+    redirect: bool = True,
 ) -> HttpResponseBase:
     """Answer a GET or HEAD for ``blob``, honouring conditional headers and a single byte Range.
+
+    ``redirect=False`` sends the bytes from here in redirect mode too: for small documents
+    whose answer's own headers matter to the client (OCI manifests and their digest header).
 
     Raises:
         PreconditionFailed: an If-Match or If-Unmodified-Since header does not hold.
@@ -125,7 +129,7 @@ def blob_response(
         conditional["ETag"] = etag
         patch_cache_control(conditional, max_age=31536000, immutable=True)
         return conditional
-    if settings.BLOB_SERVE_MODE == "redirect" and request.method != "HEAD":
+    if redirect and settings.BLOB_SERVE_MODE == "redirect" and request.method != "HEAD":
         return _redirect(blob, content_type=content_type, filename=filename)
     byte_range = None
     x_accel = settings.BLOB_SERVE_MODE == "x-accel" and request.method != "HEAD"

@@ -3,6 +3,7 @@ another process, presigned redirects, and the configurations it refuses at start
 
 import hashlib
 import io
+import json
 import os
 import threading
 import time
@@ -14,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test import RequestFactory
 
+from access.models import Role
 from formats.maven.apps import check_mirror_store
 from storage import backends, services
 from storage.apps import check_serve_mode
@@ -22,6 +24,8 @@ from storage.models import Blob, Upload
 from storage.responses import blob_response
 from storage.s3 import PART_SIZE
 from storage.services import blob_ingest, upload_append, upload_finish, upload_start
+from tests.factories import RepositoryFactory
+from tests.formats.oci.helpers import basic, digest, push_image
 
 pytestmark = [pytest.mark.django_db, pytest.mark.s3_store]
 
@@ -236,3 +240,21 @@ def test_contradicting_configurations_are_refused_at_startup(
 def _startup_checks() -> None:
     check_serve_mode()
     check_mirror_store()
+
+
+def test_redirect_mode_sends_manifests_from_here_and_redirects_blobs(settings, client, make_user):
+    settings.BLOB_SERVE_MODE = "redirect"
+    repository = RepositoryFactory(name="oci", format="oci")
+    auth = basic(make_user(repository, Role.WRITE))
+    manifest = push_image(client, "oci/app", "1.0", auth)
+    layer = json.loads(manifest)["layers"][0]["digest"]
+
+    answer = client.get("/v2/oci/app/manifests/1.0", headers=auth)
+    blob = client.get(f"/v2/oci/app/blobs/{layer}", headers=auth)
+
+    # Clients read the manifest answer's digest header, which a redirect would lose.
+    assert answer.status_code == 200
+    assert answer["Docker-Content-Digest"] == digest(manifest)
+    assert b"".join(answer.streaming_content) == manifest
+    assert blob.status_code == 302
+    assert requests.get(blob["Location"], timeout=30).content == b"layer-x"

@@ -284,6 +284,7 @@ class ManifestView(OciView):
             manifest.blob,
             content_type=manifest.media_type,
             headers={HEADER_DOCKER_CONTENT_DIGEST: manifest.digest},
+            redirect=False,  # a manifest is small, and clients read its digest header
         )
         if not is_digest_reference(reference):
             response["Cache-Control"] = "no-cache"  # a tag may move
