@@ -38,7 +38,6 @@ ACCEPT_ABBREVIATED = {"Accept": "application/vnd.npm.install-v1+json"}
 ACCEPT_HTML = {"Accept": "text/html"}
 ACCEPT_PEP691 = {"Accept": "application/vnd.pypi.simple.v1+json"}
 ACCEPT_MANIFEST = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
-# TODO(task D): the UI search page (/ui/search) is not on main yet; add it to READS when it is.
 
 
 @dataclass(frozen=True)
@@ -107,8 +106,14 @@ def reads(shape: Shape, ids: dict[str, str], token: str) -> list[Read]:
             {},
         ),
         Read("REST API version list", [f"/api/v1/versions/?package={ids['npm']}"], api),
-        # Last: a page slower than wrk's timeout leaves a backlog that would slow the next read.
-        Read("UI package page", [f"/ui/repositories/npm/packages/{ids['npm']}/"], ACCEPT_HTML),
+        # Last: pages slower than wrk's timeout leave a backlog that would slow the next read.
+        # Search: a name of one package, a rare one of the fillers, one every filler matches.
+        Read(
+            "UI search",
+            ["/ui/search?q=big", "/ui/search?q=filler-0000042", "/ui/search?q=filler"],
+            ACCEPT_HTML,
+        ),
+        Read("UI package page", ["/ui/repositories/npm/packages/big-npm/"], ACCEPT_HTML),
     ]
 
 
