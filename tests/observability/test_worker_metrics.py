@@ -5,6 +5,7 @@ import io
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -22,12 +23,12 @@ GC_TASK = "storage.tasks.blob_gc_task"
 FSCK_TASK = "storage.tasks.blob_fsck_task"
 
 
-def _scrape_when(url: str, ready, *, worker) -> dict:
+def _scrape_when(url: str, ready, *, worker, log: Path) -> dict:
     """Scrape ``url`` until ``ready(samples)`` holds: a task's counts are written just after its
     result is (Celery's task_postrun), and the worker takes a while to start."""
     deadline = time.monotonic() + 120
     while True:
-        assert worker.poll() is None, "the worker exited"
+        assert worker.poll() is None, f"the worker exited: {log.read_text()[-3000:]}"
         try:
             samples = metric_samples(requests.get(url, timeout=5).text)
             if ready(samples) or time.monotonic() > deadline:
@@ -57,7 +58,7 @@ def test_a_prefork_worker_serves_its_task_runs_failures_and_gc_bytes(tmp_path):
     )
     try:
         url = f"http://127.0.0.1:{port}/"
-        before = _scrape_when(url, lambda samples: True, worker=worker)
+        before = _scrape_when(url, lambda samples: True, worker=worker, log=tmp_path / "worker.log")
 
         blob_gc_task.apply_async(queue=queue).get(timeout=120)
         failed = app.send_task(FSCK_TASK, kwargs={"unknown": 1}, queue=queue)  # a TypeError
@@ -70,6 +71,7 @@ def test_a_prefork_worker_serves_its_task_runs_failures_and_gc_bytes(tmp_path):
                 samples, "registry_task_runs_total", task=FSCK_TASK, state="FAILURE"
             ),
             worker=worker,
+            log=tmp_path / "worker.log",
         )
     finally:
         worker.terminate()
