@@ -106,7 +106,6 @@ from registry_project.errors import (
     PermissionDenied,
     RegistryError,
 )
-from storage.backends import locked_temp_file
 from storage.errors import BlobUnknown, DigestMismatch
 from storage.models import Blob, Upload
 from storage.responses import blob_response
@@ -120,8 +119,12 @@ from storage.services import (
     upload_append,
     upload_cancel,
     upload_finish,
+    upload_open,
+    upload_session,
+    upload_sha256,
     upload_start,
 )
+from storage.uploadhandlers import UploadedPart, UploadSessionHandler
 
 __all__ = [
     "DocumentCache",
@@ -217,7 +220,6 @@ __all__ = [
     "document_put",
     "document_response",
     "has_permission",
-    "locked_temp_file",
     "package_delete",
     "package_ensure",
     "package_get",
@@ -248,6 +250,11 @@ __all__ = [
     "upload_cancel",
     "upload_finish",
     "upload_get",
+    "upload_open",
+    "upload_session",
+    "upload_sha256",
+    "UploadedPart",
+    "UploadSessionHandler",
     "upload_start",
     "validate_path",
     "version_create",

@@ -2,10 +2,13 @@
 
 Under gunicorn each worker writes its values to files in ``PROMETHEUS_MULTIPROC_DIR`` (which
 ``deploy/gunicorn.conf.py`` sets and empties at start) and a scrape sums them over the workers;
-without it (tests, ``manage.py``) the values live in this process. Imports no app.
+without it (tests, ``manage.py``) the values live in this process. A Celery worker, on a host
+of its own, serves the task metrics its pool processes write on a port of its own (``serve``,
+started by ``registry_project.tasklog``). Imports no app.
 """
 
 import os
+from pathlib import Path
 
 from prometheus_client import (
     REGISTRY,
@@ -14,8 +17,12 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 from prometheus_client.registry import Collector
+
+if folder := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(folder).mkdir(parents=True, exist_ok=True)  # each metric below opens its file there
 
 REQUESTS = Counter(
     "registry_http_requests", "HTTP requests answered", ["format", "method", "status"]
@@ -41,8 +48,7 @@ TASK_SECONDS = Histogram(
 GC_FREED_BYTES = Counter("registry_gc_freed_bytes", "Blob bytes freed by garbage collection")
 
 
-def exposition(*collectors: Collector) -> bytes:
-    """Return every metric of this process (or of all gunicorn workers) and ``collectors``'."""
+def _registry(*collectors: Collector) -> CollectorRegistry:
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)
@@ -50,4 +56,15 @@ def exposition(*collectors: Collector) -> bytes:
         registry.register(REGISTRY)
     for collector in collectors:
         registry.register(collector)
-    return generate_latest(registry)
+    return registry
+
+
+def exposition(*collectors: Collector) -> bytes:
+    """Return every metric of this process (or of all gunicorn workers) and ``collectors``'."""
+    return generate_latest(_registry(*collectors))
+
+
+def serve(*, port: int, address: str) -> None:
+    """Answer scrapes of every metric of this process and its children on ``address:port``,
+    from a thread of this process (a Celery worker's; its pool writes to the shared folder)."""
+    start_http_server(port, addr=address, registry=_registry())

@@ -4,15 +4,30 @@ run is counted and timed by task name and final state.
 
 Celery workers are configured by Django's ``LOGGING`` (``LOG_LEVEL``, ``LOG_FORMAT``) rather
 than by Celery's own logging set-up, so their lines look like the web's.
+
+The counts live where the task ran. A worker runs on a host of its own, so the web's
+``/-/metrics`` cannot sum them; with ``WORKER_METRICS_PORT`` the worker serves them itself,
+summed over its pool processes through a ``PROMETHEUS_MULTIPROC_DIR`` of its own (emptied of
+earlier runs' files when it starts, as gunicorn's is), and Prometheus scrapes each worker as
+it scrapes each web replica.
 """
 
 import logging
 import logging.config
+import os
 import time
+from pathlib import Path
 from typing import Any
 
-from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
+from celery.signals import (
+    before_task_publish,
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_init,
+)
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from registry_project import metrics
 from registry_project.logs import (
@@ -34,10 +49,30 @@ def connect() -> None:
     before_task_publish.connect(_carry_request_id)
     task_prerun.connect(_task_started)
     task_postrun.connect(_task_finished)
+    worker_init.connect(_serve_metrics)
 
 
 def _configure_logging(**kwargs: Any) -> None:
     logging.config.dictConfig(settings.LOGGING)
+
+
+def _serve_metrics(**kwargs: Any) -> None:
+    # worker_init runs in the worker's main process before it forks its pool.
+    if not settings.WORKER_METRICS_PORT:
+        return
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        raise ImproperlyConfigured("WORKER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR")
+    own = f"_{os.getpid()}.db"  # made when this process imported the metrics
+    for stale in Path(folder).glob("*.db"):
+        if not stale.name.endswith(own):
+            stale.unlink(missing_ok=True)
+    metrics.serve(port=settings.WORKER_METRICS_PORT, address=settings.WORKER_METRICS_ADDRESS)
+    logger.info(
+        "task metrics at http://%s:%s/",
+        settings.WORKER_METRICS_ADDRESS,
+        settings.WORKER_METRICS_PORT,
+    )
 
 
 def _carry_request_id(headers: dict[str, Any] | None = None, **kwargs: Any) -> None:

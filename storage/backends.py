@@ -2,7 +2,8 @@
 
 Ingest streams into a backend's writer while it hashes, and publishes the written bytes under
 their final path only once they are verified; resumable upload sessions accumulate in the
-backend too. ``temp_dir`` is always local: lock stripes and spooled form parts live there.
+backend too. ``temp_dir`` is always local: lock stripes (and form parts Django spools for
+the management API's multipart parser) live there.
 """
 
 import ctypes

@@ -252,7 +252,7 @@ def _client(session: Any, endpoint_url: str, region: str, *, read_timeout: int) 
 class S3Backend:
     """Blobs as objects under ``s3://bucket/prefix``; nothing is served from local files.
 
-    ``temp_dir`` stays local: the lock stripes and spooled multipart form parts live there.
+    ``temp_dir`` stays local: the lock stripes live there.
     """
 
     def __init__(self, url: str, *, temp_root: Path | str, endpoint_url: str, region: str) -> None:

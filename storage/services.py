@@ -45,11 +45,11 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 from uuid import UUID
 
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 from django.db.models.expressions import Combinable
@@ -404,7 +404,7 @@ def blob_checksums(*, blob: Blob) -> Blob:
     return blob
 
 
-def upload_start(*, owner: User | None, scope: str) -> Upload:
+def upload_start(*, owner: User | AnonymousUser | None, scope: str) -> Upload:
     """Open a resumable upload bound to ``scope`` (the protocol context that may continue it)."""
     upload = Upload.objects.create(
         owner=owner if owner and owner.is_authenticated else None, scope=scope
@@ -413,10 +413,56 @@ def upload_start(*, owner: User | None, scope: str) -> Upload:
     return upload
 
 
-def upload_append(
-    *, upload: Upload, stream: BinaryIO, offset: int | None = None, max_size: int | None = None
-) -> Upload:
-    """Append a chunk; ``offset`` (when the client states one) must equal the bytes so far."""
+class UploadWriter:
+    """One append to an upload session in progress (``upload_writing``): chunks are hashed
+    into the session's running digests and written in order; ``written`` counts them."""
+
+    def __init__(
+        self,
+        *,
+        upload: Upload,
+        target: ChunkWriter,
+        hashers: dict[str, "hashlib._Hash"],
+        limit: int,
+    ) -> None:
+        self.upload, self.target, self.hashers, self.limit = upload, target, hashers, limit
+        self.written = 0
+
+    def write(self, chunk: memoryview) -> None:
+        """Append ``chunk``; BlobTooLarge once the session would pass its size limit."""
+        if self.upload.size + self.written + len(chunk) > self.limit:
+            raise BlobTooLarge(limit=self.limit)
+        _update_all(chunk, self.hashers.values())
+        self.target.write(chunk)
+        self.written += len(chunk)
+
+
+@contextmanager
+def upload_writing(
+    *,
+    upload: Upload,
+    offset: int | None = None,
+    algorithms: Iterable[str] = (),
+    max_size: int | None = None,
+) -> Iterator[UploadWriter]:
+    """Append to ``upload`` what is written to the yielded writer; it counts once the block ends.
+
+    For bytes pushed as they arrive (a multipart part Django's parser hands over chunk by
+    chunk); ``upload_append`` pulls them from a stream. The session's lock is held throughout,
+    so garbage collection leaves it alone however long the bytes take. A block that fails adds
+    nothing.
+
+    Args:
+        upload: the session.
+        offset: when the client states one, it must equal the bytes so far.
+        algorithms: digests to run beside sha256 from the session's first byte, so that
+            ``upload_finish`` in this process need not read the bytes again to check them.
+        max_size: the session's size limit; the setting by default.
+
+    Raises:
+        UploadUnknown: the session is gone (collected as abandoned).
+        UploadOutOfOrder: ``offset`` is not the session's size.
+    """
     limit = settings.REGISTRY_MAX_UPLOAD_SIZE if max_size is None else max_size
     with _upload_lock(upload.pk, wait=True), ExitStack() as session:
         current = Upload.objects.filter(pk=upload.pk).first()
@@ -431,18 +477,13 @@ def upload_append(
             )
         except FileNotFoundError:
             raise UploadUnknown(upload=str(upload.pk)) from None  # its bytes were lost
-        running = _running_sha256_take(upload=current)
+        running = _running_hashes_take(upload=current)
         if running is None and current.size == 0:
-            running = hashlib.sha256()
-        _, written = _hash_into(
-            source=stream,
-            target=target,
-            algorithms=(),
-            max_size=limit - current.size,
-            hashers={"sha256": running} if running is not None else {},
-        )
+            running = {name: hashlib.new(name) for name in ("sha256", *algorithms)}
+        writer = UploadWriter(upload=current, target=target, hashers=running or {}, limit=limit)
+        yield writer
         session.close()  # the chunk is stored: only now does it count
-        current.size += written
+        current.size += writer.written
         current.updated = timezone.now()
         # Garbage collection may have abandoned the session while the chunk streamed in (a
         # client idle past the grace period); the client starts over, as the spec lets it.
@@ -451,29 +492,89 @@ def upload_append(
         ):
             raise UploadUnknown(upload=str(current.pk))
         if running is not None:
-            _running_sha256_keep(upload=current, hasher=running)
-    return current
+            _running_hashes_keep(upload=current, hashers=running)
 
 
-# The sha256 of the sessions this process appended to, keyed by upload id and size: when the
-# same process closes the session, upload_finish need not read the bytes again. Another process
-# (or a size that moved on elsewhere) simply misses and re-reads.
-_RUNNING_SHA256_MAX = 256
-_running_sha256: "OrderedDict[object, tuple[int, hashlib._Hash]]" = OrderedDict()
-_running_sha256_lock = threading.Lock()
+def upload_append(
+    *,
+    upload: Upload,
+    stream: BinaryIO,
+    offset: int | None = None,
+    algorithms: Iterable[str] = (),
+    max_size: int | None = None,
+) -> Upload:
+    """Append a chunk; ``offset`` (when the client states one) must equal the bytes so far.
+
+    ``algorithms`` and ``max_size`` are ``upload_writing``'s.
+    """
+    with upload_writing(
+        upload=upload, offset=offset, algorithms=algorithms, max_size=max_size
+    ) as writer:
+        _, writer.written = _hash_into(
+            source=stream,
+            target=writer.target,
+            algorithms=(),
+            max_size=writer.limit - writer.upload.size,
+            hashers=writer.hashers,
+        )
+    return writer.upload
 
 
-def _running_sha256_take(*, upload: Upload) -> "hashlib._Hash | None":
-    with _running_sha256_lock:
-        entry = _running_sha256.pop(upload.pk, None)
+# The running digests of the sessions this process appended to, keyed by upload id and size:
+# when the same process closes the session, upload_finish need not read the bytes again.
+# Another process (or a size that moved on elsewhere) simply misses and re-reads.
+_RUNNING_HASHES_MAX = 256
+_running_hashes: "OrderedDict[object, tuple[int, dict[str, hashlib._Hash]]]" = OrderedDict()
+_running_hashes_lock = threading.Lock()
+
+
+def _running_hashes_take(
+    *, upload: Upload, keep: bool = False
+) -> "dict[str, hashlib._Hash] | None":
+    with _running_hashes_lock:
+        entry = _running_hashes.get(upload.pk) if keep else _running_hashes.pop(upload.pk, None)
     return entry[1] if entry is not None and entry[0] == upload.size else None
 
 
-def _running_sha256_keep(*, upload: Upload, hasher: "hashlib._Hash") -> None:
-    with _running_sha256_lock:
-        _running_sha256[upload.pk] = (upload.size, hasher)
-        while len(_running_sha256) > _RUNNING_SHA256_MAX:
-            _running_sha256.popitem(last=False)
+def _running_hashes_keep(*, upload: Upload, hashers: "dict[str, hashlib._Hash]") -> None:
+    with _running_hashes_lock:
+        _running_hashes[upload.pk] = (upload.size, hashers)
+        while len(_running_hashes) > _RUNNING_HASHES_MAX:
+            _running_hashes.popitem(last=False)
+
+
+def upload_open(*, upload: Upload) -> BinaryIO:
+    """Seal the session and open its bytes (seekable, buffered), to look inside them before
+    ``upload_finish``.
+
+    Raises:
+        UploadUnknown: garbage collection abandoned the session meanwhile.
+    """
+    backend = blob_backend()
+    with _upload_lock(upload.pk, wait=True):
+        if not Upload.objects.filter(pk=upload.pk).exists():
+            raise UploadUnknown(upload=str(upload.pk))
+        try:
+            backend.session_seal(upload.path, size=upload.size)
+            stream = backend.open(upload.path)
+        except FileNotFoundError:
+            raise UploadUnknown(upload=str(upload.pk)) from None
+    if isinstance(stream, io.RawIOBase):  # an object store's: a read may come back short
+        return cast(BinaryIO, io.BufferedReader(stream))
+    return stream
+
+
+def upload_sha256(*, upload: Upload) -> str:
+    """Return the sha256 of the session's bytes: its running hash in the process that appended
+    them, else read from the sealed session."""
+    running = _running_hashes_take(upload=upload, keep=True)
+    if running and "sha256" in running:
+        return running["sha256"].hexdigest()
+    with upload_open(upload=upload) as source:
+        digests, _ = _hash_into(
+            source=source, target=None, algorithms=("sha256",), max_size=upload.size
+        )
+    return digests["sha256"]
 
 
 def upload_finish(*, upload: Upload, expected: Mapping[str, str]) -> Blob:
@@ -491,9 +592,10 @@ def upload_finish(*, upload: Upload, expected: Mapping[str, str]) -> Blob:
             backend.session_seal(upload.path, size=upload.size)
         except FileNotFoundError:
             raise UploadUnknown(upload=str(upload.pk)) from None
-        running = _running_sha256_take(upload=upload)
-        if running is not None and set(expected) <= {"sha256"}:
-            digests, size = {"sha256": running.hexdigest()}, upload.size
+        running = _running_hashes_take(upload=upload)
+        if running and set(expected) <= set(running):
+            digests = {name: hasher.hexdigest() for name, hasher in running.items()}
+            size = upload.size
         else:
             with backend.open(upload.path) as source:
                 digests, size = _hash_into(
@@ -516,6 +618,18 @@ def upload_cancel(*, upload: Upload) -> None:
     """Forget an upload and its bytes."""
     blob_backend().session_delete(upload.path)
     upload.delete()
+
+
+@contextmanager
+def upload_session(*, owner: User | AnonymousUser | None, scope: str) -> Iterator[Upload]:
+    """Open an upload session for the block (``upload_start``); it is forgotten when the block
+    ends, unless ``upload_finish`` made a blob of it meanwhile."""
+    upload = upload_start(owner=owner, scope=scope)
+    try:
+        yield upload
+    finally:
+        if Upload.objects.filter(pk=upload.pk).exists():
+            upload_cancel(upload=upload)
 
 
 @dataclass(frozen=True)

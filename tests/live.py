@@ -186,10 +186,13 @@ def start_server(
     raise RuntimeError(f"registry server did not start: {log.read_text()[-2000:]}")
 
 
-def start_worker(log_dir: Path, queue: str, *, hostname: str = "", **env: str) -> subprocess.Popen:
+def start_worker(
+    log_dir: Path, queue: str, *, hostname: str = "", pool: str = "solo", **env: str
+) -> subprocess.Popen:
     """Start a Celery worker consuming ``queue`` from the configured broker (``env``: settings).
 
-    Workers sharing a broker need distinct ``hostname``s (Celery's ``-n``).
+    Workers sharing a broker need distinct ``hostname``s (Celery's ``-n``); ``pool`` is
+    Celery's (``prefork`` forks two processes, as production's default pool does).
     """
     with (log_dir / "worker.log").open("wb") as output:
         return subprocess.Popen(
@@ -199,7 +202,8 @@ def start_worker(log_dir: Path, queue: str, *, hostname: str = "", **env: str) -
                 "registry_project",
                 "worker",
                 "--pool",
-                "solo",
+                pool,
+                *(["--concurrency", "2"] if pool == "prefork" else []),
                 "--queues",
                 queue,
                 "--loglevel",

@@ -37,6 +37,15 @@ def test_every_registry_process_runs_a_command_the_scale_out_test_runs():
     assert SERVICES["web"]["deploy"]["replicas"] >= 2
 
 
+def test_the_worker_serves_its_task_metrics_inside_the_network_only():
+    worker = SERVICES["worker"]
+    environment = worker["environment"]
+    assert environment["DATABASE_URL"] == COMPOSE["x-registry"]["environment"]["DATABASE_URL"]
+    assert worker["expose"] == [str(environment["WORKER_METRICS_PORT"])]
+    assert environment["PROMETHEUS_MULTIPROC_DIR"]
+    assert "ports" not in worker
+
+
 def test_blobs_live_in_minio_and_leave_by_presigned_redirects():
     environment = COMPOSE["x-registry"]["environment"]
     bucket = environment["BLOB_STORE_URL"].removeprefix("s3://").partition("/")[0]

@@ -45,14 +45,10 @@ class PypiConfig(FormatConfig):
         self, repository: "Repository", *, root: Path, unit: Path, user: "User"
     ) -> Imported:
         """A wheel or sdist (a pypiserver or devpi folder), checked as twine uploads are."""
-        from formats.pypi.names import parse_distribution_filename
-        from formats.pypi.services import pypi_distribution_store
+        from formats.pypi.services import pypi_distribution_import
 
-        dist = parse_distribution_filename(unit.name)
-        asset = pypi_distribution_store(
-            repository=repository, dist=dist, local=unit, expected=None, user=user
-        )
-        return Imported(label=dist.filename, assets=[asset], version=asset.version)
+        asset = pypi_distribution_import(repository=repository, file=unit, user=user)
+        return Imported(label=unit.name, assets=[asset], version=asset.version)
 
     def on_package_changed(self, package: "Package") -> None:
         """Rebuild the simple pages after the management API yanked or deleted releases."""

@@ -13,7 +13,7 @@ import tarfile
 import zipfile
 import zlib
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, BinaryIO, cast
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -71,8 +71,10 @@ def _read_capped(stream: IO[bytes], *, max_size: int, member: str) -> bytes:
     return data
 
 
-def _read_from_zip(path: Path, *, dist: DistributionFile, max_size: int) -> bytes:
-    with zipfile.ZipFile(path) as archive:
+def _read_from_zip(
+    archive_file: Path | BinaryIO, *, dist: DistributionFile, max_size: int
+) -> bytes:
+    with zipfile.ZipFile(archive_file) as archive:
         found = [
             info for info in archive.infolist() if _metadata_member_name(info.filename, dist=dist)
         ]
@@ -108,10 +110,14 @@ class _BoundedReader:
 
 
 def _read_from_tar_gz(
-    path: Path, *, dist: DistributionFile, max_size: int, max_uncompressed_size: int
+    archive_file: Path | BinaryIO,
+    *,
+    dist: DistributionFile,
+    max_size: int,
+    max_uncompressed_size: int,
 ) -> bytes:
     found: list[bytes] = []
-    with gzip.open(path, "rb") as compressed:
+    with gzip.open(archive_file, "rb") as compressed:
         bounded = _BoundedReader(compressed, limit=max_uncompressed_size)
         # Stream mode ("r|") reads members in order without seeking and never extracts.
         with tarfile.open(fileobj=cast(IO[bytes], bounded), mode="r|") as archive:
@@ -136,7 +142,7 @@ def _read_from_tar_gz(
 
 
 def read_core_metadata(
-    path: Path,
+    archive_file: Path | BinaryIO,
     *,
     filename: str,
     max_size: int = MAX_METADATA_SIZE,
@@ -149,7 +155,8 @@ def read_core_metadata(
     normalization; exactly one such member must exist.
 
     Args:
-        path: The archive on disk (an uploaded temporary file or a stored blob).
+        archive_file: The archive: a file on disk, or a seekable stream of its bytes (an
+            upload session's).
         filename: The distribution's filename, which decides how the archive is read.
         max_size: Largest metadata file accepted, in bytes.
         max_uncompressed_size: Largest decompressed size of a ``.tar.gz`` that is scanned.
@@ -165,9 +172,12 @@ def read_core_metadata(
     try:
         if dist.archive_format == "tar.gz":
             return _read_from_tar_gz(
-                path, dist=dist, max_size=max_size, max_uncompressed_size=max_uncompressed_size
+                archive_file,
+                dist=dist,
+                max_size=max_size,
+                max_uncompressed_size=max_uncompressed_size,
             )
-        return _read_from_zip(path, dist=dist, max_size=max_size)
+        return _read_from_zip(archive_file, dist=dist, max_size=max_size)
     except (
         zipfile.BadZipFile,
         zipfile.LargeZipFile,

@@ -7,13 +7,9 @@ and are rebuilt here on every write, so a read is one query.
 """
 
 import dataclasses
-import hashlib
-import shutil
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from formats.plugin import (
@@ -24,18 +20,23 @@ from formats.plugin import (
     DigestMismatch,
     Package,
     Repository,
+    Upload,
+    UploadedPart,
     User,
     asset_delete,
     asset_get,
     asset_put,
-    blob_ingest,
     blob_ingest_bytes,
     coordinate_record,
     document_delete,
     document_put,
-    locked_temp_file,
     package_ensure,
     package_lock,
+    upload_append,
+    upload_finish,
+    upload_open,
+    upload_session,
+    upload_sha256,
     version_delete,
     version_ensure,
 )
@@ -71,6 +72,9 @@ DIST_MEDIA_TYPES = {
 ASSET_KIND_DISTRIBUTION = "distribution"
 ASSET_KIND_CORE_METADATA = "core-metadata"
 PACKAGES_PREFIX = "packages/"
+UPLOAD_SCOPE = "pypi-upload"
+# Beside sha256, while the bytes arrive: twine's md5_digest, and the JSON API's md5.
+UPLOAD_ALGORITHMS = ("md5",)
 CORE_METADATA_SUFFIX = ".metadata"
 
 
@@ -87,30 +91,12 @@ def distribution_path(*, dist: DistributionFile) -> str:
 # --- upload -----------------------------------------------------------------------------------
 
 
-@contextmanager
-def _local_file(upload: UploadedFile) -> Iterator[Path]:
-    """Yield a path to the uploaded bytes; small uploads Django kept in memory are spooled."""
-    if hasattr(upload, "temporary_file_path"):
-        yield Path(upload.temporary_file_path())
-        return
-    # Locked like every temporary file of the store, so garbage collection never sweeps it.
-    with locked_temp_file(prefix="pypi-") as spool:
-        upload.seek(0)
-        shutil.copyfileobj(upload, spool)
-        yield Path(spool.name)
-
-
-def _sha256_of(path: Path) -> str:
-    with path.open("rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
-
-
-def _refuse_existing(*, repository: Repository, path: str, local: Path, filename: str) -> bool:
+def _refuse_existing(*, repository: Repository, path: str, session: Upload, filename: str) -> bool:
     """Raise FileExists for a taken filename; return True when the upload is an allowed no-op."""
     existing = Asset.objects.select_related("blob").filter(repository=repository, path=path).first()
     if existing is None:
         return False
-    sha256 = _sha256_of(local)
+    sha256 = upload_sha256(upload=session)
     if sha256 == existing.blob.sha256 and repository.allow_redeploy:
         return True
     raise FileExists(FILE_EXISTS_MESSAGE.format(filename=filename, sha256=sha256))
@@ -138,7 +124,7 @@ def _version_metadata(metadata: CoreMetadata) -> dict:
 def pypi_file_upload(
     *,
     repository: Repository,
-    upload: UploadedFile,
+    upload: UploadedPart,
     fields: Mapping[str, str],
     user: User,
 ) -> Asset:
@@ -150,7 +136,7 @@ def pypi_file_upload(
 
     Args:
         repository: The PyPI repository uploaded to.
-        upload: The ``content`` part of the multipart form.
+        upload: The ``content`` part of the multipart form, streamed into an upload session.
         fields: The other form fields (``:action``, ``name``, ``version``, digests ...).
         user: The uploader.
 
@@ -169,9 +155,18 @@ def pypi_file_upload(
     dist = parse_distribution_filename(upload.name or "")
     upload_form_check(fields=fields, dist=dist)
     expected = upload_digests(fields=fields)
-    with _local_file(upload) as local:
+    return pypi_distribution_store(
+        repository=repository, dist=dist, session=upload.upload, expected=expected, user=user
+    )
+
+
+def pypi_distribution_import(*, repository: Repository, file: Path, user: User) -> Asset:
+    """Store a distribution file from local disk (``manage.py import``) as an upload is."""
+    dist = parse_distribution_filename(file.name)
+    with upload_session(owner=user, scope=UPLOAD_SCOPE) as session, file.open("rb") as stream:
+        session = upload_append(upload=session, stream=stream, algorithms=UPLOAD_ALGORITHMS)
         return pypi_distribution_store(
-            repository=repository, dist=dist, local=local, expected=expected, user=user
+            repository=repository, dist=dist, session=session, expected=None, user=user
         )
 
 
@@ -179,28 +174,30 @@ def pypi_distribution_store(
     *,
     repository: Repository,
     dist: DistributionFile,
-    local: Path,
+    session: Upload,
     expected: Mapping[str, str] | None,
     user: User,
 ) -> Asset:
-    """Store the distribution file at ``local`` (an upload, or a file ``manage.py import``
-    loads) as ``pypi_file_upload`` describes; ``expected`` digests are checked when given.
+    """Store the distribution file whose bytes are in the upload ``session`` as
+    ``pypi_file_upload`` describes; ``expected`` digests are checked when given.
+
+    Everything is checked where the bytes lie, in the session, before they become a blob.
     """
     path = distribution_path(dist=dist)
-    raw_metadata = read_core_metadata(local, filename=dist.filename)
+    with upload_open(upload=session) as archive:
+        raw_metadata = read_core_metadata(archive, filename=dist.filename)
     metadata = parse_core_metadata(raw_metadata)
     check_filename_matches(dist, metadata=metadata)
-    if _refuse_existing(repository=repository, path=path, local=local, filename=dist.filename):
+    if _refuse_existing(repository=repository, path=path, session=session, filename=dist.filename):
         return Asset.objects.select_related("blob").get(repository=repository, path=path)
     if dist.kind == "sdist" and _other_sdist_exists(repository=repository, path=path):
         raise InvalidUpload("Only one sdist may be uploaded per release.")
-    with local.open("rb") as stream:
-        try:
-            blob = blob_ingest(stream=stream, expected=expected, algorithms=("md5",))
-        except DigestMismatch:
-            raise InvalidUpload(
-                "The digest supplied does not match a digest calculated from the uploaded file."
-            ) from None
+    try:
+        blob = upload_finish(upload=session, expected=expected or {})
+    except DigestMismatch:
+        raise InvalidUpload(
+            "The digest supplied does not match a digest calculated from the uploaded file."
+        ) from None
     # Like PyPI, serve only a wheel's METADATA (PEP 658): an sdist's PKG-INFO older than
     # Metadata 2.2 may leave out Requires-Dist, and pip would resolve without dependencies.
     metadata_blob = blob_ingest_bytes(content=raw_metadata) if dist.kind == "bdist_wheel" else None

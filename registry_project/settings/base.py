@@ -312,6 +312,11 @@ LOGGING = logging_config(level=env.str("LOG_LEVEL", default="INFO"), format=LOG_
 # /-/metrics answers anyone (a scraper on a private network) instead of admins and holders of
 # access.read_metrics.
 METRICS_PUBLIC = env.bool("METRICS_PUBLIC", default=False)
+# A Celery worker serves its task metrics (runs, durations, GC bytes freed) on this port, for a
+# scraper that reaches the worker's host; 0: none. Its pool processes share
+# PROMETHEUS_MULTIPROC_DIR, which must be set for the worker.
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+WORKER_METRICS_ADDRESS = env.str("WORKER_METRICS_ADDRESS", default="127.0.0.1")
 BLOB_BACKEND = env.str("BLOB_BACKEND", default="storage.backends.FilesystemBackend")
 # fsync before a blob becomes visible; turn off only for throwaway stores.
 BLOB_FSYNC = env.bool("BLOB_FSYNC", default=True)

@@ -11,7 +11,6 @@ import requests
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
-from prometheus_client.parser import text_string_to_metric_families
 
 from access.models import Role
 from formats.errors import UpstreamUnavailable
@@ -22,18 +21,7 @@ from storage.services import blob_ingest
 from storage.tasks import blob_gc_task
 from tests.factories import RepositoryFactory, UserFactory
 from tests.live import free_port, require_client
-
-
-def _samples(text: str) -> dict[tuple[str, tuple], float]:
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def _value(samples: dict, name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+from tests.observability.samples import metric_samples, metric_value
 
 
 @pytest.mark.django_db
@@ -159,7 +147,7 @@ def test_a_scrape_sums_the_traffic_of_both_gunicorn_workers(
     def scrape() -> dict:
         answer = requests.get(f"{live_registry.url}/-/metrics", headers=headers, timeout=30)
         assert answer.status_code == 200
-        return _samples(answer.text)
+        return metric_samples(answer.text)
 
     before, served_before = scrape(), _worker_requests(metrics_dir, tmp_path / "before")
     for path in ("a.bin", "copy/a.bin"):  # the same bytes twice: one blob, 10 000 bytes saved
@@ -181,7 +169,7 @@ def test_a_scrape_sums_the_traffic_of_both_gunicorn_workers(
     assert len(busy) >= 2, served
 
     def delta(samples: dict, name: str, **labels: str) -> float:
-        return _value(samples, name, **labels) - _value(before, name, **labels)
+        return metric_value(samples, name, **labels) - metric_value(before, name, **labels)
 
     for samples in [scrape() for _ in range(4)]:  # any worker answers with every worker's counts
         get = {"format": "raw", "method": "GET", "status": "200"}
@@ -194,6 +182,6 @@ def test_a_scrape_sums_the_traffic_of_both_gunicorn_workers(
         assert delta(samples, "registry_http_request_duration_seconds_count", **timed) == (
             downloads + 2
         )
-        assert _value(samples, "registry_blobs") == 1
-        assert _value(samples, "registry_blob_bytes") == 10_000
-        assert _value(samples, "registry_dedup_saved_bytes") == 10_000
+        assert metric_value(samples, "registry_blobs") == 1
+        assert metric_value(samples, "registry_blob_bytes") == 10_000
+        assert metric_value(samples, "registry_dedup_saved_bytes") == 10_000

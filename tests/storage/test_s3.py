@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.s3_store]
 
 def _other_process() -> None:
     """Forget what this process knows of sessions, as a second web process would not know it."""
-    services._running_sha256.clear()
+    services._running_hashes.clear()
     backends._s3_backend_for.cache_clear()
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from storage.backends import blob_backend
 from storage.errors import BlobTooLarge, DigestMismatch, UploadOutOfOrder
-from storage.models import Blob
+from storage.models import Blob, Upload
 from storage.s3 import PART_SIZE
 from storage.services import (
     blob_checksums,
@@ -18,7 +18,11 @@ from storage.services import (
     blob_ingest,
     upload_append,
     upload_finish,
+    upload_open,
+    upload_session,
+    upload_sha256,
     upload_start,
+    upload_writing,
 )
 from storage.tasks import blob_gc_task
 
@@ -146,7 +150,7 @@ def test_chunked_upload_finish_verifies_either_way(_case, forget_running_hash):
     upload = upload_append(upload=upload, stream=io.BytesIO(content[:50_000]), offset=0)
     upload = upload_append(upload=upload, stream=io.BytesIO(content[50_000:]))
     if forget_running_hash:
-        services._running_sha256.clear()
+        services._running_hashes.clear()
     with pytest.raises(DigestMismatch):
         upload_finish(upload=upload, expected={"sha256": "0" * 64})
     assert Blob.objects.exists() is False
@@ -166,7 +170,7 @@ def test_a_refused_finish_leaves_the_session_open_for_more_chunks():
     upload = upload_append(upload=upload, stream=io.BytesIO(first), offset=0)
     with pytest.raises(DigestMismatch):
         upload_finish(upload=upload, expected={"sha256": hashlib.sha256(first[:-1]).hexdigest()})
-    services._running_sha256.clear()  # the next chunk lands on another web process
+    services._running_hashes.clear()  # the next chunk lands on another web process
 
     upload = upload_append(upload=upload, stream=io.BytesIO(rest), offset=len(first))
     blob = upload_finish(upload=upload, expected={"sha256": hashlib.sha256(content).hexdigest()})
@@ -174,6 +178,39 @@ def test_a_refused_finish_leaves_the_session_open_for_more_chunks():
     assert blob.size == len(content)
     with blob_backend().open(blob.path) as stored:
         assert stored.read() == content
+
+
+def test_pushed_chunks_can_be_read_back_before_they_become_a_blob():
+    # A multipart part as Django's parser hands it over: small chunks, pushed. On S3 they
+    # fill parts and a tail, and the sealed session reads like the file it will be.
+    content = os.urandom(PART_SIZE + 300_000)
+    with upload_session(owner=None, scope="demo") as session:
+        with upload_writing(upload=session, algorithms=("md5",)) as writer:
+            for offset in range(0, len(content), 64 * 1024):
+                writer.write(memoryview(content[offset : offset + 64 * 1024]))
+        session = writer.upload
+        with upload_open(upload=session) as stream:
+            stream.seek(PART_SIZE - 10)
+            assert stream.read(20) == content[PART_SIZE - 10 : PART_SIZE + 10]
+        assert upload_sha256(upload=session) == hashlib.sha256(content).hexdigest()
+        assert Blob.objects.exists() is False
+
+        blob = upload_finish(upload=session, expected={"md5": hashlib.md5(content).hexdigest()})
+
+    assert (blob.size, blob.md5) == (len(content), hashlib.md5(content).hexdigest())
+    with blob_backend().open(blob.path) as stored:
+        assert stored.read() == content
+    assert Upload.objects.exists() is False
+
+
+def test_a_push_past_the_limit_adds_nothing_and_the_session_goes_with_its_block():
+    with upload_session(owner=None, scope="demo") as session:
+        with upload_writing(upload=session, max_size=10) as writer:
+            writer.write(memoryview(b"12345"))
+        with pytest.raises(BlobTooLarge), upload_writing(upload=session, max_size=10) as writer:
+            writer.write(memoryview(b"678901"))
+        assert Upload.objects.get(pk=session.pk).size == 5
+    assert Upload.objects.exists() is False
 
 
 @pytest.mark.filesystem_store

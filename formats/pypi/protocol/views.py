@@ -28,6 +28,8 @@ from formats.plugin import (
     Principal,
     ProtocolView,
     Repository,
+    UploadedPart,
+    UploadSessionHandler,
     asset_response,
     body_length_check,
     disk_full_errors,
@@ -44,7 +46,13 @@ from formats.pypi.renderers import (
     MIME_TEXT_HTML,
 )
 from formats.pypi.selectors import pypi_file_get, pypi_project_json, pypi_simple_document
-from formats.pypi.services import PACKAGES_PREFIX, pypi_file_delete, pypi_file_upload
+from formats.pypi.services import (
+    PACKAGES_PREFIX,
+    UPLOAD_ALGORITHMS,
+    UPLOAD_SCOPE,
+    pypi_file_delete,
+    pypi_file_upload,
+)
 from formats.pypi.sources import (
     pypi_sources_file,
     pypi_sources_json_repository,
@@ -96,22 +104,31 @@ class UploadView(PypiView):
         principal = self.require_write()
         limit = settings.REGISTRY_MAX_UPLOAD_SIZE
         body_length_check(request, limit=limit, message=f"Upload larger than {limit} bytes.")
-        try:
-            with disk_full_errors():  # Django spools large parts to the store's temp folder
-                fields = {key: request.POST.get(key, "") for key in request.POST}
-                upload = request.FILES.get(FORM_FIELD_CONTENT)
-        except (
-            MultiPartParserError,
-            RequestDataTooBig,
-            TooManyFieldsSent,
-            UnreadablePostError,
-        ) as error:
-            raise InvalidUpload(f"Invalid multipart form: {error}") from None
-        if upload is None:
-            raise InvalidUpload("Upload payload does not have a file.")
-        pypi_file_upload(
-            repository=self.repository, upload=upload, fields=fields, user=principal.user
-        )
+        # The file part streams into the blob store as it arrives, hashed on the way.
+        with UploadSessionHandler(
+            request,
+            field=FORM_FIELD_CONTENT,
+            scope=UPLOAD_SCOPE,
+            owner=principal.user,
+            algorithms=UPLOAD_ALGORITHMS,
+        ) as handler:
+            request.upload_handlers = [handler]
+            try:
+                with disk_full_errors():
+                    fields = {key: request.POST.get(key, "") for key in request.POST}
+                    upload = request.FILES.get(FORM_FIELD_CONTENT)
+            except (
+                MultiPartParserError,
+                RequestDataTooBig,
+                TooManyFieldsSent,
+                UnreadablePostError,
+            ) as error:
+                raise InvalidUpload(f"Invalid multipart form: {error}") from None
+            if not isinstance(upload, UploadedPart):
+                raise InvalidUpload("Upload payload does not have a file.")
+            pypi_file_upload(
+                repository=self.repository, upload=upload, fields=fields, user=principal.user
+            )
         return HttpResponse(b"OK\n", content_type="text/plain; charset=utf-8")
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from access.models import Role
 from formats.models import Asset, Document, Package, Version
-from storage.models import Blob
+from storage.models import Blob, Upload
 from tests.formats.pypi.conftest import basic
 from tests.formats.pypi.dists import core_metadata, make_sdist, make_wheel
 
@@ -18,13 +18,14 @@ FILE_EXISTS = (
 )
 
 
-def _state() -> tuple[int, int, int, int, int]:
+def _state() -> tuple[int, int, int, int, int, int]:
     return (
         Package.objects.count(),
         Version.objects.count(),
         Asset.objects.count(),
         Document.objects.count(),
         Blob.objects.count(),
+        Upload.objects.count(),  # a refused file's upload session is gone too
     )
 
 
@@ -271,7 +272,7 @@ def test_anonymous_upload_is_challenged(upload):
 
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == 'Basic realm="registry"'
-    assert _state() == (0, 0, 0, 0, 0)
+    assert _state() == (0, 0, 0, 0, 0, 0)
 
 
 def test_reader_upload_is_forbidden(upload, pypi_repository, make_user, make_token):
@@ -281,7 +282,7 @@ def test_reader_upload_is_forbidden(upload, pypi_repository, make_user, make_tok
 
     assert response.status_code == 403
     assert response.reason_phrase == "write access to 'pypi-local' denied"
-    assert _state() == (0, 0, 0, 0, 0)
+    assert _state() == (0, 0, 0, 0, 0, 0)
 
 
 def test_wrong_token_is_rejected(upload):
@@ -315,7 +316,7 @@ def test_malformed_request_body_is_a_400(client, writer_auth, _case, content_typ
     )
 
     assert (response.status_code, response.reason_phrase) == (400, reason)
-    assert _state() == (0, 0, 0, 0, 0)
+    assert _state() == (0, 0, 0, 0, 0, 0)
 
 
 @pytest.mark.parametrize(
