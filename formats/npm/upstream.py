@@ -59,7 +59,7 @@ def npm_proxy_packument(*, repository: Repository, name: str) -> ProxyDocument:
 
 
 def _record(asset: Asset, *, name: str, number: str, manifest: dict[str, Any]) -> None:
-    """Attach a cached tarball to a Version of the proxy (inside the storing transaction)."""
+    """Attach a cached tarball to a Version of the proxy (``proxy_file``'s ``on_stored``)."""
     dist = manifest.get("dist") or {}
     package = package_ensure(repository=asset.repository, name=name, normalized_name=name)
     version = version_ensure(

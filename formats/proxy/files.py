@@ -6,6 +6,8 @@ against the digests the upstream declared (in its metadata) before anything beco
 mismatch stores nothing. A file up to ``PROXY_VERIFY_FIRST_SIZE`` is verified before its first
 byte is sent, so a mismatch is a clean 502; a larger one streams to the first client while it
 is written, and a mismatch then cuts that response short (the client's own check fails too).
+The storing transaction makes the file visible with its provenance and audit row; the format's
+bookkeeping of it (``on_stored``: Package and Version rows) follows once the response is sent.
 
 Immutable files (tarballs, wheels, release jars, blobs by digest) are served forever once
 cached. Mutable ones (raw paths, Maven metadata and SNAPSHOT files) carry a ProxyEntry with the
