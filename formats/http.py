@@ -5,8 +5,9 @@ Conditional requests are RFC 9110 section 13, evaluated by Django's own
 comparison, If-Modified-Since) so every format answers them the same way. Request bodies
 read into memory go through ``body_read``, and a Content-Length over a limit is refused by
 ``body_length_check`` before a byte is read (RFC 9110 section 15.5.14, 413 Content Too Large);
-``request_stream`` and ``request_json_body`` are how protocol views get a body.
-Byte ranges are parsed once, by ``storage.responses.parse_range``.
+``request_stream`` and ``request_json_body`` are how protocol views get a body;
+``after_response`` runs work once a response is sent. Byte ranges are parsed once, by
+``storage.responses.parse_range``.
 """
 
 from collections.abc import Callable
@@ -114,3 +115,13 @@ def request_stream(request: HttpRequest) -> BinaryIO:
 def request_json_body(request: HttpRequest, *, limit: int) -> bytes:
     """Read a document body (JSON, XML) that must be parsed in memory, refusing oversized ones."""
     return body_read(_wsgi_stream(request), limit=limit)
+
+
+def after_response(response: HttpResponseBase, work: Callable[[], None]) -> None:
+    """Run ``work`` when ``response`` is closed: after the server sent its last byte.
+
+    Django closes every response it handled (its file, a streamed body) through the same
+    list, so ``work`` runs in the request's thread with its database connection still open.
+    An exception it raises is swallowed by Django: ``work`` should log its own failures.
+    """
+    response._resource_closers.append(work)  # type: ignore[attr-defined]

@@ -61,7 +61,9 @@ from formats.proxy.upstream import UpstreamResponse, upstream_open
 from formats.quotas import repository_quota_check
 from formats.selectors import (
     asset_find,
+    asset_find_first,
     asset_get,
+    document_etags,
     document_get,
     documents_get,
     package_get,
@@ -192,6 +194,7 @@ __all__ = [
     "VersionUnknown",
     "asset_delete",
     "asset_find",
+    "asset_find_first",
     "asset_get",
     "asset_put",
     "blob_link_event",
@@ -215,6 +218,7 @@ __all__ = [
     "disk_full_errors",
     "document_delete",
     "document_etag",
+    "document_etags",
     "document_get",
     "documents_get",
     "document_put",

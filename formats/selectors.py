@@ -27,6 +27,7 @@ from registry_project.db import (
     rows_list,
     select_columns,
     value_get,
+    values_list,
 )
 from storage.models import Blob
 
@@ -77,6 +78,38 @@ def asset_find(*, repository: Repository, path: str) -> Asset | None:
     return asset
 
 
+@cache
+def _first_asset_statement(count: int) -> str:
+    blob_column = quoted(Asset, "blob")
+    return (
+        f"SELECT {select_columns(Asset, prefix='a.')}, {select_columns(Blob, prefix='b.')}"
+        f" FROM {quoted(Asset)} a JOIN {quoted(Blob)} b"
+        f" ON b.{quoted(Blob, 'sha256')} = a.{blob_column}"
+        f" WHERE a.{quoted(Asset, 'path')} = %s"
+        f" AND a.{quoted(Asset, 'repository')} IN ({placeholders(count)})"
+    )
+
+
+def asset_find_first(
+    *, repositories: Sequence[Repository], path: str
+) -> tuple[Repository, Asset] | None:
+    """Return the first of ``repositories`` (in their order) that has a file at ``path``, with
+    that file and its blob; None if none has it. One statement for any number (a group read)."""
+    if not repositories:
+        return None
+    params = [path, *(repository.pk for repository in repositories)]
+    width = len(Asset._meta.concrete_fields)
+    found = {}
+    for row in values_list(_first_asset_statement(len(repositories)), params):
+        asset = model_from_row(Asset, row[:width])
+        asset.blob = model_from_row(Blob, row[width:])
+        found[asset.repository_id] = asset
+    for repository in repositories:
+        if repository.pk in found:
+            return repository, found[repository.pk]
+    return None
+
+
 def asset_get(*, repository: Repository, path: str) -> Asset:
     """Return the file at ``path`` with its blob; raise AssetUnknown otherwise."""
     asset = asset_find(repository=repository, path=path)
@@ -125,9 +158,9 @@ def document_get(*, repository: Repository, key: str) -> Document | None:
 
 
 @cache
-def _documents_statement(count: int) -> str:
+def _documents_statement(count: int, columns: str) -> str:
     return (
-        f"SELECT {select_columns(Document)} FROM {quoted(Document)}"
+        f"SELECT {columns} FROM {quoted(Document)}"
         f" WHERE {quoted(Document, 'key')} = %s"
         f" AND {quoted(Document, 'repository')} IN ({placeholders(count)})"
     )
@@ -139,8 +172,19 @@ def documents_get(*, repositories: Sequence[Repository], key: str) -> dict[int, 
     if not repositories:
         return {}
     params = [key, *(repository.pk for repository in repositories)]
-    found = rows_list(Document, _documents_statement(len(repositories)), params)
+    statement = _documents_statement(len(repositories), select_columns(Document))
+    found = rows_list(Document, statement, params)
     return {document.repository_id: document for document in found}
+
+
+def document_etags(*, repositories: Sequence[Repository], key: str) -> dict[int, str]:
+    """Return the ETag of the generated document ``key`` of each of ``repositories`` that has
+    one, by repository id: one short statement, no content (what a cached merge depends on)."""
+    if not repositories:
+        return {}
+    params = [key, *(repository.pk for repository in repositories)]
+    columns = f"{quoted(Document, 'repository')}, {quoted(Document, 'etag')}"
+    return dict(values_list(_documents_statement(len(repositories), columns), params))
 
 
 def repository_columns(*, prefix: str = "") -> str:

@@ -295,6 +295,7 @@ def package_ensure(*, repository: Repository, name: str, normalized_name: str) -
         normalized_name=normalized_name,
         defaults={"name": name, "search_text": searched},
     )
+    package.repository = repository  # what records of it read next, without a query
     return package
 
 

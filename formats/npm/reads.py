@@ -16,7 +16,7 @@ from typing import Any
 
 from formats.npm import metadata, proxied
 from formats.npm.services import TARBALL_BASE_PLACEHOLDER_JSON, abbreviated_key, packument_key
-from formats.npm.upstream import npm_proxy_has_tarball, npm_proxy_packument
+from formats.npm.upstream import npm_proxy_packument
 from formats.plugin import (
     Asset,
     AssetUnknown,
@@ -28,7 +28,7 @@ from formats.plugin import (
     RegistryError,
     Repository,
     UpstreamUnavailable,
-    asset_find,
+    asset_find_first,
     document_etag,
     documents_get,
     repository_read_sources,
@@ -141,13 +141,22 @@ def npm_packument_json(packument: Packument, *, base_url: str) -> dict[str, Any]
     return json.loads(packument.body().replace(TARBALL_BASE_PLACEHOLDER_JSON, base))
 
 
+@dataclass(frozen=True)
+class TarballSource:
+    """Where a read of a tarball is served from."""
+
+    member: Repository
+    asset: Asset | None  # None: ``member`` is a proxy whose upstream lists it, not cached yet
+    layout: bytes = b""  # that proxy's packument layout (where the tarball is, its digests)
+
+
 def npm_tarball_source(
     *, repository: Repository, principal: Principal, name: str, filename: str
-) -> tuple[Repository, Asset | None]:
+) -> TarballSource:
     """Return the member serving tarball ``filename`` of ``name``, with its file if stored.
 
-    A proxy member that has not cached it yet is returned with None when its upstream lists
-    the tarball.
+    One statement finds the first member holding the file; only proxy members before it (they
+    have not cached it) are asked whether their upstream's packument lists it.
 
     Raises:
         AssetUnknown: no member has it.
@@ -155,19 +164,22 @@ def npm_tarball_source(
     """
     path = f"{name}/-/{filename}"
     errors: list[RegistryError] = []
-    for member in repository_read_sources(repository=repository, principal=principal, package=name):
-        asset = asset_find(repository=member, path=path)
-        if asset is not None:
-            return member, asset
+    sources = repository_read_sources(repository=repository, principal=principal, package=name)
+    stored = asset_find_first(repositories=sources, path=path)
+    for member in sources:
+        if stored is not None and member == stored[0]:
+            return TarballSource(member=member, asset=stored[1])
         if member.kind != Repository.Kind.PROXY:
             continue
         try:
-            if npm_proxy_has_tarball(repository=member, name=name, filename=filename):
-                return member, None
+            layout = npm_proxy_packument(repository=member, name=name).content
         except NotFound:
             continue
         except UpstreamUnavailable as error:
             errors.append(error)
+            continue
+        if filename in proxied.layout_files(layout):
+            return TarballSource(member=member, asset=None, layout=layout)
     if errors:
         raise errors[0]
     raise AssetUnknown(f"{path} not found")

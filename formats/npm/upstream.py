@@ -22,8 +22,6 @@ from formats.plugin import (
     ProxyDocument,
     Repository,
     UpstreamUnavailable,
-    asset_find,
-    asset_response,
     package_ensure,
     proxy_document,
     proxy_file,
@@ -60,14 +58,8 @@ def npm_proxy_packument(*, repository: Repository, name: str) -> ProxyDocument:
     )
 
 
-def npm_proxy_has_tarball(*, repository: Repository, name: str, filename: str) -> bool:
-    """Return whether the upstream's packument of ``name`` lists the tarball ``filename``."""
-    layout = npm_proxy_packument(repository=repository, name=name)
-    return filename in proxied.layout_files(layout.content)
-
-
 def _record(asset: Asset, *, name: str, number: str, manifest: dict[str, Any]) -> None:
-    """Attach a cached tarball to a Version of the proxy (inside the storing transaction)."""
+    """Attach a cached tarball to a Version of the proxy (``proxy_file``'s ``on_stored``)."""
     dist = manifest.get("dist") or {}
     package = package_ensure(repository=asset.repository, name=name, normalized_name=name)
     version = version_ensure(
@@ -97,9 +89,10 @@ def _record(asset: Asset, *, name: str, number: str, manifest: dict[str, Any]) -
 
 
 def npm_proxy_tarball(
-    request: HttpRequest, *, repository: Repository, name: str, filename: str
+    request: HttpRequest, *, repository: Repository, name: str, filename: str, layout: bytes
 ) -> HttpResponseBase:
-    """Serve a tarball of proxy ``repository``: from the cache, or fetched once and verified.
+    """Serve a tarball of proxy ``repository`` not found cached a moment ago: fetched once and
+    verified against ``layout`` (its cached packument layout), or cached meanwhile.
 
     Raises:
         AssetUnknown: the upstream's packument has no such tarball.
@@ -107,10 +100,6 @@ def npm_proxy_tarball(
             ``proxy_file``.
     """
     path = f"{name}/-/{filename}"
-    cached = asset_find(repository=repository, path=path)
-    if cached is not None:
-        return asset_response(request, cached)
-    layout = npm_proxy_packument(repository=repository, name=name).content
     entry = proxied.layout_files(layout).get(filename)
     if entry is None:
         raise AssetUnknown(f"{path} not found")

@@ -6,6 +6,8 @@ against the digests the upstream declared (in its metadata) before anything beco
 mismatch stores nothing. A file up to ``PROXY_VERIFY_FIRST_SIZE`` is verified before its first
 byte is sent, so a mismatch is a clean 502; a larger one streams to the first client while it
 is written, and a mismatch then cuts that response short (the client's own check fails too).
+The storing transaction makes the file visible with its provenance and audit row; the format's
+bookkeeping of it (``on_stored``: Package and Version rows) follows once the response is sent.
 
 Immutable files (tarballs, wheels, release jars, blobs by digest) are served forever once
 cached. Mutable ones (raw paths, Maven metadata and SNAPSHOT files) carry a ProxyEntry with the
@@ -28,6 +30,7 @@ from django.utils import timezone
 
 from formats.downloads import asset_response, download_record
 from formats.errors import UpstreamDigestMismatch, UpstreamMissing, UpstreamUnavailable
+from formats.http import after_response
 from formats.models import Asset, ProxyEntry, Repository
 from formats.proxy.documents import entry_validators, proxy_entry_save
 from formats.proxy.flight import single_flight
@@ -106,7 +109,7 @@ def _store(
     package: str,
     mutable: bool,
     replace: bool,
-    on_stored: OnStored | None,
+    stored: list[Asset],
 ) -> Asset:
     now = timezone.now()
     provenance = {
@@ -151,9 +154,8 @@ def _store(
                 upstream_etag=provenance["etag"],
                 upstream_last_modified=provenance["last_modified"],
             )
-        if on_stored is not None:
-            on_stored(asset)
     asset.blob = blob
+    stored.append(asset)
     return asset
 
 
@@ -208,7 +210,7 @@ def _fetch(
     expected: Mapping[str, str] | None,
     media_type: str | None,
     package: str,
-    on_stored: OnStored | None,
+    stored: list[Asset],
     stack: ExitStack,
 ) -> Asset | HttpResponseBase:
     """Fetch the file with the flight lock held in ``stack``; return what to serve.
@@ -257,7 +259,7 @@ def _fetch(
         package=package,
         mutable=fetch.mutable,
         replace=fetch.mutable or fetch.corrupt,
-        on_stored=on_stored,
+        stored=stored,
     )
     length = response.headers.get("Content-Length")
     encoded = bool(response.headers.get("Content-Encoding"))
@@ -278,6 +280,15 @@ def _fetch(
     if length is not None and not encoded:
         streamed["Content-Length"] = length
     return untrusted_headers(streamed, content_type=kind)
+
+
+def _stored_hooks(stored: list[Asset], on_stored: OnStored) -> None:
+    for asset in stored:
+        try:
+            with transaction.atomic():
+                on_stored(asset)
+        except Exception:
+            logger.exception("recording the cached %s of %s failed", asset.path, asset.repository)
 
 
 def _found_or_fetched(
@@ -314,13 +325,17 @@ def proxy_asset(
         media_type: what to serve it as; the upstream's Content-Type when None.
         package: the normalized package name, for ``proxy_invalidate``.
         mutable: the upstream may change the file: revalidate after ``metadata_ttl``.
-        on_stored: called with the new Asset inside the transaction that stores it.
+        on_stored: called with each Asset this call stored (in a transaction of its own, after
+            the one that made the file visible): the format's bookkeeping, such as Package and
+            Version rows, neither holds that transaction nor, in ``proxy_file``, delays the
+            client. A failure of it is logged; the file stays cached.
 
     Raises:
         UpstreamMissing: the upstream has no such file (404/410, remembered).
         UpstreamDigestMismatch: the bytes are not what was declared; nothing was stored.
         UpstreamUnavailable, UpstreamTimeout: the upstream failed and nothing is cached.
     """
+    stored: list[Asset] = []
     found = _found_or_fetched(
         None,
         repository=repository,
@@ -330,9 +345,11 @@ def proxy_asset(
         media_type=media_type,
         package=package,
         mutable=mutable,
-        on_stored=on_stored,
+        stored=stored,
     )
     assert isinstance(found, Asset)  # without a request nothing streams
+    if on_stored is not None:
+        _stored_hooks(stored, on_stored)
     return found
 
 
@@ -351,8 +368,10 @@ def proxy_file(
     """Answer a GET or HEAD for the proxy's file at ``path`` (``proxy_asset``'s arguments).
 
     A cached file is served like any stored file (Range, ETag, 304); a cold one is fetched
-    once for all concurrent requests, and a large one streams while it is stored.
+    once for all concurrent requests, and a large one streams while it is stored. ``on_stored``
+    runs once the response is sent.
     """
+    stored: list[Asset] = []
     found = _found_or_fetched(
         request,
         repository=repository,
@@ -362,8 +381,9 @@ def proxy_file(
         media_type=media_type,
         package=package,
         mutable=mutable,
-        on_stored=on_stored,
+        stored=stored,
     )
-    if isinstance(found, Asset):
-        return asset_response(request, found)
-    return found
+    response = asset_response(request, found) if isinstance(found, Asset) else found
+    if on_stored is not None:  # a streamed file is stored on its way, before the last byte
+        after_response(response, partial(_stored_hooks, stored, on_stored))
+    return response

@@ -12,6 +12,7 @@ from django.http.response import HttpResponseBase
 
 from formats.plugin import (
     Asset,
+    ProxyDocument,
     Repository,
     UpstreamUnavailable,
     Version,
@@ -53,8 +54,8 @@ def file_path(file: UpstreamFile, project: str) -> str:
     return f"{PACKAGES_PREFIX}{project}/{file.version}/{file.filename}"
 
 
-def pypi_proxy_page(*, repository: Repository, project: str) -> list[UpstreamFile]:
-    """Return the upstream's files of ``project``, from the cache or the upstream.
+def pypi_proxy_page_document(*, repository: Repository, project: str) -> ProxyDocument:
+    """Return the cached page of ``project`` (the stored form), revalidated when due.
 
     Raises:
         UpstreamMissing: the upstream has no such project (remembered for ``negative_ttl``).
@@ -69,7 +70,7 @@ def pypi_proxy_page(*, repository: Repository, project: str) -> list[UpstreamFil
         except (ValueError, UnicodeDecodeError) as error:
             raise UpstreamUnavailable(f"upstream {url} sent an unreadable page: {error}") from None
 
-    document = proxy_document(
+    return proxy_document(
         repository=repository,
         key=f"simple/{project}",
         url=url,
@@ -77,14 +78,21 @@ def pypi_proxy_page(*, repository: Repository, project: str) -> list[UpstreamFil
         headers={"Accept": UPSTREAM_ACCEPT},
         transform=normalize,
     )
-    return stored_page_files(document.content)
 
 
-def pypi_proxy_files(*, repository: Repository, project: str) -> list[SimpleFile]:
-    """Return the proxied project's files as the renderers take them, linked to this proxy."""
+def pypi_proxy_page(*, repository: Repository, project: str) -> list[UpstreamFile]:
+    """Return the upstream's files of ``project`` (``pypi_proxy_page_document``'s errors)."""
+    return stored_page_files(
+        pypi_proxy_page_document(repository=repository, project=project).content
+    )
+
+
+def pypi_proxy_files(*, page: ProxyDocument, project: str) -> list[SimpleFile]:
+    """Return the files of a proxied project's ``page`` as the renderers take them, linked to
+    this proxy."""
     return [
         file.simple_file(FILE_URL_PREFIX + file_path(file, project))
-        for file in pypi_proxy_page(repository=repository, project=project)
+        for file in stored_page_files(page.content)
     ]
 
 

@@ -9,6 +9,7 @@ with the hosted layout, so one path names a file in every member.
 
 import hashlib
 import logging
+from dataclasses import dataclass, field
 
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
@@ -17,18 +18,27 @@ from django.utils import timezone
 from formats.plugin import (
     AssetUnknown,
     Document,
+    DocumentCache,
     Package,
     Principal,
+    ProxyDocument,
     Repository,
     UpstreamDigestMismatch,
     UpstreamMissing,
     UpstreamUnavailable,
-    asset_find,
+    asset_find_first,
     asset_response,
+    document_etag,
+    document_etags,
     repository_read_sources,
 )
 from formats.pypi.errors import ProjectUnknown
-from formats.pypi.proxy import FILE_URL_PREFIX, pypi_proxy_file, pypi_proxy_files
+from formats.pypi.proxy import (
+    FILE_URL_PREFIX,
+    pypi_proxy_file,
+    pypi_proxy_files,
+    pypi_proxy_page_document,
+)
 from formats.pypi.renderers import (
     MIME_PYPI_SIMPLE_V1_JSON,
     SimpleFile,
@@ -46,56 +56,99 @@ from formats.pypi.services import (
 logger = logging.getLogger(__name__)
 
 
-def pypi_sources_project_files(
-    *, repository: Repository, principal: Principal, project: str
-) -> list[SimpleFile]:
-    """Return the files of ``project`` a reader of ``repository`` sees, first source winning.
+# Merged project pages of groups by the ETag that names their inputs; the bytes kept are bounded.
+MERGED_PAGES_BYTES = 64 * 1024 * 1024
+_merged_pages = DocumentCache(budget=MERGED_PAGES_BYTES)
 
-    A proxy that fails is skipped when another source has the project (logged), so a group
-    keeps serving what it can.
+
+@dataclass
+class _Inputs:
+    """What a proxy's or group's project page is made of: each source's state, in order."""
+
+    sources: list[Repository]
+    pages: dict[int, ProxyDocument] = field(default_factory=dict)  # proxies' cached pages
+    states: list[str] = field(default_factory=list)  # one per source: ``id:ETag`` (or why not)
+    failure: UpstreamUnavailable | None = None
+
+    def key(self, representation: str, project: str) -> str:
+        """The name of the page these inputs render to: it changes whenever one of them does."""
+        return document_etag(" ".join([representation, project, *self.states]).encode())
+
+
+def _page_inputs(
+    *, repository: Repository, principal: Principal, project: str, representation: str
+) -> _Inputs:
+    """Read what each source holds of ``project`` now: hosted pages' ETags, proxies' pages.
+
+    A hosted member's stored page is regenerated on every write to the project, so its ETag
+    stands for its files; a proxy's page is read (and revalidated when due) as it is served. A
+    proxy that fails is skipped (logged), so a group keeps serving what it can.
+    """
+    sources = repository_read_sources(repository=repository, principal=principal, package=project)
+    inputs = _Inputs(sources=sources)
+    hosted = [source for source in sources if source.kind != Repository.Kind.PROXY]
+    etags = document_etags(
+        repositories=hosted,
+        key=simple_document_key(project=project, representation=representation),
+    )
+    for source in sources:
+        if source.kind != Repository.Kind.PROXY:
+            inputs.states.append(f"{source.pk}:{etags.get(source.pk, '-')}")
+            continue
+        try:
+            page = pypi_proxy_page_document(repository=source, project=project)
+        except UpstreamMissing:
+            inputs.states.append(f"{source.pk}:missing")
+            continue
+        except UpstreamUnavailable as error:
+            logger.warning("%s: %s skipped for %s: %s", repository, source, project, error)
+            inputs.failure = inputs.failure or error
+            inputs.states.append(f"{source.pk}:failed")
+            continue
+        inputs.pages[source.pk] = page
+        inputs.states.append(f"{source.pk}:{page.etag}")
+    return inputs
+
+
+def _project_files(inputs: _Inputs, project: str) -> list[SimpleFile]:
+    """Merge the sources' files of ``project``, the first source with a filename winning.
 
     Raises:
         ProjectUnknown: no source has the project.
         UpstreamUnavailable, UpstreamTimeout: none has it, and a proxy could not tell.
     """
     merged: dict[str, SimpleFile] = {}
-    failure: UpstreamUnavailable | None = None
-    sources = repository_read_sources(repository=repository, principal=principal, package=project)
     hosted = simple_files_by_repository(
-        repositories=[source for source in sources if source.kind != Repository.Kind.PROXY],
+        repositories=[source for source in inputs.sources if source.kind != Repository.Kind.PROXY],
         project=project,
         url_prefix=FILE_URL_PREFIX,
     )
-    for source in sources:
-        try:
-            files = (
-                pypi_proxy_files(repository=source, project=project)
-                if source.kind == Repository.Kind.PROXY
-                else hosted.get(source.pk, [])
-            )
-        except UpstreamMissing:
-            continue
-        except UpstreamUnavailable as error:
-            logger.warning("%s: %s skipped for %s: %s", repository, source, project, error)
-            failure = failure or error
-            continue
+    for source in inputs.sources:
+        page = inputs.pages.get(source.pk)
+        files = (
+            pypi_proxy_files(page=page, project=project)
+            if page is not None
+            else hosted.get(source.pk, [])
+        )
         for file in files:
             merged.setdefault(file["filename"], file)
     if merged:
         return list(merged.values())
-    if failure is not None:
-        raise failure
+    if inputs.failure is not None:
+        raise inputs.failure
     raise ProjectUnknown(f"Project {project!r} not found.")
 
 
-def _rendered(repository: Repository, key: str, content: bytes, content_type: str) -> Document:
+def _rendered(
+    repository: Repository, key: str, content: bytes, content_type: str, etag: str = ""
+) -> Document:
     """An unsaved Document, so the page is served with ETag and 304 like a stored one."""
     return Document(
         repository=repository,
         key=key,
         content=content,
         content_type=content_type,
-        etag=hashlib.sha256(content).hexdigest()[:32],
+        etag=etag or hashlib.sha256(content).hexdigest()[:32],
         updated=timezone.now(),
     )
 
@@ -106,7 +159,9 @@ def pypi_sources_simple_document(
     """Render a simple page of a proxy or group: the root index or a project's.
 
     The root index lists what the sources hold: hosted members' projects and the projects a
-    proxy has cached files of (never the upstream's whole index).
+    proxy has cached files of (never the upstream's whole index). A project's page is merged
+    once per process for each state of its sources (``_page_inputs``), then served from
+    memory while none of them changes.
     """
     key = simple_document_key(project=project, representation=representation)
     json_type = representation == "json"
@@ -122,9 +177,17 @@ def pypi_sources_simple_document(
         )
         render_index = render_simple_index_json if json_type else render_simple_index_html
         return _rendered(repository, key, render_index(projects=names), content_type)
-    files = pypi_sources_project_files(repository=repository, principal=principal, project=project)
-    render_project = render_simple_project_json if json_type else render_simple_project_html
-    return _rendered(repository, key, render_project(name=project, files=files), content_type)
+    inputs = _page_inputs(
+        repository=repository, principal=principal, project=project, representation=representation
+    )
+    slot = inputs.key(representation, project)
+    cached = _merged_pages.get(slot)
+    if cached is None:
+        render_project = render_simple_project_json if json_type else render_simple_project_html
+        content = render_project(name=project, files=_project_files(inputs, project))
+        cached = (hashlib.sha256(content).hexdigest()[:32], content)
+        _merged_pages.put(slot, *cached)
+    return _rendered(repository, key, cached[1], content_type, etag=cached[0])
 
 
 def pypi_sources_json_repository(
@@ -153,12 +216,13 @@ def pypi_sources_file(
     """
     project = path.split("/")[1]
     failure: UpstreamUnavailable | None = None
-    for source in repository_read_sources(
-        repository=repository, principal=principal, package=project
-    ):
-        asset = asset_find(repository=source, path=path)
-        if asset is not None:
-            return asset_response(request, asset)
+    sources = repository_read_sources(repository=repository, principal=principal, package=project)
+    # One statement finds the first source holding the file; only proxies listed before it
+    # (they have not cached it yet) are asked whether their upstream has it.
+    stored = asset_find_first(repositories=sources, path=path)
+    for source in sources:
+        if stored is not None and source == stored[0]:
+            return asset_response(request, stored[1])
         if source.kind != Repository.Kind.PROXY:
             continue
         try:

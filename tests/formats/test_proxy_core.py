@@ -11,6 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.test import override_settings
 from django.utils import timezone
 
@@ -141,6 +143,58 @@ def test_a_streamed_file_that_does_not_match_is_cut_short_and_not_stored(proxy, 
     with pytest.raises(UpstreamDigestMismatch):
         b"".join(streamed.streaming_content)
     assert not Asset.objects.filter(repository=proxy, path="bad.bin").exists()
+
+
+def _close(response) -> None:
+    """Close ``response`` as the server does, keeping the test's connection (as Django's test
+    client does: the end-of-request signal would close it)."""
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+
+
+def test_a_cold_file_is_served_before_its_bookkeeping_which_follows_the_response(
+    proxy, upstream, rf
+):
+    upstream.routes["/f.tgz"] = (200, {}, b"tarball")
+    recorded = []
+
+    response = proxy_file(
+        rf.get("/repository/proxy/f.tgz"),
+        repository=proxy,
+        path="f.tgz",
+        url=upstream.url + "/f.tgz",
+        on_stored=lambda asset: recorded.append(asset.path),
+    )
+    sent = b"".join(response)
+
+    assert (sent, recorded) == (b"tarball", [])  # the client has it; nothing recorded yet
+    assert AuditEvent.objects.filter(action=Action.ASSET_CACHE).count() == 1  # but audited
+    _close(response)
+    assert recorded == ["f.tgz"]
+
+
+def test_a_failing_bookkeeping_hook_leaves_the_file_cached_and_served(proxy, upstream, rf, caplog):
+    upstream.routes["/f.tgz"] = (200, {}, b"tarball")
+
+    def broken(asset):
+        raise RuntimeError("bookkeeping bug")
+
+    response = proxy_file(
+        rf.get("/repository/proxy/f.tgz"),
+        repository=proxy,
+        path="f.tgz",
+        url=upstream.url + "/f.tgz",
+        on_stored=broken,
+    )
+    sent = b"".join(response)
+    _close(response)
+
+    assert sent == b"tarball"
+    assert Asset.objects.filter(repository=proxy, path="f.tgz").exists()
+    assert "recording the cached f.tgz of proxy failed" in caplog.text
 
 
 def test_documents_are_fresh_for_the_ttl_then_revalidated_with_304(proxy, upstream):

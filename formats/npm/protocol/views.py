@@ -249,12 +249,18 @@ class TarballView(NpmView):
         if self.repository.kind == Repository.Kind.HOSTED:
             asset = asset_get(repository=self.repository, path=f"{name}/-/{filename}")
         else:
-            member, found = npm_tarball_source(
+            source = npm_tarball_source(
                 repository=self.repository, principal=principal, name=name, filename=filename
             )
-            if found is None:
-                return npm_proxy_tarball(request, repository=member, name=name, filename=filename)
-            asset = found
+            if source.asset is None:
+                return npm_proxy_tarball(
+                    request,
+                    repository=source.member,
+                    name=name,
+                    filename=filename,
+                    layout=source.layout,
+                )
+            asset = source.asset
         return asset_response(request, asset, content_type=metadata.MIME_NPM_TARBALL)
 
     head = get

@@ -83,3 +83,23 @@ def test_a_warm_merged_packument_is_not_merged_again(make_user, make_token, monk
     )
     again = _request("get", f"{group.name}/lib", auth).content
     assert (again, merges) == (first, [])
+
+
+def _warm_tarball_queries(client, group, auth, number):
+    path = f"/repository/{group.name}/lib/-/lib-1.0.{number}.tgz"
+    first = client.get(path, **auth)
+    assert first.status_code == 200
+    assert first.getvalue()  # read to the end, which closes the file
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path, **auth)
+    assert response.status_code == 200
+    assert response.getvalue()
+    return len(queries)
+
+
+def test_a_tarball_of_the_last_member_costs_as_many_queries_for_two_members_as_for_six(
+    client, make_user, make_token
+):
+    two = _warm_tarball_queries(client, *_group(2, make_user, make_token), number=1)
+    six = _warm_tarball_queries(client, *_group(6, make_user, make_token), number=5)
+    assert (two, six) == (two, two)

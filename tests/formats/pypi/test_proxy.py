@@ -8,10 +8,13 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from access.models import Role
 from formats.models import Asset, Package, ProxyEntry, Repository, Version
 from formats.proxy.invalidation import proxy_invalidate
+from formats.pypi import sources
 from formats.services import repository_members_set
 from tests.factories import RepositoryFactory
 from tests.formats.pypi.conftest import basic
@@ -430,3 +433,97 @@ def test_a_rendered_group_page_answers_304_to_its_etag(client, group, demo):
 
     assert again.status_code == 304
     assert "Content-Type" not in again.headers
+
+
+# --- warm group reads: what a hosted read costs, plus the walk of the group -------------------
+
+WHEEL = "packages/demo-pkg/1.0/demo_pkg-1.0-py3-none-any.whl"
+
+
+def _queries(read):
+    """Run ``read`` twice (the first warms every cache); return the second's query count."""
+    assert read().status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        response = read()
+    assert response.status_code == 200
+    return len(queries)
+
+
+def _hosted_members(group, proxy, count):
+    """Put ``count`` empty hosted members ahead of the proxy in ``group``."""
+    empty = [RepositoryFactory(format="pypi", anonymous_read=True) for _ in range(count)]
+    repository_members_set(repository=group, members=[*empty, proxy])
+
+
+@pytest.mark.parametrize("accept", [JSON, "text/html"])
+def test_a_warm_group_page_is_not_merged_again_and_costs_the_same_for_more_members(
+    client, group, proxy, demo, accept, monkeypatch
+):
+    # The repository, the group's members, the hosted guard, the hosted members' page ETags
+    # and the proxy's cached page: a hosted read's two queries, plus three for the group.
+    assert _queries(lambda: _page(client, "pypi-group", "demo-pkg", accept)) == 5
+    renders = []
+    for name in ("render_simple_project_json", "render_simple_project_html"):
+        original = getattr(sources, name)
+        monkeypatch.setattr(
+            sources, name, lambda original=original, **kw: renders.append(1) or original(**kw)
+        )
+    _hosted_members(group, proxy, 4)
+
+    assert _queries(lambda: _page(client, "pypi-group", "demo-pkg", accept)) == 5
+    assert renders == [1]  # once for the new member list, not again while nothing changes
+
+
+def test_an_upload_to_a_hosted_member_shows_in_the_group_page_at_once(client, group, demo, upload):
+    group.hosted_guard = False
+    group.save()
+    before = _page(client, "pypi-group", "demo-pkg")
+    upload(*make_wheel("demo_pkg", "3.0"))
+
+    after = _page(client, "pypi-group", "demo-pkg")
+
+    assert before.json()["versions"] == ["1.0", "2.0"]
+    assert after.json()["versions"] == ["1.0", "2.0", "3.0"]
+    assert after["ETag"] != before["ETag"]
+
+
+def test_a_new_upstream_page_shows_in_the_group_page_once_revalidated(
+    client, group, proxy, demo, upstream
+):
+    before = _page(client, "pypi-group", "demo-pkg")
+    filename, content = make_wheel("demo_pkg", "4.0")
+    _html_page(upstream, "demo-pkg", {**demo, filename: upstream.add_file(filename, content)})
+    proxy_invalidate(repository=proxy, package="demo-pkg")
+
+    after = _page(client, "pypi-group", "demo-pkg")
+
+    assert before.json()["versions"] == ["1.0", "2.0"]
+    assert after.json()["versions"] == ["1.0", "2.0", "4.0"]
+
+
+@pytest.mark.parametrize("path", [WHEEL, WHEEL + ".metadata"])
+def test_a_warm_file_through_a_group_is_found_in_one_query_whatever_its_member(
+    client, group, proxy, demo, path
+):
+    # The repository, the group's members, the hosted guard and the file with its blob: one
+    # query more than a hosted read, however many members come before the one holding it.
+    assert _queries(lambda: _file(client, f"/repository/pypi-group/{path}")) == 4
+    _hosted_members(group, proxy, 4)
+
+    assert _queries(lambda: _file(client, f"/repository/pypi-group/{path}")) == 4
+
+
+def test_a_proxy_ahead_of_a_hosted_member_serves_the_file_its_page_lists(
+    client, group, pypi_repository, proxy, upstream, upload
+):
+    filename, ours = make_wheel("shared_lib", "1.0")
+    upload(filename, ours)
+    theirs = filename.encode() + b" from the upstream"
+    _html_page(upstream, "shared-lib", {filename: upstream.add_file(filename, theirs)})
+    repository_members_set(repository=group, members=[proxy, pypi_repository])
+    group.hosted_guard = False
+    group.save()
+
+    served = _file(client, f"/repository/pypi-group/packages/shared-lib/1.0/{filename}")
+
+    assert served.body == theirs
