@@ -57,7 +57,7 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import audit_record
-from registry_project.db import quoted
+from registry_project.db import placeholders, quoted, values_list
 from registry_project.metrics import GC_FREED_BYTES
 from storage.backends import ChunkWriter, blob_backend
 from storage.errors import (
@@ -72,7 +72,7 @@ from storage.locks import file_lock, lock_file, session_lock
 from storage.models import Blob, Upload, blob_path
 
 logger = logging.getLogger(__name__)
-GC_BATCH = 1000  # blobs garbage collection locks, deletes and unlinks together
+GC_BATCH = 4000  # blobs garbage collection locks, deletes and unlinks together
 # Files removed at once: a cold unlink waits for the disk, an object store's delete for the network.
 GC_DELETERS = 16
 CHUNK_SIZE = 1024 * 1024
@@ -599,6 +599,13 @@ def _unreferenced() -> list[Combinable]:
     ]
 
 
+def _unreferenced_sql() -> tuple[str, list]:
+    """``_unreferenced`` as an SQL condition on Blob's table (and its parameters)."""
+    query = Blob.objects.filter(*_unreferenced()).query
+    sql, params = query.get_compiler(using="default").compile(query.where)
+    return sql, list(params)
+
+
 def _batches(candidates: "QuerySet[Blob]") -> Iterator[list[str]]:
     """Yield the digests of ``candidates`` in batches of ``GC_BATCH``, in digest order.
 
@@ -686,26 +693,33 @@ def _blobs_collect(*, sha256s: list[str], cutoff: datetime, unlinker: _Unlinker)
 def _rows_delete(*, sha256s: list[str], cutoff: datetime) -> dict[str, int]:
     if not sha256s:
         return {}
+    blob, key, size = quoted(Blob), quoted(Blob, "sha256"), quoted(Blob, "size")
+    written = quoted(Blob, "last_written")
+    # Rows a writer holds (``blob_hold``) are about to be referenced: skipped, not waited for,
+    # so no push waits for the collector either. SQLite's one writer at a time needs no lock.
+    skip = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update else ""
     try:
         with transaction.atomic():
-            # Rows a writer holds (``blob_hold``) are about to be referenced: skipped, not
-            # waited for, so no push waits for the collector either.
-            locked = Blob.objects.select_for_update(skip_locked=True).filter(
-                pk__in=sha256s, last_written__lt=cutoff
-            )
-            pks = list(locked.values_list("pk", flat=True))
-            # Locked first, then a fresh statement: it sees the references committed by the
-            # writers that held the rows before (READ COMMITTED).
-            gone = dict(
-                Blob.objects.filter(*_unreferenced(), pk__in=pks).values_list("sha256", "size")
-            )
-            if gone:
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        f"DELETE FROM {quoted(Blob)} WHERE {quoted(Blob, 'sha256')} IN "
-                        f"({', '.join(['%s'] * len(gone))})",
-                        list(gone),
+            pks = [
+                row[0]
+                for row in values_list(
+                    f"SELECT {key} FROM {blob} WHERE {key} IN ({placeholders(len(sha256s))})"
+                    f" AND {written} < %s{skip}",
+                    [*sha256s, cutoff],
+                )
+            ]
+            gone: dict[str, int] = {}
+            if pks:
+                # Locked first, then a fresh statement: it sees the references committed by
+                # the writers that held the rows before (READ COMMITTED).
+                unreferenced, params = _unreferenced_sql()
+                gone = dict(
+                    values_list(
+                        f"DELETE FROM {blob} WHERE {key} IN ({placeholders(len(pks))})"
+                        f" AND {unreferenced} RETURNING {key}, {size}",
+                        [*pks, *params],
                     )
+                )
     except IntegrityError:
         # A reference committed meanwhile (the deferred foreign keys kept every row of the
         # batch): delete the others one by one, so the referenced one alone stays.
