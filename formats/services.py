@@ -577,7 +577,8 @@ def versions_delete(*, versions: list[Version], user: User) -> None:
             targets=[(v.package.repository.name, v.package.name, v.version) for v in versions],
             user=user,
         )
-        Version.objects.filter(pk__in=[version.pk for version in versions]).delete()
+        # Only the keys: the cascade needs nothing else of the rows it collects.
+        Version.objects.filter(pk__in=[version.pk for version in versions]).only("pk").delete()
         for package in {version.package_id: version.package for version in versions}.values():
             package_search_refresh(package=package)
 

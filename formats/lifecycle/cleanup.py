@@ -156,29 +156,35 @@ def _plan(
     )
     if gone:
         gone -= config.cleanup_needs(package, {c.pk for c in candidates} - gone)
-    files: dict[int | None, list[Asset]] = defaultdict(list)
-    for asset in Asset.objects.filter(version__in=gone).select_related("blob").order_by("path"):
-        files[asset.version_id].append(asset)
+    files: dict[int | None, list[tuple[str, int]]] = defaultdict(list)
+    described = Asset.objects.filter(version__in=gone).order_by("path")
+    for version_id, path, size in described.values_list("version_id", "path", "blob__size"):
+        files[version_id].append((path, size))
     steps = []
     # Through the package's manager, each version knows its package (and repository) without
-    # a query, as the delete services' audit records need them.
-    for version in package.versions.filter(pk__in=gone).order_by("published_at", "pk"):
+    # a query, as the delete services' audit records need them; nothing else of it is read.
+    going = package.versions.filter(pk__in=gone).only("pk", "package_id", "version")
+    for version in going.order_by("published_at", "pk"):
         removal = _describe(package, version, files[version.pk], builds=False)
         steps.append(_Step(removal, version, None))
     if policy.snapshot_builds:
         for version in package.versions.exclude(pk__in=gone):
             stale = config.stale_builds(version, policy.snapshot_builds)
             if stale:
-                steps.append(_Step(_describe(package, version, stale, builds=True), version, stale))
+                sized = [(asset.path, asset.blob.size) for asset in stale]
+                steps.append(_Step(_describe(package, version, sized, builds=True), version, stale))
     return steps
 
 
-def _describe(package: Package, version: Version, assets: list[Asset], *, builds: bool) -> Removal:
+def _describe(
+    package: Package, version: Version, files: list[tuple[str, int]], *, builds: bool
+) -> Removal:
+    """The Removal of ``files`` (path and size of each) of ``version``."""
     return Removal(
         package=package.name,
         version=version.version,
-        files=[asset.path for asset in assets],
-        bytes=sum(asset.blob.size for asset in assets),
+        files=[path for path, _ in files],
+        bytes=sum(size for _, size in files),
         builds=builds,
     )
 
