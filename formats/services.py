@@ -210,6 +210,8 @@ def repository_update(*, repository: Repository, changes: dict[str, object]) -> 
             )
         for field, value in changes.items():
             setattr(repository, field, value)
+        if "quota_bytes" in changes:
+            repository.quota_used_bytes = None  # writes went unaccounted while there was none
         repository.full_clean()
         _kind_checked(repository)
         repository.save()
