@@ -708,11 +708,14 @@ def document_put(
     *, repository: Repository, key: str, content: bytes, content_type: str
 ) -> Document:
     """Store a generated metadata document under ``key`` with a strong ETag."""
-    etag = document_etag(content)
-    document, _ = Document.objects.update_or_create(
-        repository=repository,
-        key=key,
-        defaults={"content": content, "content_type": content_type, "etag": etag},
+    document = Document(repository=repository, key=key, content=content, content_type=content_type)
+    document.etag = document_etag(content)
+    # One upsert: no read first and no savepoint (every publish and cleanup rebuilds some).
+    Document.objects.bulk_create(
+        [document],
+        update_conflicts=True,
+        unique_fields=["repository", "key"],
+        update_fields=["content", "content_type", "etag", "updated"],
     )
     return document
 
