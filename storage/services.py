@@ -72,7 +72,9 @@ from storage.locks import file_lock, lock_file, session_lock
 from storage.models import Blob, Upload, blob_path
 
 logger = logging.getLogger(__name__)
-GC_BATCH = 4000  # blobs garbage collection locks, deletes and unlinks together
+# Blobs garbage collection locks, deletes and unlinks together. Two batches' digest locks are
+# held at once (see _Unlinker): PostgreSQL's shared lock table has 64 per connection by default.
+GC_BATCH = 1000
 # Files removed at once: a cold unlink waits for the disk, an object store's delete for the network.
 GC_DELETERS = 16
 CHUNK_SIZE = 1024 * 1024
