@@ -250,10 +250,9 @@ def repository_quota_check(
     # NO KEY UPDATE: writers that already inserted rows referring to the repository (a new
     # package: FOR KEY SHARE) still queue here one by one instead of deadlocking.
     locked = Repository.objects.select_for_update(no_key=True).filter(pk=repository.pk)
-    row = locked.values_list("quota_bytes", "quota_used_bytes").first()
-    if row is None or row[0] is None:
+    quota, used = locked.values_list("quota_bytes", "quota_used_bytes").first() or (None, None)
+    if quota is None:
         return
-    quota, used = row
     sources = _sources()
     if replacing is not None:
         sources[0] = (Asset.objects.exclude(pk=replacing.pk), "repository")
@@ -278,7 +277,8 @@ def repository_quota_check(
 
 def _holds(sources: list[tuple[QuerySet, str]], *, repository: Repository, blob: Blob) -> bool:
     """Whether a row of ``sources`` in ``repository`` refers to ``blob`` (its holders only)."""
-    held = Q()
-    for rows, lookup in sources:
-        held |= Exists(rows.filter(**{lookup: repository, "blob": OuterRef("pk")}))
-    return Blob.objects.filter(held, pk=blob.pk).exists()
+    held = [
+        Exists(rows.filter(**{lookup: repository, "blob": OuterRef("pk")}))
+        for rows, lookup in sources
+    ]
+    return Blob.objects.filter(Q(*held, _connector=Q.OR), pk=blob.pk).exists()
