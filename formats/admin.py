@@ -159,6 +159,8 @@ class RepositoryAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         """Save, then check a new or changed upstream and say what it answered."""
+        if "quota_bytes" in form.changed_data:
+            obj.quota_used_bytes = None  # as ``repository_update`` does
         super().save_model(request, obj, form, change)
         upstream = ("upstream_url", "upstream_username", "upstream_password")
         moved = any(form.initial.get(field) != getattr(obj, field) for field in upstream)

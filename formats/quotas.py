@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum
 
 from formats.base import format_configs
 from formats.errors import QuotaExceeded, RepositoryInvalid
@@ -237,6 +237,11 @@ def repository_quota_check(
     to a repository with a quota are counted one after the other. Bytes it already holds
     cost nothing; ``replacing`` (a redeployed file) no longer counts.
 
+    The cost does not grow with the repository: the check adds each new blob's size to the
+    accounted usage (``quota_used_bytes``), which deletions leave as it is, so it is never
+    below what the repository holds. Only when it is unknown, or says the quota would be
+    exceeded, are the held bytes counted again (and the count kept).
+
     Raises:
         QuotaExceeded: holding ``blob`` would exceed the quota (413, naming it).
     """
@@ -245,16 +250,16 @@ def repository_quota_check(
     # NO KEY UPDATE: writers that already inserted rows referring to the repository (a new
     # package: FOR KEY SHARE) still queue here one by one instead of deadlocking.
     locked = Repository.objects.select_for_update(no_key=True).filter(pk=repository.pk)
-    quota = locked.values_list("quota_bytes", flat=True).first()
+    quota, used = locked.values_list("quota_bytes", "quota_used_bytes").first() or (None, None)
     if quota is None:
         return
     sources = _sources()
     if replacing is not None:
         sources[0] = (Asset.objects.exclude(pk=replacing.pk), "repository")
-    held = Blob.objects.filter(_held(sources, repository=repository))
-    if held.filter(pk=blob.pk).exists():
+    if _holds(sources, repository=repository, blob=blob):
         return
-    used = _bytes(held)
+    if used is None or used + blob.size > quota:
+        used = _bytes(Blob.objects.filter(_held(sources, repository=repository)))
     if used + blob.size > quota:
         logger.warning(
             "refused %d bytes for %s: quota %d, holds %d", blob.size, repository.name, quota, used
@@ -267,3 +272,13 @@ def repository_quota_check(
             used_bytes=used,
             needed_bytes=blob.size,
         )
+    Repository.objects.filter(pk=repository.pk).update(quota_used_bytes=used + blob.size)
+
+
+def _holds(sources: list[tuple[QuerySet, str]], *, repository: Repository, blob: Blob) -> bool:
+    """Whether a row of ``sources`` in ``repository`` refers to ``blob`` (its holders only)."""
+    held = [
+        Exists(rows.filter(**{lookup: repository, "blob": OuterRef("pk")}))
+        for rows, lookup in sources
+    ]
+    return Blob.objects.filter(Q(*held, _connector=Q.OR), pk=blob.pk).exists()

@@ -210,6 +210,8 @@ def repository_update(*, repository: Repository, changes: dict[str, object]) -> 
             )
         for field, value in changes.items():
             setattr(repository, field, value)
+        if "quota_bytes" in changes:
+            repository.quota_used_bytes = None  # writes went unaccounted while there was none
         repository.full_clean()
         _kind_checked(repository)
         repository.save()
@@ -578,7 +580,8 @@ def versions_delete(*, versions: list[Version], user: User) -> None:
             targets=[(v.package.repository.name, v.package.name, v.version) for v in versions],
             user=user,
         )
-        Version.objects.filter(pk__in=[version.pk for version in versions]).delete()
+        # Only the keys: the cascade needs nothing else of the rows it collects.
+        Version.objects.filter(pk__in=[version.pk for version in versions]).only("pk").delete()
         for package in {version.package_id: version.package for version in versions}.values():
             package_search_refresh(package=package)
 
@@ -706,11 +709,14 @@ def document_put(
     *, repository: Repository, key: str, content: bytes, content_type: str
 ) -> Document:
     """Store a generated metadata document under ``key`` with a strong ETag."""
-    etag = document_etag(content)
-    document, _ = Document.objects.update_or_create(
-        repository=repository,
-        key=key,
-        defaults={"content": content, "content_type": content_type, "etag": etag},
+    document = Document(repository=repository, key=key, content=content, content_type=content_type)
+    document.etag = document_etag(content)
+    # One upsert: no read first and no savepoint (every publish and cleanup rebuilds some).
+    Document.objects.bulk_create(
+        [document],
+        update_conflicts=True,
+        unique_fields=["repository", "key"],
+        update_fields=["content", "content_type", "etag", "updated"],
     )
     return document
 

@@ -10,11 +10,13 @@ WIDTH = 30
 class Progress:
     """Count work done out of ``total`` and redraw one line at most every ``interval`` seconds.
 
-    Off a terminal (cron, CI logs) it draws nothing; the command's summary line is the record.
+    Either ``advance`` it as work is done (fsck, import), or call it with (done, total) where
+    the work reports both (cleanup, gc). Off a terminal (cron, CI logs) it draws nothing; the
+    command's summary line is the record.
     """
 
     def __init__(
-        self, label: str, total: int, *, stream: TextIO | None = None, interval: float = 0.2
+        self, label: str, total: int = 0, *, stream: TextIO | None = None, interval: float = 0.2
     ) -> None:
         self.label = label
         self.total = total
@@ -24,8 +26,15 @@ class Progress:
         self.interval = interval
         self._drawn = 0.0
 
+    def __call__(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+        self._update()
+
     def advance(self, count: int = 1) -> None:
         self.done += count
+        self._update()
+
+    def _update(self) -> None:
         now = time.monotonic()
         if self.enabled and (now - self._drawn >= self.interval or self.done >= self.total):
             self._drawn = now
@@ -38,7 +47,8 @@ class Progress:
         self.stream.flush()
 
     def close(self) -> None:
-        if self.enabled:
+        """Draw the last state and end the line, if the bar was drawn at all."""
+        if self.enabled and self._drawn:
             self._draw()
             self.stream.write("\n")
             self.stream.flush()

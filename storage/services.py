@@ -57,7 +57,7 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import audit_record
-from registry_project.db import quoted
+from registry_project.db import placeholders, quoted, values_list
 from registry_project.metrics import GC_FREED_BYTES
 from storage.backends import ChunkWriter, blob_backend
 from storage.errors import (
@@ -72,7 +72,9 @@ from storage.locks import file_lock, lock_file, session_lock
 from storage.models import Blob, Upload, blob_path
 
 logger = logging.getLogger(__name__)
-GC_BATCH = 1000  # blobs garbage collection locks, deletes and unlinks together
+# Blobs garbage collection locks, deletes and unlinks together. Two batches' digest locks are
+# held at once (see _Unlinker): PostgreSQL's shared lock table has 64 per connection by default.
+GC_BATCH = 1000
 # Files removed at once: a cold unlink waits for the disk, an object store's delete for the network.
 GC_DELETERS = 16
 CHUNK_SIZE = 1024 * 1024
@@ -649,7 +651,12 @@ class BlobGcResult:
     temp_files: int
 
 
-def blob_gc(*, grace: timedelta | None = None, dry_run: bool = False) -> BlobGcResult:
+def blob_gc(
+    *,
+    grace: timedelta | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> BlobGcResult:
     """Delete blobs nothing refers to, abandoned uploads and stale temporary files.
 
     References are every foreign key to Blob, whichever app declares it, so the store needs
@@ -662,6 +669,7 @@ def blob_gc(*, grace: timedelta | None = None, dry_run: bool = False) -> BlobGcR
         grace: how long unreferenced content and idle uploads are kept;
             ``BLOB_GC_GRACE_SECONDS`` by default.
         dry_run: count what would go and remove nothing.
+        progress: called with (blobs examined, candidates in all) after each batch.
     """
     grace = timedelta(seconds=settings.BLOB_GC_GRACE_SECONDS) if grace is None else grace
     cutoff = timezone.now() - grace
@@ -671,11 +679,16 @@ def blob_gc(*, grace: timedelta | None = None, dry_run: bool = False) -> BlobGcR
         blobs, size = totals["blobs"], totals["bytes"] or 0
     else:
         blobs = size = 0
-        with ThreadPoolExecutor(GC_DELETERS, thread_name_prefix="gc-delete") as deleters:
+        total = candidates.count() if progress is not None else 0
+        examined = 0
+        with _Unlinker() as unlinker:
             for batch in _batches(candidates):
-                collected = _blobs_collect(sha256s=batch, cutoff=cutoff, deleters=deleters)
+                collected = _blobs_collect(sha256s=batch, cutoff=cutoff, unlinker=unlinker)
                 blobs += len(collected)
                 size += sum(collected.values())
+                examined += len(batch)
+                if progress is not None:
+                    progress(examined, max(total, examined))
     uploads = 0
     for upload_id in Upload.objects.filter(updated__lt=cutoff).values_list("pk", flat=True):
         if dry_run or _upload_collect(upload_id=upload_id, cutoff=cutoff):
@@ -702,6 +715,13 @@ def _unreferenced() -> list[Combinable]:
     ]
 
 
+def _unreferenced_sql() -> tuple[str, list]:
+    """``_unreferenced`` as an SQL condition on Blob's table (and its parameters)."""
+    query = Blob.objects.filter(*_unreferenced()).query
+    sql, params = query.get_compiler(using="default").compile(query.where)
+    return sql, list(params)
+
+
 def _batches(candidates: "QuerySet[Blob]") -> Iterator[list[str]]:
     """Yield the digests of ``candidates`` in batches of ``GC_BATCH``, in digest order.
 
@@ -719,42 +739,103 @@ def _batches(candidates: "QuerySet[Blob]") -> Iterator[list[str]]:
         last = batch[-1]
 
 
-def _blobs_collect(
-    *, sha256s: list[str], cutoff: datetime, deleters: ThreadPoolExecutor
-) -> dict[str, int]:
+class _Unlinker:
+    """Removes the files of one batch in a thread pool while the next batch's rows go.
+
+    A cold unlink waits for the disk (an object store's delete for the network), so the files
+    go ``GC_DELETERS`` at a time. Each batch's digest locks are released only once its files
+    are gone; meanwhile the next batch takes its own. On PostgreSQL a session may take an
+    advisory lock it holds again, so consecutive batches overlap; two ``flock`` descriptors
+    of one stripe file conflict even in one process, so elsewhere a batch waits for the last.
+    """
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(GC_DELETERS, thread_name_prefix="gc-delete")
+        self.overlap = connection.vendor == "postgresql"
+        self.pending: tuple[ExitStack, list[Future]] | None = None
+
+    def __enter__(self) -> "_Unlinker":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.finish()
+        finally:
+            self.pool.shutdown()
+
+    def start(self, sha256s: Iterable[str], locks: ExitStack) -> None:
+        """Remove the files of ``sha256s``, then release ``locks``; wait for the batch before."""
+        paths = [blob_path(sha256) for sha256 in sha256s]
+        share = -(-len(paths) // GC_DELETERS) or 1  # one task per deleter: few futures
+        delete = blob_backend().delete
+        tasks = [
+            self.pool.submit(_delete_files, delete, paths[start : start + share])
+            for start in range(0, len(paths), share)
+        ]
+        self.finish()
+        self.pending = (locks, tasks)
+
+    def finish(self) -> None:
+        """Wait for the pending batch's files, then release its locks."""
+        if self.pending is None:
+            return
+        locks, tasks = self.pending
+        self.pending = None
+        with locks:
+            for task in tasks:
+                task.result()
+
+
+def _delete_files(delete: Callable[[str], None], paths: list[str]) -> None:
+    for path in paths:
+        delete(path)
+
+
+def _blobs_collect(*, sha256s: list[str], cutoff: datetime, unlinker: _Unlinker) -> dict[str, int]:
     """Delete those of ``sha256s`` still stale and unreferenced; return their sizes by digest.
 
-    Rows go in one transaction, their files after its commit, still under the digests' locks.
+    Rows go in one transaction; their files after its commit, still under the digests' locks,
+    which ``unlinker`` releases once the files are gone.
     """
-    with digest_locks_try(sha256s) as held:  # the others are being ingested, so not stale
+    if not unlinker.overlap:
+        unlinker.finish()  # its stripes are free before this batch takes them
+    with ExitStack() as locks:
+        held = locks.enter_context(digest_locks_try(sha256s))  # the others are being ingested
         gone = _rows_delete(sha256s=held, cutoff=cutoff)
-        list(deleters.map(blob_backend().delete, [blob_path(sha256) for sha256 in gone]))
+        unlinker.start(gone, locks.pop_all())
     return gone
 
 
 def _rows_delete(*, sha256s: list[str], cutoff: datetime) -> dict[str, int]:
     if not sha256s:
         return {}
+    blob, key, size = quoted(Blob), quoted(Blob, "sha256"), quoted(Blob, "size")
+    written = quoted(Blob, "last_written")
+    # Rows a writer holds (``blob_hold``) are about to be referenced: skipped, not waited for,
+    # so no push waits for the collector either. SQLite's one writer at a time needs no lock.
+    skip = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update else ""
     try:
         with transaction.atomic():
-            # Rows a writer holds (``blob_hold``) are about to be referenced: skipped, not
-            # waited for, so no push waits for the collector either.
-            locked = Blob.objects.select_for_update(skip_locked=True).filter(
-                pk__in=sha256s, last_written__lt=cutoff
-            )
-            pks = list(locked.values_list("pk", flat=True))
-            # Locked first, then a fresh statement: it sees the references committed by the
-            # writers that held the rows before (READ COMMITTED).
-            gone = dict(
-                Blob.objects.filter(*_unreferenced(), pk__in=pks).values_list("sha256", "size")
-            )
-            if gone:
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        f"DELETE FROM {quoted(Blob)} WHERE {quoted(Blob, 'sha256')} IN "
-                        f"({', '.join(['%s'] * len(gone))})",
-                        list(gone),
+            pks = [
+                row[0]
+                for row in values_list(
+                    f"SELECT {key} FROM {blob} WHERE {key} IN ({placeholders(len(sha256s))})"
+                    f" AND {written} < %s{skip}",
+                    [*sha256s, cutoff],
+                )
+            ]
+            gone: dict[str, int] = {}
+            if pks:
+                # Locked first, then a fresh statement: it sees the references committed by
+                # the writers that held the rows before (READ COMMITTED).
+                unreferenced, params = _unreferenced_sql()
+                gone = dict(
+                    values_list(
+                        f"DELETE FROM {blob} WHERE {key} IN ({placeholders(len(pks))})"
+                        f" AND {unreferenced} RETURNING {key}, {size}",
+                        [*pks, *params],
                     )
+                )
     except IntegrityError:
         # A reference committed meanwhile (the deferred foreign keys kept every row of the
         # batch): delete the others one by one, so the referenced one alone stays.

@@ -40,7 +40,7 @@ from registry_project.errors import RegistryError
 logger = logging.getLogger(__name__)
 
 SCHEDULE = "schedule"
-BATCH = 200  # versions deleted in one statement
+BATCH = 500  # versions deleted in one statement, in one transaction
 RULE_FIELDS = (
     "keep_last",
     "older_than_days",
@@ -156,29 +156,35 @@ def _plan(
     )
     if gone:
         gone -= config.cleanup_needs(package, {c.pk for c in candidates} - gone)
-    files: dict[int | None, list[Asset]] = defaultdict(list)
-    for asset in Asset.objects.filter(version__in=gone).select_related("blob").order_by("path"):
-        files[asset.version_id].append(asset)
+    files: dict[int | None, list[tuple[str, int]]] = defaultdict(list)
+    described = Asset.objects.filter(version__in=gone).order_by("path")
+    for version_id, path, size in described.values_list("version_id", "path", "blob__size"):
+        files[version_id].append((path, size))
     steps = []
     # Through the package's manager, each version knows its package (and repository) without
-    # a query, as the delete services' audit records need them.
-    for version in package.versions.filter(pk__in=gone).order_by("published_at", "pk"):
+    # a query, as the delete services' audit records need them; nothing else of it is read.
+    going = package.versions.filter(pk__in=gone).only("pk", "package_id", "version")
+    for version in going.order_by("published_at", "pk"):
         removal = _describe(package, version, files[version.pk], builds=False)
         steps.append(_Step(removal, version, None))
     if policy.snapshot_builds:
         for version in package.versions.exclude(pk__in=gone):
             stale = config.stale_builds(version, policy.snapshot_builds)
             if stale:
-                steps.append(_Step(_describe(package, version, stale, builds=True), version, stale))
+                sized = [(asset.path, asset.blob.size) for asset in stale]
+                steps.append(_Step(_describe(package, version, sized, builds=True), version, stale))
     return steps
 
 
-def _describe(package: Package, version: Version, assets: list[Asset], *, builds: bool) -> Removal:
+def _describe(
+    package: Package, version: Version, files: list[tuple[str, int]], *, builds: bool
+) -> Removal:
+    """The Removal of ``files`` (path and size of each) of ``version``."""
     return Removal(
         package=package.name,
         version=version.version,
-        files=[asset.path for asset in assets],
-        bytes=sum(asset.blob.size for asset in assets),
+        files=[path for path, _ in files],
+        bytes=sum(size for _, size in files),
         builds=builds,
     )
 
@@ -273,9 +279,11 @@ def _apply(
     package_ids = list(run.repository.packages.order_by("pk").values_list("pk", flat=True))
     done = 0
     while done < len(package_ids):
-        # Packages share a transaction until about BATCH versions went: fewer commits, and no
-        # package stays locked for longer than one batch takes.
+        # Packages share a transaction until about BATCH versions went: their versions go in
+        # one delete, the commits are fewer, and no package stays locked for longer than one
+        # batch takes.
         with transaction.atomic():
+            planned: list[tuple[Package, list[_Step]]] = []
             work = 0
             while done < len(package_ids) and work < BATCH:
                 try:
@@ -283,43 +291,45 @@ def _apply(
                 except Package.DoesNotExist:
                     package = None  # deleted since the run started
                 if package is not None:
-                    removed = _apply_package(
-                        run=run, policy=policy, config=config, package=package, user=user
-                    )
-                    work += max(removed, 1)
+                    steps = _plan(policy=policy, config=config, package=package, now=timezone.now())
+                    planned.append((package, steps))
+                    work += max(len(steps), 1)
                 done += 1
+            _carry_out(run=run, config=config, planned=planned, user=user)
         if progress is not None:
             progress(done, len(package_ids))
 
 
-def _apply_package(
+def _carry_out(
     *,
     run: CleanupRun,
-    policy: CleanupPolicy,
     config: FormatConfig,
-    package: Package,
+    planned: list[tuple[Package, list[_Step]]],
     user: auth_models.User | None,
-) -> int:
-    """Apply the policy to ``package``, locked; return how many versions and builds went."""
-    steps = _plan(policy=policy, config=config, package=package, now=timezone.now())
-    whole = [step for step in steps if step.assets is None]
+) -> None:
+    """Carry out the ``planned`` steps of locked packages and record them in ``run``.
+
+    The versions that go whole go together, then the older builds one version at a time;
+    each package whose versions changed then rebuilds its documents once.
+    """
+    whole = [step for _, steps in planned for step in steps if step.assets is None]
     for start in range(0, len(whole), BATCH):
         _remove(whole[start : start + BATCH], user=user)
-    for step in steps:
-        if step.assets is not None:
-            try:
-                with transaction.atomic():
-                    config.builds_delete(step.version, step.assets, user)
-            except RegistryError as error:
-                step.removal.error = error.message
-        if not step.removal.error:
-            run.versions_removed += 1 if step.assets is None else 0
-            run.files_removed += len(step.removal.files)
-            run.bytes_freed += step.removal.bytes
-        run.removed.append(asdict(step.removal))
-    if whole:
-        config.on_package_changed(package)
-    return len(steps)
+    for package, steps in planned:
+        for step in steps:
+            if step.assets is not None:
+                try:
+                    with transaction.atomic():
+                        config.builds_delete(step.version, step.assets, user)
+                except RegistryError as error:
+                    step.removal.error = error.message
+            if not step.removal.error:
+                run.versions_removed += 1 if step.assets is None else 0
+                run.files_removed += len(step.removal.files)
+                run.bytes_freed += step.removal.bytes
+            run.removed.append(asdict(step.removal))
+        if any(step.assets is None for step in steps):
+            config.on_package_changed(package)
 
 
 def _remove(steps: list[_Step], *, user: auth_models.User | None) -> None:

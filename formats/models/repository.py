@@ -105,6 +105,15 @@ class Repository(models.Model):
             "counted once; an upload beyond it is refused. Empty: no limit."
         ),
     )
+    quota_used_bytes = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=(
+            "Accounted by the quota check: at least the bytes the repository holds (deletions "
+            "do not lower it; a check near the quota counts again). Empty: not counted yet."
+        ),
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

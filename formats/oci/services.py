@@ -57,6 +57,7 @@ from formats.plugin import (
 )
 
 logger = logging.getLogger(__name__)
+LINK_GC_BATCH = 1000  # blob links garbage collection locks and deletes together
 
 
 def _package(image: OciImage) -> Package:
@@ -535,16 +536,17 @@ def _collect_blob_links(*, cutoff: datetime, dry_run: bool) -> int:
     stale = OciBlobLink.objects.filter(created__lt=cutoff).exclude(Exists(referenced))
     if dry_run:
         return stale.count()
-    removed = 0
-    for pk in stale.order_by("pk").values_list("pk", flat=True).iterator():
+    removed, last = 0, 0
+    # Keyset batches, each in its own transaction: a fixed number of queries per batch.
+    while batch := list(
+        stale.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:LINK_GC_BATCH]
+    ):
+        last = batch[-1]
         with transaction.atomic():
-            link = OciBlobLink.objects.select_for_update().filter(pk=pk).first()
-            if link is None:
-                continue
-            still = OciManifestReference.objects.filter(
-                manifest__package_id=link.package_id, blob_id=link.blob_id
-            )
-            if not still.exists():
-                link.delete()
-                removed += 1
+            # In pk order, as a push locks the links it relies on (``_lock_push_targets``);
+            # then a fresh statement re-checks the references the push committed meanwhile.
+            locked = OciBlobLink.objects.select_for_update().filter(pk__in=batch).order_by("pk")
+            pks = list(locked.values_list("pk", flat=True))
+            _, deleted = stale.filter(pk__in=pks).delete()
+            removed += deleted.get(OciBlobLink._meta.label, 0)
     return removed

@@ -61,6 +61,7 @@ def test_dry_run_lists_what_would_go_and_removes_nothing(garbage):
         "oci: would remove manifests=0, blob_links=1",
         "blob store: collecting...",
         "blob store: would remove blobs=1, bytes=6, uploads=1, temp_files=1",
+        "gc: would remove 1 blobs, 6 B",
     ]
     assert _present(garbage) == [True, True, True, True]
     assert (Blob.objects.count(), Upload.objects.count(), OciBlobLink.objects.count()) == (2, 1, 1)
@@ -74,6 +75,7 @@ def test_gc_removes_format_garbage_and_then_the_bytes_it_freed(garbage):
         "oci: removed manifests=0, blob_links=1",
         "blob store: collecting...",
         "blob store: removed blobs=2, bytes=30, uploads=1, temp_files=1",
+        "gc: removed 2 blobs, 30 B",
     ]
     assert _present(garbage[:3]) == [False, False, False]
     assert list((blob_backend().root / garbage[3]).iterdir()) == []
@@ -83,7 +85,22 @@ def test_gc_removes_format_garbage_and_then_the_bytes_it_freed(garbage):
 def test_gc_honours_the_grace_it_is_given(garbage):
     output = _run("--grace", str(timedelta(days=3).total_seconds()))
 
-    assert output.splitlines()[-1] == (
-        "blob store: removed blobs=0, bytes=0, uploads=0, temp_files=0"
-    )
+    assert output.splitlines()[-2:] == [
+        "blob store: removed blobs=0, bytes=0, uploads=0, temp_files=0",
+        "gc: removed 0 blobs, 0 B",
+    ]
     assert _present(garbage) == [True, True, True, True]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_gc_draws_its_progress_on_a_terminal(garbage, monkeypatch):
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+
+    _run()
+
+    assert terminal.getvalue().endswith("\rgc blobs [" + "#" * 30 + "] 2/2 100.0%\n")

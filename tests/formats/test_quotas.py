@@ -5,6 +5,8 @@ import os
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from formats.errors import QuotaExceeded, RepositoryInvalid
 from formats.models import Asset
@@ -123,3 +125,50 @@ def test_a_redeployed_file_no_longer_counts():
     _put(repository, "build.jar", os.urandom(700))
     _put(repository, "build.jar", os.urandom(700))  # replaces the first: 700 held, not 1400
     assert repository_usage(repository=repository).physical == 700
+
+
+def _check_queries(repository, content: bytes) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        _put(repository, f"next-{len(content)}", content)
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def test_an_upload_under_a_quota_does_not_count_what_the_repository_holds():
+    files = 20
+    small = RepositoryFactory(name="two", quota_bytes=10**6)
+    large = RepositoryFactory(name="many", quota_bytes=10**6)
+    for number in range(2):
+        _put(small, f"f{number}", os.urandom(100))
+    for number in range(files):
+        _put(large, f"f{number}", os.urandom(100))
+
+    into_small = _check_queries(small, os.urandom(10))
+    into_large = _check_queries(large, os.urandom(11))
+
+    assert len(into_large) == len(into_small)
+    assert [sql for sql in into_large if "SUM(" in sql] == []  # no sum over its blobs
+    large.refresh_from_db()
+    assert large.quota_used_bytes == 100 * files + 11
+
+
+def test_deleted_files_make_room_again_though_the_accounted_usage_stays():
+    repository = RepositoryFactory(name="capped", quota_bytes=1000)
+    first = _put(repository, "first", os.urandom(600))
+    first.delete()
+    _put(repository, "second", os.urandom(600))  # counted again: 600 held, not 1200
+
+    repository.refresh_from_db()
+    assert repository.quota_used_bytes == 600
+    assert repository_usage(repository=repository).physical == 600
+
+
+def test_a_new_quota_counts_what_was_uploaded_without_one():
+    repository = RepositoryFactory(name="late", quota_bytes=1000)
+    _put(repository, "counted", os.urandom(100))
+    repository = repository_update(repository=repository, changes={"quota_bytes": None})
+    _put(repository, "uncounted", os.urandom(800))
+    repository = repository_update(repository=repository, changes={"quota_bytes": 1000})
+
+    with pytest.raises(QuotaExceeded, match=r"it holds 900 B"):
+        _put(repository, "over", os.urandom(200))
+    assert not Asset.objects.filter(path="over").exists()

@@ -1,13 +1,14 @@
 """``manage.py cleanup [REPO ...] [--dry-run]``: apply cleanup policies now, or preview them."""
 
 import getpass
+import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from formats.lifecycle.cleanup import Removal, cleanup_preview, cleanup_run
 from formats.lifecycle.errors import CleanupBusy
-from formats.management.progress import Progress
 from formats.models import Repository
+from storage.progress import Progress
 
 
 def _plural(count: int, word: str) -> str:
@@ -39,7 +40,7 @@ class Command(BaseCommand):
             if options["dry_run"]:
                 self._report(repository, cleanup_preview(repository=repository), "would remove")
                 continue
-            progress = Progress(self.stderr, repository.name)
+            progress = Progress(repository.name, stream=sys.stderr)
             try:
                 run = cleanup_run(
                     repository=repository,

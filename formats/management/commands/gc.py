@@ -4,12 +4,15 @@ The formats go first (OCI unlinks blobs no image needs), then the blob store fre
 nothing refers to any more, so one run frees the bytes of everything it unlinked.
 """
 
+import sys
 from dataclasses import asdict
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandParser
 
 from formats.base import format_configs
+from formats.quotas import format_size
+from storage.progress import Progress
 from storage.services import blob_gc
 
 
@@ -41,5 +44,12 @@ class Command(BaseCommand):
             if counts:  # formats without references of their own have nothing to say
                 self.stdout.write(f"{config.format_name}: {verb} {_counts(counts)}")
         self.stdout.write("blob store: collecting...")
-        result = blob_gc(grace=grace, dry_run=dry_run)
+        progress = Progress("gc blobs", stream=sys.stderr)
+        try:
+            # Counting the candidates costs a scan: only for a bar someone sees.
+            shown = progress if progress.enabled else None
+            result = blob_gc(grace=grace, dry_run=dry_run, progress=shown)
+        finally:
+            progress.close()
         self.stdout.write(f"blob store: {verb} {_counts(asdict(result))}")
+        self.stdout.write(f"gc: {verb} {result.blobs} blobs, {format_size(result.bytes)}")

@@ -3,6 +3,8 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import Action, AuditEvent
@@ -262,3 +264,27 @@ def test_the_task_runs_on_the_worker(repository, celery_worker):
     assert oci_gc_task.delay().get(timeout=60) == {"manifests": 0, "blob_links": 1}
     assert OciBlobLink.objects.exists() is False
     assert Blob.objects.filter(pk=orphan[7:]).exists() is True  # bytes wait for blob_gc
+
+
+def _link_gc_queries(monkeypatch, repository, *, links: int, batch: int) -> int:
+    monkeypatch.setattr(services, "LINK_GC_BATCH", batch)
+    image = _image(repository, f"team/links-{links}-{batch}")
+    for number in range(links):
+        _blob(image, b"unreferenced %d of %d/%d" % (number, links, batch))
+    _age_everything()
+    with CaptureQueriesContext(connection) as queries:
+        assert oci_gc(grace=GRACE) == OciGcResult(manifests=0, blob_links=links)
+    assert _links(image) == set()
+    return len(queries)
+
+
+def test_blob_link_gc_queries_grow_with_batches_not_with_links(monkeypatch, repository):
+    one_batch_of_3 = _link_gc_queries(monkeypatch, repository, links=3, batch=3)
+    one_batch_of_9 = _link_gc_queries(monkeypatch, repository, links=9, batch=9)
+    two_batches_of_3 = _link_gc_queries(monkeypatch, repository, links=6, batch=3)
+    three_batches_of_3 = _link_gc_queries(monkeypatch, repository, links=9, batch=3)
+
+    assert one_batch_of_9 == one_batch_of_3
+    per_batch = two_batches_of_3 - one_batch_of_3
+    assert per_batch > 0
+    assert three_batches_of_3 == one_batch_of_3 + 2 * per_batch
