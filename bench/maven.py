@@ -180,14 +180,17 @@ def main() -> None:
             )
         ]
 
-    mirror = workdir / "mirror"
+    mirror, downloads = workdir / "mirror", workdir / "downloads"
+    downloads.mkdir()
+    env = {"MAVEN_MIRROR_DIR": str(mirror), "MIRROR_DOWNLOADS_DIR": str(downloads)}
     try:
         with (
-            RegistryServer(workdir / "var", env={"MAVEN_MIRROR_DIR": str(mirror)}) as ours,
+            RegistryServer(workdir / "var", env=env) as ours,
             ProductionNginx(
                 workdir / "front",
                 upstream=ours.host,
                 mirror_dir=mirror,
+                downloads_dir=downloads,
                 blob_dir=workdir / "var" / "blobs",
                 workers=2,
                 access_log=False,

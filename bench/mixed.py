@@ -102,11 +102,13 @@ def main() -> None:
     if not base.startswith("postgres"):
         sys.exit("bench/mixed.py needs DATABASE_URL=postgres://... (PostgreSQL)")
     var_dir = args.workdir / "large"
-    mirror = args.workdir / "mirror"
-    env = {
+    mirror, downloads = args.workdir / "mirror", args.workdir / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    env = {  # as docker-compose.yml runs it
         "DATABASE_URL": database_url(base, "large"),
         "BLOB_SERVE_MODE": "x-accel",
-        "MAVEN_MIRROR_DIR": str(mirror),  # as docker-compose.yml runs it
+        "MAVEN_MIRROR_DIR": str(mirror),
+        "MIRROR_DOWNLOADS_DIR": str(downloads),
     }
     server = RegistryServer(var_dir, env=env)
     figures = loaded(server)
@@ -127,6 +129,7 @@ def main() -> None:
             args.workdir / "front",
             upstream=server.host,
             mirror_dir=mirror,
+            downloads_dir=downloads,
             blob_dir=var_dir / "blobs",
             workers=2,
         ) as front,
