@@ -4,7 +4,7 @@ Usage: .venv/bin/python bench/maven.py [--artifacts 30] [--duration 10] [--conne
                                        [--runs 3] [--workdir DIR]
 
 Starts our server (gunicorn, base settings, a fresh var dir with ``maven-releases``, the group
-``maven-public`` of it, a user and an API token, ``MAVEN_MIRROR_DIR`` set), nginx with our
+``maven-public`` of it, a user and an API token, ``MIRROR_DIR`` set), nginx with our
 production configuration (deploy/nginx.conf, filled in by tests/nginx.py) in front of it, and
 nginx serving a static copy (the static-file limit), all on free loopback ports. Deploys N
 artifacts to ``maven-releases`` over HTTP, copies what we serve into the static nginx's root,
@@ -182,7 +182,7 @@ def main() -> None:
 
     mirror, downloads = workdir / "mirror", workdir / "downloads"
     downloads.mkdir()
-    env = {"MAVEN_MIRROR_DIR": str(mirror), "MIRROR_DOWNLOADS_DIR": str(downloads)}
+    env = {"MIRROR_DIR": str(mirror), "MIRROR_DOWNLOADS_DIR": str(downloads)}
     try:
         with (
             RegistryServer(workdir / "var", env=env) as ours,

@@ -5,7 +5,7 @@ Usage: .venv/bin/python bench/mixed.py [--versions 1000000] [--packages 100000]
 
 Uses the large registry of bench/scale.py (loads it first when ``--workdir`` holds none; needs
 DATABASE_URL=postgres://... as bench/scale.py does), starts our server on it with blobs sent by
-nginx (``BLOB_SERVE_MODE=x-accel``) and its Maven mirror (``MAVEN_MIRROR_DIR``, synced
+nginx (``BLOB_SERVE_MODE=x-accel``) and its Maven mirror (``MIRROR_DIR``, synced
 first), as docker-compose.yml does, and nginx with the shipped configuration (tests/nginx.py
 fills it in) in front, then replays with wrk, over ``--connections`` connections, a mix of what
 pulling clients ask for (bench/scale_data.py ``--mix``: npm packuments and tarballs, PyPI simple
@@ -107,7 +107,7 @@ def main() -> None:
     env = {  # as docker-compose.yml runs it
         "DATABASE_URL": database_url(base, "large"),
         "BLOB_SERVE_MODE": "x-accel",
-        "MAVEN_MIRROR_DIR": str(mirror),
+        "MIRROR_DIR": str(mirror),
         "MIRROR_DOWNLOADS_DIR": str(downloads),
     }
     server = RegistryServer(var_dir, env=env)
@@ -117,7 +117,7 @@ def main() -> None:
         figures = load(server, Shape(versions=args.versions, packages=args.packages))
     for name in ("pypi", "maven", "oci"):
         server.manage("grant", "user", USER, name, "read")
-    server.manage("maven_mirror_sync")
+    server.manage("mirror_sync")
     mix = [
         tuple(line.split("\t"))
         for line in server.python("bench/scale_data.py", f"--mix={args.mix}").splitlines()

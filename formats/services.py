@@ -2,6 +2,7 @@
 
 import fnmatch
 import hashlib
+import os
 
 from django.contrib.auth import models as auth_models
 from django.contrib.auth.models import AnonymousUser
@@ -21,6 +22,7 @@ from formats.errors import (
     TagImmutable,
     VersionExists,
 )
+from formats.mirror_tasks import mirror_refresh_on_commit
 from formats.models import (
     Asset,
     Document,
@@ -228,9 +230,9 @@ def repository_members_set(*, repository: Repository, members: list[Repository])
     """Make ``members`` the members of group ``repository``, in this lookup order.
 
     Every change of members goes here: the order is stored explicitly (reordering included).
-    When anything changed, the format is told inside the transaction (``on_members_changed``:
-    Maven rebuilds the group's mirror after commit). A deploy target that stops being a member
-    stops being the target.
+    When anything changed, the group's mirror is rebuilt after commit (with the mirror of
+    every group containing it). A deploy target that stops being a member stops being the
+    target.
 
     Raises:
         RepositoryInvalid: ``repository`` is not a group, a member is of another format, is
@@ -256,9 +258,7 @@ def repository_members_set(*, repository: Repository, members: list[Repository])
             repository=repository.name,
             details={"members": [member.name for member in members]},
         )
-        config = format_config(repository.format)
-        if config is not None:
-            config.on_members_changed(repository)
+        mirror_refresh_on_commit(repository=repository, prefix="")
 
 
 def _members_checked(repository: Repository, members: list[Repository]) -> None:
@@ -458,6 +458,7 @@ def asset_put(
             asset.save()
         proxied = repository.kind == Repository.Kind.PROXY
         _asset_event(Action.ASSET_CACHE if proxied else Action.ASSET_UPLOAD, asset, user)
+        mirror_refresh_on_commit(repository=repository, prefix=path)
         return asset
 
 
@@ -465,6 +466,7 @@ def asset_delete(*, asset: Asset) -> None:
     """Remove a file; its blob stays until garbage collection finds it unreferenced."""
     with transaction.atomic():
         _asset_event(Action.ASSET_DELETE, asset)
+        mirror_refresh_on_commit(repository=asset.repository, prefix=asset.path)
         asset.delete()
 
 
@@ -577,9 +579,23 @@ def versions_delete(*, versions: list[Version], user: User) -> None:
             targets=[(v.package.repository.name, v.package.name, v.version) for v in versions],
             user=user,
         )
+        _mirror_follows_removal(versions)
         Version.objects.filter(pk__in=[version.pk for version in versions]).delete()
         for package in {version.package_id: version.package for version in versions}.values():
             package_search_refresh(package=package)
+
+
+def _mirror_follows_removal(versions: list[Version]) -> None:
+    # One refresh per repository, of the folder all the removed files are in.
+    paths: dict[int, list[str]] = {}
+    for repository_id, path in Asset.objects.filter(version__in=versions).values_list(
+        "repository_id", "path"
+    ):
+        paths.setdefault(repository_id, []).append(path)
+    for repository in Repository.objects.filter(pk__in=list(paths)):
+        common = os.path.commonprefix(paths[repository.pk])
+        prefix = common if common in paths[repository.pk] else common.rpartition("/")[0] + "/"
+        mirror_refresh_on_commit(repository=repository, prefix=prefix.lstrip("/"))
 
 
 def package_delete(*, package: Package, user: User) -> None:

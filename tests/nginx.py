@@ -57,7 +57,7 @@ def render_production_conf(
     replacements = {
         "server web:8000;": f"server {upstream};",
         "listen 80;": f"listen {listen};",
-        "/var/lib/registry/maven-mirror": str(mirror_dir),
+        "/var/lib/registry/mirror": str(mirror_dir),
         "/var/lib/registry/blobs/": f"{blob_dir}/",
         "/var/cache/nginx/registry-auth": str(cache_dir),
         "/var/log/registry/downloads/": f"{downloads_dir}/",

@@ -1,6 +1,6 @@
 """The production fast path: nginx (deploy/nginx.conf) serves Maven reads from the mirror.
 
-A gunicorn with MAVEN_MIRROR_DIR set and a real nginx with the configuration we ship in front
+A gunicorn with MIRROR_DIR set and a real nginx with the configuration we ship in front
 of it; mvn and plain HTTP clients talk to nginx only.
 """
 
@@ -55,7 +55,7 @@ def _fast_path(
     queue = {"CELERY_TASK_DEFAULT_QUEUE": _mirror_queue} if _mirror_queue else {}
     server = start_server(
         tmp_path_factory.mktemp("mirror-server"),
-        MAVEN_MIRROR_DIR=str(_mirror_dir),
+        MIRROR_DIR=str(_mirror_dir),
         MIRROR_DOWNLOADS_DIR=str(_downloads_dir),
         DOWNLOAD_STATS_FLUSH_SECONDS="1",
         **queue,
@@ -272,7 +272,7 @@ def test_mvn_resolves_through_nginx_from_the_mirror(
 @pytest.fixture
 def group(repositories, settings, _mirror_dir, _mirror_queue, settled):
     """``fast-public``: fast-releases then fast-other, mirrored as the registry would do it."""
-    settings.MAVEN_MIRROR_DIR = str(_mirror_dir)  # the refresh after the membership change
+    settings.MIRROR_DIR = str(_mirror_dir)  # the refresh after the membership change
     public = RepositoryFactory(name="fast-public", format="maven", kind=Repository.Kind.GROUP)
     with tasks_sent_to(_mirror_queue):
         repository_members_set(

@@ -333,7 +333,7 @@ def test_mvn_is_refused_a_jar_whose_upstream_sha1_disagrees_and_nothing_is_store
 @pytest.fixture
 def mirror(settings, _mirror_dir, _mirror_queue):  # noqa: F811
     """(the mirror folder, its worker's queue); this process's changes refresh that mirror."""
-    settings.MAVEN_MIRROR_DIR = str(_mirror_dir)
+    settings.MIRROR_DIR = str(_mirror_dir)
     return _mirror_dir, _mirror_queue
 
 

@@ -181,14 +181,14 @@ def test_gc_judges_a_temporary_write_by_its_last_part_not_its_start():
         ("x-accel needs files", "s3://b/p", "x-accel", "", "BLOB_SERVE_MODE=x-accel serves files"),
         ("redirect needs an object store", "", "redirect", "", "needs an object store"),
         ("unknown mode", "", "sendfile", "", "use one of stream, x-accel, redirect"),
-        ("maven mirror needs files", "s3://b/p", "redirect", "/srv/mirror", "MAVEN_MIRROR_DIR"),
+        ("maven mirror needs files", "s3://b/p", "redirect", "/srv/mirror", "MIRROR_DIR"),
     ],
 )
 def test_contradicting_configurations_are_refused_at_startup(
     settings, _case, store_url, mode, mirror, message
 ):
     settings.BLOB_STORE_URL, settings.BLOB_SERVE_MODE = store_url, mode
-    settings.MAVEN_MIRROR_DIR = mirror
+    settings.MIRROR_DIR = mirror
     with pytest.raises(ImproperlyConfigured, match=message):
         _startup_checks()
 

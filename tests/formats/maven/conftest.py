@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from access.models import Role
 from access.services import role_grant
-from formats.maven.tasks import maven_mirror_refresh_task
+from formats.mirror_tasks import mirror_refresh_task
 from registry_project.celery import app as celery_app
 from tests.factories import PASSWORD, RepositoryFactory
 from tests.live import start_worker
@@ -93,7 +93,7 @@ def mirror_worker(log_dir: Path, mirror_dir: Path) -> Iterator[str | None]:
         yield None
         return
     queue = f"mirror-{uuid.uuid4().hex[:12]}"
-    worker = start_worker(log_dir, queue, MAVEN_MIRROR_DIR=str(mirror_dir))
+    worker = start_worker(log_dir, queue, MIRROR_DIR=str(mirror_dir))
     try:
         yield queue
     finally:
@@ -117,7 +117,7 @@ def mirror_settled(queue: str | None) -> None:
     if queue is not None:
         # A solo worker takes its queue in order: once a no-op refresh (no repository 0) is
         # answered, every refresh sent before it has run.
-        maven_mirror_refresh_task.apply_async(args=(0, ""), queue=queue).get(timeout=120)
+        mirror_refresh_task.apply_async(args=(0, ""), queue=queue).get(timeout=120)
 
 
 @pytest.fixture
