@@ -94,6 +94,15 @@ def _current_buffer() -> _MemoryBuffer | _RedisBuffer:
     return _buffer
 
 
+def downloads_flusher_start() -> None:
+    """Start this process's periodic flush now, not at its first download.
+
+    For serving processes (gunicorn's ``post_worker_init``): with every file sent by nginx from
+    the mirror, no download may ever reach one, and the log nginx writes must still be read.
+    """
+    _current_buffer()
+
+
 def _flush_forever() -> None:
     while True:
         time.sleep(settings.DOWNLOAD_STATS_FLUSH_SECONDS)

@@ -140,6 +140,19 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
+def pip_install(index: str, requirement: str, *, target: Path) -> None:
+    """Install ``requirement`` (no dependencies, no cache) from ``index`` into ``target``."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--isolated", "--no-cache-dir", "--no-deps"]
+        + ["--disable-pip-version-check", "--target", str(target)]
+        + ["--index-url", index, requirement],
+        check=True,
+        capture_output=True,
+        env=_clean_env(),
+        timeout=300,
+    )
+
+
 def test_pip_install_counts_the_wheel_and_its_version(registry, tmp_path):
     RepositoryFactory(name="pypi-stats", format="pypi")
     user = UserFactory(username="pat")
@@ -156,15 +169,7 @@ def test_pip_install_counts_the_wheel_and_its_version(registry, tmp_path):
         timeout=300,
     )
     index = f"http://__token__:{token}@{registry.host}/repository/pypi-stats/simple/"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--isolated", "--no-cache-dir", "--no-deps"]
-        + ["--disable-pip-version-check", "--target", str(tmp_path / "site")]
-        + ["--index-url", index, "tinystat==1.0"],
-        check=True,
-        capture_output=True,
-        env=_clean_env(),
-        timeout=300,
-    )
+    pip_install(index, "tinystat==1.0", target=tmp_path / "site")
     assert (tmp_path / "site" / "tinystat" / "__init__.py").exists()
     asset = _settled(Asset.objects.get(path__endswith=".whl"), 1)
     assert asset.download_count == 1

@@ -7,7 +7,6 @@ of it; mvn and plain HTTP clients talk to nginx only.
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -20,8 +19,8 @@ from formats.models import Asset, Repository, Version
 from formats.services import repository_members_set
 from tests.e2e.test_maven_mvn import _jar, _mvn, _project, _settings
 from tests.factories import PASSWORD, RepositoryFactory
-from tests.formats.maven.conftest import mirror_settled, mirror_worker, tasks_sent_to
-from tests.live import LiveServer, require_client, start_server
+from tests.live import LiveServer
+from tests.mirror import MirrorFront, mirror_front, tasks_sent_to
 from tests.nginx import ProductionNginx
 
 pytestmark = pytest.mark.e2e
@@ -32,69 +31,22 @@ NGINX_ETAG = re.compile(r'"[0-9a-f]+-[0-9a-f]+"')
 
 
 @pytest.fixture(scope="module")
-def _mirror_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("maven-mirror")
-
-
-@pytest.fixture(scope="module")
-def _downloads_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("mirror-downloads")
-
-
-@pytest.fixture(scope="module")
-def _mirror_queue(django_db_setup, tmp_path_factory, _mirror_dir) -> Iterator[str | None]:
-    with mirror_worker(tmp_path_factory.mktemp("mirror-worker"), _mirror_dir) as queue:
-        yield queue
-
-
-@pytest.fixture(scope="module")
-def _fast_path(
-    django_db_setup, django_db_blocker, tmp_path_factory, _mirror_dir, _downloads_dir, _mirror_queue
-) -> Iterator[tuple[LiveServer, ProductionNginx]]:
-    binary = require_client("nginx")
-    queue = {"CELERY_TASK_DEFAULT_QUEUE": _mirror_queue} if _mirror_queue else {}
-    server = start_server(
-        tmp_path_factory.mktemp("mirror-server"),
-        MIRROR_DIR=str(_mirror_dir),
-        MIRROR_DOWNLOADS_DIR=str(_downloads_dir),
-        DOWNLOAD_STATS_FLUSH_SECONDS="1",
-        **queue,
-    )
-    nginx = ProductionNginx(
-        tmp_path_factory.mktemp("nginx"),
-        upstream=server.host,
-        mirror_dir=_mirror_dir,
-        downloads_dir=_downloads_dir,
-        blob_dir=settings.BLOB_STORE_DIR,
-        binary=binary,
-    )
-    try:
-        nginx.start()
-        yield server, nginx
-    finally:
-        nginx.stop()
-        server.stop()
+def _front(django_db_setup, tmp_path_factory) -> Iterator[MirrorFront]:
+    with mirror_front(tmp_path_factory) as front:
+        yield front
 
 
 @pytest.fixture
-def fast_path(_fast_path, transactional_db, _downloads_dir) -> tuple[LiveServer, ProductionNginx]:
-    """(gunicorn, nginx in front of it); data must be committed to be seen.
-
-    The downloads an earlier test made are not counted: they name its repositories, which
-    this test may create again under the same names.
-    """
-    server, _ = _fast_path
-    if server.process.poll() is not None:
-        pytest.fail(f"server died: {server.log.read_text()[-3000:]}")
-    for logged in _downloads_dir.iterdir():
-        logged.unlink()
-    return _fast_path
+def fast_path(_front, transactional_db) -> tuple[LiveServer, ProductionNginx]:
+    """(gunicorn, nginx in front of it); data must be committed to be seen."""
+    _front.fresh()
+    return _front.server, _front.nginx
 
 
 @pytest.fixture
-def settled(_mirror_queue):
+def settled(_front):
     """Wait until the mirror followed every change so far (at once without a broker)."""
-    return lambda: mirror_settled(_mirror_queue)
+    return _front.settled
 
 
 @pytest.fixture
@@ -270,11 +222,11 @@ def test_mvn_resolves_through_nginx_from_the_mirror(
 
 
 @pytest.fixture
-def group(repositories, settings, _mirror_dir, _mirror_queue, settled):
+def group(repositories, settings, _front, settled):
     """``fast-public``: fast-releases then fast-other, mirrored as the registry would do it."""
-    settings.MIRROR_DIR = str(_mirror_dir)  # the refresh after the membership change
+    settings.MIRROR_DIR = str(_front.mirror_dir)  # the refresh after the membership change
     public = RepositoryFactory(name="fast-public", format="maven", kind=Repository.Kind.GROUP)
-    with tasks_sent_to(_mirror_queue):
+    with tasks_sent_to(_front.queue):
         repository_members_set(
             repository=public, members=[repositories["releases"], repositories["other"]]
         )

@@ -34,8 +34,8 @@ from tests.e2e.test_maven_nginx import (  # noqa: F401 (fixtures: gunicorn with 
     settled,
 )
 from tests.factories import PASSWORD
-from tests.formats.maven.conftest import tasks_sent_to
 from tests.formats.maven.static_tree import jar, pom_xml, write_metadata, write_release
+from tests.mirror import tasks_sent_to
 from tests.nginx import StaticNginx
 
 pytestmark = pytest.mark.e2e

@@ -132,7 +132,7 @@ def test_a_task_logs_with_the_request_id_of_the_request_that_queued_it(
     assert runs, settled_text(worker_dir / "worker.log")[-3000:]
     assert {line["request_id"] for line in runs} == {request_id}
     assert all(
-        line["message"].startswith("task formats.maven.tasks.mirror_refresh_task SUCCESS")
+        line["message"].startswith("task formats.mirror_tasks.mirror_refresh_task SUCCESS")
         for line in runs
     )
     assert [path.name for path in mirror.rglob("lib-1.0.jar")] == ["lib-1.0.jar"]

@@ -22,14 +22,9 @@ from formats.selectors import repository_read_order
 from formats.services import repository_members_set
 from storage.backends import blob_backend
 from tests.factories import RepositoryFactory
-from tests.formats.maven.conftest import (
-    basic,
-    mirror_settled,
-    mirror_worker,
-    pom,
-    tasks_sent_to,
-)
+from tests.formats.maven.conftest import basic, pom
 from tests.helpers import body_of
+from tests.mirror import mirror_settled, mirror_worker, tasks_sent_to
 
 pytestmark = [pytest.mark.django_db, pytest.mark.protocol]
 
