@@ -22,8 +22,9 @@ JAR = "com/example/util/1.0/util-1.0.jar"
 
 @pytest.fixture(autouse=True)
 def folder(tmp_path, settings, monkeypatch) -> Path:
-    """An empty buffer, and nginx's log folder (MIRROR_DOWNLOADS_DIR)."""
+    """An empty buffer of this process's kind (memory or Redis), and nginx's log folder."""
     monkeypatch.setattr(downloads, "_buffer", None)
+    downloads_flush()
     settings.MIRROR_DOWNLOADS_DIR = str(tmp_path)
     return tmp_path
 
