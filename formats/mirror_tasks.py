@@ -41,9 +41,11 @@ def mirror_refresh_on_commit(*, repository: Repository, prefix: str) -> None:
 
     ``mirror_refresh_task`` reads the committed rows, so of two writes committing close
     together the later refresh writes the newest state whatever order they run in. Without a
-    mirror, or for a format that has none, nothing is sent: a task per write for nothing would
-    only fill the broker.
+    mirror, for a format that has none, and for a proxy (neither it nor a group reading through
+    it is mirrored), nothing is sent: a task per write for nothing would only fill the broker.
     """
+    if mirror_root() is None or repository.kind == Repository.Kind.PROXY:
+        return
     config = format_config(repository.format)
-    if mirror_root() is not None and config is not None and config.mirrored:
+    if config is not None and config.mirrored:
         mirror_refresh_task.delay_on_commit(repository.pk, prefix)

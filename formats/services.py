@@ -22,6 +22,7 @@ from formats.errors import (
     TagImmutable,
     VersionExists,
 )
+from formats.mirror import mirror_root
 from formats.mirror_tasks import mirror_refresh_on_commit
 from formats.models import (
     Asset,
@@ -587,6 +588,8 @@ def versions_delete(*, versions: list[Version], user: User) -> None:
 
 def _mirror_follows_removal(versions: list[Version]) -> None:
     # One refresh per repository, of the folder all the removed files are in.
+    if mirror_root() is None:
+        return
     paths: dict[int, list[str]] = {}
     for repository_id, path in Asset.objects.filter(version__in=versions).values_list(
         "repository_id", "path"
