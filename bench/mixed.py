@@ -5,12 +5,13 @@ Usage: .venv/bin/python bench/mixed.py [--versions 1000000] [--packages 100000]
 
 Uses the large registry of bench/scale.py (loads it first when ``--workdir`` holds none; needs
 DATABASE_URL=postgres://... as bench/scale.py does), starts our server on it with blobs sent by
-nginx (``BLOB_SERVE_MODE=x-accel``) and its Maven mirror (``MIRROR_DIR``, synced
-first), as docker-compose.yml does, and nginx with the shipped configuration (tests/nginx.py
-fills it in) in front, then replays with wrk, over ``--connections`` connections, a mix of what
-pulling clients ask for (bench/scale_data.py ``--mix``: npm packuments and tarballs, PyPI simple
-pages and files, OCI manifests and blobs, Maven metadata and jars), authenticated with an API
-token (OCI: the bearer token the token flow issues for it).
+nginx (``BLOB_SERVE_MODE=x-accel``), its mirror (``MIRROR_DIR``, synced first: Maven files and
+metadata, npm tarballs, PyPI distributions) and nginx's log of the downloads it sends from there
+(``MIRROR_DOWNLOADS_DIR``), as docker-compose.yml does, and nginx with the shipped configuration
+(tests/nginx.py fills it in) in front, then replays with wrk, over ``--connections``
+connections, a mix of what pulling clients ask for (bench/scale_data.py ``--mix``: npm
+packuments and tarballs, PyPI simple pages and files, OCI manifests and blobs, Maven metadata
+and jars), authenticated with an API token (OCI: the bearer token the token flow issues for it).
 
 Prints requests/s (goal: more than 1,500/s on 2 cores, over five times Nexus's published
 single-node peak of 268/s), p50/p99, each format's share of the requests nginx logged, and the
