@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test import RequestFactory
 
-from formats.maven.apps import check_mirror_store
+from formats.apps import check_mirror_store
 from storage import backends, services
 from storage.apps import check_serve_mode
 from storage.backends import blob_backend
