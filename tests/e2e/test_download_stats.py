@@ -15,11 +15,11 @@ import pytest
 from access.models import Role
 from access.services import role_grant, token_create
 from formats.models import Asset, Version
-from formats.services import asset_put, package_ensure, repository_create, version_create
-from storage.services import blob_ingest_bytes
+from formats.services import repository_create
 from tests.e2e.test_npm_cli import Npm, _project
 from tests.factories import PASSWORD, RepositoryFactory, UserFactory
 from tests.formats.oci.clients import Skopeo, image_layout
+from tests.helpers import stored_file
 from tests.live import BIN, require_client, start_server
 
 pytestmark = pytest.mark.e2e
@@ -55,16 +55,7 @@ def _settled(asset: Asset, expected: int) -> Asset:
 
 def _stored_file(repository_name: str, path: str, content: bytes) -> Asset:
     repository = RepositoryFactory(name=repository_name, format="raw", anonymous_read=True)
-    package = package_ensure(repository=repository, name="tool", normalized_name="tool")
-    version = version_create(package=package, version="1.0", metadata={}, user=None)
-    return asset_put(
-        repository=repository,
-        path=path,
-        blob=blob_ingest_bytes(content=content),
-        media_type="application/octet-stream",
-        user=None,
-        version=version,
-    )
+    return stored_file(repository, path, content)
 
 
 def test_a_burst_of_50_curl_downloads_counts_50(registry, tmp_path):

@@ -12,9 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from formats import download_log, downloads
 from formats.downloads import download_record, downloads_flush
 from formats.models import Asset, Repository, Version
-from formats.services import asset_put, package_ensure, repository_members_set, version_create
+from formats.services import asset_put, repository_members_set
 from storage.services import blob_ingest_bytes
 from tests.factories import RepositoryFactory
+from tests.helpers import stored_file
 
 pytestmark = pytest.mark.django_db
 JAR = "com/example/util/1.0/util-1.0.jar"
@@ -30,17 +31,8 @@ def folder(tmp_path, settings, monkeypatch) -> Path:
 
 
 def _file(repository: Repository, path: str, content: bytes = b"jar bytes") -> Asset:
-    package = package_ensure(
-        repository=repository, name="com.example:util", normalized_name="com.example:util"
-    )
-    version = version_create(package=package, version="1.0", metadata={}, user=None)
-    return asset_put(
-        repository=repository,
-        path=path,
-        blob=blob_ingest_bytes(content=content),
-        media_type="application/java-archive",
-        user=None,
-        version=version,
+    return stored_file(
+        repository, path, content, media_type="application/java-archive", package="com.example:util"
     )
 
 

@@ -7,9 +7,9 @@ import pytest
 
 from formats.base import format_configs
 from formats.mirror import mirror_served_types
-from formats.services import asset_put, package_ensure, version_create, version_delete
-from storage.services import blob_ingest_bytes
+from formats.services import version_delete
 from tests.factories import RepositoryFactory
+from tests.helpers import stored_file
 from tests.nginx import DEPLOY_CONF
 
 WHEEL = "packages/tool/1.0/tool-1.0-py3-none-any.whl"
@@ -45,16 +45,7 @@ def mirror(tmp_path, settings) -> Path:
 
 
 def _wheel(repository, path: str = WHEEL, media_type: str = "application/zip"):
-    package = package_ensure(repository=repository, name="tool", normalized_name="tool")
-    version = version_create(package=package, version="1.0", metadata={}, user=None)
-    return asset_put(
-        repository=repository,
-        path=path,
-        blob=blob_ingest_bytes(content=b"PK wheel bytes"),
-        media_type=media_type,
-        user=None,
-        version=version,
-    )
+    return stored_file(repository, path, b"PK wheel bytes", media_type=media_type)
 
 
 @pytest.mark.django_db
