@@ -4,7 +4,7 @@ Usage: .venv/bin/python bench/maven.py [--artifacts 30] [--duration 10] [--conne
                                        [--runs 3] [--workdir DIR]
 
 Starts our server (gunicorn, base settings, a fresh var dir with ``maven-releases``, the group
-``maven-public`` of it, a user and an API token, ``MAVEN_MIRROR_DIR`` set), nginx with our
+``maven-public`` of it, a user and an API token, ``MIRROR_DIR`` set), nginx with our
 production configuration (deploy/nginx.conf, filled in by tests/nginx.py) in front of it, and
 nginx serving a static copy (the static-file limit), all on free loopback ports. Deploys N
 artifacts to ``maven-releases`` over HTTP, copies what we serve into the static nginx's root,
@@ -180,14 +180,17 @@ def main() -> None:
             )
         ]
 
-    mirror = workdir / "mirror"
+    mirror, downloads = workdir / "mirror", workdir / "downloads"
+    downloads.mkdir()
+    env = {"MIRROR_DIR": str(mirror), "MIRROR_DOWNLOADS_DIR": str(downloads)}
     try:
         with (
-            RegistryServer(workdir / "var", env={"MAVEN_MIRROR_DIR": str(mirror)}) as ours,
+            RegistryServer(workdir / "var", env=env) as ours,
             ProductionNginx(
                 workdir / "front",
                 upstream=ours.host,
                 mirror_dir=mirror,
+                downloads_dir=downloads,
                 blob_dir=workdir / "var" / "blobs",
                 workers=2,
                 access_log=False,

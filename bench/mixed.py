@@ -5,12 +5,13 @@ Usage: .venv/bin/python bench/mixed.py [--versions 1000000] [--packages 100000]
 
 Uses the large registry of bench/scale.py (loads it first when ``--workdir`` holds none; needs
 DATABASE_URL=postgres://... as bench/scale.py does), starts our server on it with blobs sent by
-nginx (``BLOB_SERVE_MODE=x-accel``) and its Maven mirror (``MAVEN_MIRROR_DIR``, synced
-first), as docker-compose.yml does, and nginx with the shipped configuration (tests/nginx.py
-fills it in) in front, then replays with wrk, over ``--connections`` connections, a mix of what
-pulling clients ask for (bench/scale_data.py ``--mix``: npm packuments and tarballs, PyPI simple
-pages and files, OCI manifests and blobs, Maven metadata and jars), authenticated with an API
-token (OCI: the bearer token the token flow issues for it).
+nginx (``BLOB_SERVE_MODE=x-accel``), its mirror (``MIRROR_DIR``, synced first: Maven files and
+metadata, npm tarballs, PyPI distributions) and nginx's log of the downloads it sends from there
+(``MIRROR_DOWNLOADS_DIR``), as docker-compose.yml does, and nginx with the shipped configuration
+(tests/nginx.py fills it in) in front, then replays with wrk, over ``--connections``
+connections, a mix of what pulling clients ask for (bench/scale_data.py ``--mix``: npm
+packuments and tarballs, PyPI simple pages and files, OCI manifests and blobs, Maven metadata
+and jars), authenticated with an API token (OCI: the bearer token the token flow issues for it).
 
 Prints requests/s (goal: more than 1,500/s on 2 cores, over five times Nexus's published
 single-node peak of 268/s), p50/p99, each format's share of the requests nginx logged, and the
@@ -102,11 +103,13 @@ def main() -> None:
     if not base.startswith("postgres"):
         sys.exit("bench/mixed.py needs DATABASE_URL=postgres://... (PostgreSQL)")
     var_dir = args.workdir / "large"
-    mirror = args.workdir / "mirror"
-    env = {
+    mirror, downloads = args.workdir / "mirror", args.workdir / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    env = {  # as docker-compose.yml runs it
         "DATABASE_URL": database_url(base, "large"),
         "BLOB_SERVE_MODE": "x-accel",
-        "MAVEN_MIRROR_DIR": str(mirror),  # as docker-compose.yml runs it
+        "MIRROR_DIR": str(mirror),
+        "MIRROR_DOWNLOADS_DIR": str(downloads),
     }
     server = RegistryServer(var_dir, env=env)
     figures = loaded(server)
@@ -115,7 +118,7 @@ def main() -> None:
         figures = load(server, Shape(versions=args.versions, packages=args.packages))
     for name in ("pypi", "maven", "oci"):
         server.manage("grant", "user", USER, name, "read")
-    server.manage("maven_mirror_sync")
+    server.manage("mirror_sync")
     mix = [
         tuple(line.split("\t"))
         for line in server.python("bench/scale_data.py", f"--mix={args.mix}").splitlines()
@@ -127,6 +130,7 @@ def main() -> None:
             args.workdir / "front",
             upstream=server.host,
             mirror_dir=mirror,
+            downloads_dir=downloads,
             blob_dir=var_dir / "blobs",
             workers=2,
         ) as front,

@@ -37,6 +37,7 @@ django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 
+from formats.maven.media import MIME_DEFAULT, MIME_JAVA_ARCHIVE, media_type_for  # noqa: E402
 from formats.maven.services import maven_metadata_rebuild  # noqa: E402
 from formats.models import Asset, Document, Package, Repository, Tag, Version  # noqa: E402
 from formats.npm.names import tarball_path  # noqa: E402
@@ -45,6 +46,7 @@ from formats.oci.models import OciManifest, OciManifestReference  # noqa: E402
 from formats.oci.names import parse_digest  # noqa: E402
 from formats.oci.selectors import OciImage  # noqa: E402
 from formats.oci.services import oci_blob_push, oci_manifest_put  # noqa: E402
+from formats.pypi.names import DIST_MEDIA_TYPES  # noqa: E402
 from formats.pypi.services import (  # noqa: E402
     ASSET_KIND_DISTRIBUTION,
     pypi_index_documents_rebuild,
@@ -132,6 +134,7 @@ def load_pypi(repository: Repository, *, files: int, blob: Blob) -> None:
                     version=version,
                     path=f"packages/big-pypi/{version.version}/{filename}",
                     blob=blob,
+                    media_type=DIST_MEDIA_TYPES["whl" if filename.endswith(".whl") else "tar.gz"],
                     metadata={"kind": ASSET_KIND_DISTRIBUTION, "filename": filename},
                 )
             )
@@ -151,6 +154,7 @@ def load_maven(repository: Repository, *, versions: int, blob: Blob) -> None:
             version=version,
             path=f"{folder}/{version.version}/big-{version.version}.{extension}",
             blob=blob,
+            media_type=media_type_for(extension=extension),
             metadata={"classifier": None, "extension": extension},
         )
         for version in releases
@@ -168,6 +172,7 @@ def load_maven(repository: Repository, *, versions: int, blob: Blob) -> None:
                         version=version,
                         path=f"{folder}/{version.version}/big-{base}-{stamp}-{build}.{extension}",
                         blob=blob,
+                        media_type=media_type_for(extension=extension),
                         metadata={
                             "classifier": None,
                             "extension": extension,
@@ -236,7 +241,15 @@ def _filler_asset(package: Package, version: Version, blob: Blob, fmt: str) -> A
         "pypi": f"packages/{package.normalized_name}/{version.version}/{package.name}.whl",
         "maven": f"com/example/filler/{artifact}/{number}/{artifact}-{number}.jar",
     }
-    return Asset(repository=package.repository, version=version, path=paths[fmt], blob=blob)
+    # The types the formats store them with (npm's tarballs: the model's default).
+    media_types = {"pypi": DIST_MEDIA_TYPES["whl"], "maven": MIME_JAVA_ARCHIVE}
+    return Asset(
+        repository=package.repository,
+        version=version,
+        path=paths[fmt],
+        blob=blob,
+        media_type=media_types.get(fmt, MIME_DEFAULT),
+    )
 
 
 def load_filler(

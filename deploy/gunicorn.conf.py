@@ -59,5 +59,12 @@ def on_starting(server: Any) -> None:
     _bound_malloc()
 
 
+def post_worker_init(worker: Any) -> None:
+    # Each worker flushes download counts, nginx's log of the mirror's downloads included.
+    from formats.downloads import downloads_flusher_start
+
+    downloads_flusher_start()
+
+
 def child_exit(server: Any, worker: Any) -> None:
     multiprocess.mark_process_dead(worker.pid)

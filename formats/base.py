@@ -3,7 +3,7 @@
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from django.apps import AppConfig, apps
 from django.core.exceptions import ImproperlyConfigured
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
     from django.db.models import QuerySet
 
+    from formats.mirror import MirrorEntry
     from formats.models import Asset, Package, Repository, Version
 
 
@@ -111,6 +112,11 @@ class FormatConfig(AppConfig):
     root_urls: str = ""
     # The repository kinds this format serves; creating another kind is refused.
     kinds: tuple[str, ...] = ("hosted",)
+    # Whether hosted and group repositories of this format have a tree in the mirror nginx
+    # serves (formats.mirror, MIRROR_DIR), and the Content-Types nginx gives its files by
+    # their last extension (the mirror location's ``types`` in deploy/nginx.conf).
+    mirrored: bool = False
+    mirror_types: ClassVar[dict[str, str]] = {}
 
     def __init__(self, app_name: str, app_module: ModuleType | None) -> None:
         super().__init__(app_name, app_module)
@@ -195,12 +201,6 @@ class FormatConfig(AppConfig):
         """Return the URL whose answer tells whether a proxy's upstream is reachable."""
         return repository.upstream_url
 
-    def on_members_changed(self, repository: "Repository") -> None:
-        """Called inside the transaction that changed the members of group ``repository``.
-
-        Formats that derive files from a group's members (the Maven mirror) rebuild them here.
-        """
-
     def import_units(self, root: "Path") -> "list[Path]":
         """Return what ``manage.py import`` loads from ``root``, one entry per unit to load.
 
@@ -247,6 +247,22 @@ class FormatConfig(AppConfig):
         the assets. Formats with references of their own (OCI's layer links) override it.
         """
         return None
+
+    def mirror_entries(
+        self, *, repository: "Repository", sources: "list[Repository]", prefix: str
+    ) -> "dict[str, MirrorEntry]":
+        """Return what the mirror of ``repository`` must hold under ``prefix``, by path.
+
+        ``sources`` are its read order (itself, or a group's members). By default the stored
+        files a reader of every source gets (the first source's file), as links to their
+        blobs; formats that serve generated documents at their own paths add them.
+        """
+        from formats.mirror import mirror_asset_entry, mirror_first_assets  # models load later
+
+        wanted: dict[str, MirrorEntry] = {}
+        for path, asset in mirror_first_assets(sources=sources, prefix=prefix).items():
+            wanted.update(mirror_asset_entry(path, asset))
+        return wanted
 
     def is_prerelease(self, version: str) -> bool:
         """Whether ``version`` is a prerelease by this format's rules (``--prerelease-only``)."""

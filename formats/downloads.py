@@ -23,6 +23,13 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
+from formats.download_log import (
+    Taken,
+    download_log_claim,
+    download_log_counts,
+    download_log_release,
+    taken_add,
+)
 from formats.models import Asset, Version
 from registry_project.db import quoted
 from storage.responses import blob_response
@@ -30,8 +37,6 @@ from storage.responses import blob_response
 logger = logging.getLogger(__name__)
 COUNTS_KEY = "registry:downloads:counts"
 LAST_KEY = "registry:downloads:last"
-# asset id -> (downloads, time of the last one as a POSIX timestamp)
-Taken = dict[int, tuple[int, float]]
 
 
 class _MemoryBuffer:
@@ -42,8 +47,7 @@ class _MemoryBuffer:
     def add(self, counts: Taken) -> None:
         with self._lock:
             for asset_id, (count, at) in counts.items():
-                before, last = self._taken.get(asset_id, (0, at))
-                self._taken[asset_id] = (before + count, max(last, at))
+                taken_add(self._taken, asset_id, count, at)
 
     def take(self) -> Taken:
         with self._lock:
@@ -88,6 +92,15 @@ def _current_buffer() -> _MemoryBuffer | _RedisBuffer:
                 _flusher = threading.Thread(target=_flush_forever, name="downloads", daemon=True)
                 _flusher.start()
     return _buffer
+
+
+def downloads_flusher_start() -> None:
+    """Start this process's periodic flush now, not at its first download.
+
+    For serving processes (gunicorn's ``post_worker_init``): with every file sent by nginx from
+    the mirror, no download may ever reach one, and the log nginx writes must still be read.
+    """
+    _current_buffer()
 
 
 def _flush_forever() -> None:
@@ -139,19 +152,27 @@ def asset_response(
 
 
 def downloads_flush() -> int:
-    """Write the buffered downloads to their assets and versions; return how many.
+    """Write the buffered downloads, and those nginx logged, to their assets and versions.
 
-    A failed write gives the counts back to the buffer for the next flush.
+    Returns how many. A failed write gives the counts back to the buffer and the log files
+    back to ``MIRROR_DOWNLOADS_DIR`` for the next flush.
     """
     buffer = _current_buffer()
-    taken = buffer.take()
+    buffered = buffer.take()
+    logs = download_log_claim()
+    try:
+        taken = dict(buffered)
+        for asset_id, (count, at) in download_log_counts(logs).items():
+            taken_add(taken, asset_id, count, at)
+        if taken:
+            _apply(taken)
+    except Exception:
+        buffer.add(buffered)
+        download_log_release(logs, written=False)
+        raise
+    download_log_release(logs, written=True)
     if not taken:
         return 0
-    try:
-        _apply(taken)
-    except Exception:
-        buffer.add(taken)
-        raise
     total = sum(count for count, _ in taken.values())
     logger.info("download statistics: %d downloads of %d files written", total, len(taken))
     return total
@@ -198,7 +219,5 @@ def _apply(taken: Taken) -> None:
         _counts_update(Asset, {asset_id: taken[asset_id] for asset_id in owners})
         for asset_id, version_id in owners.items():
             if version_id is not None:
-                count, at = taken[asset_id]
-                before, last = per_version.get(version_id, (0, at))
-                per_version[version_id] = (before + count, max(last, at))
+                taken_add(per_version, version_id, *taken[asset_id])
         _counts_update(Version, per_version)

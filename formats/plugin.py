@@ -51,6 +51,13 @@ from formats.http import (
     request_json_body,
     request_stream,
 )
+from formats.mirror import (
+    MirrorEntry,
+    mirror_asset_entry,
+    mirror_document_entry,
+    mirror_first_assets,
+)
+from formats.mirror_tasks import mirror_refresh_on_commit
 from formats.models import Asset, Document, Package, Repository, Tag, TagEvent, Version
 from formats.paths import MAX_PATH_LENGTH, validate_path
 from formats.protocol import ProtocolView, document_response, repository_path
@@ -129,6 +136,11 @@ from storage.services import (
 from storage.uploadhandlers import UploadedPart, UploadSessionHandler
 
 __all__ = [
+    "MirrorEntry",
+    "mirror_asset_entry",
+    "mirror_document_entry",
+    "mirror_first_assets",
+    "mirror_refresh_on_commit",
     "DocumentCache",
     "GroupReadOnly",
     "ProxyReadOnly",

@@ -2,6 +2,7 @@
 
 import fnmatch
 import hashlib
+import os
 
 from django.contrib.auth import models as auth_models
 from django.contrib.auth.models import AnonymousUser
@@ -21,6 +22,8 @@ from formats.errors import (
     TagImmutable,
     VersionExists,
 )
+from formats.mirror import mirror_root
+from formats.mirror_tasks import mirror_refresh_on_commit
 from formats.models import (
     Asset,
     Document,
@@ -230,9 +233,9 @@ def repository_members_set(*, repository: Repository, members: list[Repository])
     """Make ``members`` the members of group ``repository``, in this lookup order.
 
     Every change of members goes here: the order is stored explicitly (reordering included).
-    When anything changed, the format is told inside the transaction (``on_members_changed``:
-    Maven rebuilds the group's mirror after commit). A deploy target that stops being a member
-    stops being the target.
+    When anything changed, the group's mirror is rebuilt after commit (with the mirror of
+    every group containing it). A deploy target that stops being a member stops being the
+    target.
 
     Raises:
         RepositoryInvalid: ``repository`` is not a group, a member is of another format, is
@@ -258,9 +261,7 @@ def repository_members_set(*, repository: Repository, members: list[Repository])
             repository=repository.name,
             details={"members": [member.name for member in members]},
         )
-        config = format_config(repository.format)
-        if config is not None:
-            config.on_members_changed(repository)
+        mirror_refresh_on_commit(repository=repository, prefix="")
 
 
 def _members_checked(repository: Repository, members: list[Repository]) -> None:
@@ -461,6 +462,7 @@ def asset_put(
             asset.save()
         proxied = repository.kind == Repository.Kind.PROXY
         _asset_event(Action.ASSET_CACHE if proxied else Action.ASSET_UPLOAD, asset, user)
+        mirror_refresh_on_commit(repository=repository, prefix=path)
         return asset
 
 
@@ -468,6 +470,7 @@ def asset_delete(*, asset: Asset) -> None:
     """Remove a file; its blob stays until garbage collection finds it unreferenced."""
     with transaction.atomic():
         _asset_event(Action.ASSET_DELETE, asset)
+        mirror_refresh_on_commit(repository=asset.repository, prefix=asset.path)
         asset.delete()
 
 
@@ -580,10 +583,28 @@ def versions_delete(*, versions: list[Version], user: User) -> None:
             targets=[(v.package.repository.name, v.package.name, v.version) for v in versions],
             user=user,
         )
+        _mirror_follows_removal(versions)
         # Only the keys: the cascade needs nothing else of the rows it collects.
         Version.objects.filter(pk__in=[version.pk for version in versions]).only("pk").delete()
         for package in {version.package_id: version.package for version in versions}.values():
             package_search_refresh(package=package)
+
+
+def _mirror_follows_removal(versions: list[Version]) -> None:
+    # One refresh per package, of the folder all its removed files are in (a cleanup batch
+    # spans many packages: their common folder would be the whole repository).
+    if mirror_root() is None:
+        return
+    paths: dict[tuple[int, int], list[str]] = {}
+    for repository_id, package_id, path in Asset.objects.filter(version__in=versions).values_list(
+        "repository_id", "version__package_id", "path"
+    ):
+        paths.setdefault((repository_id, package_id), []).append(path)
+    repositories = Repository.objects.in_bulk([repository_id for repository_id, _ in paths])
+    for (repository_id, _), removed in paths.items():
+        common = os.path.commonprefix(removed)
+        prefix = common if common in removed else common.rpartition("/")[0] + "/"
+        mirror_refresh_on_commit(repository=repositories[repository_id], prefix=prefix.lstrip("/"))
 
 
 def package_delete(*, package: Package, user: User) -> None:

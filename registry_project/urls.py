@@ -10,6 +10,7 @@ from django.views.defaults import page_not_found
 from django.views.defaults import server_error as django_server_error
 
 from formats.base import format_configs, repository_error
+from formats.mirror_views import mirror_authorize
 from formats.protocol import repository_dispatch
 from registry_project.api import api_error
 from registry_project.errors import DatabaseUnavailable, NotFound, RegistryError
@@ -23,6 +24,7 @@ urlpatterns = [
     path("-/ready", ready, name="ready"),
     path("-/metrics", monitoring.metrics, name="metrics"),
     path("-/status", monitoring.status, name="status"),
+    path("-/authorize", mirror_authorize, name="mirror-authorize"),
     re_path(
         r"^repository/(?P<repository_name>[^/]+)/(?P<path>.*)$",
         repository_dispatch,

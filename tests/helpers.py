@@ -2,6 +2,10 @@
 
 from django.http.response import HttpResponseBase
 
+from formats.models import Asset, Repository
+from formats.services import asset_put, package_ensure, version_create
+from storage.services import blob_ingest_bytes
+
 
 def body_of(response: HttpResponseBase) -> bytes:
     """Return a response's body, closing a streamed file without ending the test's DB session.
@@ -16,3 +20,24 @@ def body_of(response: HttpResponseBase) -> bytes:
     if stream is not None:
         stream.close()
     return body
+
+
+def stored_file(
+    repository: Repository,
+    path: str,
+    content: bytes,
+    *,
+    media_type: str = "application/octet-stream",
+    package: str = "tool",
+) -> Asset:
+    """Store ``content`` at ``path`` of ``repository``, the file of version 1.0 of ``package``."""
+    owner = package_ensure(repository=repository, name=package, normalized_name=package)
+    version = version_create(package=owner, version="1.0", metadata={}, user=None)
+    return asset_put(
+        repository=repository,
+        path=path,
+        blob=blob_ingest_bytes(content=content),
+        media_type=media_type,
+        user=None,
+        version=version,
+    )

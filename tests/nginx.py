@@ -37,9 +37,18 @@ http {{
 
 
 def render_production_conf(
-    *, upstream: str, listen: str, mirror_dir: Path, blob_dir: Path, cache_dir: Path
+    *,
+    upstream: str,
+    listen: str,
+    mirror_dir: Path,
+    blob_dir: Path,
+    cache_dir: Path,
+    downloads_dir: Path,
+    access_log: str,
 ) -> str:
     """Return deploy/nginx.conf with its docker-compose addresses and folders replaced.
+
+    ``access_log`` replaces the access_log directive of the main log.
 
     Raises:
         ValueError: the file no longer contains one of the literals replaced here.
@@ -48,9 +57,11 @@ def render_production_conf(
     replacements = {
         "server web:8000;": f"server {upstream};",
         "listen 80;": f"listen {listen};",
-        "/var/lib/registry/maven-mirror": str(mirror_dir),
+        "/var/lib/registry/mirror": str(mirror_dir),
         "/var/lib/registry/blobs/": f"{blob_dir}/",
         "/var/cache/nginx/registry-auth": str(cache_dir),
+        "/var/log/registry/downloads/": f"{downloads_dir}/",
+        "access_log /var/log/nginx/access.log;": access_log,
     }
     for literal, value in replacements.items():
         if literal not in text:
@@ -71,12 +82,13 @@ class Nginx:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        self.access_log = f"access_log {root}/access.log;" if access_log else "access_log off;"
         self.main_conf = MAIN_CONF.format(
             # As root, workers would run as nobody, who cannot enter pytest's 0700 folders.
             user="user root;" if os.geteuid() == 0 else "",
             workers=workers,
             root=root,
-            access_log=f"access_log {root}/access.log;" if access_log else "access_log off;",
+            access_log=self.access_log,
         )
         self.process: subprocess.Popen | None = None
 
@@ -133,10 +145,21 @@ class Nginx:
 
 
 class ProductionNginx(Nginx):
-    """nginx proxying to ``upstream`` (host:port) with the configuration production runs."""
+    """nginx proxying to ``upstream`` (host:port) with the configuration production runs.
+
+    It logs the downloads it sends from the mirror in ``downloads_dir`` (the registry's
+    MIRROR_DOWNLOADS_DIR).
+    """
 
     def __init__(
-        self, root: Path, *, upstream: str, mirror_dir: Path, blob_dir: Path, **options: Any
+        self,
+        root: Path,
+        *,
+        upstream: str,
+        mirror_dir: Path,
+        blob_dir: Path,
+        downloads_dir: Path,
+        **options: Any,
     ) -> None:
         super().__init__(root, **options)
         self.cache_dir = root / "auth-cache"
@@ -146,6 +169,8 @@ class ProductionNginx(Nginx):
             mirror_dir=mirror_dir,
             blob_dir=blob_dir,
             cache_dir=self.cache_dir,
+            downloads_dir=downloads_dir,
+            access_log=self.access_log,
         )
 
     def server_conf(self) -> str:

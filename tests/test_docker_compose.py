@@ -50,7 +50,7 @@ def test_blobs_live_in_minio_and_leave_by_presigned_redirects():
     environment = COMPOSE["x-registry"]["environment"]
     bucket = environment["BLOB_STORE_URL"].removeprefix("s3://").partition("/")[0]
     assert environment["BLOB_SERVE_MODE"] == "redirect"
-    assert "MAVEN_MIRROR_DIR" not in environment
+    assert "MIRROR_DIR" not in environment
     assert SERVICES["minio"]["image"] == "minio/minio"
     # The bucket exists before any registry process starts.
     assert f"mc mb --ignore-existing store/{bucket}" in SERVICES["bucket"]["entrypoint"]

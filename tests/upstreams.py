@@ -88,7 +88,7 @@ def _upstream_registry(tmp_path_factory) -> Iterator[UpstreamRegistry]:
         "DATABASE_URL": f"sqlite:///{directory / 'upstream.sqlite3'}",
         "REGISTRY_VAR_DIR": str(directory / "var"),
         "CELERY_BROKER_URL": "",
-        "MAVEN_MIRROR_DIR": "",
+        "MIRROR_DIR": "",
     }
     upstream = UpstreamRegistry(directory=directory, env=env)
     upstream.manage("migrate", "--noinput", "-v0")

@@ -1,8 +1,6 @@
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 
 from formats.base import (
@@ -14,12 +12,14 @@ from formats.base import (
     VersionDetails,
     plain_text_error,
 )
+from formats.maven.media import MIRROR_TYPES
 from formats.maven.versions import is_prerelease
 from registry_project.errors import RegistryError
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+    from formats.mirror import MirrorEntry
     from formats.models import Asset, Package, Repository, Version
 
 
@@ -32,11 +32,8 @@ class MavenConfig(FormatConfig):
     format_name = "maven"
     kinds = ("hosted", "proxy", "group")
     protocol_urls = "formats.maven.protocol.urls"
-    root_urls = "formats.maven.protocol.root_urls"
-
-    def ready(self) -> None:
-        super().ready()
-        check_mirror_store()
+    mirrored = True
+    mirror_types = MIRROR_TYPES
 
     def render_error(self, request: HttpRequest, error: RegistryError) -> HttpResponse:
         """mvn prints only "status code: 400, reason phrase: ...": the reason says why."""
@@ -144,14 +141,13 @@ class MavenConfig(FormatConfig):
 
         maven_package_changed(package=package)
 
-    def on_members_changed(self, repository: "Repository") -> None:
-        """Rebuild the mirror of a group (and of groups containing it) once its members changed.
+    def mirror_entries(
+        self, *, repository: "Repository", sources: "list[Repository]", prefix: str
+    ) -> "dict[str, MirrorEntry]":
+        """Files with their checksums, and ``maven-metadata.xml`` (merged for a group)."""
+        from formats.maven.mirror import maven_mirror_entries  # models load after apps
 
-        Called by ``formats.services.repository_members_set`` inside its transaction.
-        """
-        from formats.maven.services import maven_mirror_refresh_on_commit  # models load after apps
-
-        maven_mirror_refresh_on_commit(repository=repository, prefix="")
+        return maven_mirror_entries(repository=repository, sources=sources, prefix=prefix)
 
     def is_prerelease(self, version: str) -> bool:
         """SNAPSHOTs, and versions ordered before their release (alpha, beta, milestone, rc)."""
@@ -168,14 +164,3 @@ class MavenConfig(FormatConfig):
         from formats.maven.services import maven_builds_delete  # models load after apps
 
         maven_builds_delete(version=version, assets=assets)
-
-
-def check_mirror_store() -> None:
-    """Refuse the nginx mirror (``MAVEN_MIRROR_DIR``) next to an object store, at startup."""
-    from formats.plugin import blob_store_is_local  # the core's apps load first
-
-    if settings.MAVEN_MIRROR_DIR and not blob_store_is_local():
-        raise ImproperlyConfigured(
-            "MAVEN_MIRROR_DIR links mirror files to blob files on this host; with an object "
-            "store (BLOB_STORE_URL) unset it and use BLOB_SERVE_MODE=redirect instead"
-        )

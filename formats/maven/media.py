@@ -6,6 +6,8 @@ Nexus and Artifactory send. deploy/nginx.conf gives mirrored files the same ones
 
 import mimetypes
 
+from formats.maven.paths import CHECKSUM_ALGORITHMS
+
 MIME_XML = "application/xml"
 MIME_JAVA_ARCHIVE = "application/java-archive"
 MIME_CHECKSUM = "text/plain"
@@ -19,6 +21,14 @@ MIME_BY_EXTENSION: dict[str, str] = {
     "ear": MIME_JAVA_ARCHIVE,
     "module": "application/json",  # Gradle module metadata
     "asc": "text/plain",
+}
+
+
+# What nginx sends the mirror's files with (the Maven part of the mirror location's ``types``
+# in deploy/nginx.conf): the table above, checksums as text.
+MIRROR_TYPES: dict[str, str] = {
+    **MIME_BY_EXTENSION,
+    **dict.fromkeys(CHECKSUM_ALGORITHMS, MIME_CHECKSUM),
 }
 
 

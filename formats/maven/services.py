@@ -29,7 +29,6 @@ from formats.maven.errors import (
 )
 from formats.maven.media import MIME_XML, media_type_for
 from formats.maven.metadata import parse_metadata
-from formats.maven.mirror import mirror_root
 from formats.maven.paths import (
     CHECKSUM_ALGORITHMS,
     METADATA_FILENAME,
@@ -49,7 +48,6 @@ from formats.maven.selectors import (
     maven_package_name,
     maven_version_policy,
 )
-from formats.maven.tasks import maven_mirror_refresh_task
 from formats.maven.versions import is_snapshot, version_sort_key
 from formats.plugin import (
     MAX_PATH_LENGTH,
@@ -67,6 +65,7 @@ from formats.plugin import (
     coordinate_record,
     document_delete,
     document_put,
+    mirror_refresh_on_commit,
     package_ensure,
     package_lock,
     version_ensure,
@@ -248,27 +247,16 @@ def maven_file_import(*, repository: Repository, path: str, file: Path, user: Us
     return asset
 
 
-def maven_mirror_refresh_on_commit(*, repository: Repository, prefix: str) -> None:
-    """Have the mirror under ``prefix`` follow once the current transaction commits.
-
-    ``maven_mirror_refresh_task`` reads the committed rows, so of two deploys committing close
-    together the later refresh writes the newest state whatever order they run in. Without a
-    mirror nothing is sent: a task per deploy for nothing would only fill the broker.
-    """
-    if mirror_root() is not None:
-        maven_mirror_refresh_task.delay_on_commit(repository.pk, prefix)
-
-
 def maven_metadata_rebuild(*, repository: Repository, package: Package, version: Version) -> None:
     """Regenerate artifact-level metadata of ``package`` and, for a SNAPSHOT, of ``version``.
 
-    The mirror (``MAVEN_MIRROR_DIR``) follows once the caller commits: the artifact-level
+    The mirror (``MIRROR_DIR``) follows once the caller commits: the artifact-level
     metadata and the folder of ``version``, not every version's files.
     """
     group_id, _, artifact_id = package.name.partition(":")
     folder = f"{group_id.replace('.', '/')}/{artifact_id}"
     for prefix in (f"{folder}/{METADATA_FILENAME}", f"{folder}/{version.version}/"):
-        maven_mirror_refresh_on_commit(repository=repository, prefix=prefix)
+        mirror_refresh_on_commit(repository=repository, prefix=prefix)
     now = timezone.now()
     versions = (
         Version.objects.filter(package=package, assets__isnull=False)
@@ -420,7 +408,7 @@ def _plugins_merge(*, repository: Repository, mpath: MavenPath, metadata_plugins
             content=render_group_metadata(plugins=plugins.values()),
             content_type=MIME_XML,
         )
-        maven_mirror_refresh_on_commit(repository=repository, prefix=key)
+        mirror_refresh_on_commit(repository=repository, prefix=key)
 
 
 def maven_package_changed(*, package: Package) -> None:
@@ -454,7 +442,7 @@ def maven_package_changed(*, package: Package) -> None:
             newest = max(versions, key=lambda version: version_sort_key(version.version))
             maven_metadata_rebuild(repository=package.repository, package=package, version=newest)
         # Removed versions may be any of the folder's: its whole mirror follows.
-        maven_mirror_refresh_on_commit(repository=package.repository, prefix=f"{folder}/")
+        mirror_refresh_on_commit(repository=package.repository, prefix=f"{folder}/")
 
 
 def maven_stale_builds(*, version: Version, keep: int) -> list[Asset]:

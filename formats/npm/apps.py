@@ -26,6 +26,7 @@ class NpmConfig(FormatConfig):
     format_name = "npm"
     protocol_urls = "formats.npm.protocol.urls"
     kinds = ("hosted", "proxy", "group")
+    mirrored = True  # the tarballs, sent as application/octet-stream (nginx's default type)
 
     def import_units(self, root: Path) -> list[Path]:
         """The ``.tgz`` files under ``root``: a Verdaccio storage folder holds its own

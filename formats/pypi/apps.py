@@ -16,6 +16,7 @@ from formats.base import (
     VersionDetails,
     plain_text_error,
 )
+from formats.pypi.names import DIST_MEDIA_TYPES
 from registry_project.errors import RegistryError
 
 if TYPE_CHECKING:
@@ -30,6 +31,10 @@ class PypiConfig(FormatConfig):
     format_name = "pypi"
     protocol_urls = "formats.pypi.protocol.urls"
     kinds = ("hosted", "proxy", "group")
+    mirrored = True  # the distribution files (core metadata files are served as text)
+    mirror_types = {
+        archive.rpartition(".")[2]: media_type for archive, media_type in DIST_MEDIA_TYPES.items()
+    }
 
     def render_error(self, request: HttpRequest, error: RegistryError) -> HttpResponse:
         """Answer as warehouse does: twine prints the reason phrase as the error."""

@@ -24,6 +24,13 @@ from packaging.version import InvalidVersion
 from formats.pypi.errors import InvalidUpload
 
 DistributionKind = Literal["bdist_wheel", "sdist"]
+# The Content-Type of a distribution by its archive format. Never application/x-tar + gzip
+# encoding: clients would transparently gunzip the sdist.
+DIST_MEDIA_TYPES = {
+    "whl": "application/zip",
+    "zip": "application/zip",
+    "tar.gz": "application/gzip",
+}
 
 
 @dataclass(frozen=True)

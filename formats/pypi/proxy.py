@@ -22,6 +22,7 @@ from formats.plugin import (
     version_ensure,
 )
 from formats.pypi.names import (
+    DIST_MEDIA_TYPES,
     is_valid_project_name,
     normalize_project_name,
     parse_distribution_filename,
@@ -31,7 +32,6 @@ from formats.pypi.services import (
     ASSET_KIND_CORE_METADATA,
     ASSET_KIND_DISTRIBUTION,
     CORE_METADATA_SUFFIX,
-    DIST_MEDIA_TYPES,
     MIME_CORE_METADATA,
     PACKAGES_PREFIX,
 )

@@ -50,7 +50,7 @@ from formats.pypi.errors import (
     InvalidUpload,
 )
 from formats.pypi.metadata import CoreMetadata, check_filename_matches, parse_core_metadata
-from formats.pypi.names import DistributionFile, parse_distribution_filename
+from formats.pypi.names import DIST_MEDIA_TYPES, DistributionFile, parse_distribution_filename
 from formats.pypi.renderers import (
     MIME_PYPI_SIMPLE_V1_JSON,
     SimpleFile,
@@ -62,12 +62,6 @@ from formats.pypi.renderers import (
 
 MIME_HTML_UTF8 = "text/html; charset=utf-8"
 MIME_CORE_METADATA = "text/plain; charset=utf-8"
-# Never application/x-tar + gzip encoding: clients would transparently gunzip the sdist.
-DIST_MEDIA_TYPES = {
-    "whl": "application/zip",
-    "zip": "application/zip",
-    "tar.gz": "application/gzip",
-}
 
 ASSET_KIND_DISTRIBUTION = "distribution"
 ASSET_KIND_CORE_METADATA = "core-metadata"

@@ -227,7 +227,10 @@ REGISTRY_IN_PROCESS_SCHEDULE = env.bool(
 OCI_GC_DELETE_UNTAGGED = env.bool("OCI_GC_DELETE_UNTAGGED", default=False)
 # Where the registry keeps the read tree of hosted Maven repositories for nginx to serve
 # (deploy/nginx.conf); unset, nothing is mirrored and every read goes through Django.
-MAVEN_MIRROR_DIR = env.str("MAVEN_MIRROR_DIR", default="")
+MIRROR_DIR = env.str("MIRROR_DIR", default="")
+# Where nginx logs the downloads it sends from the mirror itself (deploy/nginx.conf), one file
+# per ten seconds, read and deleted by every download statistics flush; unset, none is read.
+MIRROR_DOWNLOADS_DIR = env.str("MIRROR_DOWNLOADS_DIR", default="")
 # How long nginx may reuse an answer of /-/authorize: the longest a revoked token or a removed
 # role keeps read access to mirrored files. 0 disables the cache.
 AUTHORIZE_CACHE_SECONDS = env.int("AUTHORIZE_CACHE_SECONDS", default=5)

@@ -15,11 +15,11 @@ import pytest
 from access.models import Role
 from access.services import role_grant, token_create
 from formats.models import Asset, Version
-from formats.services import asset_put, package_ensure, repository_create, version_create
-from storage.services import blob_ingest_bytes
+from formats.services import repository_create
 from tests.e2e.test_npm_cli import Npm, _project
 from tests.factories import PASSWORD, RepositoryFactory, UserFactory
 from tests.formats.oci.clients import Skopeo, image_layout
+from tests.helpers import stored_file
 from tests.live import BIN, require_client, start_server
 
 pytestmark = pytest.mark.e2e
@@ -55,16 +55,7 @@ def _settled(asset: Asset, expected: int) -> Asset:
 
 def _stored_file(repository_name: str, path: str, content: bytes) -> Asset:
     repository = RepositoryFactory(name=repository_name, format="raw", anonymous_read=True)
-    package = package_ensure(repository=repository, name="tool", normalized_name="tool")
-    version = version_create(package=package, version="1.0", metadata={}, user=None)
-    return asset_put(
-        repository=repository,
-        path=path,
-        blob=blob_ingest_bytes(content=content),
-        media_type="application/octet-stream",
-        user=None,
-        version=version,
-    )
+    return stored_file(repository, path, content)
 
 
 def test_a_burst_of_50_curl_downloads_counts_50(registry, tmp_path):
@@ -140,6 +131,19 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
+def pip_install(index: str, requirement: str, *, target: Path) -> None:
+    """Install ``requirement`` (no dependencies, no cache) from ``index`` into ``target``."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--isolated", "--no-cache-dir", "--no-deps"]
+        + ["--disable-pip-version-check", "--target", str(target)]
+        + ["--index-url", index, requirement],
+        check=True,
+        capture_output=True,
+        env=_clean_env(),
+        timeout=300,
+    )
+
+
 def test_pip_install_counts_the_wheel_and_its_version(registry, tmp_path):
     RepositoryFactory(name="pypi-stats", format="pypi")
     user = UserFactory(username="pat")
@@ -156,15 +160,7 @@ def test_pip_install_counts_the_wheel_and_its_version(registry, tmp_path):
         timeout=300,
     )
     index = f"http://__token__:{token}@{registry.host}/repository/pypi-stats/simple/"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--isolated", "--no-cache-dir", "--no-deps"]
-        + ["--disable-pip-version-check", "--target", str(tmp_path / "site")]
-        + ["--index-url", index, "tinystat==1.0"],
-        check=True,
-        capture_output=True,
-        env=_clean_env(),
-        timeout=300,
-    )
+    pip_install(index, "tinystat==1.0", target=tmp_path / "site")
     assert (tmp_path / "site" / "tinystat" / "__init__.py").exists()
     asset = _settled(Asset.objects.get(path__endswith=".whl"), 1)
     assert asset.download_count == 1

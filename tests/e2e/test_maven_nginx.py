@@ -1,13 +1,12 @@
 """The production fast path: nginx (deploy/nginx.conf) serves Maven reads from the mirror.
 
-A gunicorn with MAVEN_MIRROR_DIR set and a real nginx with the configuration we ship in front
+A gunicorn with MIRROR_DIR set and a real nginx with the configuration we ship in front
 of it; mvn and plain HTTP clients talk to nginx only.
 """
 
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -20,8 +19,8 @@ from formats.models import Asset, Repository, Version
 from formats.services import repository_members_set
 from tests.e2e.test_maven_mvn import _jar, _mvn, _project, _settings
 from tests.factories import PASSWORD, RepositoryFactory
-from tests.formats.maven.conftest import mirror_settled, mirror_worker, tasks_sent_to
-from tests.live import LiveServer, require_client, start_server
+from tests.live import LiveServer
+from tests.mirror import MirrorFront, mirror_front, tasks_sent_to
 from tests.nginx import ProductionNginx
 
 pytestmark = pytest.mark.e2e
@@ -32,56 +31,22 @@ NGINX_ETAG = re.compile(r'"[0-9a-f]+-[0-9a-f]+"')
 
 
 @pytest.fixture(scope="module")
-def _mirror_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("maven-mirror")
-
-
-@pytest.fixture(scope="module")
-def _mirror_queue(django_db_setup, tmp_path_factory, _mirror_dir) -> Iterator[str | None]:
-    with mirror_worker(tmp_path_factory.mktemp("mirror-worker"), _mirror_dir) as queue:
-        yield queue
-
-
-@pytest.fixture(scope="module")
-def _fast_path(
-    django_db_setup, django_db_blocker, tmp_path_factory, _mirror_dir, _mirror_queue
-) -> Iterator[tuple[LiveServer, ProductionNginx]]:
-    binary = require_client("nginx")
-    queue = {"CELERY_TASK_DEFAULT_QUEUE": _mirror_queue} if _mirror_queue else {}
-    server = start_server(
-        tmp_path_factory.mktemp("mirror-server"),
-        MAVEN_MIRROR_DIR=str(_mirror_dir),
-        DOWNLOAD_STATS_FLUSH_SECONDS="1",
-        **queue,
-    )
-    nginx = ProductionNginx(
-        tmp_path_factory.mktemp("nginx"),
-        upstream=server.host,
-        mirror_dir=_mirror_dir,
-        blob_dir=settings.BLOB_STORE_DIR,
-        binary=binary,
-    )
-    try:
-        nginx.start()
-        yield server, nginx
-    finally:
-        nginx.stop()
-        server.stop()
+def _front(django_db_setup, tmp_path_factory) -> Iterator[MirrorFront]:
+    with mirror_front(tmp_path_factory) as front:
+        yield front
 
 
 @pytest.fixture
-def fast_path(_fast_path, transactional_db) -> tuple[LiveServer, ProductionNginx]:
+def fast_path(_front, transactional_db) -> tuple[LiveServer, ProductionNginx]:
     """(gunicorn, nginx in front of it); data must be committed to be seen."""
-    server, _ = _fast_path
-    if server.process.poll() is not None:
-        pytest.fail(f"server died: {server.log.read_text()[-3000:]}")
-    return _fast_path
+    _front.fresh()
+    return _front.server, _front.nginx
 
 
 @pytest.fixture
-def settled(_mirror_queue):
+def settled(_front):
     """Wait until the mirror followed every change so far (at once without a broker)."""
-    return lambda: mirror_settled(_mirror_queue)
+    return _front.settled
 
 
 @pytest.fixture
@@ -167,7 +132,7 @@ def test_reads_through_nginx_are_the_registrys_and_deploys_show_once_mirrored(
     assert (other.status_code, other.text) == (404, "repository 'fast-other' not found\n")
 
 
-def test_files_nginx_sends_from_the_mirror_are_counted_once_each(
+def test_files_nginx_sends_from_the_mirror_are_counted_from_its_log_once_each(
     fast_path, repositories, make_user, settled
 ):
     _, nginx = fast_path
@@ -183,20 +148,22 @@ def test_files_nginx_sends_from_the_mirror_are_counted_once_each(
     answers += [requests.get(pom, auth=auth, timeout=30)]
     answers += [requests.get(f"{jar}.sha1", auth=auth, timeout=30)]  # a checksum: not counted
     answers += [requests.head(jar, auth=auth, timeout=30)]  # no bytes: not counted
+    answers += [requests.get(jar, auth=auth, headers={"Range": "bytes=4-"}, timeout=30)]  # no
+    answers += [requests.get(jar, auth=auth, headers={"Range": "bytes=0-3"}, timeout=30)]  # yes
 
-    assert [a.status_code for a in answers] == [200] * 6
+    assert [a.status_code for a in answers] == [200] * 6 + [206] * 2
     assert all(NGINX_ETAG.fullmatch(a.headers["ETag"]) for a in answers)  # nginx sent them
     files = Asset.objects.filter(repository=repositories["releases"])
     deadline = time.monotonic() + 120  # the server flushes every second; a busy machine waits
     while time.monotonic() < deadline:
         counts = dict(files.values_list("path", "download_count"))
-        if counts[f"{UTIL}/1.0/util-1.0.jar"] >= 3 and counts[f"{UTIL}/1.0/util-1.0.pom"] >= 1:
+        if counts[f"{UTIL}/1.0/util-1.0.jar"] >= 4 and counts[f"{UTIL}/1.0/util-1.0.pom"] >= 1:
             break
         time.sleep(0.2)
     counts = dict(files.values_list("path", "download_count"))
-    assert counts == {f"{UTIL}/1.0/util-1.0.jar": 3, f"{UTIL}/1.0/util-1.0.pom": 1}
+    assert counts == {f"{UTIL}/1.0/util-1.0.jar": 4, f"{UTIL}/1.0/util-1.0.pom": 1}
     version = Version.objects.get(package__repository=repositories["releases"], version="1.0")
-    assert version.download_count == 4
+    assert version.download_count == 5
 
 
 def test_a_revoked_token_reads_no_longer_than_the_cache_ttl(
@@ -255,11 +222,11 @@ def test_mvn_resolves_through_nginx_from_the_mirror(
 
 
 @pytest.fixture
-def group(repositories, settings, _mirror_dir, _mirror_queue, settled):
+def group(repositories, settings, _front, settled):
     """``fast-public``: fast-releases then fast-other, mirrored as the registry would do it."""
-    settings.MAVEN_MIRROR_DIR = str(_mirror_dir)  # the refresh after the membership change
+    settings.MIRROR_DIR = str(_front.mirror_dir)  # the refresh after the membership change
     public = RepositoryFactory(name="fast-public", format="maven", kind=Repository.Kind.GROUP)
-    with tasks_sent_to(_mirror_queue):
+    with tasks_sent_to(_front.queue):
         repository_members_set(
             repository=public, members=[repositories["releases"], repositories["other"]]
         )

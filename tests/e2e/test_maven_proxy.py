@@ -27,15 +27,13 @@ from tests.e2e.test_maven_mvn import (
 )
 from tests.e2e.test_maven_nginx import (  # noqa: F401 (fixtures: gunicorn with a mirror, nginx)
     NGINX_ETAG,
-    _fast_path,
-    _mirror_dir,
-    _mirror_queue,
+    _front,
     fast_path,
     settled,
 )
 from tests.factories import PASSWORD
-from tests.formats.maven.conftest import tasks_sent_to
 from tests.formats.maven.static_tree import jar, pom_xml, write_metadata, write_release
+from tests.mirror import tasks_sent_to
 from tests.nginx import StaticNginx
 
 pytestmark = pytest.mark.e2e
@@ -331,10 +329,10 @@ def test_mvn_is_refused_a_jar_whose_upstream_sha1_disagrees_and_nothing_is_store
 
 
 @pytest.fixture
-def mirror(settings, _mirror_dir, _mirror_queue):  # noqa: F811
+def mirror(settings, _front):  # noqa: F811
     """(the mirror folder, its worker's queue); this process's changes refresh that mirror."""
-    settings.MAVEN_MIRROR_DIR = str(_mirror_dir)
-    return _mirror_dir, _mirror_queue
+    settings.MIRROR_DIR = str(_front.mirror_dir)
+    return _front.mirror_dir, _front.queue
 
 
 def test_behind_the_production_nginx_a_group_with_a_proxy_member_is_served_by_the_registry(

@@ -30,6 +30,7 @@ def x_accel_nginx(django_db_setup, tmp_path_factory) -> Iterator[ProductionNginx
         tmp_path_factory.mktemp("x-accel-nginx"),
         upstream=server.host,
         mirror_dir=tmp_path_factory.mktemp("unused-mirror"),
+        downloads_dir=tmp_path_factory.mktemp("unused-downloads"),
         blob_dir=settings.BLOB_STORE_DIR,
         binary=binary,
     )

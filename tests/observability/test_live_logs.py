@@ -88,10 +88,10 @@ def test_a_task_logs_with_the_request_id_of_the_request_that_queued_it(
     mirror = tmp_path_factory.mktemp("mirror")
     queue = f"logs-{uuid.uuid4().hex[:12]}"
     worker_dir = tmp_path_factory.mktemp("worker")
-    worker = start_worker(worker_dir, queue, MAVEN_MIRROR_DIR=str(mirror), LOG_FORMAT="json")
+    worker = start_worker(worker_dir, queue, MIRROR_DIR=str(mirror), LOG_FORMAT="json")
     server = start_server(
         tmp_path_factory.mktemp("queueing-server"),
-        MAVEN_MIRROR_DIR=str(mirror),
+        MIRROR_DIR=str(mirror),
         CELERY_TASK_DEFAULT_QUEUE=queue,
     )
     try:
@@ -132,7 +132,7 @@ def test_a_task_logs_with_the_request_id_of_the_request_that_queued_it(
     assert runs, settled_text(worker_dir / "worker.log")[-3000:]
     assert {line["request_id"] for line in runs} == {request_id}
     assert all(
-        line["message"].startswith("task formats.maven.tasks.maven_mirror_refresh_task SUCCESS")
+        line["message"].startswith("task formats.mirror_tasks.mirror_refresh_task SUCCESS")
         for line in runs
     )
     assert [path.name for path in mirror.rglob("lib-1.0.jar")] == ["lib-1.0.jar"]

@@ -16,7 +16,7 @@ from django.db import connection
 from django.test import RequestFactory
 
 from access.models import Role
-from formats.maven.apps import check_mirror_store
+from formats.apps import check_mirror_store
 from storage import backends, services
 from storage.apps import check_serve_mode
 from storage.backends import blob_backend
@@ -225,14 +225,14 @@ def test_gc_with_no_grace_passes_by_a_silent_live_write_and_aborts_a_dead_one():
         ("x-accel needs files", "s3://b/p", "x-accel", "", "BLOB_SERVE_MODE=x-accel serves files"),
         ("redirect needs an object store", "", "redirect", "", "needs an object store"),
         ("unknown mode", "", "sendfile", "", "use one of stream, x-accel, redirect"),
-        ("maven mirror needs files", "s3://b/p", "redirect", "/srv/mirror", "MAVEN_MIRROR_DIR"),
+        ("maven mirror needs files", "s3://b/p", "redirect", "/srv/mirror", "MIRROR_DIR"),
     ],
 )
 def test_contradicting_configurations_are_refused_at_startup(
     settings, _case, store_url, mode, mirror, message
 ):
     settings.BLOB_STORE_URL, settings.BLOB_SERVE_MODE = store_url, mode
-    settings.MAVEN_MIRROR_DIR = mirror
+    settings.MIRROR_DIR = mirror
     with pytest.raises(ImproperlyConfigured, match=message):
         _startup_checks()
 

@@ -1,22 +1,17 @@
 """Fixtures of the Maven protocol tests: repositories of each policy, a deployer, helpers."""
 
 import base64
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from access.models import Role
 from access.services import role_grant
-from formats.maven.tasks import maven_mirror_refresh_task
 from registry_project.celery import app as celery_app
 from tests.factories import PASSWORD, RepositoryFactory
-from tests.live import start_worker
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "maven"
 NOW = datetime(2026, 11, 26, 20, 15, 0, tzinfo=UTC)
@@ -80,44 +75,6 @@ def pom(group_id: str, artifact_id: str, version: str, extra: str = "") -> bytes
         f"  <groupId>{group_id}</groupId>\n  <artifactId>{artifact_id}</artifactId>\n"
         f"  <version>{version}</version>\n{extra}</project>\n"
     ).encode()
-
-
-@contextmanager
-def mirror_worker(log_dir: Path, mirror_dir: Path) -> Iterator[str | None]:
-    """Run a Celery worker of its own writing the mirror ``mirror_dir``; yield its queue.
-
-    None without a broker: tasks then run in the process that sends them, as in the embedded
-    default. The worker of tests/conftest.py keeps no mirror.
-    """
-    if not settings.CELERY_BROKER_URL:
-        yield None
-        return
-    queue = f"mirror-{uuid.uuid4().hex[:12]}"
-    worker = start_worker(log_dir, queue, MAVEN_MIRROR_DIR=str(mirror_dir))
-    try:
-        yield queue
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-
-
-@contextmanager
-def tasks_sent_to(queue: str | None) -> Iterator[None]:
-    """Send the tasks this process starts to ``queue`` (None: where they go anyway)."""
-    default = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = queue or default
-    try:
-        yield
-    finally:
-        celery_app.conf.task_default_queue = default
-
-
-def mirror_settled(queue: str | None) -> None:
-    """Return once the worker on ``queue`` ran every mirror refresh sent to it so far."""
-    if queue is not None:
-        # A solo worker takes its queue in order: once a no-op refresh (no repository 0) is
-        # answered, every refresh sent before it has run.
-        maven_mirror_refresh_task.apply_async(args=(0, ""), queue=queue).get(timeout=120)
 
 
 @pytest.fixture

@@ -1,8 +1,7 @@
-"""The Maven mirror (MAVEN_MIRROR_DIR): after every change it holds what the registry serves."""
+"""The Maven mirror (MIRROR_DIR): after every change it holds what the registry serves."""
 
 import hashlib
 import io
-import re
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -15,23 +14,17 @@ from rest_framework.test import APIClient
 
 from access.models import Role
 from access.services import role_grant, token_create
-from formats.maven.media import MIME_CHECKSUM, media_type_for
+from formats.maven.media import MIME_CHECKSUM, MIRROR_TYPES, media_type_for
 from formats.maven.metadata import parse_metadata
-from formats.maven.mirror import SERVED_TYPES, STATE, maven_mirror_sync, served_type
+from formats.mirror import STATE, mirror_served_type, mirror_sync
 from formats.models import Package, Repository, RepositoryMember, Version
 from formats.selectors import repository_read_order
 from formats.services import repository_members_set
 from storage.backends import blob_backend
 from tests.factories import RepositoryFactory
-from tests.formats.maven.conftest import (
-    basic,
-    mirror_settled,
-    mirror_worker,
-    pom,
-    tasks_sent_to,
-)
+from tests.formats.maven.conftest import basic, pom
 from tests.helpers import body_of
-from tests.nginx import DEPLOY_CONF
+from tests.mirror import mirror_settled, mirror_worker, tasks_sent_to
 
 pytestmark = [pytest.mark.django_db, pytest.mark.protocol]
 
@@ -43,7 +36,7 @@ SNAP = "com/example/lib/1.0-SNAPSHOT"
 
 @pytest.fixture
 def mirror(settings, tmp_path, tasks_in_process) -> Path:
-    settings.MAVEN_MIRROR_DIR = str(tmp_path / "mirror")
+    settings.MIRROR_DIR = str(tmp_path / "mirror")
     return tmp_path / "mirror"
 
 
@@ -88,7 +81,10 @@ def _assert_serves_the_mirror(client, user, root: Path) -> None:
     for relative, content in _tree(root).items():
         response = client.get(f"/repository/{relative}", headers=basic(user))
         assert response.status_code == 200, relative
-        assert (body_of(response), response["Content-Type"]) == (content, served_type(relative))
+        assert (body_of(response), response["Content-Type"]) == (
+            content,
+            mirror_served_type(relative),
+        )
 
 
 def test_mirror_holds_what_the_registry_serves_after_deploys(
@@ -163,7 +159,7 @@ def test_mirror_follows_deletes_through_the_management_api(
     assert _tree(mirror) == {}
 
 
-def test_maven_mirror_sync_rebuilds_the_mirror_from_the_database(
+def test_mirror_sync_rebuilds_the_mirror_from_the_database(
     client, settings, tmp_path, deploy, releases, snapshots, deployer, capsys, tasks_in_process
 ):
     # Deployed while the mirror was off (a new deployment): nothing was written.
@@ -190,9 +186,9 @@ def test_maven_mirror_sync_rebuilds_the_mirror_from_the_database(
     for relative, content in stale.items():
         (mirror / relative).parent.mkdir(parents=True, exist_ok=True)
         (mirror / relative).write_bytes(content)
-    settings.MAVEN_MIRROR_DIR = str(mirror)
+    settings.MIRROR_DIR = str(mirror)
 
-    call_command("maven_mirror_sync")
+    call_command("mirror_sync")
 
     assert capsys.readouterr().out == "mirrored 3 repositories: public, releases, snapshots\n"
     hosted = [
@@ -216,30 +212,21 @@ def test_maven_mirror_sync_rebuilds_the_mirror_from_the_database(
     _assert_serves_the_mirror(client, deployer, mirror)
 
 
-def test_maven_mirror_sync_needs_the_setting(settings):
-    settings.MAVEN_MIRROR_DIR = ""
+def test_mirror_sync_needs_the_setting(settings):
+    settings.MIRROR_DIR = ""
 
-    with pytest.raises(CommandError, match="MAVEN_MIRROR_DIR is not set"):
-        call_command("maven_mirror_sync")
+    with pytest.raises(CommandError, match="MIRROR_DIR is not set"):
+        call_command("mirror_sync")
 
 
-def test_served_types_are_the_types_of_the_nginx_config_and_of_the_registry():
-    block = re.search(r"types \{(.*?)\}", DEPLOY_CONF.read_text(), re.DOTALL)
-    configured = {
-        extension: mime
-        for line in block[1].strip().splitlines()
-        for mime, *extensions in [line.strip().rstrip(";").split()]
-        for extension in extensions
-    }
-
-    assert configured == SERVED_TYPES
+def test_the_types_nginx_sends_maven_files_with_are_the_registrys():
     registry = {
         extension: MIME_CHECKSUM
         if extension in ("md5", "sha1", "sha256", "sha512")
         else media_type_for(extension=extension)
-        for extension in SERVED_TYPES
+        for extension in MIRROR_TYPES
     }
-    assert registry == SERVED_TYPES
+    assert registry == MIRROR_TYPES
 
 
 # Groups: the mirror of a group is the registry's answer to a reader of every member.
@@ -527,7 +514,7 @@ def test_a_group_mirror_built_for_other_members_is_not_served(
 def test_a_deleted_repository_s_mirror_is_not_served_under_a_new_one_of_its_name(
     client, mirror, published, deployer, deploy_committed, releases
 ):
-    releases.delete()  # its mirror stays until maven_mirror_sync, as after a crash
+    releases.delete()  # its mirror stays until mirror_sync, as after a crash
     again = RepositoryFactory(name="releases", format="maven", config={"version_policy": "release"})
     role_grant(repository=again, role=Role.WRITE, user=deployer)
 
@@ -565,13 +552,13 @@ def test_rebuilding_a_group_mirror_costs_the_same_queries_however_many_files(
     mirror, group_published, deploy_committed, thirdparty, group
 ):
     with CaptureQueriesContext(connection) as before:
-        maven_mirror_sync()
+        mirror_sync()
     for minor in range(2, 6):
         version = f"1.{minor}"
         pom_path = f"{RELEASE}/{version}/util-{version}.pom"
         deploy_committed(thirdparty, pom_path, pom("com.example", "util", version))
     with CaptureQueriesContext(connection) as after:
-        maven_mirror_sync()
+        mirror_sync()
 
     assert len(after.captured_queries) == len(before.captured_queries)
     assert (mirror / "public" / RELEASE / "1.5" / "util-1.5.pom").is_symlink()
@@ -583,7 +570,7 @@ def test_rebuilding_a_group_mirror_costs_the_same_queries_however_many_files(
 def test_a_deploy_s_refresh_runs_after_the_commit_on_the_worker(
     settings, tmp_path, transactional_db, make_user
 ):
-    settings.MAVEN_MIRROR_DIR = str(tmp_path / "mirror")
+    settings.MIRROR_DIR = str(tmp_path / "mirror")
     releases = RepositoryFactory(name="releases", format="maven")
     deployer = make_user(releases, Role.WRITE)
     path = f"{RELEASE}/1.0/util-1.0.pom"
@@ -611,6 +598,7 @@ def test_a_failed_refresh_is_logged_and_sends_readers_to_the_registry(
     deploy,
     releases,
     caplog,
+    monkeypatch,
     django_capture_on_commit_callbacks,
 ):
     def authorize() -> int:
@@ -618,28 +606,34 @@ def test_a_failed_refresh_is_logged_and_sends_readers_to_the_registry(
         return client.get("/-/authorize", query, headers=basic(deployer)).status_code
 
     assert authorize() == 204
-    blocked = mirror / "releases" / RELEASE / "2.0"
-    blocked.parent.mkdir(parents=True, exist_ok=True)
-    blocked.write_bytes(b"a file where the refresh needs a folder")
 
-    with django_capture_on_commit_callbacks(execute=True):
+    def disk_full(**kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as full, django_capture_on_commit_callbacks(execute=True):
+        full.setattr("formats.mirror._reconcile", disk_full)
         response = deploy(
             releases, f"{RELEASE}/2.0/util-2.0.pom", pom("com.example", "util", "2.0")
         )
 
     assert response.status_code == 201  # committed: the mirror is only a copy
-    failures = [r for r in caplog.records if r.name == "formats.maven.tasks"]
-    assert [(r.levelname, r.getMessage()) for r in failures] == [
+    failures = [r for r in caplog.records if r.name == "formats.mirror_tasks"]
+    # The refresh of the file the core sends, and those of the metadata and folder Maven sends.
+    assert {(r.levelname, r.getMessage()) for r in failures} == {
         (
             "ERROR",
-            f"maven mirror refresh of repository {releases.pk} under '{RELEASE}/2.0/' failed;"
+            f"mirror refresh of repository {releases.pk} under '{prefix}' failed;"
             " the registry serves its reads until the next refresh",
         )
-    ]
+        for prefix in (
+            f"{RELEASE}/2.0/util-2.0.pom",
+            f"{RELEASE}/maven-metadata.xml",
+            f"{RELEASE}/2.0/",
+        )
+    }
     assert authorize() == 403  # nginx sends every read to the registry, which has 2.0
     assert not (mirror / STATE / "releases").exists()
 
-    blocked.unlink()
     with django_capture_on_commit_callbacks(execute=True):
         deploy(releases, f"{RELEASE}/2.1/util-2.1.pom", pom("com.example", "util", "2.1"))
 
@@ -670,7 +664,7 @@ def test_a_group_with_a_proxy_member_has_no_mirror_and_proxies_have_none(
 
     assert _group_tree(mirror) == []
     assert (authorize("public"), authorize("central")) == (403, 403)
-    assert maven_mirror_sync() == ["releases", "snapshots", "thirdparty"]
+    assert mirror_sync() == ["releases", "snapshots", "thirdparty"]
     assert _group_tree(mirror) == []
     assert not (mirror / "central").exists()
 

@@ -1,4 +1,4 @@
-"""The answer nginx asks for before it sends a file of the Maven mirror itself (``auth_request``).
+"""The answer nginx asks for before it sends a file of the mirror itself (``auth_request``).
 
 http://nginx.org/en/docs/http/ngx_http_auth_request_module.html: a 2xx lets the request
 through, 401 and 403 refuse it. deploy/nginx.conf asks ``/-/authorize`` and caches the answer
@@ -6,13 +6,16 @@ per repository and Authorization header for ``X-Accel-Expires`` seconds
 (``AUTHORIZE_CACHE_SECONDS``).
 """
 
-from django.apps import apps
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
-from formats.maven.mirror import maven_mirror_readable
-from formats.plugin import READ, FormatConfig, RegistryError, Repository, Role, require
+from access.models import Role
+from access.permissions import READ, require
+from formats.base import format_config
+from formats.mirror import mirror_readable
+from formats.models import Repository
+from registry_project.errors import RegistryError
 
 ACTIONS = {role.label: role for role in Role}
 
@@ -29,8 +32,8 @@ def _answer(status: int, headers: dict[str, str] | None = None) -> HttpResponse:
 def mirror_authorize(request: HttpRequest) -> HttpResponse:
     """Answer whether the caller may perform ``?action=`` (default read) on ``?repository=``.
 
-    204 when allowed, 401 with Maven's challenge for anonymous or bad credentials, 403
-    otherwise: also for a repository that is unknown or not Maven's (the mirror holds none of
+    204 when allowed, 401 with the format's challenge for anonymous or bad credentials, 403
+    otherwise: also for a repository that is unknown or not mirrored (the mirror holds none of
     its files), and for a reader whose view the mirror does not hold (a group with a member the
     caller may not read). nginx then hands the request to the registry, which answers as it
     would without nginx (404, or the caller's own view). An unknown action is a configuration
@@ -39,12 +42,10 @@ def mirror_authorize(request: HttpRequest) -> HttpResponse:
     action = ACTIONS.get(request.GET.get("action", Role.READ.label))
     if action is None:
         return HttpResponse(status=400)
-    name = request.GET.get("repository", "")
-    repository = Repository.objects.filter(name=name, format="maven").first()
-    if repository is None:
+    repository = Repository.objects.filter(name=request.GET.get("repository", "")).first()
+    config = format_config(repository.format) if repository is not None else None
+    if repository is None or config is None or not config.mirrored:
         return _answer(403)
-    config = apps.get_app_config("maven")
-    assert isinstance(config, FormatConfig)
     challenge = config.auth_challenge(request)
     try:
         principal = require(request, repository=repository, action=action, challenge=challenge)
@@ -54,7 +55,7 @@ def mirror_authorize(request: HttpRequest) -> HttpResponse:
         # nginx knows only 2xx, 401 and 403; other refusals (a sign-in lockout's 429) are
         # answered by the registry itself, in the format's envelope.
         return _answer(403)
-    if action == READ and not maven_mirror_readable(repository=repository, principal=principal):
+    if action == READ and not mirror_readable(repository=repository, principal=principal):
         # The caller may read the repository but gets a narrower view than the mirror holds:
         # the registry serves that view (nginx: @registry).
         return _answer(403)
