@@ -124,37 +124,15 @@ def tag_history(*, package: Package) -> QuerySet[TagEvent]:
 
 
 @cache
-def _document_statement() -> str:
-    # The content column comes back NULL when the row's ETag is the one cached here.
+def _document_columns(cached: int) -> str:
+    # The content column comes back NULL when the row's ETag is one of those cached here.
+    columns = select_columns(Document)
+    if not cached:
+        return columns
     content, etag = quoted(Document, "content"), quoted(Document, "etag")
-    columns = select_columns(Document).replace(
-        content, f"CASE WHEN {etag} = %s THEN NULL ELSE {content} END"
+    return columns.replace(
+        content, f"CASE WHEN {etag} IN ({placeholders(cached)}) THEN NULL ELSE {content} END"
     )
-    return (
-        f"SELECT {columns} FROM {quoted(Document)} "
-        f"WHERE {quoted(Document, 'repository')} = %s AND {quoted(Document, 'key')} = %s"
-    )
-
-
-def document_get(*, repository: Repository, key: str) -> Document | None:
-    """Return a generated document, or None if it was never built.
-
-    A hot read: one statement, which carries the content only when it changed since this
-    process last read it (``formats.document_cache``).
-    """
-    slot = (repository.pk, key)
-    cached = documents.get(slot)
-    rows = rows_list(Document, _document_statement(), [cached[0] if cached else None, *slot])
-    if not rows:
-        documents.discard(slot)
-        return None
-    document = rows[0]
-    if document.content is None and cached is not None:
-        document.content = cached[1]
-    else:
-        document.content = bytes(document.content)
-        documents.put(slot, document.etag, document.content)
-    return document
 
 
 @cache
@@ -166,15 +144,42 @@ def _documents_statement(count: int, columns: str) -> str:
     )
 
 
+def document_get(*, repository: Repository, key: str) -> Document | None:
+    """Return a generated document, or None if it was never built.
+
+    A hot read: one statement, which carries the content only when it changed since this
+    process last read it (``formats.document_cache``).
+    """
+    return documents_get(repositories=[repository], key=key).get(repository.pk)
+
+
 def documents_get(*, repositories: Sequence[Repository], key: str) -> dict[int, Document]:
     """Return the generated document ``key`` of each of ``repositories`` that has one, by
-    repository id (a group read of its hosted members: one statement for any number)."""
+    repository id (a group read of its hosted members: one statement for any number).
+
+    Contents cached in this process are not sent again: a row whose ETag (a hash of its
+    content) is cached comes back without its content, which the cache supplies.
+    """
     if not repositories:
         return {}
-    params = [key, *(repository.pk for repository in repositories)]
-    statement = _documents_statement(len(repositories), select_columns(Document))
-    found = rows_list(Document, statement, params)
-    return {document.repository_id: document for document in found}
+    cached = {repository.pk: documents.get((repository.pk, key)) for repository in repositories}
+    known = dict(entry for entry in cached.values() if entry is not None)
+    statement = _documents_statement(len(repositories), _document_columns(len(known)))
+    params = [*known, key, *(repository.pk for repository in repositories)]
+    found = {}
+    for document in rows_list(Document, statement, params):
+        if document.content is None:
+            document.content = known[document.etag]
+        else:
+            document.content = bytes(document.content)
+        entry = cached[document.repository_id]
+        if entry is None or entry[0] != document.etag:
+            documents.put((document.repository_id, key), document.etag, document.content)
+        found[document.repository_id] = document
+    for pk, entry in cached.items():
+        if entry is not None and pk not in found:
+            documents.discard((pk, key))
+    return found
 
 
 def document_etags(*, repositories: Sequence[Repository], key: str) -> dict[int, str]:

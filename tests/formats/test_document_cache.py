@@ -4,7 +4,7 @@ import pytest
 
 from formats.document_cache import DocumentCache, documents
 from formats.models import Document
-from formats.selectors import document_get
+from formats.selectors import document_get, documents_get
 from formats.services import document_delete, document_put
 from tests.factories import RepositoryFactory
 
@@ -48,3 +48,26 @@ def test_an_unchanged_document_comes_from_memory_not_from_the_row():
     # Same ETag, other bytes in the row: only a read that skipped the content returns "served".
     Document.objects.filter(key="k").update(content=b"not read")
     assert document_get(repository=repository, key="k").content == b"served"
+
+
+@pytest.mark.django_db
+def test_a_group_read_of_several_members_takes_unchanged_documents_from_memory():
+    first = RepositoryFactory(name="first", format="npm")
+    second = RepositoryFactory(name="second", format="npm")
+    third = RepositoryFactory(name="third", format="npm")
+    for repository in (first, second):
+        document_put(
+            repository=repository, key="k", content=repository.name.encode(), content_type="x/y"
+        )
+    members = [first, second, third]
+    documents_get(repositories=members, key="k")
+    # Same ETags, other bytes in the rows: only a read that skipped the contents keeps them.
+    Document.objects.filter(key="k").update(content=b"not read")
+    document_put(repository=second, key="k", content=b"changed", content_type="x/y")
+
+    read = documents_get(repositories=members, key="k")
+
+    assert {pk: document.content for pk, document in read.items()} == {
+        first.pk: b"first",
+        second.pk: b"changed",
+    }
