@@ -7,14 +7,26 @@ from subprocess import Popen
 import pytest
 from django.conf import settings
 from django.core.cache import caches
+from django.test import TransactionTestCase
 
 from access.models import Role
 from access.services import role_grant, token_create
 from registry_project.celery import app as celery_app
 from tests.factories import PASSWORD, RepositoryFactory, UserFactory
-from tests.live import LiveServer, start_server, start_worker
+from tests.live import LiveServer, database_quiet_wait, start_server, start_worker
 from tests.s3 import S3Server, ensure_environment_bucket, start_s3_server
 from tests.upstreams import _upstream_registry, upstream_registry  # noqa: F401 (fixtures)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A transactional test's closing flush waits for live processes' transactions to end."""
+    flush = TransactionTestCase._fixture_teardown
+
+    def flush_when_quiet(self: TransactionTestCase) -> None:
+        database_quiet_wait()
+        flush(self)
+
+    TransactionTestCase._fixture_teardown = flush_when_quiet  # type: ignore[method-assign]
 
 
 @pytest.fixture(autouse=True)
@@ -81,6 +93,15 @@ def _celery_worker(django_db_setup, tmp_path_factory) -> Iterator[Popen | None]:
     yield worker
     worker.terminate()
     worker.wait(timeout=30)
+
+
+@pytest.fixture
+def tasks_in_process() -> Iterator[None]:
+    """Run tasks in this process, as without a broker: a worker cannot see uncommitted rows."""
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = eager
 
 
 @pytest.fixture

@@ -257,3 +257,26 @@ def require_client(name: str) -> str:
             pytest.fail(f"{message} (REQUIRE_CLIENTS=1)")
         pytest.skip(message)
     return path
+
+
+def database_quiet_wait(*, limit: float = 5.0) -> None:
+    """Wait until no other session is inside a transaction on the test database (PostgreSQL).
+
+    A live server may still be at work for a request its client has had the answer to (a
+    proxy records a cold file's version after the last byte); a test's closing flush
+    (TRUNCATE) racing that work deadlocks. Past ``limit`` the flush goes ahead anyway.
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return  # SQLite's writers wait for each other (busy timeout)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.05)

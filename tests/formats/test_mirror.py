@@ -39,7 +39,7 @@ def test_formats_never_give_one_extension_two_types():
 
 
 @pytest.fixture
-def mirror(tmp_path, settings) -> Path:
+def mirror(tmp_path, settings, tasks_in_process) -> Path:
     settings.MIRROR_DIR = str(tmp_path / "mirror")
     return tmp_path / "mirror"
 

@@ -34,15 +34,6 @@ def admin_api(db) -> APIClient:
     return client
 
 
-@pytest.fixture
-def in_process():
-    """No broker, as in the embedded default: tasks run in the calling process."""
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
-
-
 def _stale_audit_event() -> AuditEvent:
     """An event past the retention period: what the audit-prune task removes."""
     old = timezone.now() - timedelta(days=settings.AUDIT_RETENTION_DAYS + 1)
@@ -169,7 +160,9 @@ def test_only_administrators_with_a_full_credential_see_or_change_schedules(make
 
 
 @pytest.mark.django_db
-def test_run_now_without_a_broker_runs_in_process_and_answers_the_result(admin_api, in_process):
+def test_run_now_without_a_broker_runs_in_process_and_answers_the_result(
+    admin_api, tasks_in_process
+):
     stale = _stale_audit_event()
 
     response = admin_api.post("/api/v1/schedules/audit-prune/run/")
@@ -206,7 +199,7 @@ def test_run_now_queues_on_the_worker_when_there_is_a_broker(admin_api, celery_w
 
 
 def test_the_in_process_schedule_follows_an_interval_changed_through_the_api(
-    admin_api, transactional_db, tmp_path, in_process
+    admin_api, transactional_db, tmp_path, tasks_in_process
 ):
     schedules_install()
     PeriodicTask.objects.exclude(name="audit-prune").update(enabled=False)

@@ -1,7 +1,6 @@
 """Fixtures of the Maven protocol tests: repositories of each policy, a deployer, helpers."""
 
 import base64
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,7 +9,6 @@ from django.utils import timezone
 
 from access.models import Role
 from access.services import role_grant
-from registry_project.celery import app as celery_app
 from tests.factories import PASSWORD, RepositoryFactory
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "maven"
@@ -75,15 +73,6 @@ def pom(group_id: str, artifact_id: str, version: str, extra: str = "") -> bytes
         f"  <groupId>{group_id}</groupId>\n  <artifactId>{artifact_id}</artifactId>\n"
         f"  <version>{version}</version>\n{extra}</project>\n"
     ).encode()
-
-
-@pytest.fixture
-def tasks_in_process() -> Iterator[None]:
-    """Run tasks in this process, as without a broker: a worker cannot see uncommitted rows."""
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = eager
 
 
 @pytest.fixture
