@@ -8,7 +8,11 @@ started by ``registry_project.tasklog``). Imports no app.
 """
 
 import os
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import (
     REGISTRY,
@@ -17,9 +21,13 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
-    start_http_server,
 )
 from prometheus_client.registry import Collector
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
 
 if folder := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     Path(folder).mkdir(parents=True, exist_ok=True)  # each metric below opens its file there
@@ -64,7 +72,13 @@ def exposition(*collectors: Collector) -> bytes:
     return generate_latest(_registry(*collectors))
 
 
-def serve(*, port: int, address: str) -> None:
-    """Answer scrapes of every metric of this process and its children on ``address:port``,
-    from a thread of this process (a Celery worker's; its pool writes to the shared folder)."""
-    start_http_server(port, addr=address, registry=_registry())
+def serve(*, port: int, address: str, app: Callable[..., Iterable[bytes]]) -> None:
+    """Answer requests to ``address:port`` with the WSGI ``app``, from a thread of this process
+    (a Celery worker's metrics port; its pool writes to the shared folder)."""
+    server = make_server(address, port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # scrapes are not news; refusals are logged by the check

@@ -67,7 +67,13 @@ def _serve_metrics(**kwargs: Any) -> None:
     for stale in Path(folder).glob("*.db"):
         if not stale.name.endswith(own):
             stale.unlink(missing_ok=True)
-    metrics.serve(port=settings.WORKER_METRICS_PORT, address=settings.WORKER_METRICS_ADDRESS)
+    from web.monitoring import worker_metrics  # the apps are ready once the worker starts
+
+    metrics.serve(
+        port=settings.WORKER_METRICS_PORT,
+        address=settings.WORKER_METRICS_ADDRESS,
+        app=worker_metrics,
+    )
     logger.info(
         "task metrics at http://%s:%s/",
         settings.WORKER_METRICS_ADDRESS,

@@ -8,15 +8,18 @@ status for superusers only.
 import logging
 import platform
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import celery
 import django
 from django.conf import settings
+from django.core.handlers.wsgi import WSGIRequest
 from django.db import DatabaseError, connection
 from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from access.auth import Principal, authenticate
 from access.permissions import may_read_metrics, may_read_status
@@ -69,13 +72,31 @@ def _guarded(
 
 def metrics(request: HttpRequest) -> HttpResponse:
     """Every metric in the Prometheus text format."""
+    return _metrics(request, BlobStoreCollector())
 
+
+def _metrics(request: HttpRequest, *collectors: Collector) -> HttpResponse:
     def respond() -> HttpResponse:
-        return HttpResponse(exposition(BlobStoreCollector()), content_type=CONTENT_TYPE_LATEST)
+        return HttpResponse(exposition(*collectors), content_type=CONTENT_TYPE_LATEST)
 
     if settings.METRICS_PUBLIC:
         return respond()
     return _guarded(request, lambda principal: may_read_metrics(principal=principal), respond)
+
+
+def worker_metrics(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    """WSGI app of a Celery worker's metrics port: its tasks' metrics, behind /-/metrics' check."""
+    try:
+        response = _metrics(WSGIRequest(environ))
+    finally:
+        connection.close()  # this server thread's own
+    status = f"{response.status_code} {response.reason_phrase}"
+    if response.status_code >= 400:
+        logger.warning(
+            "worker metrics: refused a scrape from %s: %s", environ.get("REMOTE_ADDR"), status
+        )
+    start_response(status, list(response.items()))
+    return [response.content]
 
 
 def status(request: HttpRequest) -> HttpResponse:
