@@ -28,6 +28,7 @@ from celery.signals import (
 )
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from registry_project import metrics
 from registry_project.logs import (
@@ -67,12 +68,12 @@ def _serve_metrics(**kwargs: Any) -> None:
     for stale in Path(folder).glob("*.db"):
         if not stale.name.endswith(own):
             stale.unlink(missing_ok=True)
-    from web.monitoring import worker_metrics  # the apps are ready once the worker starts
-
     metrics.serve(
         port=settings.WORKER_METRICS_PORT,
         address=settings.WORKER_METRICS_ADDRESS,
-        app=worker_metrics,
+        # The worker's entry point reaches up to the UI's check, as the URLconf does; by name,
+        # so the core's commands importing this module do not depend on the UI.
+        app=import_string("web.monitoring.worker_metrics"),
     )
     logger.info(
         "task metrics at http://%s:%s/",
